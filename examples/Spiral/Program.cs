@@ -1,0 +1,1 @@
+Console.WriteLine("Spiral demo: not landed yet.");

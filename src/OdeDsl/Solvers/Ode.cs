@@ -1,0 +1,41 @@
+using System.Numerics;
+
+namespace OdeDsl;
+
+// PLACEHOLDER written with the solution skeleton so every area compiles against the contract.
+// The solvers work replaces the bodies (and may move these types into their own files).
+
+/// <summary>A solver: an explicit Runge-Kutta tableau or an Adams method.</summary>
+public abstract class OdeMethod
+{
+    public abstract string Name { get; }
+    public abstract int Order { get; }
+    public abstract bool IsAdaptive { get; }
+    public override string ToString() => Name;
+}
+
+/// <summary>Every built-in method, by the names torchdiffeq uses.</summary>
+public static partial class Methods
+{
+    public static OdeMethod Dopri5 => throw new NotImplementedException("solvers not landed yet");
+}
+
+/// <summary>Chooses the next step size from the error ratio.</summary>
+public abstract class StepSizeController
+{
+}
+
+/// <summary>A solve failed and <see cref="SolveOptions{T}.ThrowOnFailure"/> asked for an exception.</summary>
+public sealed class OdeSolveException(string message) : Exception(message);
+
+public static partial class Ode
+{
+    /// <summary>
+    /// Integrates dy/dt = f(t, y) for a batch of initial values <paramref name="y0"/> ([batch, StateSize])
+    /// from times[0] through every output time (increasing or decreasing).
+    /// </summary>
+    public static Solution<T> Solve<TRhs, T>(TRhs rhs, ReadOnlySpan<T> y0, ReadOnlySpan<T> times, SolveOptions<T>? options = null)
+        where TRhs : IOdeRhs<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => throw new NotImplementedException("solvers not landed yet");
+}

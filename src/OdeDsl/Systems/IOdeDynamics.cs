@@ -1,0 +1,56 @@
+using System.Numerics;
+
+namespace OdeDsl;
+
+/// <summary>
+/// The contract the source generator implements for every <c>[OdeDynamics]</c> method:
+/// dh/dt = f(h, t, θ), evaluated for a batch, with its analytic derivatives.
+/// All members are static abstract so that solvers and sensitivity methods are specialised per system
+/// and nothing is dispatched or allocated per call.
+/// </summary>
+/// <remarks>
+/// Layouts: <c>h</c>, <c>dh</c>, cotangents and tangents are [batch, StateSize] row-major;
+/// <c>t</c> and per-sample outputs (divergence, ∂/∂t) are [batch]; <c>theta</c> is the flat
+/// parameter vector described by <see cref="Layout"/>. <c>workspace</c> is scratch of at least
+/// <see cref="WorkspaceLength"/>(batch) elements, owned by the caller and reused across calls.
+/// </remarks>
+public interface IOdeDynamics<TSelf> where TSelf : IOdeDynamics<TSelf>
+{
+    /// <summary>Number of scalar components of one sample's state (product of <see cref="StateShape"/>).</summary>
+    static abstract int StateSize { get; }
+
+    /// <summary>The state's shape as written in <c>[Shape(...)]</c>, e.g. [64, 6, 6].</summary>
+    static abstract ReadOnlySpan<int> StateShape { get; }
+
+    /// <summary>Length of θ: the concatenation of all <c>[Param]</c> arguments, in declaration order.</summary>
+    static abstract int ParameterCount { get; }
+
+    /// <summary>Names, shapes, offsets and default initialisers of the parameters.</summary>
+    static abstract ParameterLayout Layout { get; }
+
+    /// <summary>Scratch elements needed by any member below for the given batch size.</summary>
+    static abstract int WorkspaceLength(int batch);
+
+    /// <summary>dh = f(h, t, θ).</summary>
+    static abstract void Evaluate<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+        Span<T> dh, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>
+    /// Reverse mode: given the cotangent a = ∂L/∂f (per sample), writes aᵀ∂f/∂h into <paramref name="gradH"/>,
+    /// writes aᵀ∂f/∂t per sample into <paramref name="gradT"/>, and ADDS Σ_b aᵀ∂f/∂θ into <paramref name="gradTheta"/>.
+    /// </summary>
+    static abstract void VectorJacobianProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+        ReadOnlySpan<T> cotangent, Span<T> gradH, Span<T> gradTheta, Span<T> gradT, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>Forward mode: dh = f(h, t, θ) and jvp = (∂f/∂h)·tangent.</summary>
+    static abstract void JacobianVectorProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+        ReadOnlySpan<T> tangent, Span<T> dh, Span<T> jvp, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>dh = f(h, t, θ) and the exact divergence tr(∂f/∂h) per sample (continuous normalising flows).</summary>
+    static abstract void EvaluateWithDivergence<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+        Span<T> dh, Span<T> divergence, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+}

@@ -1,0 +1,7 @@
+namespace OdeDsl.Generators.Tests;
+
+public class GeneratorAssemblyTests
+{
+    [Fact]
+    public void GeneratorAssemblyLoads() => Assert.NotNull(typeof(OdeDsl.Generators.Placeholder).Assembly);
+}
