@@ -12,6 +12,12 @@ public abstract class OdeMethod
     public abstract int Order { get; }
     public abstract bool IsAdaptive { get; }
     public override string ToString() => Name;
+
+    /// <summary>Runs this method on validated arguments; <see cref="Ode.Solve{TRhs, T}"/> is the public entry point.
+    /// A generic virtual method: each method family (Runge-Kutta, Adams) owns its loop, specialised per TRhs.</summary>
+    internal abstract Solution<T> Run<TRhs, T>(TRhs rhs, ReadOnlySpan<T> y0, ReadOnlySpan<T> times, SolveOptions<T> options)
+        where TRhs : IOdeRhs<T>
+        where T : unmanaged, IFloatingPointIeee754<T>;
 }
 
 /// <summary>Every built-in method, by the names torchdiffeq uses.</summary>
