@@ -63,3 +63,13 @@ internal static class Grid
         return r;
     }
 }
+
+/// <summary>y' = −2t y², y(0) = 1, exact y = 1/(1 + t²).</summary>
+internal struct Rational : IOdeRhs<double>
+{
+    public readonly int StateSize => 1;
+    public readonly void Evaluate(ReadOnlySpan<double> t, ReadOnlySpan<double> y, Span<double> dy, int batch)
+    {
+        for (int b = 0; b < batch; b++) dy[b] = -2 * t[b] * y[b] * y[b];
+    }
+}
