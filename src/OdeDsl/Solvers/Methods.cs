@@ -60,15 +60,19 @@ public static partial class Methods
             $"Unknown ODE method '{name}'. Known: {string.Join(", ", RungeKutta.Concat(ExtraMethods).Select(m => m.Name))}.", nameof(name));
     }
 
-    /// <summary>Methods other families register (the Adams family), so ByName finds them.</summary>
-    private static readonly List<OdeMethod> ExtraMethods = [];
+    /// <summary>Methods of other families (the Adams family), so ByName and AllAdaptive find them.</summary>
+    private static readonly List<OdeMethod> ExtraMethods = CollectOtherFamilies();
     private static IEnumerable<OdeMethod> ExtraAdaptive => ExtraMethods.Where(m => m.IsAdaptive);
 
-    /// <summary>Registers a method of another family for <see cref="ByName"/> and <see cref="AllAdaptive"/>.</summary>
-    internal static void Register(OdeMethod method)
+    private static List<OdeMethod> CollectOtherFamilies()
     {
-        lock (ExtraMethods) if (!ExtraMethods.Contains(method)) ExtraMethods.Add(method);
+        var list = new List<OdeMethod>();
+        AddOtherFamilies(list);
+        return list;
     }
+
+    /// <summary>Implemented in another family's part of this partial class (e.g. Solvers/Adams) to list its methods.</summary>
+    static partial void AddOtherFamilies(List<OdeMethod> methods);
 }
 
 /// <summary>A solve failed and <see cref="SolveOptions{T}.ThrowOnFailure"/> asked for an exception.</summary>
