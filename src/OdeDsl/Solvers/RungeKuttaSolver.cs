@@ -17,7 +17,7 @@ internal static class RungeKuttaSolver<TRhs, T>
     {
         int S = rhs.StateSize, B = y0.Length / S, n = y0.Length, s = tab.Stages, slots = s + 1;
         bool shared = o.StepMode == BatchStepMode.Shared, adaptive = tab.IsAdaptive, fsal = tab.Fsal;
-        bool finalOnly = o.Output == OutputMode.FinalOnly;
+        bool finalOnly = o.Output == OutputMode.FinalOnly, overshoot = o.OvershootFinalTime;
         int fEnd = fsal ? s - 1 : s; // slot holding f(t_{n+1}, y_{n+1}) after an accepted step
         T tStart = times[0], tEnd = times[^1];
         T dir = tEnd > tStart ? T.One : -T.One;
@@ -92,12 +92,12 @@ internal static class RungeKuttaSolver<TRhs, T>
             }
             attempts++;
 
-            // Step sizes: never past the final time (so f is never evaluated outside [t0, t1]).
+            // Step sizes: never past the final time (so f is never evaluated outside [t0, t1]) unless OvershootFinalTime.
             for (int b = 0; b < B; b++)
             {
                 if (!active[b]) { hStep[b] = T.Zero; continue; }
                 T rest = tEnd - tRow[b];
-                hStep[b] = T.Abs(h[b]) >= T.Abs(rest) ? rest : h[b];
+                hStep[b] = !overshoot && T.Abs(h[b]) >= T.Abs(rest) ? rest : h[b];
             }
 
             // Stages 2..s.
@@ -178,13 +178,25 @@ internal static class RungeKuttaSolver<TRhs, T>
                     if (!accept[b]) continue;
                     T tNew = tStage[b];
                     T stopAt = tNew; bool fired = false;
-                    if (nEv > 0) fired = LocateEvent(b, tNew, ref stopAt);
+                    if (nEv > 0 && LocateEvent(b, tNew, ref stopAt))
+                    {
+                        fired = dir * (stopAt - tEnd) <= T.Zero; // an overshooting last step ignores events past t1
+                        if (!fired) { stopAt = tNew; eventIndex[b] = -1; }
+                    }
                     EmitOutputs(b, stopAt, fired);
                     if (fired)
                     {
                         evY.CopyTo(y.AsSpan(b * S, S));
                         tRow[b] = stopAt;
                         Stop(b, SolveStatus.EventFired);
+                        continue;
+                    }
+                    if (overshoot && dir * (tNew - tEnd) > T.Zero)
+                    {
+                        // torchdiffeq-style last step past t1: the state at t1 comes from the interpolant.
+                        Interp(b, double.CreateChecked((tEnd - tRow[b]) / hStep[b]), y.AsSpan(b * S, S));
+                        tRow[b] = tEnd;
+                        Stop(b, SolveStatus.Success);
                         continue;
                     }
                     yNew.AsSpan(b * S, S).CopyTo(y.AsSpan(b * S, S));
@@ -225,7 +237,7 @@ internal static class RungeKuttaSolver<TRhs, T>
         };
 
         // ---- local helpers (capture the workspace; no allocation: they are called, not stored) ----
-        T StepEnd(int b) => T.Abs(hStep[b]) >= T.Abs(tEnd - tRow[b]) ? tEnd : tRow[b] + hStep[b];
+        T StepEnd(int b) => !overshoot && T.Abs(hStep[b]) >= T.Abs(tEnd - tRow[b]) ? tEnd : tRow[b] + hStep[b];
 
         void Stop(int b, SolveStatus st) { active[b] = false; status[b] = st; }
 

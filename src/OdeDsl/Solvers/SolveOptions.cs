@@ -57,4 +57,8 @@ public sealed class SolveOptions<T> where T : unmanaged, IFloatingPointIeee754<T
     public bool RecordSteps { get; init; }
     /// <summary>Keep every step's interpolant so the solution can be evaluated at any t (<see cref="Solution{T}.Interpolate"/>).</summary>
     public bool KeepDenseOutput { get; init; }
+    /// <summary>Let the last step run past the final time as torchdiffeq does (the state at t1 then comes from the
+    /// interpolant). Off by default, so f is never evaluated outside [t0, t1]; turn it on for step-for-step parity with
+    /// torchdiffeq, whose step sequence differs from ours only in the final step(s).</summary>
+    public bool OvershootFinalTime { get; init; }
 }
