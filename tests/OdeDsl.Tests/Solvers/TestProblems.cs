@@ -21,19 +21,16 @@ internal struct SpiralField : IOdeRhs<double>
 /// <summary>y' = λ y per component, each row with its own λ (row b uses λ = Lambda·(b+1)), generic over T.</summary>
 internal struct Decay<T>(T lambda, int size = 1) : IOdeRhs<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public int Calls;
     public readonly int StateSize => size;
-    public void Evaluate(ReadOnlySpan<T> t, ReadOnlySpan<T> y, Span<T> dy, int batch)
+    public readonly void Evaluate(ReadOnlySpan<T> t, ReadOnlySpan<T> y, Span<T> dy, int batch)
     {
-        Calls++;
         for (int b = 0; b < batch; b++)
             for (int i = 0; i < size; i++)
                 dy[b * size + i] = lambda * T.CreateChecked(b + 1) * y[b * size + i];
     }
 }
 
-/// <summary>Rotation y1' = y2, y2' = −y1 plus a time forcing: y1' = y2 + cos t … exact solution known.
-/// Here: harmonic oscillator, solution (cos t, −sin t) from (1, 0).</summary>
+/// <summary>Harmonic oscillator y1' = y2, y2' = −y1: from (1, 0) the solution is (cos t, −sin t).</summary>
 internal struct Oscillator : IOdeRhs<double>
 {
     public readonly int StateSize => 2;
@@ -64,12 +61,3 @@ internal static class Grid
     }
 }
 
-/// <summary>y' = −2t y², y(0) = 1, exact y = 1/(1 + t²).</summary>
-internal struct Rational : IOdeRhs<double>
-{
-    public readonly int StateSize => 1;
-    public readonly void Evaluate(ReadOnlySpan<double> t, ReadOnlySpan<double> y, Span<double> dy, int batch)
-    {
-        for (int b = 0; b < batch; b++) dy[b] = -2 * t[b] * y[b] * y[b];
-    }
-}
