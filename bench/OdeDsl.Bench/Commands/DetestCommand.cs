@@ -30,7 +30,9 @@ public static class DetestCommand
     {
         if (!(rtol >= 0) || !(atol >= 0) || rtol + atol == 0)
             throw new ArgumentException("--rtol and --atol must be non-negative and not both zero.");
-        var methods = MethodCatalog.Select(methodSpec);
+        IReadOnlyList<OdeMethod> methods;
+        try { methods = MethodCatalog.Select(methodSpec); }
+        catch (ArgumentException e) { Console.Error.WriteLine(e.Message); return 1; }
         if (methods.Count == 0)
         {
             Console.Error.WriteLine("No methods are available yet (the solvers have not landed).");
