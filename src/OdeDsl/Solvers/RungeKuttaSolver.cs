@@ -1,0 +1,398 @@
+using System.Numerics;
+
+namespace OdeDsl;
+
+/// <summary>
+/// The one explicit Runge-Kutta loop, specialised by the JIT per right-hand side type and number type.
+/// Every row carries its own t, step size and status; in shared mode all live rows move together with one step
+/// size and one accept/reject decision from the error norm over all of them (torchdiffeq), in per-sample mode each
+/// row decides alone (torchode). f is always evaluated for the whole batch; finished rows are frozen (step 0).
+/// Workspace is allocated once per solve; the step loop allocates nothing.
+/// </summary>
+internal static class RungeKuttaSolver<TRhs, T>
+    where TRhs : IOdeRhs<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static Solution<T> Solve(ButcherTableau tab, TRhs rhs, ReadOnlySpan<T> y0, ReadOnlySpan<T> times, SolveOptions<T> o)
+    {
+        int S = rhs.StateSize, B = y0.Length / S, n = y0.Length, s = tab.Stages, slots = s + 1;
+        bool shared = o.StepMode == BatchStepMode.Shared, adaptive = tab.IsAdaptive, fsal = tab.Fsal;
+        bool finalOnly = o.Output == OutputMode.FinalOnly;
+        int fEnd = fsal ? s - 1 : s; // slot holding f(t_{n+1}, y_{n+1}) after an accepted step
+        T tStart = times[0], tEnd = times[^1];
+        T dir = tEnd > tStart ? T.One : -T.One;
+
+        // Coefficients in T.
+        var c = new T[s]; var a = new T[s * s]; var bw = new T[s]; var e = new T[s];
+        for (int i = 0; i < s; i++)
+        {
+            c[i] = T.CreateChecked(tab.C[i]); bw[i] = T.CreateChecked(tab.B[i]);
+            if (adaptive) e[i] = T.CreateChecked(tab.BError![i]);
+            for (int j = 0; j < i; j++) a[i * s + j] = T.CreateChecked(tab.A[i][j]);
+        }
+        var rtol = new T[S]; var atol = new T[S];
+        for (int i = 0; i < S; i++)
+        {
+            rtol[i] = o.RelTolPerComponent?[i] ?? o.RelTol;
+            atol[i] = o.AbsTolPerComponent?[i] ?? o.AbsTol;
+        }
+
+        // Workspace.
+        var y = y0.ToArray(); var yNew = new T[n]; var stage = new T[n]; var k = new T[slots * n]; var scaled = new T[n];
+        var tRow = new T[B]; var tStage = new T[B]; var h = new T[B]; var hStep = new T[B];
+        var active = new bool[B]; var accept = new bool[B]; var ratio = new double[B]; var prevRatio = new double[B];
+        var status = new SolveStatus[B]; var outIdx = new int[B]; var eventIndex = new int[B];
+        var nfe = new long[B]; var nacc = new long[B]; var nrej = new long[B]; var nonFiniteStreak = new int[B];
+        var wD = new double[slots]; var evY = new T[S];
+        int nOut = finalOnly ? 1 : times.Length;
+        var states = new T[nOut * n];
+        states.AsSpan().Fill(T.NaN);
+        var outTimes = finalOnly ? new[] { tEnd } : times.ToArray();
+        var events = o.Events; int nEv = events?.Count ?? 0;
+        var gPrev = new T[B * Math.Max(nEv, 1)];
+        var controller = o.Controller ?? StepSizeController.I;
+        var steps = o.RecordSteps ? new List<StepRecord<T>>() : null;
+        var dense = o.KeepDenseOutput ? new DenseOutput<T>(tab, n) : null;
+        long totalNfe = 0, sharedAcc = 0, sharedRej = 0;
+
+        for (int b = 0; b < B; b++)
+        {
+            tRow[b] = tStart; active[b] = true; eventIndex[b] = -1; prevRatio[b] = 1; outIdx[b] = 1;
+            if (!finalOnly) y.AsSpan(b * S, S).CopyTo(states.AsSpan(b * S, S));
+            for (int ev = 0; ev < nEv; ev++) gPrev[b * nEv + ev] = events![ev](tStart, y.AsSpan(b * S, S));
+        }
+
+        // f0 (the first stage of the first step).
+        tStage.AsSpan().Fill(tStart);
+        Eval(ref rhs, tStage, y, k.AsSpan(0, n), B); totalNfe++;
+        for (int b = 0; b < B; b++) nfe[b]++;
+
+        // First step.
+        T span = T.Abs(tEnd - tStart);
+        if (!adaptive) h.AsSpan().Fill(o.FixedStep!.Value * dir);
+        else if (o.FirstStep is { } fs) h.AsSpan().Fill(T.Min(fs, span) * dir);
+        else
+        {
+            SelectInitialStep(tab, ref rhs, y, k.AsSpan(0, n), stage, k.AsSpan(s * n, n), tStage, h, tStart, dir, span, rtol, atol, o.Norm, shared, B, S, scaled);
+            totalNfe++;
+            for (int b = 0; b < B; b++) nfe[b]++;
+        }
+        for (int b = 0; b < B; b++) h[b] = dir * T.Min(T.Abs(h[b]), o.MaxStep);
+
+        long attempts = 0;
+        while (true)
+        {
+            int live = 0;
+            for (int b = 0; b < B; b++) if (active[b]) live++;
+            if (live == 0) break;
+            if (attempts >= o.MaxSteps)
+            {
+                for (int b = 0; b < B; b++) if (active[b]) { active[b] = false; status[b] = SolveStatus.MaxStepsReached; }
+                break;
+            }
+            attempts++;
+
+            // Step sizes: never past the final time (so f is never evaluated outside [t0, t1]).
+            for (int b = 0; b < B; b++)
+            {
+                if (!active[b]) { hStep[b] = T.Zero; continue; }
+                T rest = tEnd - tRow[b];
+                hStep[b] = T.Abs(h[b]) >= T.Abs(rest) ? rest : h[b];
+            }
+
+            // Stages 2..s.
+            bool uniform = shared && live == B;
+            for (int i = 1; i < s; i++)
+            {
+                for (int b = 0; b < B; b++) tStage[b] = tRow[b] + c[i] * hStep[b];
+                if (uniform) Combine(y, k, a.AsSpan(i * s, i), hStep[0], stage, 0, n, n);
+                else for (int b = 0; b < B; b++) Combine(y, k, a.AsSpan(i * s, i), hStep[b], stage, b * S, S, n);
+                Eval(ref rhs, tStage, stage, k.AsSpan(i * n, n), B); totalNfe++;
+                for (int b = 0; b < B; b++) if (active[b]) nfe[b]++;
+            }
+
+            // Solution and error.
+            if (uniform) Combine(y, k, bw, hStep[0], yNew, 0, n, n);
+            else for (int b = 0; b < B; b++) Combine(y, k, bw, hStep[b], yNew, b * S, S, n);
+            if (adaptive)
+            {
+                for (int b = 0; b < B; b++)
+                {
+                    var err = scaled.AsSpan(b * S, S);
+                    err.Clear();
+                    for (int i = 0; i < s; i++)
+                    {
+                        if (e[i] == T.Zero) continue;
+                        T coef = hStep[b] * e[i];
+                        var ki = k.AsSpan(i * n + b * S, S);
+                        for (int j = 0; j < S; j++) err[j] += coef * ki[j];
+                    }
+                    for (int j = 0; j < S; j++)
+                    {
+                        int idx = b * S + j;
+                        T tol = atol[j] + rtol[j] * T.Max(T.Abs(y[idx]), T.Abs(yNew[idx]));
+                        err[j] = err[j] / tol;
+                    }
+                }
+                ComputeRatios(scaled, active, ratio, shared, B, S, o.Norm);
+            }
+
+            // Decide.
+            bool anyAccepted = false;
+            for (int b = 0; b < B; b++)
+            {
+                accept[b] = false;
+                if (!active[b]) continue;
+                bool finite = AllFinite(yNew.AsSpan(b * S, S)) && (!adaptive || double.IsFinite(ratio[b]));
+                if (!finite)
+                {
+                    nrej[b]++;
+                    if (!adaptive || ++nonFiniteStreak[b] > 10) Stop(b, SolveStatus.NonFiniteState);
+                    else h[b] = hStep[b] * T.CreateChecked(0.2);
+                    continue;
+                }
+                nonFiniteStreak[b] = 0;
+                accept[b] = !adaptive || ratio[b] <= 1;
+                if (accept[b]) { nacc[b]++; anyAccepted = true; } else nrej[b]++;
+            }
+            if (shared) { if (anyAccepted) sharedAcc++; else if (live > 0) sharedRej++; }
+
+            if (anyAccepted)
+            {
+                // f(t_{n+1}, y_{n+1}): already the last stage for FSAL tableaus, else one more call (it is the next step's k_0).
+                for (int b = 0; b < B; b++) tStage[b] = accept[b] ? StepEnd(b) : tRow[b];
+                if (!fsal)
+                {
+                    Eval(ref rhs, tStage, yNew, k.AsSpan(s * n, n), B); totalNfe++;
+                    for (int b = 0; b < B; b++) if (active[b]) nfe[b]++;
+                }
+                if (dense is not null) dense.Add(tRow[0], hStep[0], y, k);
+                steps?.Add(new StepRecord<T>(tRow[0], hStep[0]));
+
+                for (int b = 0; b < B; b++)
+                {
+                    if (!accept[b]) continue;
+                    T tNew = tStage[b];
+                    T stopAt = tNew; bool fired = false;
+                    if (nEv > 0) fired = LocateEvent(b, tNew, ref stopAt);
+                    EmitOutputs(b, stopAt, fired);
+                    if (fired)
+                    {
+                        evY.CopyTo(y.AsSpan(b * S, S));
+                        tRow[b] = stopAt;
+                        Stop(b, SolveStatus.EventFired);
+                        continue;
+                    }
+                    yNew.AsSpan(b * S, S).CopyTo(y.AsSpan(b * S, S));
+                    k.AsSpan(fEnd * n + b * S, S).CopyTo(k.AsSpan(b * S, S));
+                    tRow[b] = tNew;
+                    if (tNew == tEnd) { Stop(b, SolveStatus.Success); continue; }
+                }
+            }
+
+            // Next step size.
+            for (int b = 0; b < B; b++)
+            {
+                if (!active[b] || !adaptive) continue;
+                if (!double.IsFinite(ratio[b])) continue; // handled above
+                double f = controller.Factor(ratio[b], prevRatio[b], tab.Order, accept[b]);
+                if (accept[b]) prevRatio[b] = ratio[b];
+                T hn = hStep[b] * T.CreateChecked(f);
+                if (T.Abs(hn) > o.MaxStep) hn = dir * o.MaxStep;
+                h[b] = hn;
+                if (T.Abs(hn) < o.MinStep || tRow[b] + hn == tRow[b]) Stop(b, SolveStatus.StepSizeUnderflow);
+            }
+        }
+
+        // Results.
+        var finalStates = y; // rows hold the state where each stopped
+        if (finalOnly) finalStates.AsSpan().CopyTo(states);
+        var rowStats = new SolverStats[B];
+        long accSum = 0, rejSum = 0;
+        for (int b = 0; b < B; b++) { rowStats[b] = new SolverStats(nfe[b], nacc[b], nrej[b]); accSum += nacc[b]; rejSum += nrej[b]; }
+        return new Solution<T>
+        {
+            Batch = B, StateSize = S, Times = outTimes, States = states, Status = status,
+            OutputsReached = finalOnly ? Array.ConvertAll(status, st => st == SolveStatus.Success ? 1 : 0) : outIdx,
+            FinalTime = tRow,
+            Stats = shared ? new SolverStats(totalNfe, sharedAcc, sharedRej) : new SolverStats(totalNfe, accSum, rejSum),
+            FinalStates = finalStates, EventIndex = eventIndex, LastStepSize = hStep, RowStats = rowStats,
+            Steps = steps, Dense = dense,
+        };
+
+        // ---- local helpers (capture the workspace; no allocation: they are called, not stored) ----
+        T StepEnd(int b) => T.Abs(hStep[b]) >= T.Abs(tEnd - tRow[b]) ? tEnd : tRow[b] + hStep[b];
+
+        void Stop(int b, SolveStatus st) { active[b] = false; status[b] = st; }
+
+        void Interp(int b, double theta, Span<T> dst)
+        {
+            tab.InterpolationWeights(theta, wD);
+            y.AsSpan(b * S, S).CopyTo(dst);
+            for (int i = 0; i < slots; i++)
+            {
+                if (wD[i] == 0) continue;
+                T coef = hStep[b] * T.CreateChecked(wD[i]);
+                var ki = k.AsSpan(i * n + b * S, S);
+                for (int j = 0; j < S; j++) dst[j] += coef * ki[j];
+            }
+        }
+
+        void EmitOutputs(int b, T upTo, bool fired)
+        {
+            if (finalOnly) return;
+            while (outIdx[b] < outTimes.Length && dir * (outTimes[outIdx[b]] - upTo) <= T.Zero)
+            {
+                T to = outTimes[outIdx[b]];
+                var dst = states.AsSpan((outIdx[b] * B + b) * S, S);
+                if (fired && to == upTo) evY.CopyTo(dst);
+                else if (to == StepEnd(b)) yNew.AsSpan(b * S, S).CopyTo(dst);
+                else Interp(b, double.CreateChecked((to - tRow[b]) / hStep[b]), dst);
+                outIdx[b]++;
+            }
+        }
+
+        // Checks every event for a sign change over the accepted step; locates the earliest on the interpolant with the
+        // Illinois method and leaves the state there in evY. The reported time is the bracket end past the crossing.
+        bool LocateEvent(int b, T tNew, ref T stopAt)
+        {
+            double best = 2; int bestEv = -1; T bestT = tNew;
+            var yRow = yNew.AsSpan(b * S, S);
+            for (int ev = 0; ev < nEv; ev++)
+            {
+                T g0 = gPrev[b * nEv + ev], g1 = events![ev](tNew, yRow);
+                gPrev[b * nEv + ev] = g1;
+                if (g0 == T.Zero || T.Sign(g0) == T.Sign(g1)) continue;
+                double lo = 0, hi = 1; T glo = g0, ghi = g1; int side = 0;
+                double tolTheta = double.CreateChecked(o.EventTolerance / T.Abs(hStep[b]));
+                for (int it = 0; it < 200 && hi - lo > tolTheta && ghi != T.Zero; it++)
+                {
+                    double gl = double.CreateChecked(glo), gh = double.CreateChecked(ghi);
+                    double m = hi - gh * (hi - lo) / (gh - gl);
+                    if (!(m > lo && m < hi)) m = 0.5 * (lo + hi);
+                    Interp(b, m, evY);
+                    T gm = events[ev](tRow[b] + T.CreateChecked(m) * hStep[b], evY);
+                    if (T.Sign(gm) == T.Sign(ghi)) { hi = m; ghi = gm; if (side == 1) glo /= T.CreateChecked(2); side = 1; }
+                    else { lo = m; glo = gm; if (side == -1) ghi /= T.CreateChecked(2); side = -1; }
+                }
+                if (hi < best) { best = hi; bestEv = ev; }
+            }
+            if (bestEv < 0) return false;
+            bestT = best >= 1 ? tNew : tRow[b] + T.CreateChecked(best) * hStep[b];
+            if (best >= 1) yRow.CopyTo(evY); else Interp(b, best, evY);
+            stopAt = bestT; eventIndex[b] = bestEv;
+            return true;
+        }
+    }
+
+    private static void Eval(ref TRhs rhs, ReadOnlySpan<T> t, ReadOnlySpan<T> y, Span<T> dy, int batch) => rhs.Evaluate(t, y, dy, batch);
+
+    /// <summary>dst[off..off+len] = y + h Σ_j w_j k_j over the same range.</summary>
+    private static void Combine(T[] y, T[] k, ReadOnlySpan<T> w, T h, T[] dst, int off, int len, int n)
+    {
+        var d = dst.AsSpan(off, len);
+        y.AsSpan(off, len).CopyTo(d);
+        for (int j = 0; j < w.Length; j++)
+        {
+            if (w[j] == T.Zero) continue;
+            T coef = h * w[j];
+            var kj = k.AsSpan(j * n + off, len);
+            for (int i = 0; i < d.Length; i++) d[i] += coef * kj[i];
+        }
+    }
+
+    private static bool AllFinite(ReadOnlySpan<T> v)
+    {
+        foreach (var x in v) if (!T.IsFinite(x)) return false;
+        return true;
+    }
+
+    /// <summary>Error ratio per row: RMS (or the custom norm) of the scaled error; in shared mode over all live rows.</summary>
+    private static void ComputeRatios(T[] scaled, bool[] active, double[] ratio, bool shared, int B, int S, ErrorNorm<T>? norm)
+    {
+        if (shared)
+        {
+            double r;
+            if (norm is not null)
+            {
+                for (int b = 0; b < B; b++) if (!active[b]) scaled.AsSpan(b * S, S).Clear();
+                r = double.CreateChecked(norm(scaled));
+            }
+            else
+            {
+                T sum = T.Zero; int count = 0;
+                for (int b = 0; b < B; b++)
+                {
+                    if (!active[b]) continue;
+                    foreach (var v in scaled.AsSpan(b * S, S)) sum += v * v;
+                    count += S;
+                }
+                r = double.CreateChecked(T.Sqrt(sum / T.CreateChecked(Math.Max(count, 1))));
+            }
+            Array.Fill(ratio, r);
+            return;
+        }
+        for (int b = 0; b < B; b++)
+        {
+            if (!active[b]) continue;
+            var row = scaled.AsSpan(b * S, S);
+            ratio[b] = norm is not null ? double.CreateChecked(norm(row)) : double.CreateChecked(Rms(row));
+        }
+    }
+
+    private static T Rms(ReadOnlySpan<T> v)
+    {
+        T sum = T.Zero;
+        foreach (var x in v) sum += x * x;
+        return T.Sqrt(sum / T.CreateChecked(v.Length));
+    }
+
+    /// <summary>
+    /// Hairer, Nørsett &amp; Wanner I, II.4 (as torchdiffeq's _select_initial_step, with order − 1 = the embedded order):
+    /// d0 = ‖y0/sc‖, d1 = ‖f0/sc‖, h0 = 0.01·d0/d1 (1e-6 if either is below 1e-5), one Euler step of h0 gives f1,
+    /// d2 = ‖(f1 − f0)/sc‖/h0, h1 = (0.01/max(d1, d2))^(1/order) (or max(1e-6, 1e-3·h0) if both ≤ 1e-15), h = min(100 h0, h1).
+    /// h0 is capped at the interval length so f is never evaluated outside [t0, t1].
+    /// </summary>
+    private static void SelectInitialStep(ButcherTableau tab, ref TRhs rhs, T[] y0, Span<T> f0, T[] y1, Span<T> f1, T[] tBuf, T[] h,
+        T t0, T dir, T span, T[] rtol, T[] atol, ErrorNorm<T>? norm, bool shared, int B, int S, T[] scratch)
+    {
+        int n = B * S;
+        int groups = shared ? 1 : B, len = shared ? n : S;
+        Span<double> h0 = groups <= 64 ? stackalloc double[groups] : new double[groups];
+        Span<double> d1s = groups <= 64 ? stackalloc double[groups] : new double[groups];
+        for (int g = 0; g < groups; g++)
+        {
+            int off = g * len;
+            double d0 = NormOf(y0, off, len, false, default), d1 = NormOf(f0, off, len, false, default);
+            double hh = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
+            hh = Math.Min(hh, double.CreateChecked(span));
+            h0[g] = hh; d1s[g] = d1;
+            T ht = T.CreateChecked(hh) * dir;
+            for (int i = off; i < off + len; i++) y1[i] = y0[i] + ht * f0[i];
+            for (int b = off / S; b < (off + len) / S; b++) tBuf[b] = t0 + ht;
+        }
+        rhs.Evaluate(tBuf, y1, f1, B);
+        double p = tab.Order; // torchdiffeq passes order − 1 and uses exponent 1/(order−1+1)
+        for (int g = 0; g < groups; g++)
+        {
+            int off = g * len;
+            double d2 = NormOf(f1, off, len, true, f0) / h0[g];
+            double d1 = d1s[g];
+            double h1 = d1 <= 1e-15 && d2 <= 1e-15 ? Math.Max(1e-6, h0[g] * 1e-3) : Math.Pow(0.01 / Math.Max(d1, d2), 1.0 / p);
+            T hv = T.CreateChecked(Math.Min(100 * h0[g], h1)) * dir;
+            for (int b = off / S; b < (off + len) / S; b++) h[b] = hv;
+        }
+
+        double NormOf(ReadOnlySpan<T> v, int off, int len, bool diff, ReadOnlySpan<T> sub)
+        {
+            for (int i = off; i < off + len; i++)
+            {
+                int j = i % S;
+                T sc = atol[j] + T.Abs(y0[i]) * rtol[j];
+                scratch[i] = (diff ? v[i] - sub[i] : v[i]) / sc;
+            }
+            var seg = scratch.AsSpan(off, len);
+            return double.CreateChecked(norm is not null ? norm(seg) : Rms(seg));
+        }
+    }
+}
