@@ -17,21 +17,23 @@ public static class DetestCommand
         var method = new Option<string>("--method", "-m") { Description = "Method name, a comma-separated list, or 'all' (every adaptive method).", DefaultValueFactory = _ => "dopri5" };
         var rtol = new Option<double>("--rtol") { Description = "Relative tolerance.", DefaultValueFactory = _ => 1e-6 };
         var atol = new Option<double>("--atol") { Description = "Absolute tolerance.", DefaultValueFactory = _ => 1e-6 };
+        var controller = new Option<string>("--controller") { Description = "Step-size controller: default, i (torchdiffeq's) or pi.", DefaultValueFactory = _ => "default" };
         var problems = new Option<string>("--problems") { Description = "Comma-separated subset (e.g. A1,D5); default all 25.", DefaultValueFactory = _ => "" };
         var command = new Command("detest", "Run the DETEST non-stiff problem set (Hull et al. 1972) and print one JSON line per problem.")
         {
-            method, rtol, atol, problems,
+            method, rtol, atol, controller, problems,
         };
-        command.SetAction(result => Run(result.GetValue(method)!, result.GetValue(rtol), result.GetValue(atol), result.GetValue(problems)!));
+        command.SetAction(result => Run(result.GetValue(method)!, result.GetValue(rtol), result.GetValue(atol), result.GetValue(controller)!, result.GetValue(problems)!));
         return command;
     }
 
-    private static int Run(string methodSpec, double rtol, double atol, string problemSpec)
+    private static int Run(string methodSpec, double rtol, double atol, string controllerName, string problemSpec)
     {
         if (!(rtol >= 0) || !(atol >= 0) || rtol + atol == 0)
             throw new ArgumentException("--rtol and --atol must be non-negative and not both zero.");
         IReadOnlyList<OdeMethod> methods;
-        try { methods = MethodCatalog.Select(methodSpec); }
+        StepSizeController? controller;
+        try { methods = MethodCatalog.Select(methodSpec); controller = MethodCatalog.Controller(controllerName); }
         catch (ArgumentException e) { Console.Error.WriteLine(e.Message); return 1; }
         if (methods.Count == 0)
         {
@@ -45,7 +47,7 @@ public static class DetestCommand
         int failures = 0;
         foreach (var method in methods)
         {
-            var options = new SolveOptions<double> { Method = method, RelTol = rtol, AbsTol = atol, Output = OutputMode.FinalOnly };
+            var options = new SolveOptions<double> { Method = method, RelTol = rtol, AbsTol = atol, Output = OutputMode.FinalOnly, Controller = controller };
             var summary = new Summary();
             foreach (var problem in selected)
             {
@@ -57,7 +59,7 @@ public static class DetestCommand
                 summary.Add(run, error, mixed);
                 Console.WriteLine(Json(problem.Name, method.Name, rtol, atol, run, error));
             }
-            Console.Error.WriteLine(summary.Describe(method.Name, rtol, atol, selected.Count));
+            Console.Error.WriteLine(summary.Describe(method.Name + (controller is null ? "" : $" ({controllerName})"), rtol, atol, selected.Count));
         }
         return failures == 0 ? 0 : 2;
     }

@@ -31,7 +31,7 @@ public class AdamsConvergenceTests
     {
         double[] y0 = [1.0, 1.0], times = [0.0, End];
         var options = new SolveOptions<double> { Method = method, FixedStep = h, Output = OutputMode.FinalOnly };
-        var solution = method.Run(new Rotation<double>(), y0, times, options);
+        var solution = Ode.Solve(new Rotation<double>(), y0, times, options);
         Assert.True(solution.Succeeded);
         var y = solution.State(0, 0);
         return Math.Max(Math.Abs(y[0] - (Math.Cos(End) + Math.Sin(End))), Math.Abs(y[1] - (Math.Cos(End) - Math.Sin(End))));
@@ -40,7 +40,7 @@ public class AdamsConvergenceTests
     private static double OscillatingError(OdeMethod method, double h)
     {
         double[] y0 = [1.0], times = [0.0, End];
-        var solution = method.Run(new Oscillating(), y0, times, new SolveOptions<double> { Method = method, FixedStep = h, Output = OutputMode.FinalOnly });
+        var solution = Ode.Solve(new Oscillating(), y0, times, new SolveOptions<double> { Method = method, FixedStep = h, Output = OutputMode.FinalOnly });
         Assert.True(solution.Succeeded);
         return Math.Abs(solution.State(0, 0)[0] - Math.Exp(Math.Sin(End)));
     }
@@ -90,7 +90,7 @@ public class AdamsConvergenceTests
     {
         double[] y0 = [1.0, 1.0], times = [0.0, 1.0];
         var pece = Methods.AdamsBashforthMoulton(4);
-        var stats = pece.Run(new Rotation<double>(), y0, times, new SolveOptions<double> { Method = pece, FixedStep = 0.1 }).Stats;
+        var stats = Ode.Solve(new Rotation<double>(), y0, times, new SolveOptions<double> { Method = pece, FixedStep = 0.1 }).Stats;
         // 1 initial + 3 rk4 start-up steps × 4 + 7 PECE steps × 2.
         Assert.Equal(1 + 3 * 4 + 7 * 2, stats.FunctionEvaluations);
         Assert.Equal(10, stats.AcceptedSteps);
@@ -103,7 +103,7 @@ public class AdamsConvergenceTests
         float[] y0 = [1f, 1f, 2f, 2f];
         float[] times = [0f, -0.33f, -0.71f, -1f];
         var method = Methods.AdamsBashforthMoulton(4);
-        var solution = method.Run(new Rotation<float>(), y0, times, new SolveOptions<float> { Method = method, FixedStep = 0.01f });
+        var solution = Ode.Solve(new Rotation<float>(), y0, times, new SolveOptions<float> { Method = method, FixedStep = 0.01f });
         Assert.True(solution.Succeeded);
         for (int k = 0; k < times.Length; k++)
             for (int row = 0; row < 2; row++)
@@ -121,8 +121,15 @@ public class AdamsConvergenceTests
         double[] y0 = [1.0, 1.0];
         var method = Methods.AdamsBashforth(3);
         Assert.Throws<ArgumentOutOfRangeException>(() => Methods.AdamsBashforth(6));
-        Assert.Throws<ArgumentException>(() => method.Run(new Rotation<double>(), y0, [0.0, 1.0], new SolveOptions<double> { Method = method }));
-        Assert.Throws<ArgumentException>(() => method.Run(new Rotation<double>(), y0, [0.0, 1.0, 1.0], new SolveOptions<double> { Method = method, FixedStep = 0.1 }));
-        Assert.Throws<ArgumentException>(() => method.Run(new Rotation<double>(), [1.0, 1.0, 1.0], [0.0, 1.0], new SolveOptions<double> { Method = method, FixedStep = 0.1 }));
+        Assert.Throws<ArgumentException>(() => Ode.Solve(new Rotation<double>(), y0, [0.0, 1.0], new SolveOptions<double> { Method = method }));
+        Assert.Throws<ArgumentException>(() => Ode.Solve(new Rotation<double>(), y0, [0.0, 1.0, 1.0], new SolveOptions<double> { Method = method, FixedStep = 0.1 }));
+        Assert.Throws<ArgumentException>(() => Ode.Solve(new Rotation<double>(), [1.0, 1.0, 1.0], [0.0, 1.0], new SolveOptions<double> { Method = method, FixedStep = 0.1 }));
+    }
+
+    [Fact]
+    public void MethodsAreFoundByName()
+    {
+        Assert.Same(Methods.AdamsBashforth(4), Methods.ByName("adams_bashforth4"));
+        Assert.Same(Methods.AdamsBashforthMoulton(2), Methods.ByName("ADAMS_BASHFORTH_MOULTON2"));
     }
 }

@@ -33,17 +33,11 @@ internal sealed class AdamsMethod : OdeMethod
 
     internal override Solution<T> Run<TRhs, T>(TRhs rhs, ReadOnlySpan<T> y0, ReadOnlySpan<T> times, SolveOptions<T> options)
     {
+        // Arguments were validated by Ode.Solve (FixedStep present and positive, times strictly monotone).
         int n = rhs.StateSize;
-        if (n <= 0 || y0.Length == 0 || y0.Length % n != 0)
-            throw new ArgumentException($"y0 has length {y0.Length}, which is not a positive multiple of StateSize {n}.", nameof(y0));
-        if (times.Length < 2) throw new ArgumentException("At least two times (start and end) are required.", nameof(times));
-        if (options.FixedStep is not { } requested || !(requested > T.Zero) || !T.IsFinite(requested))
-            throw new ArgumentException($"{Name} is a fixed-step method: set SolveOptions.FixedStep to a positive step.", nameof(options));
         int batch = y0.Length / n, size = y0.Length;
+        T requested = options.FixedStep ?? throw new ArgumentException($"{Name} is a fixed-step method: set SolveOptions.FixedStep.", nameof(options));
         T direction = times[^1] > times[0] ? T.One : -T.One;
-        for (int i = 1; i < times.Length; i++)
-            if (!((times[i] - times[i - 1]) * direction > T.Zero))
-                throw new ArgumentException($"times must be strictly monotone; times[{i - 1}] = {times[i - 1]}, times[{i}] = {times[i]}.", nameof(times));
 
         T span = times[^1] - times[0];
         long steps = long.Max(1, long.CreateChecked(T.Ceiling(T.Abs(span) / requested - T.CreateChecked(1e-9))));
@@ -90,11 +84,18 @@ internal sealed class AdamsMethod : OdeMethod
         Array.Fill(reached, nextOut);
         var finalTime = new T[batch];
         Array.Fill(finalTime, t);
+        var eventIndex = new int[batch];
+        Array.Fill(eventIndex, -1);
+        var lastStep = new T[batch];
+        Array.Fill(lastStep, h);
+        var rowStats = new SolverStats[batch];
+        Array.Fill(rowStats, new SolverStats(nfe, taken, 0));
         return new Solution<T>
         {
             Batch = batch, StateSize = n, Times = outTimes, States = states, Status = statuses,
             OutputsReached = reached, FinalTime = finalTime,
             Stats = new SolverStats(nfe, taken, 0),
+            FinalStates = work.Y.ToArray(), EventIndex = eventIndex, LastStepSize = lastStep, RowStats = rowStats,
         };
     }
 
