@@ -11,7 +11,11 @@ public static partial class Methods
     {
         foreach (var m in AdamsBashforthByOrder) Register(m);
         foreach (var m in AdamsBashforthMoultonByOrder) Register(m);
+        Register(AdaptiveAdams);
     }
+
+    /// <summary>Variable-step Adams–Bashforth–Moulton 4 (PECE, Milne's error estimate): "adaptive_adams".</summary>
+    public static OdeMethod AdaptiveAdams { get; } = new AdaptiveAdamsMethod();
 
     /// <summary>Explicit Adams–Bashforth of order 1–5 ("adams_bashforth{k}"; fixed step, rk4 start-up). Set <see cref="SolveOptions{T}.FixedStep"/>.</summary>
     public static OdeMethod AdamsBashforth(int order) => AdamsBashforthByOrder[CheckAdamsOrder(order) - 1];
