@@ -148,7 +148,11 @@ internal static class RungeKuttaSolver<TRhs, T>
                 {
                     nrej[b]++;
                     if (!adaptive || ++nonFiniteStreak[b] > 10) Stop(b, SolveStatus.NonFiniteState);
-                    else h[b] = hStep[b] * T.CreateChecked(0.2);
+                    else
+                    {
+                        h[b] = hStep[b] * T.CreateChecked(0.2);
+                        if (T.Abs(h[b]) < o.MinStep || tRow[b] + h[b] == tRow[b]) Stop(b, SolveStatus.NonFiniteState);
+                    }
                     continue;
                 }
                 nonFiniteStreak[b] = 0;

@@ -1,0 +1,64 @@
+namespace OdeDsl.Tests.Solvers;
+
+/// <summary>Empirical order: global error of y' = y cos t (exact e^{sin t}) at t = 2 with N and 2N fixed steps.</summary>
+public class ConvergenceTests
+{
+    public static TheoryData<string> AllTableaus => new(Methods.RungeKutta.Select(m => m.Name));
+    public static TheoryData<string> Embedded => new(Methods.RungeKutta.Where(m => m.IsAdaptive).Select(m => m.Name));
+
+    private static ButcherTableau Tab(string name) => ((RungeKuttaMethod)Methods.ByName(name)).Tableau;
+
+    private static double MeasuredOrder(ButcherTableau fixedTab, int order)
+    {
+        int n = order switch { 1 => 800, 2 => 200, 3 => 80, 4 => 40, _ => 20 };
+        double Err(int steps)
+        {
+            var o = new SolveOptions<double> { Method = new RungeKuttaMethod(fixedTab), FixedStep = 2.0 / steps, Output = OutputMode.FinalOnly };
+            var sol = Ode.Solve(new SinExp(), [1.0], [0.0, 2.0], o);
+            return Math.Abs(sol.State(0, 0)[0] - Math.Exp(Math.Sin(2.0)));
+        }
+        double p = Math.Log2(Err(n) / Err(2 * n));
+        return p;
+    }
+
+    [Theory, MemberData(nameof(AllTableaus))]
+    public void MainSolution_ConvergesAtItsOrder(string name)
+    {
+        var t = Tab(name);
+        var fixedTab = new ButcherTableau(t.Name + "-main", t.C, t.A, t.B, null, t.Order, 0, t.Interpolant);
+        Assert.InRange(MeasuredOrder(fixedTab, t.Order), t.Order - 0.2, t.Order + 0.2);
+    }
+
+    [Theory, MemberData(nameof(Embedded))]
+    public void EmbeddedSolution_ConvergesAtItsOrder(string name)
+    {
+        var t = Tab(name);
+        var fixedTab = new ButcherTableau(t.Name + "-embedded", t.C, t.A, t.BHat!, null, t.EmbeddedOrder, 0);
+        Assert.InRange(MeasuredOrder(fixedTab, t.EmbeddedOrder), t.EmbeddedOrder - 0.2, t.EmbeddedOrder + 0.2);
+    }
+
+    [Theory, MemberData(nameof(AllTableaus))]
+    public void OrderConditionsHold(string name)
+    {
+        var t = Tab(name);
+        Assert.True(t.OrderConditionResidual(t.B, Math.Min(t.Order, 4)) < 1e-14);
+        if (t.BHat is { } bh) Assert.True(t.OrderConditionResidual(bh, Math.Min(t.EmbeddedOrder, 4)) < 1e-14);
+    }
+
+    [Fact]
+    public void TableauConstructorRejectsInconsistentCoefficients()
+    {
+        Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 0.5], [[], [0.4]], [0.5, 0.5], null, 2, 0));
+        Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1], [[], [1]], [0.5, 0.6], null, 2, 0));
+        Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1], [[], [1]], [0.5, 0.5], [0.1, 0.1], 2, 1));
+    }
+
+    [Fact]
+    public void Dopri5IsFsalAndOthersAreNot()
+    {
+        Assert.True(Tab("dopri5").Fsal);
+        Assert.True(Tab("bosh3").Fsal);
+        Assert.False(Tab("rk4").Fsal);
+        Assert.False(Tab("fehlberg2").Fsal);
+    }
+}
