@@ -18,16 +18,17 @@ public static class DetestCommand
         var rtol = new Option<double>("--rtol") { Description = "Relative tolerance.", DefaultValueFactory = _ => 1e-6 };
         var atol = new Option<double>("--atol") { Description = "Absolute tolerance.", DefaultValueFactory = _ => 1e-6 };
         var controller = new Option<string>("--controller") { Description = "Step-size controller: default, i (torchdiffeq's) or pi.", DefaultValueFactory = _ => "default" };
+        var step = new Option<double?>("--step") { Description = "Step size for fixed-step methods (euler, rk4, adams_bashforth4, …); ignored by adaptive ones." };
         var problems = new Option<string>("--problems") { Description = "Comma-separated subset (e.g. A1,D5); default all 25.", DefaultValueFactory = _ => "" };
         var command = new Command("detest", "Run the DETEST non-stiff problem set (Hull et al. 1972) and print one JSON line per problem.")
         {
-            method, rtol, atol, controller, problems,
+            method, rtol, atol, controller, step, problems,
         };
-        command.SetAction(result => Run(result.GetValue(method)!, result.GetValue(rtol), result.GetValue(atol), result.GetValue(controller)!, result.GetValue(problems)!));
+        command.SetAction(result => Run(result.GetValue(method)!, result.GetValue(rtol), result.GetValue(atol), result.GetValue(controller)!, result.GetValue(step), result.GetValue(problems)!));
         return command;
     }
 
-    private static int Run(string methodSpec, double rtol, double atol, string controllerName, string problemSpec)
+    private static int Run(string methodSpec, double rtol, double atol, string controllerName, double? step, string problemSpec)
     {
         if (!(rtol >= 0) || !(atol >= 0) || rtol + atol == 0)
             throw new ArgumentException("--rtol and --atol must be non-negative and not both zero.");
@@ -35,6 +36,12 @@ public static class DetestCommand
         StepSizeController? controller;
         try { methods = MethodCatalog.Select(methodSpec); controller = MethodCatalog.Controller(controllerName); }
         catch (ArgumentException e) { Console.Error.WriteLine(e.Message); return 1; }
+        var fixedStep = methods.FirstOrDefault(m => !m.IsAdaptive);
+        if (fixedStep is not null && !(step > 0))
+        {
+            Console.Error.WriteLine($"{fixedStep.Name} is a fixed-step method: pass --step H (H > 0).");
+            return 1;
+        }
         if (methods.Count == 0)
         {
             Console.Error.WriteLine("No methods are available yet (the solvers have not landed).");
@@ -47,7 +54,8 @@ public static class DetestCommand
         int failures = 0;
         foreach (var method in methods)
         {
-            var options = new SolveOptions<double> { Method = method, RelTol = rtol, AbsTol = atol, Output = OutputMode.FinalOnly, Controller = controller };
+            var options = new SolveOptions<double> { Method = method, RelTol = rtol, AbsTol = atol, Output = OutputMode.FinalOnly, Controller = controller,
+                FixedStep = method.IsAdaptive ? null : step };
             var summary = new Summary();
             foreach (var problem in selected)
             {
