@@ -60,8 +60,10 @@ public static partial class Methods
             $"Unknown ODE method '{name}'. Known: {string.Join(", ", RungeKutta.Concat(ExtraMethods).Select(m => m.Name))}.", nameof(name));
     }
 
-    /// <summary>Methods of other families (the Adams family), so ByName and AllAdaptive find them.</summary>
-    private static readonly List<OdeMethod> ExtraMethods = CollectOtherFamilies();
+    /// <summary>Methods of other families (the Adams family), so ByName and AllAdaptive find them. Built on first use,
+    /// after type initialisation, because field initialisers in different files of a partial class run in no defined order.</summary>
+    private static List<OdeMethod> ExtraMethods => extraMethods ??= CollectOtherFamilies();
+    private static List<OdeMethod>? extraMethods;
     private static IEnumerable<OdeMethod> ExtraAdaptive => ExtraMethods.Where(m => m.IsAdaptive);
 
     private static List<OdeMethod> CollectOtherFamilies()

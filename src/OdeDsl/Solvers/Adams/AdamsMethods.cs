@@ -5,13 +5,11 @@ public static partial class Methods
     private static readonly AdamsMethod[] AdamsBashforthByOrder = CreateAdams(corrector: false);
     private static readonly AdamsMethod[] AdamsBashforthMoultonByOrder = CreateAdams(corrector: true);
 
-    // A static constructor body runs after every field initializer of this partial class (in any file),
-    // so the registry list exists when the Adams methods register themselves for ByName.
-    static Methods()
+    static partial void AddOtherFamilies(List<OdeMethod> methods)
     {
-        foreach (var m in AdamsBashforthByOrder) Register(m);
-        foreach (var m in AdamsBashforthMoultonByOrder) Register(m);
-        Register(AdaptiveAdams);
+        methods.AddRange(AdamsBashforthByOrder);
+        methods.AddRange(AdamsBashforthMoultonByOrder);
+        methods.Add(AdaptiveAdams);
     }
 
     /// <summary>Variable-step Adams–Bashforth–Moulton 4 (PECE, Milne's error estimate): "adaptive_adams".</summary>
