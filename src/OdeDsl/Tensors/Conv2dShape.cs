@@ -24,13 +24,17 @@ public readonly record struct Conv2dShape(int Batch, int InChannels, int Height,
     /// <summary>Scratch elements the Conv2d kernels need: one sample's im2col matrix [PatchSize, OutSpatial].</summary>
     public int ScratchLength => PatchSize * OutSpatial;
 
+    /// <summary>The constructor arguments only (the record's ToString would evaluate OutHeight, which divides by Stride).</summary>
+    private string Describe() =>
+        $"[B={Batch}, Cin={InChannels}, H={Height}, W={Width}] → Cout={OutChannels}, kernel {KernelHeight}×{KernelWidth}, stride {Stride}, padding {Padding}";
+
     /// <summary>Throws <see cref="ArgumentException"/> with a precise message when the geometry is invalid.</summary>
     public void Validate()
     {
         if (Batch < 0 || InChannels <= 0 || OutChannels <= 0 || Height <= 0 || Width <= 0)
-            throw new ArgumentException($"Conv2d needs Batch ≥ 0 and positive channels and sizes; got {this}.");
+            throw new ArgumentException($"Conv2d needs Batch ≥ 0 and positive channels and sizes; got {Describe()}.");
         if (KernelHeight <= 0 || KernelWidth <= 0 || Stride <= 0 || Padding < 0)
-            throw new ArgumentException($"Conv2d needs a positive kernel and stride and a non-negative padding; got {this}.");
+            throw new ArgumentException($"Conv2d needs a positive kernel and stride and a non-negative padding; got {Describe()}.");
         if (Height + 2 * Padding < KernelHeight || Width + 2 * Padding < KernelWidth)
             throw new ArgumentException($"Conv2d kernel {KernelHeight}×{KernelWidth} is larger than the padded input {Height + 2 * Padding}×{Width + 2 * Padding}.");
     }
