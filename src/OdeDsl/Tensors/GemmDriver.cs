@@ -1,13 +1,201 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace OdeDsl.Tensors;
 
-/// <summary>Chooses the fastest kernel for float/double GEMM on this machine.</summary>
-internal static class GemmDriver
-{
-    public static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
-        => GemmScalar.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+internal enum GemmPath { Scalar, Vector256, Vector512 }
 
-    public static void Run(bool transA, bool transB, int m, int n, int k, double alpha,
-        ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb, double beta, Span<double> c, int ldc)
-        => GemmScalar.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+/// <summary>
+/// Blocked GEMM for float and double on top of the register microkernels: column panels of two vectors on the
+/// outside (a k×2V panel of B stays in L1/L2 while every row block of A streams past it), row blocks inside.
+/// A is read through strides (no packing for Aᵀ); Bᵀ is packed once per call into a pooled, zero-padded
+/// buffer, except for small m where row-by-row dot products are cheaper than the packing.
+/// Column tails narrower than a panel are computed into a stack tile and merged with α/β.
+/// </summary>
+internal static unsafe class GemmDriver
+{
+    /// <summary>The kernel family in use: the widest accelerated one. Tests set it to exercise every family
+    /// (Vector512 code is still correct, only slow, where the hardware lacks AVX-512).</summary>
+    internal static GemmPath Path = Detect();
+
+    private static GemmPath Detect()
+    {
+        if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported) return GemmPath.Vector512;
+        if (Vector256.IsHardwareAccelerated && Fma.IsSupported) return GemmPath.Vector256;
+        return GemmPath.Scalar;
+    }
+
+    public static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (Path)
+        {
+            case GemmPath.Vector512:
+                Blocked<T, Kernels512>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+                break;
+            case GemmPath.Vector256:
+                Blocked<T, Kernels256>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+                break;
+            default:
+                GemmScalar.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+                break;
+        }
+    }
+
+    private static void Blocked<T, TK>(bool transA, bool transB, int m, int n, int k, T alpha,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TK : struct, IGemmKernels
+    {
+        int rows = TK.Rows, width = 2 * TK.Lanes<T>();
+        nint ars = transA ? 1 : lda, acs = transA ? lda : 1;
+        bool readC = !T.IsZero(beta);
+        fixed (T* pa = a, pb = b, pc = c)
+        {
+            T* bk = pb;
+            nint ldbk = ldb;
+            if (transB)
+            {
+                // Few rows of contiguous A: dot products of A rows with B rows beat packing Bᵀ.
+                if (m < rows && acs == 1 && k >= TK.Lanes<T>())
+                {
+                    DotRows<T, TK>(m, n, k, alpha, pa, ars, pb, ldb, beta, pc, ldc, readC);
+                    return;
+                }
+                int padded = (n + width - 1) / width * width;
+                bk = GemmScratch<T>.Get(GemmScratch<T>.PackedB, k * padded);
+                PackTransposed(pb, ldb, n, k, bk, padded);
+                ldbk = padded;
+            }
+
+            T* tile = stackalloc T[rows * width];
+            for (int j0 = 0; j0 < n; j0 += width)
+            {
+                int cols = Math.Min(width, n - j0);
+                T* panel = bk + j0;
+                nint ldp = ldbk;
+                if (cols < width && !transB)
+                {
+                    // B's last columns: copy into a zero-padded panel so the kernels never read past the span.
+                    panel = GemmScratch<T>.Get(GemmScratch<T>.Tail, k * width);
+                    ldp = width;
+                    for (int p = 0; p < k; p++)
+                    {
+                        new ReadOnlySpan<T>(pb + p * (nint)ldb + j0, cols).CopyTo(new Span<T>(panel + p * width, cols));
+                        new Span<T>(panel + p * width + cols, width - cols).Clear();
+                    }
+                }
+
+                int i0 = 0;
+                if (cols == width)
+                {
+                    for (; i0 + rows <= m; i0 += rows)
+                        TK.Block(k, pa + i0 * ars, ars, acs, panel, ldp, pc + i0 * (nint)ldc + j0, ldc, alpha, beta, readC);
+                    for (; i0 < m; i0++)
+                        TK.Row(k, pa + i0 * ars, acs, panel, ldp, pc + i0 * (nint)ldc + j0, alpha, beta, readC);
+                }
+                else
+                {
+                    for (; i0 + rows <= m; i0 += rows)
+                    {
+                        TK.Block(k, pa + i0 * ars, ars, acs, panel, ldp, tile, width, T.One, T.Zero, false);
+                        GemmTile.Merge(tile, width, pc + i0 * (nint)ldc + j0, ldc, rows, cols, alpha, beta, readC);
+                    }
+                    for (; i0 < m; i0++)
+                    {
+                        TK.Row(k, pa + i0 * ars, acs, panel, ldp, tile, T.One, T.Zero, false);
+                        GemmTile.Merge(tile, width, pc + i0 * (nint)ldc + j0, ldc, 1, cols, alpha, beta, readC);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>C[i, j] = α·⟨A row i, B row j⟩ + β·C[i, j] with both rows contiguous (op(B) = Bᵀ).</summary>
+    private static void DotRows<T, TK>(int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool readC)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TK : struct, IGemmKernels
+    {
+        for (int i = 0; i < m; i++)
+        {
+            T* ai = a + i * lda, ci = c + i * ldc;
+            int j = 0;
+            for (; j + 4 <= n; j += 4) TK.Dot4(k, ai, b + j * ldb, ldb, ci + j, alpha, beta, readC);
+            for (; j < n; j++) TK.Dot1(k, ai, b + j * ldb, ci + j, alpha, beta, readC);
+        }
+    }
+
+    /// <summary>dst[p, j] = src[j, p] for j &lt; n, zero for n ≤ j &lt; padded (src is n×k with stride ld).</summary>
+    private static void PackTransposed<T>(T* src, nint ld, int n, int k, T* dst, int padded)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // Walk src rows contiguously, four at a time, so each dst row receives four neighbouring writes.
+        int j = 0;
+        for (; j + 4 <= n; j += 4)
+        {
+            T* s0 = src + j * ld, s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld;
+            T* d = dst + j;
+            for (int p = 0; p < k; p++, d += padded)
+            {
+                d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p];
+            }
+        }
+        for (; j < n; j++)
+        {
+            T* s = src + j * ld;
+            for (int p = 0; p < k; p++) dst[p * (nint)padded + j] = s[p];
+        }
+        if (padded > n)
+            for (int p = 0; p < k; p++) new Span<T>(dst + p * (nint)padded + n, padded - n).Clear();
+    }
+}
+
+/// <summary>Static dispatch to one microkernel family; the JIT specialises <see cref="GemmDriver"/> per struct.</summary>
+internal interface IGemmKernels
+{
+    static abstract int Rows { get; }
+    static abstract int Lanes<T>() where T : unmanaged;
+    static abstract unsafe void Block<T>(int k, T* a, nint ars, nint acs, T* b, nint ldb, T* c, nint ldc, T alpha, T beta, bool readC) where T : unmanaged;
+    static abstract unsafe void Row<T>(int k, T* a, nint acs, T* b, nint ldb, T* c, T alpha, T beta, bool readC) where T : unmanaged;
+    static abstract unsafe void Dot4<T>(int k, T* a, T* b, nint ldb, T* c, T alpha, T beta, bool readC) where T : unmanaged, IFloatingPointIeee754<T>;
+    static abstract unsafe void Dot1<T>(int k, T* a, T* b, T* c, T alpha, T beta, bool readC) where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+internal readonly unsafe struct Kernels256 : IGemmKernels
+{
+    public static int Rows => GemmKernels256.Rows;
+    public static int Lanes<T>() where T : unmanaged => Vector256<T>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Block<T>(int k, T* a, nint ars, nint acs, T* b, nint ldb, T* c, nint ldc, T alpha, T beta, bool readC) where T : unmanaged
+        => GemmKernels256.Block(k, a, ars, acs, b, ldb, c, ldc, alpha, beta, readC);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Row<T>(int k, T* a, nint acs, T* b, nint ldb, T* c, T alpha, T beta, bool readC) where T : unmanaged
+        => GemmKernels256.Row(k, a, acs, b, ldb, c, alpha, beta, readC);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Dot4<T>(int k, T* a, T* b, nint ldb, T* c, T alpha, T beta, bool readC) where T : unmanaged, IFloatingPointIeee754<T>
+        => GemmKernels256.Dot4(k, a, b, ldb, c, alpha, beta, readC);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Dot1<T>(int k, T* a, T* b, T* c, T alpha, T beta, bool readC) where T : unmanaged, IFloatingPointIeee754<T>
+        => GemmKernels256.Dot1(k, a, b, c, alpha, beta, readC);
+}
+
+internal readonly unsafe struct Kernels512 : IGemmKernels
+{
+    public static int Rows => GemmKernels512.Rows;
+    public static int Lanes<T>() where T : unmanaged => Vector512<T>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Block<T>(int k, T* a, nint ars, nint acs, T* b, nint ldb, T* c, nint ldc, T alpha, T beta, bool readC) where T : unmanaged
+        => GemmKernels512.Block(k, a, ars, acs, b, ldb, c, ldc, alpha, beta, readC);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Row<T>(int k, T* a, nint acs, T* b, nint ldb, T* c, T alpha, T beta, bool readC) where T : unmanaged
+        => GemmKernels512.Row(k, a, acs, b, ldb, c, alpha, beta, readC);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Dot4<T>(int k, T* a, T* b, nint ldb, T* c, T alpha, T beta, bool readC) where T : unmanaged, IFloatingPointIeee754<T>
+        => GemmKernels512.Dot4(k, a, b, ldb, c, alpha, beta, readC);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Dot1<T>(int k, T* a, T* b, T* c, T alpha, T beta, bool readC) where T : unmanaged, IFloatingPointIeee754<T>
+        => GemmKernels512.Dot1(k, a, b, c, alpha, beta, readC);
 }

@@ -14,21 +14,35 @@ public class GemmTests
         (16, 48, 129), (24, 17, 9), (64, 64, 64), (2, 130, 11), (70, 7, 33), (11, 96, 1),
     ];
 
+    // Every kernel family runs on every machine: Vector512 code is emulated (correct, slow) without AVX-512.
+    internal static readonly GemmPath[] Paths = [GemmPath.Scalar, GemmPath.Vector256, GemmPath.Vector512];
+
     public static IEnumerable<object[]> Cases()
     {
         int i = 0;
-        foreach (var (m, n, k) in Shapes)
-            for (int t = 0; t < 4; t++, i++)
-                yield return [m, n, k, (t & 1) != 0, (t & 2) != 0, i];
+        foreach (var path in Paths)
+            foreach (var (m, n, k) in Shapes)
+                for (int t = 0; t < 4; t++, i++)
+                    yield return [path, m, n, k, (t & 1) != 0, (t & 2) != 0, i];
     }
 
     [Theory, MemberData(nameof(Cases))]
-    public void FloatMatchesNaive(int m, int n, int k, bool transA, bool transB, int seed)
-        => CheckAgainstNaive<float>(m, n, k, transA, transB, seed, 2e-5);
+    internal void FloatMatchesNaive(GemmPath path, int m, int n, int k, bool transA, bool transB, int seed)
+        => WithPath(path, () => CheckAgainstNaive<float>(m, n, k, transA, transB, seed, 2e-5));
 
     [Theory, MemberData(nameof(Cases))]
-    public void DoubleMatchesNaive(int m, int n, int k, bool transA, bool transB, int seed)
-        => CheckAgainstNaive<double>(m, n, k, transA, transB, seed, 1e-13);
+    internal void DoubleMatchesNaive(GemmPath path, int m, int n, int k, bool transA, bool transB, int seed)
+        => WithPath(path, () => CheckAgainstNaive<double>(m, n, k, transA, transB, seed, 1e-13));
+
+    /// <summary>Runs <paramref name="body"/> with the given kernel family, then restores the detected one.
+    /// Other test classes running meanwhile may see the forced family too, which is harmless: all agree.</summary>
+    internal static void WithPath(GemmPath path, Action body)
+    {
+        var saved = GemmDriver.Path;
+        GemmDriver.Path = path;
+        try { body(); }
+        finally { GemmDriver.Path = saved; }
+    }
 
     private static void CheckAgainstNaive<T>(int m, int n, int k, bool transA, bool transB, int seed, double tol)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -84,6 +98,13 @@ public class GemmTests
 
     [Fact]
     public void LargeBatchTallSkinnyDoubleMatchesNaive() => CheckAgainstNaive<double>(300, 64, 64, false, true, 3, 1e-13);
+
+    [Fact]
+    public void Vector512FamilyHandlesOddLargeShapes()
+    {
+        WithPath(GemmPath.Vector512, () => CheckAgainstNaive<float>(45, 77, 31, true, true, 5, 2e-5));
+        WithPath(GemmPath.Vector512, () => CheckAgainstNaive<double>(45, 77, 31, false, true, 4, 1e-13));
+    }
 
     [Fact]
     public void AlphaZeroOrKZeroScalesC()
