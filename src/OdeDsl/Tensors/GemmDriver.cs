@@ -31,6 +31,11 @@ internal static unsafe class GemmDriver
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (Path != GemmPath.Scalar && (long)m * n * k <= GemmTiny.MaxProduct)
+        {
+            GemmTiny.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
         switch (Path)
         {
             case GemmPath.Vector512:
@@ -55,6 +60,21 @@ internal static unsafe class GemmDriver
         bool readC = !T.IsZero(beta);
         fixed (T* pa = a, pb = b, pc = c)
         {
+            // Outputs narrower than one vector over many rows (the 50 → 2 layer) would waste most of a padded panel.
+            if (n < TK.Lanes<T>())
+            {
+                if (acs == 1)
+                {
+                    NarrowDots<T, TK>(transB, m, n, k, alpha, pa, ars, pb, ldb, beta, pc, ldc, readC);
+                    return;
+                }
+                if (m >= NarrowMinRows)
+                {
+                    NarrowTransposed<T, TK>(transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, readC);
+                    return;
+                }
+            }
+
             T* bk = pb;
             nint ldbk = ldb;
             if (transB)
@@ -71,6 +91,21 @@ internal static unsafe class GemmDriver
                 ldbk = padded;
             }
 
+            // Leftover rows (m mod rows ≥ 2): copied into a zero-padded rows×k block so one Block call reads each
+            // B panel once; re-reading it row by row thrashes L1 when ldb is a power of two (4 KiB aliasing).
+            int fullRows = m - m % rows, left = m - fullRows;
+            T* aLeft = null;
+            if (left >= 2)
+            {
+                aLeft = GemmScratch<T>.Get(GemmScratch<T>.LeftRows, rows * k);
+                for (int r = 0; r < rows; r++)
+                {
+                    T* src = pa + (fullRows + r) * ars, dst = aLeft + r * (nint)k;
+                    if (r < left) for (int p = 0; p < k; p++) dst[p] = src[p * acs];
+                    else for (int p = 0; p < k; p++) dst[p] = T.Zero;
+                }
+            }
+
             T* tile = stackalloc T[rows * width];
             for (int j0 = 0; j0 < n; j0 += width)
             {
@@ -84,33 +119,93 @@ internal static unsafe class GemmDriver
                     ldp = width;
                     for (int p = 0; p < k; p++)
                     {
-                        new ReadOnlySpan<T>(pb + p * (nint)ldb + j0, cols).CopyTo(new Span<T>(panel + p * width, cols));
-                        new Span<T>(panel + p * width + cols, width - cols).Clear();
+                        T* src = pb + p * (nint)ldb + j0, dst = panel + p * width;
+                        int j = 0;
+                        for (; j < cols; j++) dst[j] = src[j];
+                        for (; j < width; j++) dst[j] = T.Zero;
                     }
                 }
 
-                int i0 = 0;
+                T* cPanel = pc + j0;
                 if (cols == width)
                 {
-                    for (; i0 + rows <= m; i0 += rows)
-                        TK.Block(k, pa + i0 * ars, ars, acs, panel, ldp, pc + i0 * (nint)ldc + j0, ldc, alpha, beta, readC);
-                    for (; i0 < m; i0++)
-                        TK.Row(k, pa + i0 * ars, acs, panel, ldp, pc + i0 * (nint)ldc + j0, alpha, beta, readC);
+                    for (int i0 = 0; i0 < fullRows; i0 += rows)
+                        TK.Block(k, pa + i0 * ars, ars, acs, panel, ldp, cPanel + i0 * (nint)ldc, ldc, alpha, beta, readC);
+                    if (left == 1)
+                        TK.Row(k, pa + fullRows * ars, acs, panel, ldp, cPanel + fullRows * (nint)ldc, alpha, beta, readC);
                 }
                 else
                 {
-                    for (; i0 + rows <= m; i0 += rows)
+                    for (int i0 = 0; i0 < fullRows; i0 += rows)
                     {
                         TK.Block(k, pa + i0 * ars, ars, acs, panel, ldp, tile, width, T.One, T.Zero, false);
-                        GemmTile.Merge(tile, width, pc + i0 * (nint)ldc + j0, ldc, rows, cols, alpha, beta, readC);
+                        GemmTile.Merge(tile, width, cPanel + i0 * (nint)ldc, ldc, rows, cols, alpha, beta, readC);
                     }
-                    for (; i0 < m; i0++)
+                    if (left == 1)
                     {
-                        TK.Row(k, pa + i0 * ars, acs, panel, ldp, tile, T.One, T.Zero, false);
-                        GemmTile.Merge(tile, width, pc + i0 * (nint)ldc + j0, ldc, 1, cols, alpha, beta, readC);
+                        TK.Row(k, pa + fullRows * ars, acs, panel, ldp, tile, T.One, T.Zero, false);
+                        GemmTile.Merge(tile, width, cPanel + fullRows * (nint)ldc, ldc, 1, cols, alpha, beta, readC);
                     }
                 }
+                if (left >= 2)
+                {
+                    TK.Block(k, aLeft, k, 1, panel, ldp, tile, width, T.One, T.Zero, false);
+                    GemmTile.Merge(tile, width, cPanel + fullRows * (nint)ldc, ldc, left, cols, alpha, beta, readC);
+                }
             }
+        }
+    }
+
+    /// <summary>Rows from which a narrow output with transposed A takes the transposed route (≥ the widest vector,
+    /// so the transposed product, whose n is this m, is never narrow itself).</summary>
+    private const int NarrowMinRows = 16;
+
+    /// <summary>Narrow C with contiguous A rows: 4×2 dot-product tiles against the rows of Bᵀ (packed if B is not transposed).</summary>
+    private static void NarrowDots<T, TK>(bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb,
+        T beta, T* c, nint ldc, bool readC)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TK : struct, IGemmKernels
+    {
+        T* bt = b;
+        nint ldbt = ldb;
+        if (!transB)
+        {
+            bt = GemmScratch<T>.Get(GemmScratch<T>.PackedB, n * k);
+            for (int p = 0; p < k; p++)
+                for (int j = 0; j < n; j++) bt[j * (nint)k + p] = b[p * ldb + j];
+            ldbt = k;
+        }
+        int i = 0;
+        for (; i + 4 <= m; i += 4)
+        {
+            T* ai = a + i * lda, ci = c + i * ldc;
+            int j = 0;
+            for (; j + 2 <= n; j += 2) TK.Dot4x2(k, ai, lda, bt + j * ldbt, ldbt, ci + j, ldc, alpha, beta, readC);
+            if (j < n)
+                for (int r = 0; r < 4; r++) TK.Dot1(k, ai + r * lda, bt + j * ldbt, ci + r * ldc + j, alpha, beta, readC);
+        }
+        if (i < m) DotRows<T, TK>(m - i, n, k, alpha, a + i * lda, lda, bt, ldbt, beta, c + i * ldc, ldc, readC);
+    }
+
+    /// <summary>
+    /// Narrow C with A stored transposed (k×m, e.g. a weight gradient gᵀ·x): compute Cᵀ = op(B)ᵀ·A into scratch,
+    /// where A's rows are now the contiguous panel operand and m the wide dimension, then merge Cᵀ into C.
+    /// </summary>
+    private static void NarrowTransposed<T, TK>(bool transB, int m, int n, int k, T alpha, T* a, int lda, T* b, int ldb,
+        T beta, T* c, nint ldc, bool readC)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TK : struct, IGemmKernels
+    {
+        T* ct = GemmScratch<T>.Get(GemmScratch<T>.Transposed, n * m);
+        int bRows = transB ? n : k, bCols = transB ? k : n;
+        Blocked<T, TK>(!transB, false, n, m, k, T.One,
+            new ReadOnlySpan<T>(b, (bRows - 1) * ldb + bCols), ldb,
+            new ReadOnlySpan<T>(a, (k - 1) * lda + m), lda,
+            T.Zero, new Span<T>(ct, n * m), m);
+        for (int i = 0; i < m; i++)
+        {
+            T* ci = c + i * ldc;
+            for (int j = 0; j < n; j++) ci[j] = GemmTile.Combine(ct[j * (nint)m + i], ci[j], alpha, beta, readC);
         }
     }
 
@@ -162,6 +257,7 @@ internal interface IGemmKernels
     static abstract unsafe void Row<T>(int k, T* a, nint acs, T* b, nint ldb, T* c, T alpha, T beta, bool readC) where T : unmanaged;
     static abstract unsafe void Dot4<T>(int k, T* a, T* b, nint ldb, T* c, T alpha, T beta, bool readC) where T : unmanaged, IFloatingPointIeee754<T>;
     static abstract unsafe void Dot1<T>(int k, T* a, T* b, T* c, T alpha, T beta, bool readC) where T : unmanaged, IFloatingPointIeee754<T>;
+    static abstract unsafe void Dot4x2<T>(int k, T* a, nint lda, T* b, nint ldb, T* c, nint ldc, T alpha, T beta, bool readC) where T : unmanaged, IFloatingPointIeee754<T>;
 }
 
 internal readonly unsafe struct Kernels256 : IGemmKernels
@@ -180,6 +276,9 @@ internal readonly unsafe struct Kernels256 : IGemmKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Dot1<T>(int k, T* a, T* b, T* c, T alpha, T beta, bool readC) where T : unmanaged, IFloatingPointIeee754<T>
         => GemmKernels256.Dot1(k, a, b, c, alpha, beta, readC);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Dot4x2<T>(int k, T* a, nint lda, T* b, nint ldb, T* c, nint ldc, T alpha, T beta, bool readC) where T : unmanaged, IFloatingPointIeee754<T>
+        => GemmKernels256.Dot4x2(k, a, lda, b, ldb, c, ldc, alpha, beta, readC);
 }
 
 internal readonly unsafe struct Kernels512 : IGemmKernels
@@ -198,4 +297,7 @@ internal readonly unsafe struct Kernels512 : IGemmKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Dot1<T>(int k, T* a, T* b, T* c, T alpha, T beta, bool readC) where T : unmanaged, IFloatingPointIeee754<T>
         => GemmKernels512.Dot1(k, a, b, c, alpha, beta, readC);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Dot4x2<T>(int k, T* a, nint lda, T* b, nint ldb, T* c, nint ldc, T alpha, T beta, bool readC) where T : unmanaged, IFloatingPointIeee754<T>
+        => GemmKernels512.Dot4x2(k, a, lda, b, ldb, c, ldc, alpha, beta, readC);
 }

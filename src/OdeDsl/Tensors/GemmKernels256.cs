@@ -123,6 +123,41 @@ internal static unsafe class GemmKernels256
         c[2] = GemmTile.Combine(d2, c[2], alpha, beta, readC); c[3] = GemmTile.Combine(d3, c[3], alpha, beta, readC);
     }
 
+    /// <summary>
+    /// The 4×2 corner C[i..i+4, j..j+2] as dot products of four contiguous A rows (stride lda) with two
+    /// contiguous Bᵀ rows (stride ldb): for narrow outputs (n = 2 in the spiral field) over a large batch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Dot4x2<T>(int k, T* a, nint lda, T* b, nint ldb, T* c, nint ldc, T alpha, T beta, bool readC)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = Vector256<T>.Count;
+        Vector256<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
+        T* a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, b1 = b + ldb;
+        int p = 0;
+        for (; p + n <= k; p += n)
+        {
+            var y0 = Vector256.Load(b + p); var y1 = Vector256.Load(b1 + p);
+            var x = Vector256.Load(a + p); s00 = Fma(x, y0, s00); s01 = Fma(x, y1, s01);
+            x = Vector256.Load(a1 + p); s10 = Fma(x, y0, s10); s11 = Fma(x, y1, s11);
+            x = Vector256.Load(a2 + p); s20 = Fma(x, y0, s20); s21 = Fma(x, y1, s21);
+            x = Vector256.Load(a3 + p); s30 = Fma(x, y0, s30); s31 = Fma(x, y1, s31);
+        }
+        T d00 = Vector256.Sum(s00), d01 = Vector256.Sum(s01), d10 = Vector256.Sum(s10), d11 = Vector256.Sum(s11);
+        T d20 = Vector256.Sum(s20), d21 = Vector256.Sum(s21), d30 = Vector256.Sum(s30), d31 = Vector256.Sum(s31);
+        for (; p < k; p++)
+        {
+            T y0 = b[p], y1 = b1[p];
+            d00 += a[p] * y0; d01 += a[p] * y1; d10 += a1[p] * y0; d11 += a1[p] * y1;
+            d20 += a2[p] * y0; d21 += a2[p] * y1; d30 += a3[p] * y0; d31 += a3[p] * y1;
+        }
+        T* c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc;
+        c[0] = GemmTile.Combine(d00, c[0], alpha, beta, readC); c[1] = GemmTile.Combine(d01, c[1], alpha, beta, readC);
+        c1[0] = GemmTile.Combine(d10, c1[0], alpha, beta, readC); c1[1] = GemmTile.Combine(d11, c1[1], alpha, beta, readC);
+        c2[0] = GemmTile.Combine(d20, c2[0], alpha, beta, readC); c2[1] = GemmTile.Combine(d21, c2[1], alpha, beta, readC);
+        c3[0] = GemmTile.Combine(d30, c3[0], alpha, beta, readC); c3[1] = GemmTile.Combine(d31, c3[1], alpha, beta, readC);
+    }
+
     /// <summary>c[0] = α·⟨a, b⟩ + β·c[0] for one contiguous row b.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dot1<T>(int k, T* a, T* b, T* c, T alpha, T beta, bool readC)

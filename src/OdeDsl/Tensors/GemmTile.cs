@@ -29,14 +29,19 @@ internal static unsafe class GemmTile
 /// </summary>
 internal static unsafe class GemmScratch<T> where T : unmanaged
 {
-    public const int PackedB = 0, Tail = 1;
+    public const int PackedB = 0, Tail = 1, Transposed = 2, LeftRows = 3;
 
     [ThreadStatic] private static T[]? s_packedB;
     [ThreadStatic] private static T[]? s_tail;
+    [ThreadStatic] private static T[]? s_transposed;
+    [ThreadStatic] private static T[]? s_leftRows;
 
     public static T* Get(int slot, int length)
     {
-        ref T[]? buffer = ref (slot == PackedB ? ref s_packedB : ref s_tail);
+        ref T[]? buffer = ref s_packedB;
+        if (slot == Tail) buffer = ref s_tail;
+        else if (slot == Transposed) buffer = ref s_transposed;
+        else if (slot == LeftRows) buffer = ref s_leftRows;
         if (buffer is null || buffer.Length < length)
             buffer = GC.AllocateUninitializedArray<T>(Math.Max(length, 2 * (buffer?.Length ?? 0)), pinned: true);
         return (T*)Unsafe.AsPointer(ref buffer[0]);
