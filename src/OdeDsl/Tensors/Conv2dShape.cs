@@ -21,8 +21,17 @@ public readonly record struct Conv2dShape(int Batch, int InChannels, int Height,
     /// <summary>Output positions per sample (columns of the im2col matrix).</summary>
     public int OutSpatial => OutHeight * OutWidth;
 
-    /// <summary>Scratch elements the Conv2d kernels need: one sample's im2col matrix [PatchSize, OutSpatial].</summary>
-    public int ScratchLength => PatchSize * OutSpatial;
+    /// <summary>
+    /// Samples whose im2col columns are laid side by side for one GEMM, so that n = SamplesPerGemm·OutSpatial fills
+    /// whole vector panels (≈ 256 columns; a 6×6 output alone would leave n = 36).
+    /// </summary>
+    public int SamplesPerGemm => Math.Clamp((256 + OutSpatial - 1) / Math.Max(1, OutSpatial), 1, Math.Max(1, Batch));
+
+    /// <summary>
+    /// Scratch elements the Conv2d kernels need: the im2col matrix [PatchSize, G·OutSpatial] and an output-shaped
+    /// staging block [OutChannels, G·OutSpatial] for G = <see cref="SamplesPerGemm"/> samples.
+    /// </summary>
+    public int ScratchLength => (PatchSize + OutChannels) * SamplesPerGemm * OutSpatial;
 
     /// <summary>The constructor arguments only (the record's ToString would evaluate OutHeight, which divides by Stride).</summary>
     private string Describe() =>

@@ -4,45 +4,44 @@ namespace OdeDsl.Tensors;
 
 /// <summary>
 /// im2col for one sample: col[(ci, ky, kx), (oy, ox)] = x[ci, oy·stride − pad + ky, ox·stride − pad + kx]
-/// (zero outside the image), and its adjoint col2im which adds each column entry back to its pixel.
+/// (zero outside the image), written into columns of a matrix with row stride ld (several samples side by side),
+/// and its adjoint col2im, which adds each column entry back to the pixel it was read from.
 /// </summary>
-internal static class Im2Col
+internal static unsafe class Im2Col
 {
-    public static void Gather<T>(in Conv2dShape s, ReadOnlySpan<T> x, Span<T> col)
+    public static void Gather<T>(in Conv2dShape s, ReadOnlySpan<T> x, Span<T> col, int ld)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int oh = s.OutHeight, ow = s.OutWidth, h = s.Height, w = s.Width, stride = s.Stride, pad = s.Padding;
-        int row = 0;
-        for (int ci = 0; ci < s.InChannels; ci++)
+        int rows = s.PatchSize;
+        if (rows > 0 && col.Length < (rows - 1) * (long)ld + oh * ow) throw new ArgumentException("im2col target too short.", nameof(col));
+        fixed (T* px = x, pc = col)
         {
-            var plane = x.Slice(ci * h * w, h * w);
-            for (int ky = 0; ky < s.KernelHeight; ky++)
+            T* dstRow = pc;
+            for (int ci = 0; ci < s.InChannels; ci++)
             {
-                for (int kx = 0; kx < s.KernelWidth; kx++, row++)
+                T* plane = px + ci * h * w;
+                for (int ky = 0; ky < s.KernelHeight; ky++)
                 {
-                    var dst = col.Slice(row * oh * ow, oh * ow);
-                    for (int oy = 0; oy < oh; oy++)
+                    for (int kx = 0; kx < s.KernelWidth; kx++, dstRow += ld)
                     {
-                        int iy = oy * stride - pad + ky;
-                        var dstRow = dst.Slice(oy * ow, ow);
-                        if ((uint)iy >= (uint)h) { dstRow.Clear(); continue; }
-                        var src = plane.Slice(iy * w, w);
-                        if (stride == 1)
+                        // Output columns whose input column ix = ox·stride − pad + kx lies inside the image.
+                        int first = Math.Min(ow, CeilDiv(Math.Max(0, pad - kx), stride));
+                        int last = Math.Max(first, Math.Min(ow, CeilDiv(w + pad - kx, stride)));
+                        T* dst = dstRow;
+                        for (int oy = 0; oy < oh; oy++, dst += ow)
                         {
-                            // ix = ox − pad + kx: copy the in-range middle, zero the two borders.
-                            int first = Math.Max(0, pad - kx), last = Math.Min(ow, w + pad - kx);
-                            if (last <= first) { dstRow.Clear(); continue; }
-                            dstRow[..first].Clear();
-                            src.Slice(first - pad + kx, last - first).CopyTo(dstRow[first..last]);
-                            dstRow[last..].Clear();
-                        }
-                        else
-                        {
-                            for (int ox = 0; ox < ow; ox++)
+                            int iy = oy * stride - pad + ky;
+                            if ((uint)iy >= (uint)h)
                             {
-                                int ix = ox * stride - pad + kx;
-                                dstRow[ox] = (uint)ix < (uint)w ? src[ix] : T.Zero;
+                                for (int ox = 0; ox < ow; ox++) dst[ox] = T.Zero;
+                                continue;
                             }
+                            T* src = plane + iy * w - pad + kx;
+                            int o = 0;
+                            for (; o < first; o++) dst[o] = T.Zero;
+                            for (; o < last; o++) dst[o] = src[o * stride];
+                            for (; o < ow; o++) dst[o] = T.Zero;
                         }
                     }
                 }
@@ -51,44 +50,39 @@ internal static class Im2Col
     }
 
     /// <summary>x = col2im(col): x is overwritten with the sum of every column entry that reads each pixel.</summary>
-    public static void Scatter<T>(in Conv2dShape s, ReadOnlySpan<T> col, Span<T> x)
+    public static void Scatter<T>(in Conv2dShape s, ReadOnlySpan<T> col, int ld, Span<T> x)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int oh = s.OutHeight, ow = s.OutWidth, h = s.Height, w = s.Width, stride = s.Stride, pad = s.Padding;
-        x[..(s.InChannels * h * w)].Clear();
-        int row = 0;
-        for (int ci = 0; ci < s.InChannels; ci++)
+        int rows = s.PatchSize, planeSize = h * w;
+        if (rows > 0 && col.Length < (rows - 1) * (long)ld + oh * ow) throw new ArgumentException("col2im source too short.", nameof(col));
+        x[..(s.InChannels * planeSize)].Clear();
+        fixed (T* px = x, pc = col)
         {
-            var plane = x.Slice(ci * h * w, h * w);
-            for (int ky = 0; ky < s.KernelHeight; ky++)
+            T* srcRow = pc;
+            for (int ci = 0; ci < s.InChannels; ci++)
             {
-                for (int kx = 0; kx < s.KernelWidth; kx++, row++)
+                T* plane = px + ci * planeSize;
+                for (int ky = 0; ky < s.KernelHeight; ky++)
                 {
-                    var src = col.Slice(row * oh * ow, oh * ow);
-                    for (int oy = 0; oy < oh; oy++)
+                    for (int kx = 0; kx < s.KernelWidth; kx++, srcRow += ld)
                     {
-                        int iy = oy * stride - pad + ky;
-                        if ((uint)iy >= (uint)h) continue;
-                        var dst = plane.Slice(iy * w, w);
-                        var srcRow = src.Slice(oy * ow, ow);
-                        if (stride == 1)
+                        int first = Math.Min(ow, CeilDiv(Math.Max(0, pad - kx), stride));
+                        int last = Math.Max(first, Math.Min(ow, CeilDiv(w + pad - kx, stride)));
+                        T* src = srcRow;
+                        for (int oy = 0; oy < oh; oy++, src += ow)
                         {
-                            int first = Math.Max(0, pad - kx), last = Math.Min(ow, w + pad - kx);
-                            if (last <= first) continue;
-                            var d = dst.Slice(first - pad + kx, last - first);
-                            System.Numerics.Tensors.TensorPrimitives.Add(d, srcRow[first..last], d);
-                        }
-                        else
-                        {
-                            for (int ox = 0; ox < ow; ox++)
-                            {
-                                int ix = ox * stride - pad + kx;
-                                if ((uint)ix < (uint)w) dst[ix] += srcRow[ox];
-                            }
+                            int iy = oy * stride - pad + ky;
+                            if ((uint)iy >= (uint)h) continue;
+                            T* dst = plane + iy * w - pad + kx;
+                            for (int o = first; o < last; o++) dst[o * stride] += src[o];
                         }
                     }
                 }
             }
         }
     }
+
+    /// <summary>⌈a / b⌉ for b &gt; 0 and any sign of a.</summary>
+    private static int CeilDiv(int a, int b) => a >= 0 ? (a + b - 1) / b : -(-a / b);
 }

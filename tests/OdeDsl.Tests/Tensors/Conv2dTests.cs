@@ -13,6 +13,7 @@ public class Conv2dTests
         new(2, 2, 5, 4, 3, 2, 3, 1, 2),   // non-square kernel, padding wider than the kernel reach
         new(1, 5, 6, 6, 6, 3, 3, 1, 1),   // ODE-Net geometry, few channels
         new(2, 3, 8, 9, 2, 4, 4, 3, 1),   // stride 3 with padding
+        new(5, 2, 8, 8, 3, 3, 3, 1, 1),   // 8×8 output: 4 samples per GEMM, then a group of one
     ];
 
     public static IEnumerable<object[]> Cases() => Enumerable.Range(0, Shapes.Length).Select(i => new object[] { i });
