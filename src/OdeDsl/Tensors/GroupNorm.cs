@@ -31,10 +31,7 @@ public static class GroupNorm
         {
             var xg = x.Slice(n * groupLength, groupLength);
             T mean = System.Numerics.Tensors.TensorPrimitives.Sum(xg) * inverseCount;
-            // Two-pass variance: Σ(x − μ)² is accurate where E[x²] − μ² cancels.
-            T sq = T.Zero;
-            for (int i = 0; i < xg.Length; i++) { T d = xg[i] - mean; sq += d * d; }
-            T rstd = T.One / T.Sqrt(sq * inverseCount + eps);
+            T rstd = T.One / T.Sqrt(SpanMath.SumSquaresCentered(xg, mean) * inverseCount + eps);
             stats[n] = mean;
             stats[bg + n] = rstd;
 
@@ -43,10 +40,8 @@ public static class GroupNorm
             for (int cl = 0; cl < perGroup; cl++)
             {
                 int c = g * perGroup + cl;
-                T scale = rstd * gamma[c], shift = beta[c] - mean * scale;
-                var xc = xg.Slice(cl * spatial, spatial);
-                var yc = yg.Slice(cl * spatial, spatial);
-                for (int i = 0; i < spatial; i++) yc[i] = xc[i] * scale + shift;
+                T scale = rstd * gamma[c];
+                SpanMath.Affine(xg.Slice(cl * spatial, spatial), scale, beta[c] - mean * scale, yg.Slice(cl * spatial, spatial));
             }
         }
     }
@@ -74,35 +69,26 @@ public static class GroupNorm
             int g = n % groups;
             var xg = x.Slice(n * groupLength, groupLength);
             var gyg = gradY.Slice(n * groupLength, groupLength);
-            // Σ g and Σ g·x̂ per group, and the per-channel γ/β gradients, in one pass.
+            // Σ g and Σ g·x̂ per group (g = gradY·γ), and the per-channel γ/β gradients, in one pass.
             T sumG = T.Zero, sumGXhat = T.Zero;
             for (int cl = 0; cl < perGroup; cl++)
             {
                 int c = g * perGroup + cl;
-                T sumDy = T.Zero, sumDyXhat = T.Zero;
-                int o = cl * spatial;
-                for (int i = 0; i < spatial; i++)
-                {
-                    T dy = gyg[o + i], xhat = (xg[o + i] - mean) * rstd;
-                    sumDy += dy;
-                    sumDyXhat += dy * xhat;
-                }
+                var (sumDy, sumDyCentered) = SpanMath.SumAndProductCentered(gyg.Slice(cl * spatial, spatial), xg.Slice(cl * spatial, spatial), mean);
+                T sumDyXhat = sumDyCentered * rstd;
                 gradGamma[c] += sumDyXhat;
                 gradBeta[c] += sumDy;
                 sumG += sumDy * gamma[c];
                 sumGXhat += sumDyXhat * gamma[c];
             }
             T meanG = sumG * inverseCount, meanGXhat = sumGXhat * inverseCount;
+            // gradX = rstd·(dy·γ − meanG − (x − μ)·rstd·meanGXhat), expanded to dy·a + x·b + c.
+            T xCoefficient = -rstd * rstd * meanGXhat, constant = -rstd * meanG - mean * xCoefficient;
             var gxg = gradX.Slice(n * groupLength, groupLength);
             for (int cl = 0; cl < perGroup; cl++)
             {
-                T gc = gamma[g * perGroup + cl];
                 int o = cl * spatial;
-                for (int i = 0; i < spatial; i++)
-                {
-                    T xhat = (xg[o + i] - mean) * rstd;
-                    gxg[o + i] = rstd * (gyg[o + i] * gc - meanG - xhat * meanGXhat);
-                }
+                SpanMath.Combine(gyg.Slice(o, spatial), rstd * gamma[g * perGroup + cl], xg.Slice(o, spatial), xCoefficient, constant, gxg.Slice(o, spatial));
             }
         }
     }
@@ -127,23 +113,15 @@ public static class GroupNorm
             int g = n % groups;
             var xg = x.Slice(n * groupLength, groupLength);
             var tg = tangentX.Slice(n * groupLength, groupLength);
-            T sumT = T.Zero, sumTXhat = T.Zero;
-            for (int i = 0; i < groupLength; i++)
-            {
-                sumT += tg[i];
-                sumTXhat += tg[i] * (xg[i] - mean) * rstd;
-            }
-            T meanT = sumT * inverseCount, meanTXhat = sumTXhat * inverseCount;
+            var (sumT, sumTCentered) = SpanMath.SumAndProductCentered(tg, xg, mean);
+            T meanT = sumT * inverseCount, meanTXhat = sumTCentered * rstd * inverseCount;
             var tyg = tangentY.Slice(n * groupLength, groupLength);
             for (int cl = 0; cl < perGroup; cl++)
             {
-                T scale = gamma[g * perGroup + cl] * rstd;
+                // γ·rstd·(ẋ − meanT − (x − μ)·rstd·meanTXhat), expanded to ẋ·a + x·b + c.
+                T scale = gamma[g * perGroup + cl] * rstd, xCoefficient = -scale * rstd * meanTXhat;
                 int o = cl * spatial;
-                for (int i = 0; i < spatial; i++)
-                {
-                    T xhat = (xg[o + i] - mean) * rstd;
-                    tyg[o + i] = scale * (tg[o + i] - meanT - xhat * meanTXhat);
-                }
+                SpanMath.Combine(tg.Slice(o, spatial), scale, xg.Slice(o, spatial), xCoefficient, -scale * meanT - mean * xCoefficient, tyg.Slice(o, spatial));
             }
         }
     }
