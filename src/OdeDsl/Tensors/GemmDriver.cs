@@ -36,6 +36,19 @@ internal static unsafe class GemmDriver
             GemmTiny.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
+        if (Path != GemmPath.Scalar && GemmParallel.ShouldSplit(m, n, k))
+        {
+            GemmParallel.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        RunSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    /// <summary>One thread, the kernel family in <see cref="Path"/>.</summary>
+    public static void RunSerial<T>(bool transA, bool transB, int m, int n, int k, T alpha,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         switch (Path)
         {
             case GemmPath.Vector512:

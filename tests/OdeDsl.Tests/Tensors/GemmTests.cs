@@ -107,6 +107,45 @@ public class GemmTests
     }
 
     [Fact]
+    public void TwoThreadSplitMatchesNaiveAndDoesNotAllocate()
+    {
+        // Lower the thresholds so that small products split too; repeat so the pool's and the caller's
+        // claims on the second half race many times (either side may run it).
+        var (enabled, minProduct, minRows) = (GemmParallel.Enabled, GemmParallel.MinProduct, GemmParallel.MinRows);
+        (GemmParallel.Enabled, GemmParallel.MinProduct, GemmParallel.MinRows) = (true, 1, 16);
+        try
+        {
+            int seed = 0;
+            foreach (var (m, n, k) in new[] { (100, 37, 20), (49, 64, 9), (130, 3, 40), (16, 70, 70) })
+                for (int t = 0; t < 4; t++, seed++)
+                {
+                    CheckAgainstNaive<float>(m, n, k, (t & 1) != 0, (t & 2) != 0, seed, 2e-5);
+                    CheckAgainstNaive<double>(m, n, k, (t & 1) != 0, (t & 2) != 0, seed, 1e-13);
+                }
+
+            var a = TensorTestData.Random<double>(64 * 48, 1);
+            var b = TensorTestData.Random<double>(48 * 40, 2);
+            var expected = new double[64 * 40];
+            GemmParallel.Enabled = false;
+            Gemm.Multiply(false, false, 64, 40, 48, 1.0, a, 48, b, 40, 0.0, expected, 40);
+            GemmParallel.Enabled = true;
+            var c = new double[64 * 40];
+            for (int i = 0; i < 300; i++)
+            {
+                Gemm.Multiply(false, false, 64, 40, 48, 1.0, a, 48, b, 40, 0.0, c, 40);
+                Assert.Equal(expected, c);
+            }
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 50; i++) Gemm.Multiply(false, false, 64, 40, 48, 1.0, a, 48, b, 40, 0.0, c, 40);
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        finally
+        {
+            (GemmParallel.Enabled, GemmParallel.MinProduct, GemmParallel.MinRows) = (enabled, minProduct, minRows);
+        }
+    }
+
+    [Fact]
     public void AlphaZeroOrKZeroScalesC()
     {
         var c = new float[] { 1, 2, 3, 4 };
