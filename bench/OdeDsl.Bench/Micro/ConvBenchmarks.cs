@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Parameters;
+using BenchmarkDotNet.Running;
 using OdeDsl.Tensors;
 
 namespace OdeDsl.Bench.Micro;
@@ -34,9 +34,9 @@ public class ConvBenchmarks
     [Benchmark] public void BackwardInput() => Conv2d.BackwardInput<float>(_s, _y, _w, _gx, _scratch);
     [Benchmark] public void BackwardWeight() => Conv2d.BackwardWeight<float>(_s, _x, _y, _gw, _gb, _scratch);
 
-    public static double FlopsPerOperation(ParameterInstances p)
+    public static double FlopsPerOperation(BenchmarkCase c)
     {
-        var s = Shape((int)p["InChannels"]);
+        var s = Shape((int)c.Parameters["InChannels"]);
         return 2.0 * s.Batch * s.OutChannels * s.OutSpatial * s.PatchSize;
     }
 }

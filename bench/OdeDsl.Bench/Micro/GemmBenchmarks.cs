@@ -1,6 +1,6 @@
 using System.Numerics;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Parameters;
+using BenchmarkDotNet.Running;
 using OdeDsl.Tensors;
 
 namespace OdeDsl.Bench.Micro;
@@ -41,9 +41,9 @@ public class GemmBenchmarks<T> where T : unmanaged, IFloatingPointIeee754<T>
         Gemm.Multiply(ta, tb, _m, _n, _k, T.One, _a, ta ? _m : _k, _b, tb ? _k : _n, T.Zero, _c, _n);
     }
 
-    public static double FlopsPerOperation(ParameterInstances p)
+    public static double FlopsPerOperation(BenchmarkCase c)
     {
-        var (m, k, n) = Parse((string)p["Shape"]);
+        var (m, k, n) = Parse((string)c.Parameters["Shape"]);
         return 2.0 * m * n * k;
     }
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace OdeDsl.Tensors;
 
@@ -24,7 +25,11 @@ public static class Activations
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(y.Length, gradY.Length, gradX.Length);
-        for (int i = 0; i < y.Length; i++) gradX[i] = gradY[i] * (T.One - y[i] * y[i]);
+        var vy = MemoryMarshal.Cast<T, Vector<T>>(y);
+        var vg = MemoryMarshal.Cast<T, Vector<T>>(gradY);
+        var vx = MemoryMarshal.Cast<T, Vector<T>>(gradX);
+        for (int i = 0; i < vy.Length; i++) vx[i] = vg[i] * (Vector<T>.One - vy[i] * vy[i]);
+        for (int i = vy.Length * Vector<T>.Count; i < y.Length; i++) gradX[i] = gradY[i] * (T.One - y[i] * y[i]);
     }
 
     /// <summary>gradX = gradY·y·(1 − y) where y = σ(x).</summary>
