@@ -11,8 +11,15 @@ namespace OdeDsl.Tensors;
 /// </summary>
 public static class Activations
 {
+    /// <summary>y = tanh(x). float uses <see cref="FastTanh"/> where Vector256 is accelerated (a few ulps);
+    /// double uses TensorPrimitives.</summary>
     public static void Tanh<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
-        => TensorPrimitives.Tanh(x, y);
+    {
+        if (typeof(T) == typeof(float) && FastTanh.IsSupported)
+            FastTanh.Apply(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
+        else
+            TensorPrimitives.Tanh(x, y);
+    }
 
     public static void Sigmoid<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
         => TensorPrimitives.Sigmoid(x, y);

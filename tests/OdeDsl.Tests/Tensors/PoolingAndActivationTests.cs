@@ -78,3 +78,54 @@ public class PoolingAndActivationTests
         Assert.Throws<ArgumentException>(() => Activations.ReluBackward<double>(x, gy.AsSpan(1), gx));
     }
 }
+
+public class FastTanhTests
+{
+    /// <summary>Distance in float ulps between a float and the correctly rounded value of a double.</summary>
+    private static double Ulps(float actual, double exact)
+    {
+        float rounded = (float)exact;
+        if (actual == rounded) return 0;
+        double ulp = Math.Abs((double)MathF.BitIncrement(Math.Abs(rounded)) - Math.Abs(rounded));
+        return Math.Abs(actual - exact) / ulp;
+    }
+
+    [Fact]
+    public void FloatTanhIsWithinAFewUlpsEverywhere()
+    {
+        // A dense sweep over [−12, 12], both sides of the 0.3 and 10 switch points, tiny and subnormal inputs.
+        var xs = new List<float>();
+        for (int i = -240_000; i <= 240_000; i++) xs.Add(i * 5e-5f);
+        foreach (float c in new[] { 0.3f, 10f })
+            for (int k = -50; k <= 50; k++) { float v = c; for (int s = 0; s < Math.Abs(k); s++) v = k < 0 ? MathF.BitDecrement(v) : MathF.BitIncrement(v); xs.Add(v); xs.Add(-v); }
+        xs.AddRange([1e-30f, -1e-30f, 1e-45f, 1e-8f, 0.299999f, 25f, -25f, 88f, float.MaxValue, float.MinValue]);
+        var x = xs.ToArray();
+        var y = new float[x.Length];
+        Activations.Tanh<float>(x, y);
+        double worst = 0; float at = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            double u = Ulps(y[i], Math.Tanh(x[i]));
+            if (u > worst) (worst, at) = (u, x[i]);
+        }
+        Assert.True(worst <= 3, $"worst error {worst:F2} ulp at x = {at:R}");
+    }
+
+    [Fact]
+    public void SpecialValuesAndTails()
+    {
+        float[] x = [0f, -0f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 0.5f, -3f];
+        var y = new float[x.Length];
+        Activations.Tanh<float>(x, y);   // 7 elements: all in the padded tail path
+        Assert.Equal(0f, y[0]); Assert.False(float.IsNegative(y[0]));
+        Assert.True(float.IsNegative(y[1]) && y[1] == 0f);
+        Assert.Equal(1f, y[2]); Assert.Equal(-1f, y[3]); Assert.True(float.IsNaN(y[4]));
+        Assert.Equal((float)Math.Tanh(0.5), y[5], 1e-7f);
+        Assert.Equal((float)Math.Tanh(-3.0), y[6], 1e-7f);
+        // In place over a length that is not a multiple of the vector width.
+        var z = Enumerable.Range(0, 37).Select(i => (i - 18) * 0.37f).ToArray();
+        var expected = z.Select(v => (float)Math.Tanh(v)).ToArray();
+        Activations.Tanh<float>(z, z);
+        for (int i = 0; i < z.Length; i++) Assert.Equal(expected[i], z[i], 2e-7f);
+    }
+}
