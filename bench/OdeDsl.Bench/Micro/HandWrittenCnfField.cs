@@ -42,9 +42,9 @@ public sealed class HandCnfField : IOdeDynamics<HandCnfField>
         }
         var a1 = A1(w, batch); var a2 = A2(w, batch);
         Dense.Forward<T>(batch, In, H, input, theta.Slice(W1, H * In), theta.Slice(B1, H), a1);
-        TensorPrimitives.Tanh<T>(a1, a1);
+        Activations.Tanh<T>(a1, a1);
         Dense.Forward<T>(batch, H, H, a1, theta.Slice(W2, H * H), theta.Slice(B2, H), a2);
-        TensorPrimitives.Tanh<T>(a2, a2);
+        Activations.Tanh<T>(a2, a2);
     }
 
     public static void Evaluate<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, Span<T> dh, int batch, Span<T> workspace)

@@ -66,7 +66,7 @@ public sealed class HandSpiralField : IOdeDynamics<HandSpiralField>
         TensorPrimitives.Multiply(hb, hb, cube);
         TensorPrimitives.Multiply(cube, hb, cube);
         Dense.Forward<T>(batch, D, H, cube, theta.Slice(W1, H * D), theta.Slice(B1, H), hidden);
-        TensorPrimitives.Tanh<T>(hidden, hidden);
+        Activations.Tanh<T>(hidden, hidden);
     }
 
     public static void VectorJacobianProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, ReadOnlySpan<T> cotangent,
