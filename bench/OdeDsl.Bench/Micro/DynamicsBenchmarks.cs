@@ -63,7 +63,7 @@ internal static class ModelFlops
     public static double PerSample(Type system) => system.Name switch
     {
         nameof(HandSpiralField) => 2.0 * (2 * 50 + 50 * 2),
-        nameof(HandCnfField) => 2.0 * (3 * 64 + 64 * 64 + 64 * 2),
+        nameof(HandCnfField) => 2.0 * (3 * 64 + 65 * 64 + 65 * 2),
         _ => double.NaN,
     };
 }
