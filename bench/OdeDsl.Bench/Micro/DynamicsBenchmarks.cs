@@ -10,7 +10,9 @@ namespace OdeDsl.Bench.Micro;
 /// forward-mode tangent per state dimension). Element-wise work (tanh, bias) is not counted.
 /// </summary>
 [Config(typeof(MicroConfig))]
+[GenericTypeArguments(typeof(BenchSpiralField.Dynamics))]
 [GenericTypeArguments(typeof(HandSpiralField))]
+[GenericTypeArguments(typeof(BenchCnfField.Dynamics))]
 [GenericTypeArguments(typeof(HandCnfField))]
 public class DynamicsBenchmarks<TDyn> where TDyn : IOdeDynamics<TDyn>
 {
@@ -60,10 +62,8 @@ public class DynamicsBenchmarks<TDyn> where TDyn : IOdeDynamics<TDyn>
 /// <summary>Dense-layer FLOPs of one evaluation per sample, 2·Σ in·out, for the benchmarked systems.</summary>
 internal static class ModelFlops
 {
-    public static double PerSample(Type system) => system.Name switch
-    {
-        nameof(HandSpiralField) => 2.0 * (2 * 50 + 50 * 2),
-        nameof(HandCnfField) => 2.0 * (3 * 64 + 65 * 64 + 65 * 2),
-        _ => double.NaN,
-    };
+    public static double PerSample(Type system) =>
+        system == typeof(HandSpiralField) || system == typeof(BenchSpiralField.Dynamics) ? 2.0 * (2 * 50 + 50 * 2)
+        : system == typeof(HandCnfField) || system == typeof(BenchCnfField.Dynamics) ? 2.0 * (3 * 64 + 65 * 64 + 65 * 2)
+        : double.NaN;
 }
