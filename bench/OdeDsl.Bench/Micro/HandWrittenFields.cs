@@ -14,11 +14,7 @@ internal static class Dense
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Gemm.Multiply(false, true, batch, outF, inF, T.One, x, inF, w, inF, T.Zero, y, outF);
-        for (int r = 0; r < batch; r++)
-        {
-            var row = y.Slice(r * outF, outF);
-            TensorPrimitives.Add(row, b, row);
-        }
+        RowOps.AddRowVector<T>(batch, outF, y, b, y);
     }
 
     /// <summary>gW += gyᵀ·x, gb += Σ_rows gy, and (unless empty) gx = gy·W.</summary>
@@ -27,7 +23,7 @@ internal static class Dense
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Gemm.Multiply(true, false, outF, inF, batch, T.One, gy, outF, x, inF, T.One, gW, inF);
-        for (int r = 0; r < batch; r++) TensorPrimitives.Add(gb, gy.Slice(r * outF, outF), gb);
+        RowOps.AccumulateColumnSums(batch, outF, gy, gb);
         if (!gx.IsEmpty) Gemm.Multiply(false, false, batch, inF, outF, T.One, gy, outF, w, inF, T.Zero, gx, inF);
     }
 }

@@ -129,3 +129,34 @@ public class FastTanhTests
         for (int i = 0; i < z.Length; i++) Assert.Equal(expected[i], z[i], 2e-7f);
     }
 }
+
+public class RowOpsTests
+{
+    [Theory]
+    [InlineData(5, 2)]
+    [InlineData(3, 50)]
+    [InlineData(1, 7)]
+    public void AddRowVectorAndColumnSums(int rows, int cols)
+    {
+        var x = TensorTestData.Random<double>(rows * cols, 1);
+        var v = TensorTestData.Random<double>(cols, 2);
+        var y = new double[rows * cols];
+        RowOps.AddRowVector<double>(rows, cols, x, v, y);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) Assert.Equal(x[i * cols + j] + v[j], y[i * cols + j]);
+
+        var sum = Enumerable.Repeat(1.0, cols).ToArray(); // accumulated onto 1
+        RowOps.AccumulateColumnSums<double>(rows, cols, x, sum);
+        for (int j = 0; j < cols; j++)
+        {
+            double s = 1;
+            for (int i = 0; i < rows; i++) s += x[i * cols + j];
+            Assert.Equal(s, sum[j], 1e-12);
+        }
+
+        RowOps.AddRowVector<double>(rows, cols, y, v, y); // in place
+        Assert.Equal(x[0] + 2 * v[0], y[0], 1e-15);
+        Assert.Throws<ArgumentException>(() => RowOps.AddRowVector<double>(rows, cols, x, v.AsSpan(1), y));
+        Assert.Throws<ArgumentException>(() => RowOps.AccumulateColumnSums<double>(rows + 1, cols, x, sum));
+    }
+}
