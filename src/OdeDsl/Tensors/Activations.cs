@@ -44,7 +44,11 @@ public static class Activations
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(y.Length, gradY.Length, gradX.Length);
-        for (int i = 0; i < y.Length; i++) gradX[i] = gradY[i] * y[i] * (T.One - y[i]);
+        var vy = MemoryMarshal.Cast<T, Vector<T>>(y);
+        var vg = MemoryMarshal.Cast<T, Vector<T>>(gradY);
+        var vx = MemoryMarshal.Cast<T, Vector<T>>(gradX);
+        for (int i = 0; i < vy.Length; i++) vx[i] = vg[i] * vy[i] * (Vector<T>.One - vy[i]);
+        for (int i = vy.Length * Vector<T>.Count; i < y.Length; i++) gradX[i] = gradY[i] * y[i] * (T.One - y[i]);
     }
 
     /// <summary>gradX = gradY where x &gt; 0, else 0 (the subgradient 0 at x = 0, as PyTorch).</summary>
@@ -52,7 +56,11 @@ public static class Activations
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(x.Length, gradY.Length, gradX.Length);
-        for (int i = 0; i < x.Length; i++) gradX[i] = x[i] > T.Zero ? gradY[i] : T.Zero;
+        var vx = MemoryMarshal.Cast<T, Vector<T>>(x);
+        var vg = MemoryMarshal.Cast<T, Vector<T>>(gradY);
+        var vd = MemoryMarshal.Cast<T, Vector<T>>(gradX);
+        for (int i = 0; i < vx.Length; i++) vd[i] = Vector.ConditionalSelect(Vector.GreaterThan(vx[i], Vector<T>.Zero), vg[i], Vector<T>.Zero);
+        for (int i = vx.Length * Vector<T>.Count; i < x.Length; i++) gradX[i] = x[i] > T.Zero ? gradY[i] : T.Zero;
     }
 
     private static void Check(int input, int gradY, int gradX)

@@ -77,6 +77,22 @@ public class PoolingAndActivationTests
         Assert.Equal([0, 0, 0, 4, 5], gx);
         Assert.Throws<ArgumentException>(() => Activations.ReluBackward<double>(x, gy.AsSpan(1), gx));
     }
+
+    [Fact]
+    public void BackwardRulesAgreeWithTheirFormulasOverVectorAndTailElements()
+    {
+        var x = TensorTestData.Random<float>(37, 5, scale: 3);
+        var g = TensorTestData.Random<float>(37, 6);
+        var y = new float[37]; var gx = new float[37];
+        Activations.Sigmoid<float>(x, y);
+        Activations.SigmoidBackward<float>(y, g, gx);
+        for (int i = 0; i < 37; i++) Assert.Equal(g[i] * y[i] * (1 - y[i]), gx[i], 1e-7f);
+        Activations.Tanh<float>(x, y);
+        Activations.TanhBackward<float>(y, g, gx);
+        for (int i = 0; i < 37; i++) Assert.Equal(g[i] * (1 - y[i] * y[i]), gx[i], 1e-7f);
+        Activations.ReluBackward<float>(x, g, gx);
+        for (int i = 0; i < 37; i++) Assert.Equal(x[i] > 0 ? g[i] : 0f, gx[i]);
+    }
 }
 
 public class FastTanhTests
