@@ -55,6 +55,10 @@ internal static unsafe class GemmParallel
         private T _alpha, _beta;
         private T* _a, _b, _c;
 
+        // The event's kernel handle is created up front: ManualResetEventSlim allocates it lazily the first time a
+        // waiter has to block, which would otherwise show up as an allocation in some later, unlucky call.
+        private Work() => _ = _done.WaitHandle;
+
         public static Work<T> ForThisThread() => t_cached ??= new Work<T>();
 
         public void Set(bool transA, bool transB, int m, int n, int k, T alpha, T* a, int aLength, int lda,
