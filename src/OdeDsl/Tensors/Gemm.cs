@@ -10,7 +10,8 @@ namespace OdeDsl.Tensors;
 /// </summary>
 /// <remarks>
 /// When β is zero, C is only written, never read, so uninitialised or NaN contents are ignored
-/// (BLAS convention). float and double go to SIMD microkernels; other types use a scalar loop.
+/// (BLAS convention). C must not overlap A or B. float and double go to SIMD microkernels; other types use a
+/// scalar loop. Large products may run their bottom rows on a thread-pool thread (see GemmParallel).
 /// </remarks>
 public static class Gemm
 {
