@@ -1,0 +1,178 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text;
+using OdeDsl.Generators.Ir;
+
+namespace OdeDsl.Generators.Emit
+{
+    /// <summary>Where a value lives: the state, the time, θ, a hoisted constant, or its own workspace slot.</summary>
+    internal enum Buffer { State, Time, Theta, Const, Work }
+
+    /// <summary>
+    /// A value's storage. Batched buffers are [batch, RowStride] row-major and the value starts at Off inside each row;
+    /// θ is shared by all rows (RowStride 0). Owner is the node whose slot holds it (views point into their base).
+    /// </summary>
+    internal readonly struct Loc
+    {
+        public Loc(Buffer buffer, int owner, int rowStride, int off)
+        {
+            Buffer = buffer;
+            Owner = owner;
+            RowStride = rowStride;
+            Off = off;
+        }
+
+        public Buffer Buffer { get; }
+        public int Owner { get; }
+        public int RowStride { get; }
+        public int Off { get; }
+        public Loc Shift(int by) => new(Buffer, Owner, RowStride, Off + by);
+    }
+
+    /// <summary>
+    /// What primitives use to emit code: element accessors for values, tangents and adjoints (null where they are
+    /// identically zero or not needed), span accessors for GEMM calls, and the text writer.
+    /// Index strings: <c>"i"</c>, <c>"0"</c>, <c>"3 + i"</c>; <c>b</c> is always the row variable.
+    /// </summary>
+    internal sealed class EmitContext
+    {
+        private readonly StringBuilder _sb;
+        private readonly Loc[] _locs;
+        private readonly bool[] _dependsOnState;
+        private int _indent;
+
+        public EmitContext(StringBuilder sb, IReadOnlyList<Node> nodes, Loc[] locs, bool[] dependsOnState, int indent)
+        {
+            _sb = sb;
+            Nodes = nodes;
+            _locs = locs;
+            _dependsOnState = dependsOnState;
+            _indent = indent;
+        }
+
+        public IReadOnlyList<Node> Nodes { get; }
+        public Node Node(int id) => Nodes[id];
+        public Loc LocOf(int id) => _locs[id];
+        public bool DependsOnState(int id) => _dependsOnState[id];
+
+        public void Line(string text) => _sb.Append(' ', _indent * 4).Append(text).Append('\n');
+        public void Open(string header)
+        {
+            Line(header);
+            Line("{");
+            _indent++;
+        }
+        public void Close()
+        {
+            _indent--;
+            Line("}");
+        }
+
+        /// <summary>A loop over rows and over the node's <paramref name="size"/> elements, with <paramref name="body"/> inside.</summary>
+        public void RowLoop(int size, params string[] body)
+        {
+            Open("for (int b = 0; b < batch; b++)");
+            Open($"for (int i = 0; i < {size}; i++)");
+            foreach (var line in body) Line(line);
+            Close();
+            Close();
+        }
+
+        /// <summary>The index of an operand inside an element-wise loop over <paramref name="outSize"/> elements: scalars broadcast.</summary>
+        public string Bcast(int arg, int outSize) => Nodes[arg].Size == outSize ? "i" : "0";
+
+        public static string Literal(double v)
+        {
+            if (double.IsNaN(v)) return "T.NaN";
+            if (double.IsPositiveInfinity(v)) return "T.PositiveInfinity";
+            if (double.IsNegativeInfinity(v)) return "T.NegativeInfinity";
+            return "T.CreateTruncating(" + v.ToString("R", CultureInfo.InvariantCulture) + "d)";
+        }
+
+        private static string Ix(int off, string idx) =>
+            idx == "0" ? off.ToString(CultureInfo.InvariantCulture) : off == 0 ? idx : off + " + " + idx;
+
+        private static string Row(Loc l, string idx) =>
+            l.RowStride == 1 && l.Off == 0 && idx == "0" ? "b" : $"b * {l.RowStride} + {Ix(l.Off, idx)}";
+
+        /// <summary>The value of node <paramref name="id"/> at element <paramref name="idx"/> of row b.</summary>
+        public string Val(int id, string idx)
+        {
+            var l = _locs[id];
+            return l.Buffer switch
+            {
+                Buffer.State => $"h[{Row(l, idx)}]",
+                Buffer.Time => "t[b]",
+                Buffer.Theta => $"theta[{Ix(l.Off, idx)}]",
+                Buffer.Const => "k" + id,
+                _ => $"ws[f{l.Owner} + {Row(l, idx)}]",
+            };
+        }
+
+        /// <summary>The tangent (∂value/∂h)·v, or null where it is identically zero.</summary>
+        public string? Tan(int id, string idx)
+        {
+            var l = _locs[id];
+            if (!_dependsOnState[id]) return null;
+            return l.Buffer switch
+            {
+                Buffer.State => $"tangent[{Row(l, idx)}]",
+                Buffer.Work => $"ws[d{l.Owner} + {Row(l, idx)}]",
+                _ => null,
+            };
+        }
+
+        /// <summary>The adjoint accumulator of node <paramref name="id"/>, or null when it needs none (constants).</summary>
+        public string? Adj(int id, string idx)
+        {
+            var l = _locs[id];
+            return l.Buffer switch
+            {
+                Buffer.State => $"gradH[{Row(l, idx)}]",
+                Buffer.Time => "gradT[b]",
+                Buffer.Theta => $"gradTheta[{Ix(l.Off, idx)}]",
+                Buffer.Work => $"ws[a{l.Owner} + {Row(l, idx)}]",
+                _ => null,
+            };
+        }
+
+        /// <summary>The value buffer from the node's first element, for GEMM; its leading dimension is <see cref="Loc.RowStride"/>.</summary>
+        public string ValSpan(int id)
+        {
+            var l = _locs[id];
+            return l.Buffer switch
+            {
+                Buffer.State => $"h.Slice({l.Off})",
+                Buffer.Theta => $"theta.Slice({l.Off})",
+                Buffer.Work => $"ws.Slice(f{l.Owner} + {l.Off})",
+                _ => throw new System.InvalidOperationException("no span for " + l.Buffer),
+            };
+        }
+
+        public string? TanSpan(int id)
+        {
+            var l = _locs[id];
+            if (!_dependsOnState[id]) return null;
+            return l.Buffer switch
+            {
+                Buffer.State => $"tangent.Slice({l.Off})",
+                Buffer.Work => $"ws.Slice(d{l.Owner} + {l.Off})",
+                _ => null,
+            };
+        }
+
+        public string? AdjSpan(int id)
+        {
+            var l = _locs[id];
+            return l.Buffer switch
+            {
+                Buffer.State => $"gradH.Slice({l.Off})",
+                Buffer.Theta => $"gradTheta.Slice({l.Off})",
+                Buffer.Work => $"ws.Slice(a{l.Owner} + {l.Off})",
+                _ => null,
+            };
+        }
+
+        public int Ld(int id) => _locs[id].RowStride;
+    }
+}

@@ -1,0 +1,12 @@
+using OdeDsl.Generators.Ir;
+
+namespace OdeDsl.Generators.Primitives
+{
+    /// <summary>Cos: y = T.Cos(X), dy/dx = (-T.Sin(X)).</summary>
+    internal sealed class CosPrimitive : UnaryElementwise
+    {
+        public override OpKind Kind => OpKind.Cos;
+        protected override string Forward(string x, Node n) => $"T.Cos({x})";
+        protected override string Derivative(string x, string y, Node n) => $"(-T.Sin({x}))";
+    }
+}

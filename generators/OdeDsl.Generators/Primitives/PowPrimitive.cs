@@ -1,0 +1,14 @@
+using OdeDsl.Generators.Emit;
+using OdeDsl.Generators.Ir;
+
+namespace OdeDsl.Generators.Primitives
+{
+    /// <summary>Pow(x, c) with a constant exponent c (Node.Value): y = x^c, dy/dx = c·x^(c−1).</summary>
+    internal sealed class PowPrimitive : UnaryElementwise
+    {
+        public override OpKind Kind => OpKind.Pow;
+        protected override string Forward(string x, Node n) => $"T.Pow({x}, {EmitContext.Literal(n.Value)})";
+        protected override string Derivative(string x, string y, Node n) =>
+            $"({EmitContext.Literal(n.Value)} * T.Pow({x}, {EmitContext.Literal(n.Value - 1)}))";
+    }
+}

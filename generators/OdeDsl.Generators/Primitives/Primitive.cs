@@ -1,0 +1,108 @@
+using System;
+using System.Linq;
+using OdeDsl.Generators.Emit;
+using OdeDsl.Generators.Ir;
+
+namespace OdeDsl.Generators.Primitives
+{
+    /// <summary>A shape rule failed; the parser turns the message into ODE0003 at the offending expression.</summary>
+    internal sealed class ShapeError : Exception
+    {
+        public ShapeError(string message) : base(message) { }
+    }
+
+    /// <summary>
+    /// One primitive: its shape rule, its forward emission, its JVP rule (tangent of the output from the tangents of
+    /// the inputs; only called when the output depends on h) and its VJP rule (adds the output's adjoint, pulled back,
+    /// into the inputs' adjoints).
+    /// </summary>
+    internal abstract class Primitive
+    {
+        public abstract OpKind Kind { get; }
+        public abstract int[] InferShape(Node[] args, double value, int[] ints);
+        /// <summary>Leaves and views own no workspace slot and emit no code.</summary>
+        public virtual bool OwnsSlot => true;
+        public abstract void EmitForward(EmitContext c, Node n);
+        public abstract void EmitJvp(EmitContext c, Node n);
+        public abstract void EmitVjp(EmitContext c, Node n);
+
+        public static string ShapeText(int[] shape) => "[" + string.Join(", ", shape) + "]";
+        public static string ShapeText(Node n) => ShapeText(n.Shape.ToArray());
+    }
+
+    /// <summary>Inputs of the program: the state, the time, parameters and constants.</summary>
+    internal abstract class LeafPrimitive : Primitive
+    {
+        public override bool OwnsSlot => false;
+        public override int[] InferShape(Node[] args, double value, int[] ints) => throw new InvalidOperationException("leaf shapes are set by the parser");
+        public override void EmitForward(EmitContext c, Node n) { }
+        public override void EmitJvp(EmitContext c, Node n) { }
+        public override void EmitVjp(EmitContext c, Node n) { }
+    }
+
+    /// <summary>y = F(x) element by element, with F'(x) expressed through x and y.</summary>
+    internal abstract class UnaryElementwise : Primitive
+    {
+        public override int[] InferShape(Node[] args, double value, int[] ints) => args[0].Shape.ToArray();
+        protected abstract string Forward(string x, Node n);
+        protected abstract string Derivative(string x, string y, Node n);
+
+        public override void EmitForward(EmitContext c, Node n) =>
+            c.RowLoop(n.Size, $"T x = {c.Val(n.Arg(0), "i")};", $"{c.Val(n.Id, "i")} = {Forward("x", n)};");
+
+        public override void EmitJvp(EmitContext c, Node n) =>
+            c.RowLoop(n.Size, $"T x = {c.Val(n.Arg(0), "i")}, y = {c.Val(n.Id, "i")};",
+                $"{c.Tan(n.Id, "i")} = {Derivative("x", "y", n)} * {c.Tan(n.Arg(0), "i")};");
+
+        public override void EmitVjp(EmitContext c, Node n)
+        {
+            var adj = c.Adj(n.Arg(0), "i");
+            if (adj is null) return;
+            c.RowLoop(n.Size, $"T x = {c.Val(n.Arg(0), "i")}, y = {c.Val(n.Id, "i")};",
+                $"{adj} += {Derivative("x", "y", n)} * {c.Adj(n.Id, "i")};");
+        }
+    }
+
+    /// <summary>z = x ∘ y element by element; a scalar operand broadcasts.</summary>
+    internal abstract class BinaryElementwise : Primitive
+    {
+        public override int[] InferShape(Node[] args, double value, int[] ints)
+        {
+            var a = args[0].Shape.ToArray();
+            var b = args[1].Shape.ToArray();
+            if (a.SequenceEqual(b)) return a;
+            if (args[0].Size == 1 && a.Length == 0) return b;
+            if (args[1].Size == 1 && b.Length == 0) return a;
+            throw new ShapeError($"`{args[0].Text}` is {ShapeText(a)} but `{args[1].Text}` is {ShapeText(b)}");
+        }
+
+        protected abstract string Op { get; }
+
+        public override void EmitForward(EmitContext c, Node n) =>
+            c.RowLoop(n.Size, $"{c.Val(n.Id, "i")} = {c.Val(n.Arg(0), c.Bcast(n.Arg(0), n.Size))} {Op} {c.Val(n.Arg(1), c.Bcast(n.Arg(1), n.Size))};");
+
+        /// <summary>(x, y, z, dx or null, dy or null) → dz.</summary>
+        protected abstract string Jvp(string x, string y, string z, string? dx, string? dy);
+        /// <summary>(x, y, z, g) → contributions to x's and y's adjoints.</summary>
+        protected abstract (string Dx, string Dy) Vjp(string x, string y, string z, string g);
+
+        public override void EmitJvp(EmitContext c, Node n)
+        {
+            string ix = c.Bcast(n.Arg(0), n.Size), iy = c.Bcast(n.Arg(1), n.Size);
+            c.RowLoop(n.Size, $"{c.Tan(n.Id, "i")} = {Jvp(c.Val(n.Arg(0), ix), c.Val(n.Arg(1), iy), c.Val(n.Id, "i"), c.Tan(n.Arg(0), ix), c.Tan(n.Arg(1), iy))};");
+        }
+
+        public override void EmitVjp(EmitContext c, Node n)
+        {
+            string ix = c.Bcast(n.Arg(0), n.Size), iy = c.Bcast(n.Arg(1), n.Size);
+            var (dx, dy) = Vjp(c.Val(n.Arg(0), ix), c.Val(n.Arg(1), iy), c.Val(n.Id, "i"), "g");
+            var ax = c.Adj(n.Arg(0), ix);
+            var ay = c.Adj(n.Arg(1), iy);
+            if (ax is null && ay is null) return;
+            var body = new System.Collections.Generic.List<string> { $"T g = {c.Adj(n.Id, "i")};" };
+            if (ax is not null) body.Add($"{ax} += {dx};");
+            if (ay is not null) body.Add($"{ay} += {dy};");
+            c.RowLoop(n.Size, body.ToArray());
+        }
+    }
+}

@@ -1,0 +1,12 @@
+using OdeDsl.Generators.Ir;
+
+namespace OdeDsl.Generators.Primitives
+{
+    /// <summary>Relu: y = (X > T.Zero ? X : T.Zero), dy/dx = (X > T.Zero ? T.One : T.Zero).</summary>
+    internal sealed class ReluPrimitive : UnaryElementwise
+    {
+        public override OpKind Kind => OpKind.Relu;
+        protected override string Forward(string x, Node n) => $"({x} > T.Zero ? {x} : T.Zero)";
+        protected override string Derivative(string x, string y, Node n) => $"({x} > T.Zero ? T.One : T.Zero)";
+    }
+}

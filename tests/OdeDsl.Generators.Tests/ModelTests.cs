@@ -1,0 +1,43 @@
+using OdeDsl.Generators.Tests.Models;
+
+namespace OdeDsl.Generators.Tests;
+
+public sealed class LotkaVolterraTests : DynamicsPropertyTests<LotkaVolterra.Dynamics>
+{
+    protected override float[] Eager(float[] h, float t, float[] theta) => LotkaVolterra.F(new Vec(h), t, new Vec(theta)).ToArray();
+}
+
+public sealed class SpiralFieldTests : DynamicsPropertyTests<SpiralField.Dynamics>
+{
+    protected override float[] Eager(float[] h, float t, float[] θ) =>
+        SpiralField.F(new Vec(h), t, M(θ, 0, 50, 2), V(θ, 100, 50), M(θ, 150, 2, 50), V(θ, 250, 2)).ToArray();
+
+    [Fact]
+    public void LayoutFollowsPyTorchDefaults()
+    {
+        var layout = SpiralField.Parameters;
+        Assert.Equal(252, layout.Count);
+        Assert.Equal(new ParameterInfo("W1", [50, 2], 0, ParameterInit.FanIn(2)).Init, layout["W1"].Init);
+        Assert.Equal(ParameterInit.FanIn(2), layout["b1"].Init);   // bias of W1·x: fan-in of W1
+        Assert.Equal(ParameterInit.FanIn(50), layout["W2"].Init);
+        Assert.Equal(ParameterInit.FanIn(50), layout["b2"].Init);
+        Assert.Equal(150, layout["W2"].Offset);
+    }
+}
+
+public sealed class CnfFieldTests : DynamicsPropertyTests<CnfField.Dynamics>
+{
+    protected override float[] Eager(float[] h, float t, float[] θ)
+    {
+        var l = CnfField.Parameters;
+        Vec P(string name) => V(θ, l[name].Offset, l[name].Length);
+        Mat W(string name) => M(θ, l[name].Offset, l[name].Shape[0], l[name].Shape[1]);
+        return CnfField.F(new Vec(h), t, W("W1"), P("b1"), W("W2"), P("b2"), W("W3"), P("b3")).ToArray();
+    }
+}
+
+public sealed class AllPrimitivesFieldTests : DynamicsPropertyTests<AllPrimitivesField.Dynamics>
+{
+    protected override float[] Eager(float[] h, float t, float[] θ) =>
+        AllPrimitivesField.F(new Vec(h), t, M(θ, 0, 3, 3), V(θ, 9, 3), V(θ, 12, 2)).ToArray();
+}

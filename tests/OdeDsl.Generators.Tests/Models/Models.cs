@@ -1,0 +1,62 @@
+using OdeDsl;
+using static OdeDsl.Ops;
+
+namespace OdeDsl.Generators.Tests.Models;
+
+// The DSL.md examples, compiled with the generator running as an analyzer on this project.
+// Methods are internal (not private) so that the tests can call them eagerly as the reference.
+
+public static partial class LotkaVolterra
+{
+    [OdeDynamics]
+    internal static Vec F([Shape(2)] Vec h, float t, [Param(4)] Vec θ)
+    {
+        var (x, y) = (h[0], h[1]);
+        return Vec.Of(θ[0] * x - θ[1] * x * y,
+                     -θ[2] * y + θ[3] * x * y);
+    }
+}
+
+public static partial class SpiralField
+{
+    [OdeDynamics]
+    internal static Vec F([Shape(2)] Vec h, float t,
+                          [Param(50, 2)] Mat W1, [Param(50)] Vec b1,
+                          [Param(2, 50)] Mat W2, [Param(2)] Vec b2)
+        => W2 * Tanh(W1 * (h * h * h) + b1) + b2;
+}
+
+/// <summary>A CNF vector field: 2 → 64 → 64 → 2 with tanh, time concatenated to every layer's input (FFJORD style).</summary>
+public static partial class CnfField
+{
+    [OdeDynamics]
+    internal static Vec F([Shape(2)] Vec h, float t,
+                          [Param(64, 3)] Mat W1, [Param(64)] Vec b1,
+                          [Param(64, 65)] Mat W2, [Param(64)] Vec b2,
+                          [Param(2, 65)] Mat W3, [Param(2)] Vec b3)
+    {
+        var x = Tanh(W1 * Concat(h, t) + b1);
+        x = Tanh(W2 * Concat(x, t) + b2);
+        return W3 * Concat(x, t) + b3;
+    }
+}
+
+/// <summary>Every primitive at least once, on smooth inputs (Log and Sqrt see positive arguments only).</summary>
+public static partial class AllPrimitivesField
+{
+    const float Half = 0.5f;
+
+    [OdeDynamics]
+    internal static Vec F([Shape(3)] Vec h, float t, [Param(3, 3)] Mat W, [Param(3)] Vec b, [Param(2)] Vec c)
+    {
+        var u = Tanh(W * h + b);
+        var v = Transpose(W) * Sigmoid(h) - Softplus(u) / (2f + Exp(Sin(h)));
+        var m = Outer(h[0..2], Vec.Of(c[0], t));
+        float s = Sum(Transpose(m)[1]) + Mean(Elu(h)) * Dot(h, Cos(h));
+        var w = Concat(Vec.Of(Sqrt(1f + Square(h[0]))), Log(1f + Square(h[1..3])));
+        for (int i = 0; i < 2; i++)
+            w = w + Pow(Exp(h), 1.5f) * 0.1f - Abs(v) * Half;
+        w += Relu(u + 0.25f) * c[1];
+        return u * s - w + (-v) / (3f + t * t);
+    }
+}
