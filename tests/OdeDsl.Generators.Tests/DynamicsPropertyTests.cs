@@ -72,6 +72,20 @@ public abstract class DynamicsPropertyTests<TD> where TD : IOdeDynamics<TD>
     }
 
     [Fact]
+    public void JvpMatchesCentralFiniteDifferences()
+    {
+        var (t, h, theta) = Inputs<double>();
+        int n = TD.StateSize;
+        var v = DynamicsHarness<TD>.Random<double>(_rng, Batch * n);
+        var jv = new double[Batch * n];
+        TD.JacobianVectorProduct<double>(t, h, theta, v, new double[Batch * n], jv, Batch, new double[TD.WorkspaceLength(Batch)]);
+        const double eps = 1e-6;
+        var plus = DynamicsHarness<TD>.Evaluate(t, DynamicsHarness<TD>.Axpy(h, eps, v), theta, Batch);
+        var minus = DynamicsHarness<TD>.Evaluate(t, DynamicsHarness<TD>.Axpy(h, -eps, v), theta, Batch);
+        for (int i = 0; i < jv.Length; i++) AssertClose((plus[i] - minus[i]) / (2 * eps), jv[i], $"(J v)[{i}]");
+    }
+
+    [Fact]
     public void VjpAccumulatesIntoThetaGradient()
     {
         var (t, h, theta) = Inputs<double>();

@@ -229,7 +229,7 @@ namespace OdeDsl.Generators.Parsing
                     For(loop);
                     break;
                 default:
-                    throw Error("ODE0002", st, $"{Describe(st)} statement");
+                    throw Error("ODE0002", st, $"{Describe(st)} statement '{Short(st)}'");
             }
         }
 
