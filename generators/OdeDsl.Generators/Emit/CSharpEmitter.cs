@@ -146,11 +146,7 @@ namespace OdeDsl.Generators.Emit
                 c.Line($"gradH.Slice(0, batch * {n}).Clear();");
                 c.Line("gradT.Slice(0, batch).Clear();");
                 if (c.Adj(s.Output, "i") is { } seed) c.RowLoop(n, $"{seed} += cotangent[b * {n} + i];");
-                foreach (var node in LiveSlots.Reverse())
-                {
-                    Comment(c, node);
-                    PrimitiveTable.Get(node.Op).EmitVjp(c, node);
-                }
+                EmitFused(c, LiveSlots.Reverse().ToList(), (p, n) => p.VjpBody(c, n), (p, n) => p.EmitVjp(c, n));
             });
 
             Method(indent, "JacobianVectorProduct",
@@ -206,23 +202,64 @@ namespace OdeDsl.Generators.Emit
         private static void Comment(EmitContext c, Node node) =>
             c.Line($"// v{node.Id} = {node.Op}({string.Join(", ", node.Args.Select(a => "v" + a))}) {Primitive.ShapeText(node)}   {node.Text.Replace("\n", " ").Replace("\r", "")}");
 
-        private void Forward(EmitContext c)
+        private void Forward(EmitContext c) =>
+            EmitFused(c, LiveSlots.ToList(), (p, n) => p.ForwardBody(c, n), (p, n) => p.EmitForward(c, n));
+
+        private void Tangents(EmitContext c) =>
+            EmitFused(c, LiveSlots.Where(x => _dependsOnState[x.Id]).ToList(), (p, n) => p.JvpBody(c, n), (p, n) => p.EmitJvp(c, n));
+
+        /// <summary>
+        /// Emits <paramref name="order"/>, fusing runs of consecutive element-wise nodes of one size into a single
+        /// (b, i) loop. Safe because inside a run every node touches only element i of its run-mates (same size, no
+        /// broadcast between them); a node reading a view (offset) of a run-mate starts a new run.
+        /// </summary>
+        private void EmitFused(EmitContext c, List<Node> order, System.Func<Primitive, Node, string[]?> body, System.Action<Primitive, Node> alone)
         {
-            foreach (var node in LiveSlots)
+            int k = 0;
+            while (k < order.Count)
             {
-                Comment(c, node);
-                PrimitiveTable.Get(node.Op).EmitForward(c, node);
+                var first = order[k];
+                var p = PrimitiveTable.Get(first.Op);
+                if (p.ForwardBody(c, first) is null)
+                {
+                    Comment(c, first);
+                    alone(p, first);
+                    k++;
+                    continue;
+                }
+                var run = new List<Node> { first };
+                var members = new HashSet<int> { first.Id };
+                while (k + run.Count < order.Count)
+                {
+                    var next = order[k + run.Count];
+                    var np = PrimitiveTable.Get(next.Op);
+                    if (np.ForwardBody(c, next) is null || next.Size != first.Size || !Fusable(next, members) || !run.All(r => Fusable(r, new HashSet<int> { next.Id })))
+                        break;
+                    run.Add(next);
+                    members.Add(next.Id);
+                }
+                foreach (var n in run) Comment(c, n);
+                var lines = new List<string>();
+                foreach (var n in run)
+                {
+                    var b = body(PrimitiveTable.Get(n.Op), n);
+                    if (b is null || b.Length == 0) continue;
+                    if (run.Count == 1) lines.AddRange(b);
+                    else
+                    {
+                        lines.Add("{");
+                        lines.AddRange(b.Select(l => "    " + l));
+                        lines.Add("}");
+                    }
+                }
+                if (lines.Count > 0) c.RowLoop(first.Size, lines.ToArray());
+                k += run.Count;
             }
         }
 
-        private void Tangents(EmitContext c)
-        {
-            foreach (var node in LiveSlots.Where(x => _dependsOnState[x.Id]))
-            {
-                Comment(c, node);
-                PrimitiveTable.Get(node.Op).EmitJvp(c, node);
-            }
-        }
+        /// <summary>A node may join a run if it reads run members only directly (never through a view at an offset).</summary>
+        private bool Fusable(Node n, HashSet<int> members) =>
+            n.Args.All(a => members.Contains(a) || !members.Contains(_locs[a].Owner) || _locs[a].Buffer != Buffer.Work);
 
         // the output has the state's size (ODE0005 guarantees it), so element i of row b maps one to one
         private void CopyOut(EmitContext c, string target, System.Func<int, string> element) =>

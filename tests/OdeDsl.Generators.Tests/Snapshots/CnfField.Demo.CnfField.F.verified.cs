@@ -65,20 +65,18 @@ namespace Demo
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
-                    }
-                }
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        T x = ws[f10 + b * 64 + i];
-                        ws[f11 + b * 64 + i] = T.Tanh(x);
+                        {
+                            ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
+                        }
+                        {
+                            T x = ws[f10 + b * 64 + i];
+                            ws[f11 + b * 64 + i] = T.Tanh(x);
+                        }
                     }
                 }
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
@@ -99,20 +97,18 @@ namespace Demo
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
-                    }
-                }
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        T x = ws[f14 + b * 64 + i];
-                        ws[f15 + b * 64 + i] = T.Tanh(x);
+                        {
+                            ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
+                        }
+                        {
+                            T x = ws[f14 + b * 64 + i];
+                            ws[f15 + b * 64 + i] = T.Tanh(x);
+                        }
                     }
                 }
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
@@ -190,20 +186,18 @@ namespace Demo
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
-                    }
-                }
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        T x = ws[f10 + b * 64 + i];
-                        ws[f11 + b * 64 + i] = T.Tanh(x);
+                        {
+                            ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
+                        }
+                        {
+                            T x = ws[f10 + b * 64 + i];
+                            ws[f11 + b * 64 + i] = T.Tanh(x);
+                        }
                     }
                 }
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
@@ -224,20 +218,18 @@ namespace Demo
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
-                    }
-                }
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        T x = ws[f14 + b * 64 + i];
-                        ws[f15 + b * 64 + i] = T.Tanh(x);
+                        {
+                            ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
+                        }
+                        {
+                            T x = ws[f14 + b * 64 + i];
+                            ws[f15 + b * 64 + i] = T.Tanh(x);
+                        }
                     }
                 }
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
@@ -305,22 +297,20 @@ namespace Demo
                     }
                 }
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        T x = ws[f14 + b * 64 + i], y = ws[f15 + b * 64 + i];
-                        ws[a14 + b * 64 + i] += (T.One - y * y) * ws[a15 + b * 64 + i];
-                    }
-                }
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        T g = ws[a14 + b * 64 + i];
-                        ws[a13 + b * 64 + i] += g;
-                        gradTheta[4416 + i] += g;
+                        {
+                            T x = ws[f14 + b * 64 + i], y = ws[f15 + b * 64 + i];
+                            ws[a14 + b * 64 + i] += (T.One - y * y) * ws[a15 + b * 64 + i];
+                        }
+                        {
+                            T g = ws[a14 + b * 64 + i];
+                            ws[a13 + b * 64 + i] += g;
+                            gradTheta[4416 + i] += g;
+                        }
                     }
                 }
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
@@ -342,22 +332,20 @@ namespace Demo
                     }
                 }
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        T x = ws[f10 + b * 64 + i], y = ws[f11 + b * 64 + i];
-                        ws[a10 + b * 64 + i] += (T.One - y * y) * ws[a11 + b * 64 + i];
-                    }
-                }
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        T g = ws[a10 + b * 64 + i];
-                        ws[a9 + b * 64 + i] += g;
-                        gradTheta[192 + i] += g;
+                        {
+                            T x = ws[f10 + b * 64 + i], y = ws[f11 + b * 64 + i];
+                            ws[a10 + b * 64 + i] += (T.One - y * y) * ws[a11 + b * 64 + i];
+                        }
+                        {
+                            T g = ws[a10 + b * 64 + i];
+                            ws[a9 + b * 64 + i] += g;
+                            gradTheta[192 + i] += g;
+                        }
                     }
                 }
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
@@ -420,20 +408,18 @@ namespace Demo
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
-                    }
-                }
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        T x = ws[f10 + b * 64 + i];
-                        ws[f11 + b * 64 + i] = T.Tanh(x);
+                        {
+                            ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
+                        }
+                        {
+                            T x = ws[f10 + b * 64 + i];
+                            ws[f11 + b * 64 + i] = T.Tanh(x);
+                        }
                     }
                 }
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
@@ -454,20 +440,18 @@ namespace Demo
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
-                    }
-                }
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        T x = ws[f14 + b * 64 + i];
-                        ws[f15 + b * 64 + i] = T.Tanh(x);
+                        {
+                            ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
+                        }
+                        {
+                            T x = ws[f14 + b * 64 + i];
+                            ws[f15 + b * 64 + i] = T.Tanh(x);
+                        }
                     }
                 }
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
@@ -520,20 +504,18 @@ namespace Demo
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(d8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(d9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[d10 + b * 64 + i] = ws[d9 + b * 64 + i];
-                    }
-                }
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        T x = ws[f10 + b * 64 + i], y = ws[f11 + b * 64 + i];
-                        ws[d11 + b * 64 + i] = (T.One - y * y) * ws[d10 + b * 64 + i];
+                        {
+                            ws[d10 + b * 64 + i] = ws[d9 + b * 64 + i];
+                        }
+                        {
+                            T x = ws[f10 + b * 64 + i], y = ws[f11 + b * 64 + i];
+                            ws[d11 + b * 64 + i] = (T.One - y * y) * ws[d10 + b * 64 + i];
+                        }
                     }
                 }
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
@@ -554,20 +536,18 @@ namespace Demo
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(d12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(d13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[d14 + b * 64 + i] = ws[d13 + b * 64 + i];
-                    }
-                }
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        T x = ws[f14 + b * 64 + i], y = ws[f15 + b * 64 + i];
-                        ws[d15 + b * 64 + i] = (T.One - y * y) * ws[d14 + b * 64 + i];
+                        {
+                            ws[d14 + b * 64 + i] = ws[d13 + b * 64 + i];
+                        }
+                        {
+                            T x = ws[f14 + b * 64 + i], y = ws[f15 + b * 64 + i];
+                            ws[d15 + b * 64 + i] = (T.One - y * y) * ws[d14 + b * 64 + i];
+                        }
                     }
                 }
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
@@ -643,20 +623,18 @@ namespace Demo
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
-                    }
-                }
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        T x = ws[f10 + b * 64 + i];
-                        ws[f11 + b * 64 + i] = T.Tanh(x);
+                        {
+                            ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
+                        }
+                        {
+                            T x = ws[f10 + b * 64 + i];
+                            ws[f11 + b * 64 + i] = T.Tanh(x);
+                        }
                     }
                 }
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
@@ -677,20 +655,18 @@ namespace Demo
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
-                    }
-                }
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        T x = ws[f14 + b * 64 + i];
-                        ws[f15 + b * 64 + i] = T.Tanh(x);
+                        {
+                            ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
+                        }
+                        {
+                            T x = ws[f14 + b * 64 + i];
+                            ws[f15 + b * 64 + i] = T.Tanh(x);
+                        }
                     }
                 }
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
@@ -750,20 +726,18 @@ namespace Demo
                     // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                     global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(d8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(d9 + 0), 64);
                     // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 64; i++)
-                        {
-                            ws[d10 + b * 64 + i] = ws[d9 + b * 64 + i];
-                        }
-                    }
                     // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 64; i++)
                         {
-                            T x = ws[f10 + b * 64 + i], y = ws[f11 + b * 64 + i];
-                            ws[d11 + b * 64 + i] = (T.One - y * y) * ws[d10 + b * 64 + i];
+                            {
+                                ws[d10 + b * 64 + i] = ws[d9 + b * 64 + i];
+                            }
+                            {
+                                T x = ws[f10 + b * 64 + i], y = ws[f11 + b * 64 + i];
+                                ws[d11 + b * 64 + i] = (T.One - y * y) * ws[d10 + b * 64 + i];
+                            }
                         }
                     }
                     // v12 = Concat(v11, v1) [65]   Concat(x, t)
@@ -784,20 +758,18 @@ namespace Demo
                     // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                     global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(d12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(d13 + 0), 64);
                     // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 64; i++)
-                        {
-                            ws[d14 + b * 64 + i] = ws[d13 + b * 64 + i];
-                        }
-                    }
                     // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 64; i++)
                         {
-                            T x = ws[f14 + b * 64 + i], y = ws[f15 + b * 64 + i];
-                            ws[d15 + b * 64 + i] = (T.One - y * y) * ws[d14 + b * 64 + i];
+                            {
+                                ws[d14 + b * 64 + i] = ws[d13 + b * 64 + i];
+                            }
+                            {
+                                T x = ws[f14 + b * 64 + i], y = ws[f15 + b * 64 + i];
+                                ws[d15 + b * 64 + i] = (T.One - y * y) * ws[d14 + b * 64 + i];
+                            }
                         }
                     }
                     // v16 = Concat(v15, v1) [65]   Concat(x, t)

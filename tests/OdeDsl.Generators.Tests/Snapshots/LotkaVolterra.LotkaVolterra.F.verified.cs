@@ -40,76 +40,46 @@ static partial class LotkaVolterra
             int f17 = batch * 8, a17 = batch * 19, d17 = a17;
             int f18 = batch * 9, a18 = batch * 20, d18 = a18;
             // v6 = Mul(v5, v3) []   θ[0] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f6 + b * 1 + i] = theta[i] * h[b * 2 + i];
-                }
-            }
             // v8 = Mul(v7, v3) []   θ[1] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f8 + b * 1 + i] = theta[1 + i] * h[b * 2 + i];
-                }
-            }
             // v9 = Mul(v8, v4) []   θ[1] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f9 + b * 1 + i] = ws[f8 + b * 1 + i] * h[b * 2 + 1 + i];
-                }
-            }
             // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
-                }
-            }
             // v12 = Neg(v11) []   -θ[2]
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    T x = theta[2 + i];
-                    ws[f12 + b * 1 + i] = -x;
-                }
-            }
             // v13 = Mul(v12, v4) []   -θ[2] * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];
-                }
-            }
             // v15 = Mul(v14, v3) []   θ[3] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f15 + b * 1 + i] = theta[3 + i] * h[b * 2 + i];
-                }
-            }
             // v16 = Mul(v15, v4) []   θ[3] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f16 + b * 1 + i] = ws[f15 + b * 1 + i] * h[b * 2 + 1 + i];
-                }
-            }
             // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
             for (int b = 0; b < batch; b++)
             {
                 for (int i = 0; i < 1; i++)
                 {
-                    ws[f17 + b * 1 + i] = ws[f13 + b * 1 + i] + ws[f16 + b * 1 + i];
+                    {
+                        ws[f6 + b * 1 + i] = theta[i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f8 + b * 1 + i] = theta[1 + i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f9 + b * 1 + i] = ws[f8 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
+                    }
+                    {
+                        T x = theta[2 + i];
+                        ws[f12 + b * 1 + i] = -x;
+                    }
+                    {
+                        ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f15 + b * 1 + i] = theta[3 + i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f16 + b * 1 + i] = ws[f15 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f17 + b * 1 + i] = ws[f13 + b * 1 + i] + ws[f16 + b * 1 + i];
+                    }
                 }
             }
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
@@ -159,76 +129,46 @@ static partial class LotkaVolterra
             int f18 = batch * 9, a18 = batch * 20, d18 = a18;
             global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
             // v6 = Mul(v5, v3) []   θ[0] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f6 + b * 1 + i] = theta[i] * h[b * 2 + i];
-                }
-            }
             // v8 = Mul(v7, v3) []   θ[1] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f8 + b * 1 + i] = theta[1 + i] * h[b * 2 + i];
-                }
-            }
             // v9 = Mul(v8, v4) []   θ[1] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f9 + b * 1 + i] = ws[f8 + b * 1 + i] * h[b * 2 + 1 + i];
-                }
-            }
             // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
-                }
-            }
             // v12 = Neg(v11) []   -θ[2]
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    T x = theta[2 + i];
-                    ws[f12 + b * 1 + i] = -x;
-                }
-            }
             // v13 = Mul(v12, v4) []   -θ[2] * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];
-                }
-            }
             // v15 = Mul(v14, v3) []   θ[3] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f15 + b * 1 + i] = theta[3 + i] * h[b * 2 + i];
-                }
-            }
             // v16 = Mul(v15, v4) []   θ[3] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f16 + b * 1 + i] = ws[f15 + b * 1 + i] * h[b * 2 + 1 + i];
-                }
-            }
             // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
             for (int b = 0; b < batch; b++)
             {
                 for (int i = 0; i < 1; i++)
                 {
-                    ws[f17 + b * 1 + i] = ws[f13 + b * 1 + i] + ws[f16 + b * 1 + i];
+                    {
+                        ws[f6 + b * 1 + i] = theta[i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f8 + b * 1 + i] = theta[1 + i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f9 + b * 1 + i] = ws[f8 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
+                    }
+                    {
+                        T x = theta[2 + i];
+                        ws[f12 + b * 1 + i] = -x;
+                    }
+                    {
+                        ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f15 + b * 1 + i] = theta[3 + i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f16 + b * 1 + i] = ws[f15 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f17 + b * 1 + i] = ws[f13 + b * 1 + i] + ws[f16 + b * 1 + i];
+                    }
                 }
             }
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
@@ -273,92 +213,62 @@ static partial class LotkaVolterra
                 }
             }
             // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    T g = ws[a17 + b * 1 + i];
-                    ws[a13 + b * 1 + i] += g;
-                    ws[a16 + b * 1 + i] += g;
-                }
-            }
             // v16 = Mul(v15, v4) []   θ[3] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    T g = ws[a16 + b * 1 + i];
-                    ws[a15 + b * 1 + i] += g * h[b * 2 + 1 + i];
-                    gradH[b * 2 + 1 + i] += g * ws[f15 + b * 1 + i];
-                }
-            }
             // v15 = Mul(v14, v3) []   θ[3] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    T g = ws[a15 + b * 1 + i];
-                    gradTheta[3 + i] += g * h[b * 2 + i];
-                    gradH[b * 2 + i] += g * theta[3 + i];
-                }
-            }
             // v13 = Mul(v12, v4) []   -θ[2] * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    T g = ws[a13 + b * 1 + i];
-                    ws[a12 + b * 1 + i] += g * h[b * 2 + 1 + i];
-                    gradH[b * 2 + 1 + i] += g * ws[f12 + b * 1 + i];
-                }
-            }
             // v12 = Neg(v11) []   -θ[2]
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    T x = theta[2 + i], y = ws[f12 + b * 1 + i];
-                    gradTheta[2 + i] += (-T.One) * ws[a12 + b * 1 + i];
-                }
-            }
             // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    T g = ws[a10 + b * 1 + i];
-                    ws[a6 + b * 1 + i] += g;
-                    ws[a9 + b * 1 + i] += -g;
-                }
-            }
             // v9 = Mul(v8, v4) []   θ[1] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    T g = ws[a9 + b * 1 + i];
-                    ws[a8 + b * 1 + i] += g * h[b * 2 + 1 + i];
-                    gradH[b * 2 + 1 + i] += g * ws[f8 + b * 1 + i];
-                }
-            }
             // v8 = Mul(v7, v3) []   θ[1] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    T g = ws[a8 + b * 1 + i];
-                    gradTheta[1 + i] += g * h[b * 2 + i];
-                    gradH[b * 2 + i] += g * theta[1 + i];
-                }
-            }
             // v6 = Mul(v5, v3) []   θ[0] * x
             for (int b = 0; b < batch; b++)
             {
                 for (int i = 0; i < 1; i++)
                 {
-                    T g = ws[a6 + b * 1 + i];
-                    gradTheta[i] += g * h[b * 2 + i];
-                    gradH[b * 2 + i] += g * theta[i];
+                    {
+                        T g = ws[a17 + b * 1 + i];
+                        ws[a13 + b * 1 + i] += g;
+                        ws[a16 + b * 1 + i] += g;
+                    }
+                    {
+                        T g = ws[a16 + b * 1 + i];
+                        ws[a15 + b * 1 + i] += g * h[b * 2 + 1 + i];
+                        gradH[b * 2 + 1 + i] += g * ws[f15 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a15 + b * 1 + i];
+                        gradTheta[3 + i] += g * h[b * 2 + i];
+                        gradH[b * 2 + i] += g * theta[3 + i];
+                    }
+                    {
+                        T g = ws[a13 + b * 1 + i];
+                        ws[a12 + b * 1 + i] += g * h[b * 2 + 1 + i];
+                        gradH[b * 2 + 1 + i] += g * ws[f12 + b * 1 + i];
+                    }
+                    {
+                        T x = theta[2 + i], y = ws[f12 + b * 1 + i];
+                        gradTheta[2 + i] += (-T.One) * ws[a12 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a10 + b * 1 + i];
+                        ws[a6 + b * 1 + i] += g;
+                        ws[a9 + b * 1 + i] += -g;
+                    }
+                    {
+                        T g = ws[a9 + b * 1 + i];
+                        ws[a8 + b * 1 + i] += g * h[b * 2 + 1 + i];
+                        gradH[b * 2 + 1 + i] += g * ws[f8 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a8 + b * 1 + i];
+                        gradTheta[1 + i] += g * h[b * 2 + i];
+                        gradH[b * 2 + i] += g * theta[1 + i];
+                    }
+                    {
+                        T g = ws[a6 + b * 1 + i];
+                        gradTheta[i] += g * h[b * 2 + i];
+                        gradH[b * 2 + i] += g * theta[i];
+                    }
                 }
             }
         }
@@ -385,76 +295,46 @@ static partial class LotkaVolterra
             int f17 = batch * 8, a17 = batch * 19, d17 = a17;
             int f18 = batch * 9, a18 = batch * 20, d18 = a18;
             // v6 = Mul(v5, v3) []   θ[0] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f6 + b * 1 + i] = theta[i] * h[b * 2 + i];
-                }
-            }
             // v8 = Mul(v7, v3) []   θ[1] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f8 + b * 1 + i] = theta[1 + i] * h[b * 2 + i];
-                }
-            }
             // v9 = Mul(v8, v4) []   θ[1] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f9 + b * 1 + i] = ws[f8 + b * 1 + i] * h[b * 2 + 1 + i];
-                }
-            }
             // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
-                }
-            }
             // v12 = Neg(v11) []   -θ[2]
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    T x = theta[2 + i];
-                    ws[f12 + b * 1 + i] = -x;
-                }
-            }
             // v13 = Mul(v12, v4) []   -θ[2] * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];
-                }
-            }
             // v15 = Mul(v14, v3) []   θ[3] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f15 + b * 1 + i] = theta[3 + i] * h[b * 2 + i];
-                }
-            }
             // v16 = Mul(v15, v4) []   θ[3] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f16 + b * 1 + i] = ws[f15 + b * 1 + i] * h[b * 2 + 1 + i];
-                }
-            }
             // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
             for (int b = 0; b < batch; b++)
             {
                 for (int i = 0; i < 1; i++)
                 {
-                    ws[f17 + b * 1 + i] = ws[f13 + b * 1 + i] + ws[f16 + b * 1 + i];
+                    {
+                        ws[f6 + b * 1 + i] = theta[i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f8 + b * 1 + i] = theta[1 + i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f9 + b * 1 + i] = ws[f8 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
+                    }
+                    {
+                        T x = theta[2 + i];
+                        ws[f12 + b * 1 + i] = -x;
+                    }
+                    {
+                        ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f15 + b * 1 + i] = theta[3 + i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f16 + b * 1 + i] = ws[f15 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f17 + b * 1 + i] = ws[f13 + b * 1 + i] + ws[f16 + b * 1 + i];
+                    }
                 }
             }
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
@@ -480,67 +360,41 @@ static partial class LotkaVolterra
                 }
             }
             // v6 = Mul(v5, v3) []   θ[0] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[d6 + b * 1 + i] = theta[i] * tangent[b * 2 + i];
-                }
-            }
             // v8 = Mul(v7, v3) []   θ[1] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[d8 + b * 1 + i] = theta[1 + i] * tangent[b * 2 + i];
-                }
-            }
             // v9 = Mul(v8, v4) []   θ[1] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[d9 + b * 1 + i] = ws[d8 + b * 1 + i] * h[b * 2 + 1 + i] + ws[f8 + b * 1 + i] * tangent[b * 2 + 1 + i];
-                }
-            }
             // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[d10 + b * 1 + i] = ws[d6 + b * 1 + i] - ws[d9 + b * 1 + i];
-                }
-            }
             // v13 = Mul(v12, v4) []   -θ[2] * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[d13 + b * 1 + i] = ws[f12 + b * 1 + i] * tangent[b * 2 + 1 + i];
-                }
-            }
             // v15 = Mul(v14, v3) []   θ[3] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[d15 + b * 1 + i] = theta[3 + i] * tangent[b * 2 + i];
-                }
-            }
             // v16 = Mul(v15, v4) []   θ[3] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[d16 + b * 1 + i] = ws[d15 + b * 1 + i] * h[b * 2 + 1 + i] + ws[f15 + b * 1 + i] * tangent[b * 2 + 1 + i];
-                }
-            }
             // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
             for (int b = 0; b < batch; b++)
             {
                 for (int i = 0; i < 1; i++)
                 {
-                    ws[d17 + b * 1 + i] = ws[d13 + b * 1 + i] + ws[d16 + b * 1 + i];
+                    {
+                        ws[d6 + b * 1 + i] = theta[i] * tangent[b * 2 + i];
+                    }
+                    {
+                        ws[d8 + b * 1 + i] = theta[1 + i] * tangent[b * 2 + i];
+                    }
+                    {
+                        ws[d9 + b * 1 + i] = ws[d8 + b * 1 + i] * h[b * 2 + 1 + i] + ws[f8 + b * 1 + i] * tangent[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[d10 + b * 1 + i] = ws[d6 + b * 1 + i] - ws[d9 + b * 1 + i];
+                    }
+                    {
+                        ws[d13 + b * 1 + i] = ws[f12 + b * 1 + i] * tangent[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[d15 + b * 1 + i] = theta[3 + i] * tangent[b * 2 + i];
+                    }
+                    {
+                        ws[d16 + b * 1 + i] = ws[d15 + b * 1 + i] * h[b * 2 + 1 + i] + ws[f15 + b * 1 + i] * tangent[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[d17 + b * 1 + i] = ws[d13 + b * 1 + i] + ws[d16 + b * 1 + i];
+                    }
                 }
             }
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
@@ -588,76 +442,46 @@ static partial class LotkaVolterra
             int f17 = batch * 8, a17 = batch * 19, d17 = a17;
             int f18 = batch * 9, a18 = batch * 20, d18 = a18;
             // v6 = Mul(v5, v3) []   θ[0] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f6 + b * 1 + i] = theta[i] * h[b * 2 + i];
-                }
-            }
             // v8 = Mul(v7, v3) []   θ[1] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f8 + b * 1 + i] = theta[1 + i] * h[b * 2 + i];
-                }
-            }
             // v9 = Mul(v8, v4) []   θ[1] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f9 + b * 1 + i] = ws[f8 + b * 1 + i] * h[b * 2 + 1 + i];
-                }
-            }
             // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
-                }
-            }
             // v12 = Neg(v11) []   -θ[2]
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    T x = theta[2 + i];
-                    ws[f12 + b * 1 + i] = -x;
-                }
-            }
             // v13 = Mul(v12, v4) []   -θ[2] * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];
-                }
-            }
             // v15 = Mul(v14, v3) []   θ[3] * x
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f15 + b * 1 + i] = theta[3 + i] * h[b * 2 + i];
-                }
-            }
             // v16 = Mul(v15, v4) []   θ[3] * x * y
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f16 + b * 1 + i] = ws[f15 + b * 1 + i] * h[b * 2 + 1 + i];
-                }
-            }
             // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
             for (int b = 0; b < batch; b++)
             {
                 for (int i = 0; i < 1; i++)
                 {
-                    ws[f17 + b * 1 + i] = ws[f13 + b * 1 + i] + ws[f16 + b * 1 + i];
+                    {
+                        ws[f6 + b * 1 + i] = theta[i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f8 + b * 1 + i] = theta[1 + i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f9 + b * 1 + i] = ws[f8 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
+                    }
+                    {
+                        T x = theta[2 + i];
+                        ws[f12 + b * 1 + i] = -x;
+                    }
+                    {
+                        ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f15 + b * 1 + i] = theta[3 + i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f16 + b * 1 + i] = ws[f15 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f17 + b * 1 + i] = ws[f13 + b * 1 + i] + ws[f16 + b * 1 + i];
+                    }
                 }
             }
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
@@ -690,67 +514,41 @@ static partial class LotkaVolterra
                 tangent.Clear();
                 for (int b = 0; b < batch; b++) tangent[b * 2 + col] = T.One;
                 // v6 = Mul(v5, v3) []   θ[0] * x
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d6 + b * 1 + i] = theta[i] * tangent[b * 2 + i];
-                    }
-                }
                 // v8 = Mul(v7, v3) []   θ[1] * x
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d8 + b * 1 + i] = theta[1 + i] * tangent[b * 2 + i];
-                    }
-                }
                 // v9 = Mul(v8, v4) []   θ[1] * x * y
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d9 + b * 1 + i] = ws[d8 + b * 1 + i] * h[b * 2 + 1 + i] + ws[f8 + b * 1 + i] * tangent[b * 2 + 1 + i];
-                    }
-                }
                 // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d10 + b * 1 + i] = ws[d6 + b * 1 + i] - ws[d9 + b * 1 + i];
-                    }
-                }
                 // v13 = Mul(v12, v4) []   -θ[2] * y
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d13 + b * 1 + i] = ws[f12 + b * 1 + i] * tangent[b * 2 + 1 + i];
-                    }
-                }
                 // v15 = Mul(v14, v3) []   θ[3] * x
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d15 + b * 1 + i] = theta[3 + i] * tangent[b * 2 + i];
-                    }
-                }
                 // v16 = Mul(v15, v4) []   θ[3] * x * y
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d16 + b * 1 + i] = ws[d15 + b * 1 + i] * h[b * 2 + 1 + i] + ws[f15 + b * 1 + i] * tangent[b * 2 + 1 + i];
-                    }
-                }
                 // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 1; i++)
                     {
-                        ws[d17 + b * 1 + i] = ws[d13 + b * 1 + i] + ws[d16 + b * 1 + i];
+                        {
+                            ws[d6 + b * 1 + i] = theta[i] * tangent[b * 2 + i];
+                        }
+                        {
+                            ws[d8 + b * 1 + i] = theta[1 + i] * tangent[b * 2 + i];
+                        }
+                        {
+                            ws[d9 + b * 1 + i] = ws[d8 + b * 1 + i] * h[b * 2 + 1 + i] + ws[f8 + b * 1 + i] * tangent[b * 2 + 1 + i];
+                        }
+                        {
+                            ws[d10 + b * 1 + i] = ws[d6 + b * 1 + i] - ws[d9 + b * 1 + i];
+                        }
+                        {
+                            ws[d13 + b * 1 + i] = ws[f12 + b * 1 + i] * tangent[b * 2 + 1 + i];
+                        }
+                        {
+                            ws[d15 + b * 1 + i] = theta[3 + i] * tangent[b * 2 + i];
+                        }
+                        {
+                            ws[d16 + b * 1 + i] = ws[d15 + b * 1 + i] * h[b * 2 + 1 + i] + ws[f15 + b * 1 + i] * tangent[b * 2 + 1 + i];
+                        }
+                        {
+                            ws[d17 + b * 1 + i] = ws[d13 + b * 1 + i] + ws[d16 + b * 1 + i];
+                        }
                     }
                 }
                 // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...

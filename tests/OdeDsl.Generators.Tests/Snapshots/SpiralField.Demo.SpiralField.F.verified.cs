@@ -42,38 +42,34 @@ namespace Demo
                 int f11 = batch * 154, a11 = batch * 312, d11 = a11;
                 int f12 = batch * 156, a12 = batch * 314, d12 = a12;
                 // v6 = Mul(v0, v0) [2]   h * h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f6 + b * 2 + i] = h[b * 2 + i] * h[b * 2 + i];
-                    }
-                }
                 // v7 = Mul(v6, v0) [2]   h * h * h
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 2; i++)
                     {
-                        ws[f7 + b * 2 + i] = ws[f6 + b * 2 + i] * h[b * 2 + i];
+                        {
+                            ws[f6 + b * 2 + i] = h[b * 2 + i] * h[b * 2 + i];
+                        }
+                        {
+                            ws[f7 + b * 2 + i] = ws[f6 + b * 2 + i] * h[b * 2 + i];
+                        }
                     }
                 }
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 50; i++)
-                    {
-                        ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
-                    }
-                }
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 50; i++)
                     {
-                        T x = ws[f9 + b * 50 + i];
-                        ws[f10 + b * 50 + i] = T.Tanh(x);
+                        {
+                            ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
+                        }
+                        {
+                            T x = ws[f9 + b * 50 + i];
+                            ws[f10 + b * 50 + i] = T.Tanh(x);
+                        }
                     }
                 }
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
@@ -115,38 +111,34 @@ namespace Demo
                 int f12 = batch * 156, a12 = batch * 314, d12 = a12;
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v6 = Mul(v0, v0) [2]   h * h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f6 + b * 2 + i] = h[b * 2 + i] * h[b * 2 + i];
-                    }
-                }
                 // v7 = Mul(v6, v0) [2]   h * h * h
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 2; i++)
                     {
-                        ws[f7 + b * 2 + i] = ws[f6 + b * 2 + i] * h[b * 2 + i];
+                        {
+                            ws[f6 + b * 2 + i] = h[b * 2 + i] * h[b * 2 + i];
+                        }
+                        {
+                            ws[f7 + b * 2 + i] = ws[f6 + b * 2 + i] * h[b * 2 + i];
+                        }
                     }
                 }
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 50; i++)
-                    {
-                        ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
-                    }
-                }
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 50; i++)
                     {
-                        T x = ws[f9 + b * 50 + i];
-                        ws[f10 + b * 50 + i] = T.Tanh(x);
+                        {
+                            ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
+                        }
+                        {
+                            T x = ws[f9 + b * 50 + i];
+                            ws[f10 + b * 50 + i] = T.Tanh(x);
+                        }
                     }
                 }
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
@@ -184,45 +176,41 @@ namespace Demo
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a11 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a10 + 0), 50);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a11 + 0), 2, ws.Slice(f10 + 0), 50, T.One, gradTheta.Slice(150), 50);
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 50; i++)
-                    {
-                        T x = ws[f9 + b * 50 + i], y = ws[f10 + b * 50 + i];
-                        ws[a9 + b * 50 + i] += (T.One - y * y) * ws[a10 + b * 50 + i];
-                    }
-                }
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 50; i++)
                     {
-                        T g = ws[a9 + b * 50 + i];
-                        ws[a8 + b * 50 + i] += g;
-                        gradTheta[100 + i] += g;
+                        {
+                            T x = ws[f9 + b * 50 + i], y = ws[f10 + b * 50 + i];
+                            ws[a9 + b * 50 + i] += (T.One - y * y) * ws[a10 + b * 50 + i];
+                        }
+                        {
+                            T g = ws[a9 + b * 50 + i];
+                            ws[a8 + b * 50 + i] += g;
+                            gradTheta[100 + i] += g;
+                        }
                     }
                 }
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 2, 50, T.One, ws.Slice(a8 + 0), 50, theta.Slice(0), 2, T.One, ws.Slice(a7 + 0), 2);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 50, 2, batch, T.One, ws.Slice(a8 + 0), 50, ws.Slice(f7 + 0), 2, T.One, gradTheta.Slice(0), 2);
                 // v7 = Mul(v6, v0) [2]   h * h * h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        T g = ws[a7 + b * 2 + i];
-                        ws[a6 + b * 2 + i] += g * h[b * 2 + i];
-                        gradH[b * 2 + i] += g * ws[f6 + b * 2 + i];
-                    }
-                }
                 // v6 = Mul(v0, v0) [2]   h * h
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 2; i++)
                     {
-                        T g = ws[a6 + b * 2 + i];
-                        gradH[b * 2 + i] += g * h[b * 2 + i];
-                        gradH[b * 2 + i] += g * h[b * 2 + i];
+                        {
+                            T g = ws[a7 + b * 2 + i];
+                            ws[a6 + b * 2 + i] += g * h[b * 2 + i];
+                            gradH[b * 2 + i] += g * ws[f6 + b * 2 + i];
+                        }
+                        {
+                            T g = ws[a6 + b * 2 + i];
+                            gradH[b * 2 + i] += g * h[b * 2 + i];
+                            gradH[b * 2 + i] += g * h[b * 2 + i];
+                        }
                     }
                 }
             }
@@ -246,38 +234,34 @@ namespace Demo
                 int f11 = batch * 154, a11 = batch * 312, d11 = a11;
                 int f12 = batch * 156, a12 = batch * 314, d12 = a12;
                 // v6 = Mul(v0, v0) [2]   h * h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f6 + b * 2 + i] = h[b * 2 + i] * h[b * 2 + i];
-                    }
-                }
                 // v7 = Mul(v6, v0) [2]   h * h * h
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 2; i++)
                     {
-                        ws[f7 + b * 2 + i] = ws[f6 + b * 2 + i] * h[b * 2 + i];
+                        {
+                            ws[f6 + b * 2 + i] = h[b * 2 + i] * h[b * 2 + i];
+                        }
+                        {
+                            ws[f7 + b * 2 + i] = ws[f6 + b * 2 + i] * h[b * 2 + i];
+                        }
                     }
                 }
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 50; i++)
-                    {
-                        ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
-                    }
-                }
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 50; i++)
                     {
-                        T x = ws[f9 + b * 50 + i];
-                        ws[f10 + b * 50 + i] = T.Tanh(x);
+                        {
+                            ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
+                        }
+                        {
+                            T x = ws[f9 + b * 50 + i];
+                            ws[f10 + b * 50 + i] = T.Tanh(x);
+                        }
                     }
                 }
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
@@ -298,38 +282,34 @@ namespace Demo
                     }
                 }
                 // v6 = Mul(v0, v0) [2]   h * h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[d6 + b * 2 + i] = tangent[b * 2 + i] * h[b * 2 + i] + h[b * 2 + i] * tangent[b * 2 + i];
-                    }
-                }
                 // v7 = Mul(v6, v0) [2]   h * h * h
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 2; i++)
                     {
-                        ws[d7 + b * 2 + i] = ws[d6 + b * 2 + i] * h[b * 2 + i] + ws[f6 + b * 2 + i] * tangent[b * 2 + i];
+                        {
+                            ws[d6 + b * 2 + i] = tangent[b * 2 + i] * h[b * 2 + i] + h[b * 2 + i] * tangent[b * 2 + i];
+                        }
+                        {
+                            ws[d7 + b * 2 + i] = ws[d6 + b * 2 + i] * h[b * 2 + i] + ws[f6 + b * 2 + i] * tangent[b * 2 + i];
+                        }
                     }
                 }
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(d7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(d8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 50; i++)
-                    {
-                        ws[d9 + b * 50 + i] = ws[d8 + b * 50 + i];
-                    }
-                }
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 50; i++)
                     {
-                        T x = ws[f9 + b * 50 + i], y = ws[f10 + b * 50 + i];
-                        ws[d10 + b * 50 + i] = (T.One - y * y) * ws[d9 + b * 50 + i];
+                        {
+                            ws[d9 + b * 50 + i] = ws[d8 + b * 50 + i];
+                        }
+                        {
+                            T x = ws[f9 + b * 50 + i], y = ws[f10 + b * 50 + i];
+                            ws[d10 + b * 50 + i] = (T.One - y * y) * ws[d9 + b * 50 + i];
+                        }
                     }
                 }
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
@@ -369,38 +349,34 @@ namespace Demo
                 int f11 = batch * 154, a11 = batch * 312, d11 = a11;
                 int f12 = batch * 156, a12 = batch * 314, d12 = a12;
                 // v6 = Mul(v0, v0) [2]   h * h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f6 + b * 2 + i] = h[b * 2 + i] * h[b * 2 + i];
-                    }
-                }
                 // v7 = Mul(v6, v0) [2]   h * h * h
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 2; i++)
                     {
-                        ws[f7 + b * 2 + i] = ws[f6 + b * 2 + i] * h[b * 2 + i];
+                        {
+                            ws[f6 + b * 2 + i] = h[b * 2 + i] * h[b * 2 + i];
+                        }
+                        {
+                            ws[f7 + b * 2 + i] = ws[f6 + b * 2 + i] * h[b * 2 + i];
+                        }
                     }
                 }
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 50; i++)
-                    {
-                        ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
-                    }
-                }
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 50; i++)
                     {
-                        T x = ws[f9 + b * 50 + i];
-                        ws[f10 + b * 50 + i] = T.Tanh(x);
+                        {
+                            ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
+                        }
+                        {
+                            T x = ws[f9 + b * 50 + i];
+                            ws[f10 + b * 50 + i] = T.Tanh(x);
+                        }
                     }
                 }
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
@@ -428,38 +404,34 @@ namespace Demo
                     tangent.Clear();
                     for (int b = 0; b < batch; b++) tangent[b * 2 + col] = T.One;
                     // v6 = Mul(v0, v0) [2]   h * h
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2; i++)
-                        {
-                            ws[d6 + b * 2 + i] = tangent[b * 2 + i] * h[b * 2 + i] + h[b * 2 + i] * tangent[b * 2 + i];
-                        }
-                    }
                     // v7 = Mul(v6, v0) [2]   h * h * h
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 2; i++)
                         {
-                            ws[d7 + b * 2 + i] = ws[d6 + b * 2 + i] * h[b * 2 + i] + ws[f6 + b * 2 + i] * tangent[b * 2 + i];
+                            {
+                                ws[d6 + b * 2 + i] = tangent[b * 2 + i] * h[b * 2 + i] + h[b * 2 + i] * tangent[b * 2 + i];
+                            }
+                            {
+                                ws[d7 + b * 2 + i] = ws[d6 + b * 2 + i] * h[b * 2 + i] + ws[f6 + b * 2 + i] * tangent[b * 2 + i];
+                            }
                         }
                     }
                     // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                     global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(d7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(d8 + 0), 50);
                     // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 50; i++)
-                        {
-                            ws[d9 + b * 50 + i] = ws[d8 + b * 50 + i];
-                        }
-                    }
                     // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 50; i++)
                         {
-                            T x = ws[f9 + b * 50 + i], y = ws[f10 + b * 50 + i];
-                            ws[d10 + b * 50 + i] = (T.One - y * y) * ws[d9 + b * 50 + i];
+                            {
+                                ws[d9 + b * 50 + i] = ws[d8 + b * 50 + i];
+                            }
+                            {
+                                T x = ws[f9 + b * 50 + i], y = ws[f10 + b * 50 + i];
+                                ws[d10 + b * 50 + i] = (T.One - y * y) * ws[d9 + b * 50 + i];
+                            }
                         }
                     }
                     // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)

@@ -33,20 +33,18 @@ namespace Demo
                     int f2 = batch * 0, a2 = batch * 6, d2 = a2;
                     int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                     // v2 = Neg(v1) [3]   -k
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            T x = theta[i];
-                            ws[f2 + b * 3 + i] = -x;
-                        }
-                    }
                     // v3 = Mul(v2, v0) [3]   -k * h
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 3; i++)
                         {
-                            ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
+                            {
+                                T x = theta[i];
+                                ws[f2 + b * 3 + i] = -x;
+                            }
+                            {
+                                ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
+                            }
                         }
                     }
                     for (int b = 0; b < batch; b++)
@@ -73,20 +71,18 @@ namespace Demo
                     int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                     global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                     // v2 = Neg(v1) [3]   -k
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            T x = theta[i];
-                            ws[f2 + b * 3 + i] = -x;
-                        }
-                    }
                     // v3 = Mul(v2, v0) [3]   -k * h
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 3; i++)
                         {
-                            ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
+                            {
+                                T x = theta[i];
+                                ws[f2 + b * 3 + i] = -x;
+                            }
+                            {
+                                ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
+                            }
                         }
                     }
                     // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
@@ -101,22 +97,20 @@ namespace Demo
                         }
                     }
                     // v3 = Mul(v2, v0) [3]   -k * h
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            T g = ws[a3 + b * 3 + i];
-                            ws[a2 + b * 3 + i] += g * h[b * 3 + i];
-                            gradH[b * 3 + i] += g * ws[f2 + b * 3 + i];
-                        }
-                    }
                     // v2 = Neg(v1) [3]   -k
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 3; i++)
                         {
-                            T x = theta[i], y = ws[f2 + b * 3 + i];
-                            gradTheta[i] += (-T.One) * ws[a2 + b * 3 + i];
+                            {
+                                T g = ws[a3 + b * 3 + i];
+                                ws[a2 + b * 3 + i] += g * h[b * 3 + i];
+                                gradH[b * 3 + i] += g * ws[f2 + b * 3 + i];
+                            }
+                            {
+                                T x = theta[i], y = ws[f2 + b * 3 + i];
+                                gradTheta[i] += (-T.One) * ws[a2 + b * 3 + i];
+                            }
                         }
                     }
                 }
@@ -135,20 +129,18 @@ namespace Demo
                     int f2 = batch * 0, a2 = batch * 6, d2 = a2;
                     int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                     // v2 = Neg(v1) [3]   -k
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            T x = theta[i];
-                            ws[f2 + b * 3 + i] = -x;
-                        }
-                    }
                     // v3 = Mul(v2, v0) [3]   -k * h
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 3; i++)
                         {
-                            ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
+                            {
+                                T x = theta[i];
+                                ws[f2 + b * 3 + i] = -x;
+                            }
+                            {
+                                ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
+                            }
                         }
                     }
                     for (int b = 0; b < batch; b++)
@@ -188,20 +180,18 @@ namespace Demo
                     int f2 = batch * 0, a2 = batch * 6, d2 = a2;
                     int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                     // v2 = Neg(v1) [3]   -k
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            T x = theta[i];
-                            ws[f2 + b * 3 + i] = -x;
-                        }
-                    }
                     // v3 = Mul(v2, v0) [3]   -k * h
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 3; i++)
                         {
-                            ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
+                            {
+                                T x = theta[i];
+                                ws[f2 + b * 3 + i] = -x;
+                            }
+                            {
+                                ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
+                            }
                         }
                     }
                     for (int b = 0; b < batch; b++)
