@@ -23,6 +23,8 @@ namespace OdeDsl.Generators.Emit
         private readonly Loc[] _locs;
         private readonly int[] _slot;
         private readonly int _slotTotal;
+        private readonly int _scratchFixed;
+        private readonly int _scratchPerRow;
         private readonly StringBuilder _sb = new();
 
         private CSharpEmitter(DynamicsSpec spec)
@@ -52,8 +54,11 @@ namespace OdeDsl.Generators.Emit
                         _locs[n.Id] = new Loc(Buffer.Work, n.Id, n.Size, 0);
                         if (_live[n.Id])
                         {
+                            var prim = PrimitiveTable.Get(n.Op);
                             _slot[n.Id] = total;
-                            total += n.Size;
+                            total += n.Size + prim.ExtraPerRow(n);
+                            _scratchFixed = System.Math.Max(_scratchFixed, prim.ScratchFixed(n));
+                            _scratchPerRow = System.Math.Max(_scratchPerRow, prim.ScratchPerRow(n));
                         }
                         break;
                 }
@@ -127,7 +132,7 @@ namespace OdeDsl.Generators.Emit
             Line(indent, ");");
             Line(indent, "");
             Line(indent, $"/// <summary>{_slotTotal} forward and {_slotTotal} adjoint/tangent values per row, plus a {n}-element divergence seed.</summary>");
-            Line(indent, $"public static int WorkspaceLength(int batch) => batch * {2 * _slotTotal + n};");
+            Line(indent, $"public static int WorkspaceLength(int batch) => batch * {2 * _slotTotal + n + _scratchPerRow}{(_scratchFixed > 0 ? " + " + _scratchFixed : "")};");
 
             Method(indent, "Evaluate", "global::System.Span<T> dh, int batch, global::System.Span<T> workspace", new[] { ("dh", n) }, c =>
             {
@@ -184,13 +189,15 @@ namespace OdeDsl.Generators.Emit
             Line(indent, $"public static void {name}<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, {tail})");
             Line(indent + 1, Constraint);
             Line(indent, "{");
-            var c = new EmitContext(_sb, _nodes, _locs, _dependsOnState, indent + 1);
+            var c = new EmitContext(_sb, _nodes, _locs, _dependsOnState, indent + 1) { ScratchFixedLength = _scratchFixed };
             c.Line("global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));");
             c.Line($"global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, {_spec.StateSize}, nameof(h));");
             c.Line("global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));");
             foreach (var (n, r) in rows) c.Line($"global::OdeDsl.DynamicsGuard.Rows({n}.Length, batch, {r}, nameof({n}));");
             c.Line("global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));");
             c.Line("var ws = workspace;");
+            if (_scratchFixed + _scratchPerRow > 0)
+                c.Line($"var scratch = ws.Slice(batch * {2 * _slotTotal + _spec.StateSize}, {_scratchFixed} + batch * {_scratchPerRow});");
             foreach (var node in LiveSlots)
                 c.Line($"int f{node.Id} = batch * {_slot[node.Id]}, a{node.Id} = batch * {_slotTotal + _slot[node.Id]}, d{node.Id} = a{node.Id};");
             foreach (var node in _nodes.Where(x => _live[x.Id] && x.Op == OpKind.Const))

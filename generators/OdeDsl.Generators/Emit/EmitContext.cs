@@ -58,7 +58,7 @@ namespace OdeDsl.Generators.Emit
         public void Line(string text) => _sb.Append(' ', _indent * 4).Append(text).Append('\n');
         public void Open(string header)
         {
-            Line(header);
+            if (header.Length > 0) Line(header);
             Line("{");
             _indent++;
         }
@@ -174,5 +174,29 @@ namespace OdeDsl.Generators.Emit
         }
 
         public int Ld(int id) => _locs[id].RowStride;
+
+        /// <summary>The node's private per-row storage (after its [batch, size] values) in the forward region.</summary>
+        public string Extra(int id, int perRow) => $"ws.Slice(f{id} + batch * {Nodes[id].Size}, batch * {perRow})";
+
+        /// <summary>The fixed part of the shared scratch, and the per-row temporary after it.</summary>
+        public int ScratchFixedLength { get; set; }
+        public string Scratch => $"scratch.Slice(0, {ScratchFixedLength})";
+        public string Temp(int perRow) => $"scratch.Slice({ScratchFixedLength}, batch * {perRow})";
+
+        /// <summary>Adds a [batch, size] temporary into a node's adjoint (for kernels that write rather than accumulate).</summary>
+        public void AddInto(int id, string temp)
+        {
+            var target = AdjSpan(id);
+            if (target is null) return;
+            Open("");
+            Line($"var from = {temp};");
+            Line($"var into = {target};");
+            Line($"for (int q = 0; q < batch * {Nodes[id].Size}; q++) into[q] += from[q];");
+            Close();
+        }
+
+        /// <summary>A contiguous [batch, size] value, required by the tensor kernels.</summary>
+        public bool IsContiguous(int id) => _locs[id].Off == 0 && _locs[id].RowStride == Nodes[id].Size
+            && (_locs[id].Buffer == Buffer.State || _locs[id].Buffer == Buffer.Work);
     }
 }

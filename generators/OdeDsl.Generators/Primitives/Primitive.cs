@@ -30,6 +30,12 @@ namespace OdeDsl.Generators.Primitives
         /// Element-wise primitives expose the body of their (b, i) loop so that the emitter can fuse a chain of them
         /// into one pass; others return null and emit their own loops.
         /// </summary>
+        /// <summary>Private per-row storage kept after the node's value (group-norm statistics), in every region.</summary>
+        public virtual int ExtraPerRow(Node n) => 0;
+        /// <summary>Shared scratch: a fixed part (im2col buffers) and a per-row part (temporaries of a backward pass).</summary>
+        public virtual int ScratchFixed(Node n) => 0;
+        public virtual int ScratchPerRow(Node n) => 0;
+
         public virtual string[]? ForwardBody(EmitContext c, Node n) => null;
         public virtual string[]? JvpBody(EmitContext c, Node n) => null;
         public virtual string[]? VjpBody(EmitContext c, Node n) => null;

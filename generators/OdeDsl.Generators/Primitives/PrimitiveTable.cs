@@ -17,6 +17,7 @@ namespace OdeDsl.Generators.Primitives
             new SquarePrimitive(), new AbsPrimitive(), new PowPrimitive(),
             new MatVecPrimitive(), new DotPrimitive(), new SumPrimitive(), new MeanPrimitive(), new OuterPrimitive(),
             new TransposePrimitive(), new ConcatPrimitive(),
+            new Conv2dPrimitive(), new GroupNormPrimitive(), new ConcatChannelPrimitive(),
         }.ToDictionary(p => p.Kind);
 
         public static IEnumerable<OpKind> Registered => s_table.Keys;

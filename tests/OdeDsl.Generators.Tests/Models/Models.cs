@@ -60,3 +60,21 @@ public static partial class AllPrimitivesField
         return u * s - w + (-v) / (3f + t * t);
     }
 }
+
+/// <summary>The ODE-Net field of DSL.md §3 at a small size: GN–ReLU–ConcatConv–GN–ReLU–ConcatConv–GN on a [4, 5, 5] state.</summary>
+public static partial class ConvField
+{
+    [OdeDynamics]
+    internal static Tensor F([Shape(4, 5, 5)] Tensor h, float t,
+                             [Param(4)] Vec g1, [Param(4)] Vec beta1, [Param(4, 5, 3, 3)] Tensor K1, [Param(4)] Vec c1,
+                             [Param(4)] Vec g2, [Param(4)] Vec beta2, [Param(4, 5, 3, 3)] Tensor K2, [Param(4)] Vec c2,
+                             [Param(4)] Vec g3, [Param(4)] Vec beta3)
+    {
+        var x = Relu(GroupNorm(h, groups: 2, g1, beta1));
+        x = Conv2d(ConcatChannel(x, t), K1, c1, padding: 1);
+        x = Relu(GroupNorm(x, groups: 2, g2, beta2));
+        x = Conv2d(ConcatChannel(x, t), K2, c2, padding: 1);
+        return GroupNorm(x, groups: 2, g3, beta3);
+    }
+}
+
