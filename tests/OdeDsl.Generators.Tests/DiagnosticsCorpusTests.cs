@@ -16,6 +16,8 @@ public class DiagnosticsCorpusTests
         { "ODE0003", "[50, 2]", "public static partial class C { [OdeDynamics] static Vec F([Shape(3)] Vec h, [Param(50, 2)] Mat W1) => W1 * (h * h * h); }" },
         { "ODE0003", "[3]", "public static partial class C { [OdeDynamics] static Vec F([Shape(3)] Vec h, [Param(2)] Vec b) => h + b; }" },
         { "ODE0003", "outside", "public static partial class C { [OdeDynamics] static Vec F([Shape(2)] Vec h) => Vec.Of(h[1], h[2]); }" },
+        { "ODE0003", "[4, 3, 3, 3]", "public static partial class C { [OdeDynamics] static Tensor F([Shape(2, 5, 5)] Tensor h, [Param(4, 3, 3, 3)] Tensor K, [Param(4)] Vec c) => Conv2d(h, K, c); }" },
+        { "ODE0003", "groups", "public static partial class C { [OdeDynamics] static Tensor F([Shape(6, 2, 2)] Tensor h, [Param(6)] Vec g, [Param(6)] Vec b) => GroupNorm(h, groups: 4, g, b); }" },
         { "ODE0004", "'h'", "public static partial class C { [OdeDynamics] static Vec F(Vec h, float t) => h; }" },
         { "ODE0005", "returns [3] for state [2]", "public static partial class C { [OdeDynamics] static Vec F([Shape(2)] Vec h) => Concat(h, 1f); }" },
         { "ODE0006", "'θ' is written", "public static partial class C { [OdeDynamics] static Vec F([Shape(2)] Vec h, [Param(2)] Vec θ) { θ = h; return h; } }" },

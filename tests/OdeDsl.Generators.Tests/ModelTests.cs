@@ -63,3 +63,9 @@ public sealed class ConvFieldTests : DynamicsPropertyTests<ConvField.Dynamics>
         Assert.Equal(ParameterInit.FanIn(5 * 3 * 3), l["c2"].Init);
     }
 }
+
+public sealed class StridedConvFieldTests : DynamicsPropertyTests<StridedConvField.Dynamics>
+{
+    protected override float[] Eager(float[] h, float t, float[] θ) =>
+        StridedConvField.F(new Tensor([3, 2, 2], h), t, new Tensor([3, 4, 2, 2], θ.AsSpan(0, 48).ToArray()), V(θ, 48, 3)).ToArray();
+}

@@ -78,3 +78,11 @@ public static partial class ConvField
     }
 }
 
+
+/// <summary>A strided, padded convolution whose output happens to keep the state's shape: (2 + 2·1 − 2)/2 + 1 = 2.</summary>
+public static partial class StridedConvField
+{
+    [OdeDynamics]
+    internal static Tensor F([Shape(3, 2, 2)] Tensor h, float t, [Param(3, 4, 2, 2)] Tensor K, [Param(3)] Vec c)
+        => Tanh(Conv2d(ConcatChannel(h, t), K, c, stride: 2, padding: 1)) * 0.5f + h * h;
+}
