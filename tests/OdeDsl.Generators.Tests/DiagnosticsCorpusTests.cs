@@ -24,6 +24,7 @@ public class DiagnosticsCorpusTests
         { "ODE0006", "'scale' is read", "public static partial class C { static float scale = 2; [OdeDynamics] static Vec F([Shape(2)] Vec h) => h * scale; }" },
         { "ODE0007", "static", "public partial class C { [OdeDynamics] Vec F([Shape(2)] Vec h) => h; }" },
         { "ODE0007", "neither", "public static partial class C { [OdeDynamics] static Vec F([Shape(2)] Vec h, float t, Vec extra) => h; }" },
+        { "ODE0007", "no time argument", "public static partial class C { [Differentiable] static Vec F([Shape(2)] Vec x, float t) => x; }" },
         // half-typed code: the user is still writing it
         { "ODE0002", "", "public static partial class C { [OdeDynamics] static Vec F([Shape(2)] Vec h) => Tan(h; }" },
         { "ODE0002", "", "public static partial class C { [OdeDynamics] static Vec F([Shape(2)] Vec h) { var x = ; return x; } }" },

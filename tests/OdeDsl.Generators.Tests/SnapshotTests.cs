@@ -71,6 +71,14 @@ public class SnapshotTests
                     => Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h;
             }
             """ },
+        { "DifferentiableHead", """
+            namespace Demo;
+            public static partial class Head
+            {
+                [Differentiable]
+                static Vec Logits([Shape(4)] Vec features, [Param(3, 4)] Mat W, [Param(3)] Vec b) => W * Relu(features) + b;
+            }
+            """ },
         { "TwoMethods", """
             namespace Demo;
             public partial class Outer

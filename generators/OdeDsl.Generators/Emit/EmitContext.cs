@@ -51,6 +51,9 @@ namespace OdeDsl.Generators.Emit
         }
 
         public IReadOnlyList<Node> Nodes { get; }
+        /// <summary>Names of the input buffer and of its gradient: h/gradH for dynamics, x/gradX for [Differentiable] functions.</summary>
+        public string InputName { get; set; } = "h";
+        public string InputGradName { get; set; } = "gradH";
         public Node Node(int id) => Nodes[id];
         public Loc LocOf(int id) => _locs[id];
         public bool DependsOnState(int id) => _dependsOnState[id];
@@ -101,7 +104,7 @@ namespace OdeDsl.Generators.Emit
             var l = _locs[id];
             return l.Buffer switch
             {
-                Buffer.State => $"h[{Row(l, idx)}]",
+                Buffer.State => $"{InputName}[{Row(l, idx)}]",
                 Buffer.Time => "t[b]",
                 Buffer.Theta => $"theta[{Ix(l.Off, idx)}]",
                 Buffer.Const => "k" + id,
@@ -128,7 +131,7 @@ namespace OdeDsl.Generators.Emit
             var l = _locs[id];
             return l.Buffer switch
             {
-                Buffer.State => $"gradH[{Row(l, idx)}]",
+                Buffer.State => $"{InputGradName}[{Row(l, idx)}]",
                 Buffer.Time => "gradT[b]",
                 Buffer.Theta => $"gradTheta[{Ix(l.Off, idx)}]",
                 Buffer.Work => $"ws[a{l.Owner} + {Row(l, idx)}]",
@@ -142,7 +145,7 @@ namespace OdeDsl.Generators.Emit
             var l = _locs[id];
             return l.Buffer switch
             {
-                Buffer.State => $"h.Slice({l.Off})",
+                Buffer.State => $"{InputName}.Slice({l.Off})",
                 Buffer.Theta => $"theta.Slice({l.Off})",
                 Buffer.Work => $"ws.Slice(f{l.Owner} + {l.Off})",
                 _ => throw new System.InvalidOperationException("no span for " + l.Buffer),
@@ -166,7 +169,7 @@ namespace OdeDsl.Generators.Emit
             var l = _locs[id];
             return l.Buffer switch
             {
-                Buffer.State => $"gradH.Slice({l.Off})",
+                Buffer.State => $"{InputGradName}.Slice({l.Off})",
                 Buffer.Theta => $"gradTheta.Slice({l.Off})",
                 Buffer.Work => $"ws.Slice(a{l.Owner} + {l.Off})",
                 _ => null,

@@ -22,14 +22,21 @@ namespace OdeDsl.Generators.Parsing
         private readonly Dictionary<string, int> _env = new();
         private readonly HashSet<string> _paramNames = new();
 
-        private DynamicsParser(SemanticModel model) => _model = model;
+        private readonly bool _isFunction;
 
-        public static ParseResult Parse(MethodDeclarationSyntax method, IMethodSymbol symbol, SemanticModel model)
+        private DynamicsParser(SemanticModel model, bool isFunction)
         {
-            string hint = HintName(symbol);
+            _model = model;
+            _isFunction = isFunction;
+        }
+
+        /// <summary>Parses an [OdeDynamics] method, or with <paramref name="isFunction"/> a [Differentiable] one (no time, any output shape).</summary>
+        public static ParseResult Parse(MethodDeclarationSyntax method, IMethodSymbol symbol, SemanticModel model, bool isFunction = false)
+        {
+            string hint = HintName(symbol).Replace(".OdeDsl.g.cs", isFunction ? ".Differentiable.OdeDsl.g.cs" : ".OdeDsl.g.cs");
             try
             {
-                var p = new DynamicsParser(model);
+                var p = new DynamicsParser(model, isFunction);
                 var spec = p.Run(method, symbol);
                 return new ParseResult(spec, EquatableArray<DiagnosticInfo>.Empty, hint);
             }
@@ -105,6 +112,7 @@ namespace OdeDsl.Generators.Parsing
                 }
                 else if (typeName is "float" or "double" && stateShape is not null && !sawTime)
                 {
+                    if (_isFunction) throw Error("ODE0007", syntax, $"a [Differentiable] function takes no time argument ('{ps.Name}')");
                     sawTime = true;
                     _env[ps.Name] = _g.Leaf(OpKind.Time, new int[0], new int[0], ps.Name);
                 }
@@ -121,7 +129,7 @@ namespace OdeDsl.Generators.Parsing
 
             int output = Body(method);
             var outNode = _g[output];
-            if (!outNode.Shape.SequenceEqual(stateShape) && !(outNode.Size == stateShape.Aggregate(1, (a, b) => a * b) && stateShape.Length == 1 && outNode.Shape.Count == 1))
+            if (!_isFunction && !outNode.Shape.SequenceEqual(stateShape) && !(outNode.Size == stateShape.Aggregate(1, (a, b) => a * b) && stateShape.Length == 1 && outNode.Shape.Count == 1))
                 throw Error("ODE0005", _returnSyntax ?? method, Primitive.ShapeText(outNode), Primitive.ShapeText(stateShape));
 
             var nodes = _g.Nodes.ToArray();
@@ -130,6 +138,9 @@ namespace OdeDsl.Generators.Parsing
             int dynamicsCount = symbol.ContainingType.GetMembers().OfType<IMethodSymbol>()
                 .Count(m => m.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "OdeDsl.OdeDynamicsAttribute"));
             string ns = symbol.ContainingNamespace.IsGlobalNamespace ? "" : symbol.ContainingNamespace.ToDisplayString();
+            if (_isFunction)
+                return new DynamicsSpec(ns, EquatableArray.From(levels), symbol.Name, symbol.Name + "Function", false,
+                    EquatableArray.From(stateShape), EquatableArray.From(inits), EquatableArray.From(nodes), output, IsFunction: true);
             return new DynamicsSpec(ns, EquatableArray.From(levels), symbol.Name,
                 dynamicsCount == 1 ? "Dynamics" : symbol.Name + "Dynamics", dynamicsCount == 1,
                 EquatableArray.From(stateShape), EquatableArray.From(inits), EquatableArray.From(nodes), output);

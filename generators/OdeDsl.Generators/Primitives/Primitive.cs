@@ -62,18 +62,18 @@ namespace OdeDsl.Generators.Primitives
         protected abstract string Derivative(string x, string y, Node n);
 
         public override string[] ForwardBody(EmitContext c, Node n) =>
-            new[] { $"T x = {c.Val(n.Arg(0), "i")};", $"{c.Val(n.Id, "i")} = {Forward("x", n)};" };
+            new[] { $"T xv = {c.Val(n.Arg(0), "i")};", $"{c.Val(n.Id, "i")} = {Forward("xv", n)};" };
 
         public override string[] JvpBody(EmitContext c, Node n) =>
-            new[] { $"T x = {c.Val(n.Arg(0), "i")}, y = {c.Val(n.Id, "i")};",
-                $"{c.Tan(n.Id, "i")} = {Derivative("x", "y", n)} * {c.Tan(n.Arg(0), "i")};" };
+            new[] { $"T xv = {c.Val(n.Arg(0), "i")}, yv = {c.Val(n.Id, "i")};",
+                $"{c.Tan(n.Id, "i")} = {Derivative("xv", "yv", n)} * {c.Tan(n.Arg(0), "i")};" };
 
         public override string[] VjpBody(EmitContext c, Node n)
         {
             var adj = c.Adj(n.Arg(0), "i");
             if (adj is null) return new string[0];
-            return new[] { $"T x = {c.Val(n.Arg(0), "i")}, y = {c.Val(n.Id, "i")};",
-                $"{adj} += {Derivative("x", "y", n)} * {c.Adj(n.Id, "i")};" };
+            return new[] { $"T xv = {c.Val(n.Arg(0), "i")}, yv = {c.Val(n.Id, "i")};",
+                $"{adj} += {Derivative("xv", "yv", n)} * {c.Adj(n.Id, "i")};" };
         }
 
         public override void EmitForward(EmitContext c, Node n) => c.RowLoop(n.Size, ForwardBody(c, n));

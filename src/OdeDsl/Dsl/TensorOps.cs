@@ -7,6 +7,17 @@ public static partial class Ops
     public static Tensor Relu(Tensor x) => x.Map(Relu);
     public static Tensor Tanh(Tensor x) => x.Map(Tanh);
     public static Tensor Sigmoid(Tensor x) => x.Map(Sigmoid);
+    public static Tensor Softplus(Tensor x) => x.Map(Softplus);
+    public static Tensor Exp(Tensor x) => x.Map(Exp);
+
+    public static float Sum(Tensor x)
+    {
+        float s = 0;
+        foreach (float v in x.AsSpan()) s += v;
+        return s;
+    }
+
+    public static float Mean(Tensor x) => Sum(x) / x.Length;
 
     /// <summary>
     /// 2-D cross-correlation of x [Cin, H, W] with kernel [Cout, Cin, kh, kw] plus a per-channel bias, zero padding,

@@ -86,3 +86,14 @@ public static partial class StridedConvField
     internal static Tensor F([Shape(3, 2, 2)] Tensor h, float t, [Param(3, 4, 2, 2)] Tensor K, [Param(3)] Vec c)
         => Tanh(Conv2d(ConcatChannel(h, t), K, c, stride: 2, padding: 1)) * 0.5f + h * h;
 }
+
+/// <summary>[Differentiable] helpers (not right-hand sides): a classifier head and a pooled convolutional feature.</summary>
+public static partial class Heads
+{
+    [Differentiable]
+    internal static Vec Classifier([Shape(3)] Vec x, [Param(2, 3)] Mat W, [Param(2)] Vec b) => Tanh(W * x + b) * Sum(x);
+
+    [Differentiable]
+    internal static float Energy([Shape(2, 3, 3)] Tensor x, [Param(2, 2, 3, 3)] Tensor K, [Param(2)] Vec c)
+        => Mean(Softplus(Conv2d(x, K, c, padding: 1))) + Sum(x * x);
+}

@@ -74,8 +74,8 @@ namespace Demo
                             ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
                         }
                         {
-                            T x = ws[f10 + b * 64 + i];
-                            ws[f11 + b * 64 + i] = T.Tanh(x);
+                            T xv = ws[f10 + b * 64 + i];
+                            ws[f11 + b * 64 + i] = T.Tanh(xv);
                         }
                     }
                 }
@@ -106,8 +106,8 @@ namespace Demo
                             ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
                         }
                         {
-                            T x = ws[f14 + b * 64 + i];
-                            ws[f15 + b * 64 + i] = T.Tanh(x);
+                            T xv = ws[f14 + b * 64 + i];
+                            ws[f15 + b * 64 + i] = T.Tanh(xv);
                         }
                     }
                 }
@@ -195,8 +195,8 @@ namespace Demo
                             ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
                         }
                         {
-                            T x = ws[f10 + b * 64 + i];
-                            ws[f11 + b * 64 + i] = T.Tanh(x);
+                            T xv = ws[f10 + b * 64 + i];
+                            ws[f11 + b * 64 + i] = T.Tanh(xv);
                         }
                     }
                 }
@@ -227,8 +227,8 @@ namespace Demo
                             ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
                         }
                         {
-                            T x = ws[f14 + b * 64 + i];
-                            ws[f15 + b * 64 + i] = T.Tanh(x);
+                            T xv = ws[f14 + b * 64 + i];
+                            ws[f15 + b * 64 + i] = T.Tanh(xv);
                         }
                     }
                 }
@@ -303,8 +303,8 @@ namespace Demo
                     for (int i = 0; i < 64; i++)
                     {
                         {
-                            T x = ws[f14 + b * 64 + i], y = ws[f15 + b * 64 + i];
-                            ws[a14 + b * 64 + i] += (T.One - y * y) * ws[a15 + b * 64 + i];
+                            T xv = ws[f14 + b * 64 + i], yv = ws[f15 + b * 64 + i];
+                            ws[a14 + b * 64 + i] += (T.One - yv * yv) * ws[a15 + b * 64 + i];
                         }
                         {
                             T g = ws[a14 + b * 64 + i];
@@ -338,8 +338,8 @@ namespace Demo
                     for (int i = 0; i < 64; i++)
                     {
                         {
-                            T x = ws[f10 + b * 64 + i], y = ws[f11 + b * 64 + i];
-                            ws[a10 + b * 64 + i] += (T.One - y * y) * ws[a11 + b * 64 + i];
+                            T xv = ws[f10 + b * 64 + i], yv = ws[f11 + b * 64 + i];
+                            ws[a10 + b * 64 + i] += (T.One - yv * yv) * ws[a11 + b * 64 + i];
                         }
                         {
                             T g = ws[a10 + b * 64 + i];
@@ -417,8 +417,8 @@ namespace Demo
                             ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
                         }
                         {
-                            T x = ws[f10 + b * 64 + i];
-                            ws[f11 + b * 64 + i] = T.Tanh(x);
+                            T xv = ws[f10 + b * 64 + i];
+                            ws[f11 + b * 64 + i] = T.Tanh(xv);
                         }
                     }
                 }
@@ -449,8 +449,8 @@ namespace Demo
                             ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
                         }
                         {
-                            T x = ws[f14 + b * 64 + i];
-                            ws[f15 + b * 64 + i] = T.Tanh(x);
+                            T xv = ws[f14 + b * 64 + i];
+                            ws[f15 + b * 64 + i] = T.Tanh(xv);
                         }
                     }
                 }
@@ -513,8 +513,8 @@ namespace Demo
                             ws[d10 + b * 64 + i] = ws[d9 + b * 64 + i];
                         }
                         {
-                            T x = ws[f10 + b * 64 + i], y = ws[f11 + b * 64 + i];
-                            ws[d11 + b * 64 + i] = (T.One - y * y) * ws[d10 + b * 64 + i];
+                            T xv = ws[f10 + b * 64 + i], yv = ws[f11 + b * 64 + i];
+                            ws[d11 + b * 64 + i] = (T.One - yv * yv) * ws[d10 + b * 64 + i];
                         }
                     }
                 }
@@ -545,8 +545,8 @@ namespace Demo
                             ws[d14 + b * 64 + i] = ws[d13 + b * 64 + i];
                         }
                         {
-                            T x = ws[f14 + b * 64 + i], y = ws[f15 + b * 64 + i];
-                            ws[d15 + b * 64 + i] = (T.One - y * y) * ws[d14 + b * 64 + i];
+                            T xv = ws[f14 + b * 64 + i], yv = ws[f15 + b * 64 + i];
+                            ws[d15 + b * 64 + i] = (T.One - yv * yv) * ws[d14 + b * 64 + i];
                         }
                     }
                 }
@@ -632,8 +632,8 @@ namespace Demo
                             ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
                         }
                         {
-                            T x = ws[f10 + b * 64 + i];
-                            ws[f11 + b * 64 + i] = T.Tanh(x);
+                            T xv = ws[f10 + b * 64 + i];
+                            ws[f11 + b * 64 + i] = T.Tanh(xv);
                         }
                     }
                 }
@@ -664,8 +664,8 @@ namespace Demo
                             ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
                         }
                         {
-                            T x = ws[f14 + b * 64 + i];
-                            ws[f15 + b * 64 + i] = T.Tanh(x);
+                            T xv = ws[f14 + b * 64 + i];
+                            ws[f15 + b * 64 + i] = T.Tanh(xv);
                         }
                     }
                 }
@@ -735,8 +735,8 @@ namespace Demo
                                 ws[d10 + b * 64 + i] = ws[d9 + b * 64 + i];
                             }
                             {
-                                T x = ws[f10 + b * 64 + i], y = ws[f11 + b * 64 + i];
-                                ws[d11 + b * 64 + i] = (T.One - y * y) * ws[d10 + b * 64 + i];
+                                T xv = ws[f10 + b * 64 + i], yv = ws[f11 + b * 64 + i];
+                                ws[d11 + b * 64 + i] = (T.One - yv * yv) * ws[d10 + b * 64 + i];
                             }
                         }
                     }
@@ -767,8 +767,8 @@ namespace Demo
                                 ws[d14 + b * 64 + i] = ws[d13 + b * 64 + i];
                             }
                             {
-                                T x = ws[f14 + b * 64 + i], y = ws[f15 + b * 64 + i];
-                                ws[d15 + b * 64 + i] = (T.One - y * y) * ws[d14 + b * 64 + i];
+                                T xv = ws[f14 + b * 64 + i], yv = ws[f15 + b * 64 + i];
+                                ws[d15 + b * 64 + i] = (T.One - yv * yv) * ws[d14 + b * 64 + i];
                             }
                         }
                     }

@@ -57,8 +57,8 @@ namespace Demo
                 {
                     for (int i = 0; i < 2304; i++)
                     {
-                        T x = ws[f12 + b * 2304 + i];
-                        ws[f13 + b * 2304 + i] = (x > T.Zero ? x : T.Zero);
+                        T xv = ws[f12 + b * 2304 + i];
+                        ws[f13 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
                     }
                 }
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
@@ -85,8 +85,8 @@ namespace Demo
                 {
                     for (int i = 0; i < 2304; i++)
                     {
-                        T x = ws[f16 + b * 2304 + i];
-                        ws[f17 + b * 2304 + i] = (x > T.Zero ? x : T.Zero);
+                        T xv = ws[f16 + b * 2304 + i];
+                        ws[f17 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
                     }
                 }
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
@@ -146,8 +146,8 @@ namespace Demo
                 {
                     for (int i = 0; i < 2304; i++)
                     {
-                        T x = ws[f12 + b * 2304 + i];
-                        ws[f13 + b * 2304 + i] = (x > T.Zero ? x : T.Zero);
+                        T xv = ws[f12 + b * 2304 + i];
+                        ws[f13 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
                     }
                 }
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
@@ -174,8 +174,8 @@ namespace Demo
                 {
                     for (int i = 0; i < 2304; i++)
                     {
-                        T x = ws[f16 + b * 2304 + i];
-                        ws[f17 + b * 2304 + i] = (x > T.Zero ? x : T.Zero);
+                        T xv = ws[f16 + b * 2304 + i];
+                        ws[f17 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
                     }
                 }
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
@@ -243,8 +243,8 @@ namespace Demo
                 {
                     for (int i = 0; i < 2304; i++)
                     {
-                        T x = ws[f16 + b * 2304 + i], y = ws[f17 + b * 2304 + i];
-                        ws[a16 + b * 2304 + i] += (x > T.Zero ? T.One : T.Zero) * ws[a17 + b * 2304 + i];
+                        T xv = ws[f16 + b * 2304 + i], yv = ws[f17 + b * 2304 + i];
+                        ws[a16 + b * 2304 + i] += (xv > T.Zero ? T.One : T.Zero) * ws[a17 + b * 2304 + i];
                     }
                 }
                 // v16 = GroupNorm(v15, v6, v7) [64, 6, 6]   GroupNorm(x, groups: 32, g2, beta2)
@@ -282,8 +282,8 @@ namespace Demo
                 {
                     for (int i = 0; i < 2304; i++)
                     {
-                        T x = ws[f12 + b * 2304 + i], y = ws[f13 + b * 2304 + i];
-                        ws[a12 + b * 2304 + i] += (x > T.Zero ? T.One : T.Zero) * ws[a13 + b * 2304 + i];
+                        T xv = ws[f12 + b * 2304 + i], yv = ws[f13 + b * 2304 + i];
+                        ws[a12 + b * 2304 + i] += (xv > T.Zero ? T.One : T.Zero) * ws[a13 + b * 2304 + i];
                     }
                 }
                 // v12 = GroupNorm(v0, v2, v3) [64, 6, 6]   GroupNorm(h, groups: 32, g1, beta1)
@@ -323,8 +323,8 @@ namespace Demo
                 {
                     for (int i = 0; i < 2304; i++)
                     {
-                        T x = ws[f12 + b * 2304 + i];
-                        ws[f13 + b * 2304 + i] = (x > T.Zero ? x : T.Zero);
+                        T xv = ws[f12 + b * 2304 + i];
+                        ws[f13 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
                     }
                 }
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
@@ -351,8 +351,8 @@ namespace Demo
                 {
                     for (int i = 0; i < 2304; i++)
                     {
-                        T x = ws[f16 + b * 2304 + i];
-                        ws[f17 + b * 2304 + i] = (x > T.Zero ? x : T.Zero);
+                        T xv = ws[f16 + b * 2304 + i];
+                        ws[f17 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
                     }
                 }
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
@@ -388,8 +388,8 @@ namespace Demo
                 {
                     for (int i = 0; i < 2304; i++)
                     {
-                        T x = ws[f12 + b * 2304 + i], y = ws[f13 + b * 2304 + i];
-                        ws[d13 + b * 2304 + i] = (x > T.Zero ? T.One : T.Zero) * ws[d12 + b * 2304 + i];
+                        T xv = ws[f12 + b * 2304 + i], yv = ws[f13 + b * 2304 + i];
+                        ws[d13 + b * 2304 + i] = (xv > T.Zero ? T.One : T.Zero) * ws[d12 + b * 2304 + i];
                     }
                 }
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
@@ -416,8 +416,8 @@ namespace Demo
                 {
                     for (int i = 0; i < 2304; i++)
                     {
-                        T x = ws[f16 + b * 2304 + i], y = ws[f17 + b * 2304 + i];
-                        ws[d17 + b * 2304 + i] = (x > T.Zero ? T.One : T.Zero) * ws[d16 + b * 2304 + i];
+                        T xv = ws[f16 + b * 2304 + i], yv = ws[f17 + b * 2304 + i];
+                        ws[d17 + b * 2304 + i] = (xv > T.Zero ? T.One : T.Zero) * ws[d16 + b * 2304 + i];
                     }
                 }
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
@@ -475,8 +475,8 @@ namespace Demo
                 {
                     for (int i = 0; i < 2304; i++)
                     {
-                        T x = ws[f12 + b * 2304 + i];
-                        ws[f13 + b * 2304 + i] = (x > T.Zero ? x : T.Zero);
+                        T xv = ws[f12 + b * 2304 + i];
+                        ws[f13 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
                     }
                 }
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
@@ -503,8 +503,8 @@ namespace Demo
                 {
                     for (int i = 0; i < 2304; i++)
                     {
-                        T x = ws[f16 + b * 2304 + i];
-                        ws[f17 + b * 2304 + i] = (x > T.Zero ? x : T.Zero);
+                        T xv = ws[f16 + b * 2304 + i];
+                        ws[f17 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
                     }
                 }
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
@@ -547,8 +547,8 @@ namespace Demo
                     {
                         for (int i = 0; i < 2304; i++)
                         {
-                            T x = ws[f12 + b * 2304 + i], y = ws[f13 + b * 2304 + i];
-                            ws[d13 + b * 2304 + i] = (x > T.Zero ? T.One : T.Zero) * ws[d12 + b * 2304 + i];
+                            T xv = ws[f12 + b * 2304 + i], yv = ws[f13 + b * 2304 + i];
+                            ws[d13 + b * 2304 + i] = (xv > T.Zero ? T.One : T.Zero) * ws[d12 + b * 2304 + i];
                         }
                     }
                     // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
@@ -575,8 +575,8 @@ namespace Demo
                     {
                         for (int i = 0; i < 2304; i++)
                         {
-                            T x = ws[f16 + b * 2304 + i], y = ws[f17 + b * 2304 + i];
-                            ws[d17 + b * 2304 + i] = (x > T.Zero ? T.One : T.Zero) * ws[d16 + b * 2304 + i];
+                            T xv = ws[f16 + b * 2304 + i], yv = ws[f17 + b * 2304 + i];
+                            ws[d17 + b * 2304 + i] = (xv > T.Zero ? T.One : T.Zero) * ws[d16 + b * 2304 + i];
                         }
                     }
                     // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)

@@ -67,8 +67,8 @@ namespace Demo
                             ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
                         }
                         {
-                            T x = ws[f9 + b * 50 + i];
-                            ws[f10 + b * 50 + i] = T.Tanh(x);
+                            T xv = ws[f9 + b * 50 + i];
+                            ws[f10 + b * 50 + i] = T.Tanh(xv);
                         }
                     }
                 }
@@ -136,8 +136,8 @@ namespace Demo
                             ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
                         }
                         {
-                            T x = ws[f9 + b * 50 + i];
-                            ws[f10 + b * 50 + i] = T.Tanh(x);
+                            T xv = ws[f9 + b * 50 + i];
+                            ws[f10 + b * 50 + i] = T.Tanh(xv);
                         }
                     }
                 }
@@ -182,8 +182,8 @@ namespace Demo
                     for (int i = 0; i < 50; i++)
                     {
                         {
-                            T x = ws[f9 + b * 50 + i], y = ws[f10 + b * 50 + i];
-                            ws[a9 + b * 50 + i] += (T.One - y * y) * ws[a10 + b * 50 + i];
+                            T xv = ws[f9 + b * 50 + i], yv = ws[f10 + b * 50 + i];
+                            ws[a9 + b * 50 + i] += (T.One - yv * yv) * ws[a10 + b * 50 + i];
                         }
                         {
                             T g = ws[a9 + b * 50 + i];
@@ -259,8 +259,8 @@ namespace Demo
                             ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
                         }
                         {
-                            T x = ws[f9 + b * 50 + i];
-                            ws[f10 + b * 50 + i] = T.Tanh(x);
+                            T xv = ws[f9 + b * 50 + i];
+                            ws[f10 + b * 50 + i] = T.Tanh(xv);
                         }
                     }
                 }
@@ -307,8 +307,8 @@ namespace Demo
                             ws[d9 + b * 50 + i] = ws[d8 + b * 50 + i];
                         }
                         {
-                            T x = ws[f9 + b * 50 + i], y = ws[f10 + b * 50 + i];
-                            ws[d10 + b * 50 + i] = (T.One - y * y) * ws[d9 + b * 50 + i];
+                            T xv = ws[f9 + b * 50 + i], yv = ws[f10 + b * 50 + i];
+                            ws[d10 + b * 50 + i] = (T.One - yv * yv) * ws[d9 + b * 50 + i];
                         }
                     }
                 }
@@ -374,8 +374,8 @@ namespace Demo
                             ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
                         }
                         {
-                            T x = ws[f9 + b * 50 + i];
-                            ws[f10 + b * 50 + i] = T.Tanh(x);
+                            T xv = ws[f9 + b * 50 + i];
+                            ws[f10 + b * 50 + i] = T.Tanh(xv);
                         }
                     }
                 }
@@ -429,8 +429,8 @@ namespace Demo
                                 ws[d9 + b * 50 + i] = ws[d8 + b * 50 + i];
                             }
                             {
-                                T x = ws[f9 + b * 50 + i], y = ws[f10 + b * 50 + i];
-                                ws[d10 + b * 50 + i] = (T.One - y * y) * ws[d9 + b * 50 + i];
+                                T xv = ws[f9 + b * 50 + i], yv = ws[f10 + b * 50 + i];
+                                ws[d10 + b * 50 + i] = (T.One - yv * yv) * ws[d9 + b * 50 + i];
                             }
                         }
                     }

@@ -48,8 +48,8 @@ namespace Demo
                     for (int i = 0; i < 32; i++)
                     {
                         {
-                            T x = ws[f4 + b * 32 + i];
-                            ws[f5 + b * 32 + i] = T.Tanh(x);
+                            T xv = ws[f4 + b * 32 + i];
+                            ws[f5 + b * 32 + i] = T.Tanh(xv);
                         }
                         {
                             ws[f7 + b * 32 + i] = ws[f5 + b * 32 + i] * k6;
@@ -96,8 +96,8 @@ namespace Demo
                     for (int i = 0; i < 32; i++)
                     {
                         {
-                            T x = ws[f4 + b * 32 + i];
-                            ws[f5 + b * 32 + i] = T.Tanh(x);
+                            T xv = ws[f4 + b * 32 + i];
+                            ws[f5 + b * 32 + i] = T.Tanh(xv);
                         }
                         {
                             ws[f7 + b * 32 + i] = ws[f5 + b * 32 + i] * k6;
@@ -135,8 +135,8 @@ namespace Demo
                             ws[a5 + b * 32 + i] += g * k6;
                         }
                         {
-                            T x = ws[f4 + b * 32 + i], y = ws[f5 + b * 32 + i];
-                            ws[a4 + b * 32 + i] += (T.One - y * y) * ws[a5 + b * 32 + i];
+                            T xv = ws[f4 + b * 32 + i], yv = ws[f5 + b * 32 + i];
+                            ws[a4 + b * 32 + i] += (T.One - yv * yv) * ws[a5 + b * 32 + i];
                         }
                     }
                 }
@@ -177,8 +177,8 @@ namespace Demo
                     for (int i = 0; i < 32; i++)
                     {
                         {
-                            T x = ws[f4 + b * 32 + i];
-                            ws[f5 + b * 32 + i] = T.Tanh(x);
+                            T xv = ws[f4 + b * 32 + i];
+                            ws[f5 + b * 32 + i] = T.Tanh(xv);
                         }
                         {
                             ws[f7 + b * 32 + i] = ws[f5 + b * 32 + i] * k6;
@@ -205,8 +205,8 @@ namespace Demo
                     for (int i = 0; i < 32; i++)
                     {
                         {
-                            T x = ws[f4 + b * 32 + i], y = ws[f5 + b * 32 + i];
-                            ws[d5 + b * 32 + i] = (T.One - y * y) * ws[d4 + b * 32 + i];
+                            T xv = ws[f4 + b * 32 + i], yv = ws[f5 + b * 32 + i];
+                            ws[d5 + b * 32 + i] = (T.One - yv * yv) * ws[d4 + b * 32 + i];
                         }
                         {
                             ws[d7 + b * 32 + i] = ws[d5 + b * 32 + i] * k6;
@@ -251,8 +251,8 @@ namespace Demo
                     for (int i = 0; i < 32; i++)
                     {
                         {
-                            T x = ws[f4 + b * 32 + i];
-                            ws[f5 + b * 32 + i] = T.Tanh(x);
+                            T xv = ws[f4 + b * 32 + i];
+                            ws[f5 + b * 32 + i] = T.Tanh(xv);
                         }
                         {
                             ws[f7 + b * 32 + i] = ws[f5 + b * 32 + i] * k6;
@@ -286,8 +286,8 @@ namespace Demo
                         for (int i = 0; i < 32; i++)
                         {
                             {
-                                T x = ws[f4 + b * 32 + i], y = ws[f5 + b * 32 + i];
-                                ws[d5 + b * 32 + i] = (T.One - y * y) * ws[d4 + b * 32 + i];
+                                T xv = ws[f4 + b * 32 + i], yv = ws[f5 + b * 32 + i];
+                                ws[d5 + b * 32 + i] = (T.One - yv * yv) * ws[d4 + b * 32 + i];
                             }
                             {
                                 ws[d7 + b * 32 + i] = ws[d5 + b * 32 + i] * k6;
