@@ -54,6 +54,32 @@ public class DifferentiableTests
         Assert.Equal(Dot(a, jv), Dot(gx, v), 1e-9);
     }
 
+    [Fact]
+    public void PooledHeadMatchesEagerAndFiniteDifferences()
+    {
+        var theta = Heads.PooledHeadFunction.Layout.Initialize<double>(seed: 3);
+        var x = Random(Batch * 32);
+        var ws = new double[Heads.PooledHeadFunction.WorkspaceLength(Batch)];
+        var y = new double[Batch * 3];
+        Heads.PooledHeadFunction.Forward<double>(x, theta, y, Batch, ws);
+        var θf = theta.Select(v => (float)v).ToArray();
+        for (int b = 0; b < Batch; b++)
+        {
+            var expected = Heads.PooledHead(new Tensor([2, 4, 4], x.Skip(32 * b).Take(32).Select(v => (float)v).ToArray()),
+                new Mat(3, 2, θf[..6]), new Vec(θf[6..9])).ToArray();
+            for (int i = 0; i < 3; i++) Assert.Equal(expected[i], y[b * 3 + i], 1e-5);
+        }
+        CheckVjp(Heads.PooledHeadFunction.Forward<double>, Heads.PooledHeadFunction.VectorJacobianProduct<double>, x, theta, 3, ws);
+
+        var v = Random(x.Length);
+        var a = Random(Batch * 3);
+        var jv = new double[Batch * 3];
+        Heads.PooledHeadFunction.JacobianVectorProduct<double>(x, theta, v, new double[Batch * 3], jv, Batch, ws);
+        var gx = new double[x.Length];
+        Heads.PooledHeadFunction.VectorJacobianProduct<double>(x, theta, a, gx, new double[theta.Length], Batch, ws);
+        Assert.Equal(Dot(a, jv), Dot(gx, v), 1e-9);
+    }
+
     private delegate void ForwardFn(ReadOnlySpan<double> x, ReadOnlySpan<double> theta, Span<double> y, int batch, Span<double> ws);
     private delegate void VjpFn(ReadOnlySpan<double> x, ReadOnlySpan<double> theta, ReadOnlySpan<double> a, Span<double> gx, Span<double> gTheta, int batch, Span<double> ws);
 

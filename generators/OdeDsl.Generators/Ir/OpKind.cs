@@ -51,5 +51,9 @@ namespace OdeDsl.Generators.Ir
         GroupNorm,
         /// <summary><c>ConcatChannel(x, t)</c>: [C, H, W] → [C + 1, H, W], the new channel filled with the scalar t.</summary>
         ConcatChannel,
+        /// <summary><c>AvgPool(x, kernel: k, stride: s)</c>: x [C, H, W] → [C, OH, OW]; Ints = [kernel, stride, input size].</summary>
+        AvgPool,
+        /// <summary><c>GlobalAvgPool(x)</c>: x [C, ...] → [C], the mean of each channel (adaptive average pooling to 1×1).</summary>
+        GlobalAvgPool,
     }
 }

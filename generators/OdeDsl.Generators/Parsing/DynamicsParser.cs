@@ -531,6 +531,16 @@ namespace OdeDsl.Generators.Parsing
                     RequireParam(beta, a["beta"]);
                     return Op(OpKind.GroupNorm, inv, 0, new[] { ConstInt(a["groups"]) }, input, gamma, beta);
                 }
+                case "AvgPool":
+                {
+                    var a = Named(inv, symbol);
+                    int k = ConstInt(a["kernel"]);
+                    int stride = a.TryGetValue("stride", out var st) ? ConstInt(st) : k;
+                    int pooled = Expr(a["x"]);
+                    return Op(OpKind.AvgPool, inv, 0, new[] { k, stride, _g[pooled].Size }, pooled);
+                }
+                case "GlobalAvgPool":
+                    return Op(OpKind.GlobalAvgPool, inv, Expr(args[0].Expression));
                 case "ConcatChannel":
                     return Op(OpKind.ConcatChannel, inv, Expr(args[0].Expression), Expr(args[1].Expression));
             }

@@ -18,6 +18,7 @@ namespace OdeDsl.Generators.Primitives
             new MatVecPrimitive(), new DotPrimitive(), new SumPrimitive(), new MeanPrimitive(), new OuterPrimitive(),
             new TransposePrimitive(), new ConcatPrimitive(),
             new Conv2dPrimitive(), new GroupNormPrimitive(), new ConcatChannelPrimitive(),
+            new AvgPoolPrimitive(), new GlobalAvgPoolPrimitive(),
         }.ToDictionary(p => p.Kind);
 
         public static IEnumerable<OpKind> Registered => s_table.Keys;

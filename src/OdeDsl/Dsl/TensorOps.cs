@@ -9,6 +9,7 @@ public static partial class Ops
     public static Tensor Sigmoid(Tensor x) => x.Map(Sigmoid);
     public static Tensor Softplus(Tensor x) => x.Map(Softplus);
     public static Tensor Exp(Tensor x) => x.Map(Exp);
+    public static Tensor Square(Tensor x) => x.Map(Square);
 
     public static float Sum(Tensor x)
     {
@@ -87,5 +88,42 @@ public static partial class Ops
         x.AsSpan().CopyTo(y);
         y.AsSpan(x.Length).Fill(t);
         return new Tensor([xs[0] + 1, .. xs[1..]], y);
+    }
+}
+
+public static partial class Ops
+{
+    /// <summary>Average pooling of x [C, H, W] over k×k windows with the given stride (default k), no padding.</summary>
+    public static Tensor AvgPool(Tensor x, int kernel, int stride = 0)
+    {
+        if (stride == 0) stride = kernel;
+        var xs = x.ShapeArray;
+        int c = xs[0], h = xs[1], w = xs[2], oh = (h - kernel) / stride + 1, ow = (w - kernel) / stride + 1;
+        var y = new float[c * oh * ow];
+        var xd = x.Data;
+        for (int ch = 0; ch < c; ch++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    float s = 0;
+                    for (int u = 0; u < kernel; u++)
+                        for (int v = 0; v < kernel; v++) s += xd[(ch * h + i * stride + u) * w + j * stride + v];
+                    y[(ch * oh + i) * ow + j] = s / (kernel * kernel);
+                }
+        return new Tensor([c, oh, ow], y);
+    }
+
+    /// <summary>The mean of each channel of x [C, ...]: adaptive average pooling to 1×1, as a vector.</summary>
+    public static Vec GlobalAvgPool(Tensor x)
+    {
+        int c = x.ShapeArray[0], spatial = x.Length / c;
+        var y = new float[c];
+        for (int ch = 0; ch < c; ch++)
+        {
+            float s = 0;
+            for (int k = 0; k < spatial; k++) s += x.Data[ch * spatial + k];
+            y[ch] = s / spatial;
+        }
+        return new Vec(y);
     }
 }

@@ -96,4 +96,9 @@ public static partial class Heads
     [Differentiable]
     internal static float Energy([Shape(2, 3, 3)] Tensor x, [Param(2, 2, 3, 3)] Tensor K, [Param(2)] Vec c)
         => Mean(Softplus(Conv2d(x, K, c, padding: 1))) + Sum(x * x);
+
+    /// <summary>The ODE-Net head: average pooling, global average pooling, then a linear layer.</summary>
+    [Differentiable]
+    internal static Vec PooledHead([Shape(2, 4, 4)] Tensor x, [Param(3, 2)] Mat W, [Param(3)] Vec b)
+        => W * GlobalAvgPool(Square(AvgPool(x, kernel: 2, stride: 1))) + b;
 }
