@@ -41,16 +41,13 @@ namespace Demo
                 // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), h.Slice(0), theta.Slice(0), theta.Slice(256), ws.Slice(f4 + 0), scratch.Slice(0, 10400));
                 // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f4 + 0).Slice(0, batch * 32), ws.Slice(f5 + 0).Slice(0, batch * 32));
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 32; i++)
                     {
-                        {
-                            T xv = ws[f4 + b * 32 + i];
-                            ws[f5 + b * 32 + i] = T.Tanh(xv);
-                        }
                         {
                             ws[f7 + b * 32 + i] = ws[f5 + b * 32 + i] * k6;
                         }
@@ -89,16 +86,13 @@ namespace Demo
                 // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), h.Slice(0), theta.Slice(0), theta.Slice(256), ws.Slice(f4 + 0), scratch.Slice(0, 10400));
                 // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f4 + 0).Slice(0, batch * 32), ws.Slice(f5 + 0).Slice(0, batch * 32));
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 32; i++)
                     {
-                        {
-                            T xv = ws[f4 + b * 32 + i];
-                            ws[f5 + b * 32 + i] = T.Tanh(xv);
-                        }
                         {
                             ws[f7 + b * 32 + i] = ws[f5 + b * 32 + i] * k6;
                         }
@@ -120,7 +114,6 @@ namespace Demo
                 }
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
-                // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 32; i++)
@@ -134,10 +127,15 @@ namespace Demo
                             T g = ws[a7 + b * 32 + i];
                             ws[a5 + b * 32 + i] += g * k6;
                         }
-                        {
-                            T xv = ws[f4 + b * 32 + i], yv = ws[f5 + b * 32 + i];
-                            ws[a4 + b * 32 + i] += (T.One - yv * yv) * ws[a5 + b * 32 + i];
-                        }
+                    }
+                }
+                // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 32; i++)
+                    {
+                        T xv = ws[f4 + b * 32 + i], yv = ws[f5 + b * 32 + i];
+                        ws[a4 + b * 32 + i] += (T.One - yv * yv) * ws[a5 + b * 32 + i];
                     }
                 }
                 // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
@@ -170,16 +168,13 @@ namespace Demo
                 // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), h.Slice(0), theta.Slice(0), theta.Slice(256), ws.Slice(f4 + 0), scratch.Slice(0, 10400));
                 // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f4 + 0).Slice(0, batch * 32), ws.Slice(f5 + 0).Slice(0, batch * 32));
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 32; i++)
                     {
-                        {
-                            T xv = ws[f4 + b * 32 + i];
-                            ws[f5 + b * 32 + i] = T.Tanh(xv);
-                        }
                         {
                             ws[f7 + b * 32 + i] = ws[f5 + b * 32 + i] * k6;
                         }
@@ -198,16 +193,20 @@ namespace Demo
                 // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), tangent.Slice(0), theta.Slice(0), global::System.ReadOnlySpan<T>.Empty, ws.Slice(d4 + 0), scratch.Slice(0, 10400));
                 // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 32; i++)
+                    {
+                        T xv = ws[f4 + b * 32 + i], yv = ws[f5 + b * 32 + i];
+                        ws[d5 + b * 32 + i] = (T.One - yv * yv) * ws[d4 + b * 32 + i];
+                    }
+                }
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 32; i++)
                     {
-                        {
-                            T xv = ws[f4 + b * 32 + i], yv = ws[f5 + b * 32 + i];
-                            ws[d5 + b * 32 + i] = (T.One - yv * yv) * ws[d4 + b * 32 + i];
-                        }
                         {
                             ws[d7 + b * 32 + i] = ws[d5 + b * 32 + i] * k6;
                         }
@@ -244,16 +243,13 @@ namespace Demo
                 // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), h.Slice(0), theta.Slice(0), theta.Slice(256), ws.Slice(f4 + 0), scratch.Slice(0, 10400));
                 // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f4 + 0).Slice(0, batch * 32), ws.Slice(f5 + 0).Slice(0, batch * 32));
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 32; i++)
                     {
-                        {
-                            T xv = ws[f4 + b * 32 + i];
-                            ws[f5 + b * 32 + i] = T.Tanh(xv);
-                        }
                         {
                             ws[f7 + b * 32 + i] = ws[f5 + b * 32 + i] * k6;
                         }
@@ -279,16 +275,20 @@ namespace Demo
                     // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
                     global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), tangent.Slice(0), theta.Slice(0), global::System.ReadOnlySpan<T>.Empty, ws.Slice(d4 + 0), scratch.Slice(0, 10400));
                     // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 32; i++)
+                        {
+                            T xv = ws[f4 + b * 32 + i], yv = ws[f5 + b * 32 + i];
+                            ws[d5 + b * 32 + i] = (T.One - yv * yv) * ws[d4 + b * 32 + i];
+                        }
+                    }
                     // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
                     // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 32; i++)
                         {
-                            {
-                                T xv = ws[f4 + b * 32 + i], yv = ws[f5 + b * 32 + i];
-                                ws[d5 + b * 32 + i] = (T.One - yv * yv) * ws[d4 + b * 32 + i];
-                            }
                             {
                                 ws[d7 + b * 32 + i] = ws[d5 + b * 32 + i] * k6;
                             }
