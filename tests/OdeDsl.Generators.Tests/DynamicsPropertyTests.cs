@@ -165,6 +165,33 @@ public abstract class DynamicsPropertyTests<TD> where TD : IOdeDynamics<TD>
     }
 
     [Fact]
+    public void StaleWorkspaceContentsDoNotLeakIntoResults()
+    {
+        var (t, h, theta) = Inputs<double>();
+        int n = TD.StateSize;
+        var a = DynamicsHarness<TD>.Random<double>(_rng, Batch * n);
+        double[] Run(double fill)
+        {
+            var ws = new double[TD.WorkspaceLength(Batch)];
+            Array.Fill(ws, fill);
+            var dh = new double[Batch * n];
+            var jv = new double[Batch * n];
+            var div = new double[Batch];
+            var gh = new double[Batch * n];
+            var gt = new double[Batch];
+            var gTheta = new double[TD.ParameterCount];
+            TD.Evaluate<double>(t, h, theta, dh, Batch, ws);
+            TD.JacobianVectorProduct<double>(t, h, theta, a, new double[Batch * n], jv, Batch, ws);
+            Array.Fill(ws, fill);
+            TD.EvaluateWithDivergence<double>(t, h, theta, new double[Batch * n], div, Batch, ws);
+            Array.Fill(ws, fill);
+            TD.VectorJacobianProduct<double>(t, h, theta, a, gh, gTheta, gt, Batch, ws);
+            return [.. dh, .. jv, .. div, .. gh, .. gt, .. gTheta];
+        }
+        Assert.Equal(Run(0), Run(double.NaN));
+    }
+
+    [Fact]
     public void ShortWorkspaceIsRejectedWithAClearMessage()
     {
         var (t, h, theta) = Inputs<float>();
