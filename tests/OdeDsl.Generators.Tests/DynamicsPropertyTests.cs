@@ -72,6 +72,20 @@ public abstract class DynamicsPropertyTests<TD> where TD : IOdeDynamics<TD>
     }
 
     [Fact]
+    public void JvpMatchesCentralFiniteDifferences()
+    {
+        var (t, h, theta) = Inputs<double>();
+        int n = TD.StateSize;
+        var v = DynamicsHarness<TD>.Random<double>(_rng, Batch * n);
+        var jv = new double[Batch * n];
+        TD.JacobianVectorProduct<double>(t, h, theta, v, new double[Batch * n], jv, Batch, new double[TD.WorkspaceLength(Batch)]);
+        const double eps = 1e-6;
+        var plus = DynamicsHarness<TD>.Evaluate(t, DynamicsHarness<TD>.Axpy(h, eps, v), theta, Batch);
+        var minus = DynamicsHarness<TD>.Evaluate(t, DynamicsHarness<TD>.Axpy(h, -eps, v), theta, Batch);
+        for (int i = 0; i < jv.Length; i++) AssertClose((plus[i] - minus[i]) / (2 * eps), jv[i], $"(J v)[{i}]");
+    }
+
+    [Fact]
     public void VjpAccumulatesIntoThetaGradient()
     {
         var (t, h, theta) = Inputs<double>();
@@ -148,6 +162,33 @@ public abstract class DynamicsPropertyTests<TD> where TD : IOdeDynamics<TD>
             TD.VectorJacobianProduct<float>(t, h, theta, dh, gh, gTheta, gt, Batch, ws);
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void StaleWorkspaceContentsDoNotLeakIntoResults()
+    {
+        var (t, h, theta) = Inputs<double>();
+        int n = TD.StateSize;
+        var a = DynamicsHarness<TD>.Random<double>(_rng, Batch * n);
+        double[] Run(double fill)
+        {
+            var ws = new double[TD.WorkspaceLength(Batch)];
+            Array.Fill(ws, fill);
+            var dh = new double[Batch * n];
+            var jv = new double[Batch * n];
+            var div = new double[Batch];
+            var gh = new double[Batch * n];
+            var gt = new double[Batch];
+            var gTheta = new double[TD.ParameterCount];
+            TD.Evaluate<double>(t, h, theta, dh, Batch, ws);
+            TD.JacobianVectorProduct<double>(t, h, theta, a, new double[Batch * n], jv, Batch, ws);
+            Array.Fill(ws, fill);
+            TD.EvaluateWithDivergence<double>(t, h, theta, new double[Batch * n], div, Batch, ws);
+            Array.Fill(ws, fill);
+            TD.VectorJacobianProduct<double>(t, h, theta, a, gh, gTheta, gt, Batch, ws);
+            return [.. dh, .. jv, .. div, .. gh, .. gt, .. gTheta];
+        }
+        Assert.Equal(Run(0), Run(double.NaN));
     }
 
     [Fact]
