@@ -1,0 +1,113 @@
+using System.Numerics;
+
+namespace OdeDsl;
+
+/// <summary>Pieces shared by the adjoint modes.</summary>
+internal static class AdjointShared
+{
+    /// <summary>The backward solve's options: the adjoint's own method and tolerances, the channel norm, final state only.</summary>
+    public static SolveOptions<T> BackwardOptions<T>(SolveOptions<T> forward, AdjointOptions adjoint, ErrorNorm<T> norm)
+        where T : unmanaged, IFloatingPointIeee754<T> => new()
+        {
+            Method = adjoint.Method ?? forward.Method,
+            RelTol = adjoint.RelTol is double r ? T.CreateChecked(r) : forward.RelTol,
+            AbsTol = adjoint.AbsTol is double a ? T.CreateChecked(a) : forward.AbsTol,
+            // Per-component tolerances describe the forward state's components, not the augmented state's: not carried over.
+            Norm = norm,
+            Controller = forward.Controller,
+            FixedStep = forward.FixedStep,
+            MinStep = forward.MinStep,
+            MaxStep = forward.MaxStep,
+            MaxSteps = forward.MaxSteps,
+            Output = OutputMode.FinalOnly,
+        };
+
+    /// <summary>The forward options with dense output kept (for re-solving a checkpointed segment).</summary>
+    public static SolveOptions<T> WithDenseOutput<T>(SolveOptions<T> o) where T : unmanaged, IFloatingPointIeee754<T> => new()
+    {
+        Method = o.Method, RelTol = o.RelTol, AbsTol = o.AbsTol,
+        RelTolPerComponent = o.RelTolPerComponent, AbsTolPerComponent = o.AbsTolPerComponent,
+        Norm = o.Norm, Controller = o.Controller, FirstStep = o.FirstStep, FixedStep = o.FixedStep,
+        MinStep = o.MinStep, MaxStep = o.MaxStep, MaxSteps = o.MaxSteps, StepMode = o.StepMode,
+        Output = OutputMode.AtTimes, KeepDenseOutput = true,
+    };
+
+    /// <summary>The forward options with the accepted steps recorded (for backprop's replay).</summary>
+    public static SolveOptions<T> WithRecordedSteps<T>(SolveOptions<T> o) where T : unmanaged, IFloatingPointIeee754<T> => new()
+    {
+        Method = o.Method, RelTol = o.RelTol, AbsTol = o.AbsTol,
+        RelTolPerComponent = o.RelTolPerComponent, AbsTolPerComponent = o.AbsTolPerComponent,
+        Norm = o.Norm, Controller = o.Controller, FirstStep = o.FirstStep, FixedStep = o.FixedStep,
+        MinStep = o.MinStep, MaxStep = o.MaxStep, MaxSteps = o.MaxSteps, StepMode = o.StepMode,
+        Output = OutputMode.AtTimes, RecordSteps = true,
+    };
+
+    /// <summary>A successful solution made of states computed piece by piece.</summary>
+    public static Solution<T> AssembleSolution<T>(T[] times, T[] states, int batch, int stateSize, SolverStats stats)
+        where T : unmanaged, IFloatingPointIeee754<T> => new()
+        {
+            Batch = batch,
+            StateSize = stateSize,
+            Times = (T[])times.Clone(),
+            States = states,
+            Status = Enumerable.Repeat(SolveStatus.Success, batch).ToArray(),
+            OutputsReached = Enumerable.Repeat(times.Length, batch).ToArray(),
+            FinalTime = Enumerable.Repeat(times[^1], batch).ToArray(),
+            Stats = stats,
+        };
+
+    public static void EnsureSucceeded<T>(Solution<T> solution, string what) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!solution.Succeeded)
+            throw new OdeSolveException(
+                $"The {what} failed ({string.Join(", ", solution.Status.Distinct())}, stopped at t = {solution.FinalTime[0]}); " +
+                "loosen the tolerances, raise MaxSteps or check the dynamics for blow-up.");
+    }
+}
+
+/// <summary>Sums SolverStats of several solves.</summary>
+internal sealed class StatsAccumulator
+{
+    public long Evaluations, Accepted, Rejected;
+
+    public void Add(SolverStats s)
+    {
+        Evaluations += s.FunctionEvaluations;
+        Accepted += s.AcceptedSteps;
+        Rejected += s.RejectedSteps;
+    }
+
+    public SolverStats ToStats() => new(Evaluations, Accepted, Rejected);
+}
+
+/// <summary>dL/dtᵢ = Σ_b gᵢᵀ f(h(tᵢ), tᵢ): the rate at which the observed state moves with its output time.</summary>
+internal sealed class OutputTimeGradient<TDynamics, T>
+    where TDynamics : IOdeDynamics<TDynamics>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T[] _theta, _rowTimes, _f, _workspace;
+    private readonly int _batch;
+
+    public OutputTimeGradient(T[] theta, int batch)
+    {
+        _theta = theta;
+        _batch = batch;
+        _rowTimes = new T[batch];
+        _f = new T[batch * TDynamics.StateSize];
+        _workspace = new T[TDynamics.WorkspaceLength(batch)];
+    }
+
+    /// <summary>Skips the evaluation (and returns 0) when the loss does not read this time.</summary>
+    public T Compute(T t, ReadOnlySpan<T> h, ReadOnlySpan<T> g, StatsAccumulator stats)
+    {
+        bool any = false;
+        foreach (T x in g) any |= x != T.Zero;
+        if (!any) return T.Zero;
+        _rowTimes.AsSpan().Fill(t);
+        TDynamics.Evaluate(_rowTimes, h, _theta, _f, _batch, _workspace);
+        stats.Evaluations++;
+        T dot = T.Zero;
+        for (int k = 0; k < _f.Length; k++) dot += g[k] * _f[k];
+        return dot;
+    }
+}
