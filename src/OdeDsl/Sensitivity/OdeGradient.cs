@@ -52,9 +52,12 @@ public static partial class Ode
 
     private static void ValidateMonotonic<T>(ReadOnlySpan<T> times) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T sign = T.Sign(times[1] - times[0]) > 0 ? T.One : -T.One;
+        for (int i = 0; i < times.Length; i++)
+            if (!T.IsFinite(times[i]))
+                throw new ArgumentException($"Output times must be finite; times[{i}] = {times[i]}.", nameof(times));
+        T sign = times[1] > times[0] ? T.One : -T.One;
         for (int i = 1; i < times.Length; i++)
-            if (!T.IsFinite(times[i]) || (times[i] - times[i - 1]) * sign <= T.Zero)
+            if ((times[i] - times[i - 1]) * sign <= T.Zero)
                 throw new ArgumentException(
                     $"Output times must be finite and strictly monotonic; times[{i - 1}] = {times[i - 1]}, times[{i}] = {times[i]}.", nameof(times));
     }
