@@ -24,22 +24,17 @@ internal sealed class AdjointSensitivity(AdjointOptions options) : Sensitivity
         int[] channels = [n, n, p, 1];
         var backOptions = AdjointShared.BackwardOptions(problem.Options, Options, AdjointNorms.MaxOfChannelRms<T>(channels, Options.Seminorm ? 2 : 4));
         var rhs = new AugmentedRhs<TDynamics, T>(problem.Theta, batch);
-        var timeGradient = new OutputTimeGradient<TDynamics, T>(problem.Theta, batch);
         T[] states = forward.Solution.States;
 
         // z = [h, a, a_θ, a_t], starting at t_N with h from the forward solve and a = dL/dh(t_N).
         var z = new T[AugmentedRhs<TDynamics, T>.Length(batch)];
         states.AsSpan((nTimes - 1) * n, n).CopyTo(z);
-        var dLdTimes = new T[nTimes];
         var stats = new StatsAccumulator();
         T[] interval = new T[2];
         for (int i = nTimes - 1; i >= 1; i--)
         {
             ReadOnlySpan<T> g = dLdStates.Slice(i * n, n);
             AddTo(z.AsSpan(n, n), g);
-            // Moving tᵢ moves the observed state along f: dL/dtᵢ = gᵢᵀ f(h(tᵢ), tᵢ); t₀ collects −Σ of these through a_t.
-            dLdTimes[i] = timeGradient.Compute(problem.Times[i], states.AsSpan(i * n, n), g, stats);
-            z[^1] -= dLdTimes[i];
 
             interval[0] = problem.Times[i];
             interval[1] = problem.Times[i - 1];
@@ -51,8 +46,8 @@ internal sealed class AdjointSensitivity(AdjointOptions options) : Sensitivity
             states.AsSpan((i - 1) * n, n).CopyTo(z);
         }
         AddTo(z.AsSpan(n, n), dLdStates.Slice(0, n));
-        dLdTimes[0] = z[^1];
-        return new OdeGradients<T>(z.AsSpan(n, n).ToArray(), z.AsSpan(2 * n, p).ToArray(), dLdTimes, forward.ForwardStats, stats.ToStats());
+        var times = OutputTimeGradients.Deferred<TDynamics, T>(problem.Theta, batch, problem.Times, states, dLdStates, z[^1]);
+        return new OdeGradients<T>(z.AsSpan(n, n).ToArray(), z.AsSpan(2 * n, p).ToArray(), times, forward.ForwardStats, stats.ToStats());
     }
 
     internal static void AddTo<T>(Span<T> target, ReadOnlySpan<T> source) where T : unmanaged, IFloatingPointIeee754<T>

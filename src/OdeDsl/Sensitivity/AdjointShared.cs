@@ -80,34 +80,43 @@ internal sealed class StatsAccumulator
     public SolverStats ToStats() => new(Evaluations, Accepted, Rejected);
 }
 
-/// <summary>dL/dtᵢ = Σ_b gᵢᵀ f(h(tᵢ), tᵢ): the rate at which the observed state moves with its output time.</summary>
-internal sealed class OutputTimeGradient<TDynamics, T>
-    where TDynamics : IOdeDynamics<TDynamics>
-    where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>
+/// dL/dtᵢ for the adjoint modes, computed after the backward pass. For i ≥ 1, dL/dtᵢ = Σ_b gᵢᵀ f(h(tᵢ), tᵢ): moving an output
+/// time moves the observed state along f. For t₀: the a_t channel, integrated without jumps, holds ∫ −aᵀ∂f/∂t; moving t₀
+/// also shortens every interval, which subtracts Σ_{i≥1} dL/dtᵢ (the jumps Algorithm 1 would have applied to a_t).
+/// </summary>
+internal static class OutputTimeGradients
 {
-    private readonly T[] _theta, _rowTimes, _f, _workspace;
-    private readonly int _batch;
-
-    public OutputTimeGradient(T[] theta, int batch)
+    public static Func<T[]> Deferred<TDynamics, T>(T[] theta, int batch, T[] times, T[] states, ReadOnlySpan<T> dLdStates, T aT)
+        where TDynamics : IOdeDynamics<TDynamics>
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        _theta = theta;
-        _batch = batch;
-        _rowTimes = new T[batch];
-        _f = new T[batch * TDynamics.StateSize];
-        _workspace = new T[TDynamics.WorkspaceLength(batch)];
+        var g = dLdStates.ToArray();
+        return () => Compute<TDynamics, T>(theta, batch, times, states, g, aT);
     }
 
-    /// <summary>Skips the evaluation (and returns 0) when the loss does not read this time.</summary>
-    public T Compute(T t, ReadOnlySpan<T> h, ReadOnlySpan<T> g, StatsAccumulator stats)
+    private static T[] Compute<TDynamics, T>(T[] theta, int batch, T[] times, T[] states, T[] dLdStates, T aT)
+        where TDynamics : IOdeDynamics<TDynamics>
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        bool any = false;
-        foreach (T x in g) any |= x != T.Zero;
-        if (!any) return T.Zero;
-        _rowTimes.AsSpan().Fill(t);
-        TDynamics.Evaluate(_rowTimes, h, _theta, _f, _batch, _workspace);
-        stats.Evaluations++;
-        T dot = T.Zero;
-        for (int k = 0; k < _f.Length; k++) dot += g[k] * _f[k];
-        return dot;
+        int n = batch * TDynamics.StateSize;
+        var rowTimes = new T[batch];
+        var f = new T[n];
+        var workspace = new T[TDynamics.WorkspaceLength(batch)];
+        var result = new T[times.Length];
+        T sum = T.Zero;
+        for (int i = 1; i < times.Length; i++)
+        {
+            ReadOnlySpan<T> g = dLdStates.AsSpan(i * n, n);
+            if (!g.ContainsAnyExcept(T.Zero)) continue;
+            rowTimes.AsSpan().Fill(times[i]);
+            TDynamics.Evaluate(rowTimes, states.AsSpan(i * n, n), theta, f, batch, workspace);
+            T dot = T.Zero;
+            for (int k = 0; k < n; k++) dot += g[k] * f[k];
+            result[i] = dot;
+            sum += dot;
+        }
+        result[0] = aT - sum;
+        return result;
     }
 }

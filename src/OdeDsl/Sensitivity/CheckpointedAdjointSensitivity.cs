@@ -71,16 +71,14 @@ internal sealed class CheckpointedAdjointSensitivity(int checkpoints, AdjointOpt
     {
         var problem = forward.Problem;
         var record = (Record<T>)forward.Record!;
-        int batch = problem.Batch, n = batch * TDynamics.StateSize, p = TDynamics.ParameterCount, nTimes = problem.Times.Length;
+        int batch = problem.Batch, n = batch * TDynamics.StateSize, p = TDynamics.ParameterCount;
         int[] channels = [n, p, 1];
         var backOptions = AdjointShared.BackwardOptions(problem.Options, Options, AdjointNorms.MaxOfChannelRms<T>(channels, Options.Seminorm ? 1 : 3));
         var denseOptions = AdjointShared.WithDenseOutput(problem.Options);
         var forwardRhs = new DynamicsRhs<TDynamics, T>(problem.Theta, batch);
-        var timeGradient = new OutputTimeGradient<TDynamics, T>(problem.Theta, batch);
         T[] states = forward.Solution.States, times = problem.Times;
 
         var z = new T[InterpolatedAdjointRhs<TDynamics, T>.Length(batch)];   // [a, a_θ, a_t]
-        var dLdTimes = new T[nTimes];
         var stats = new StatsAccumulator();
         T[] interval = new T[2];
         for (int j = Checkpoints - 1; j >= 0; j--)
@@ -94,13 +92,7 @@ internal sealed class CheckpointedAdjointSensitivity(int checkpoints, AdjointOpt
             for (int q = segTimes.Length - 1; q >= 1; q--)
             {
                 int i = OutputIndexOf(record.First, j, q, times, segTimes[q]);
-                if (i >= 0)
-                {
-                    ReadOnlySpan<T> g = dLdStates.Slice(i * n, n);
-                    AdjointSensitivity.AddTo(z.AsSpan(0, n), g);
-                    dLdTimes[i] = timeGradient.Compute(times[i], states.AsSpan(i * n, n), g, stats);
-                    z[^1] -= dLdTimes[i];
-                }
+                if (i >= 0) AdjointSensitivity.AddTo(z.AsSpan(0, n), dLdStates.Slice(i * n, n));
                 interval[0] = segTimes[q];
                 interval[1] = segTimes[q - 1];
                 var piece = Ode.Solve(rhs, z, interval, backOptions);
@@ -110,8 +102,8 @@ internal sealed class CheckpointedAdjointSensitivity(int checkpoints, AdjointOpt
             }
         }
         AdjointSensitivity.AddTo(z.AsSpan(0, n), dLdStates.Slice(0, n));
-        dLdTimes[0] = z[^1];
-        return new OdeGradients<T>(z.AsSpan(0, n).ToArray(), z.AsSpan(n, p).ToArray(), dLdTimes, forward.ForwardStats, stats.ToStats());
+        var timeGradients = OutputTimeGradients.Deferred<TDynamics, T>(problem.Theta, batch, times, states, dLdStates, z[^1]);
+        return new OdeGradients<T>(z.AsSpan(0, n).ToArray(), z.AsSpan(n, p).ToArray(), timeGradients, forward.ForwardStats, stats.ToStats());
     }
 
     /// <summary>Whether <paramref name="t"/> lies strictly after <paramref name="bound"/> in the direction of integration.</summary>
