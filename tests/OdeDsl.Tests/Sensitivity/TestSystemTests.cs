@@ -7,6 +7,7 @@ public class TestSystemTests
 {
     [Fact] public void LotkaVolterraVjpMatchesFiniteDifferences() => CheckVjp<LotkaVolterra>(LotkaVolterra.DefaultTheta);
     [Fact] public void MlpFieldVjpMatchesFiniteDifferences() => CheckVjp<MlpField>(MlpField.SeededTheta(3));
+    [Fact] public void StiffLinearVjpMatchesFiniteDifferences() => CheckVjp<StiffLinear>(StiffLinear.DefaultTheta);
     [Fact] public void SpiralFieldVjpMatchesFiniteDifferences() => CheckVjp<SpiralField>(SpiralReferenceData.Theta.ToArray());
 
     private static void CheckVjp<TDyn>(double[] theta) where TDyn : IOdeDynamics<TDyn>
