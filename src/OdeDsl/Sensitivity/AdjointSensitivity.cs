@@ -21,8 +21,7 @@ internal sealed class AdjointSensitivity(AdjointOptions options) : Sensitivity
     {
         var problem = forward.Problem;
         int batch = problem.Batch, n = batch * TDynamics.StateSize, p = TDynamics.ParameterCount, nTimes = problem.Times.Length;
-        int[] channels = [n, n, p, 1];
-        var backOptions = AdjointShared.BackwardOptions(problem.Options, Options, AdjointNorms.MaxOfChannelRms<T>(channels, Options.Seminorm ? 2 : 4));
+        var backOptions = AdjointShared.BackwardOptions(problem.Options, Options, AdjointNorms.For<TDynamics, T>([n, n], Options.Seminorm));
         var rhs = new AugmentedRhs<TDynamics, T>(problem.Theta, batch);
         T[] states = forward.Solution.States;
 

@@ -72,8 +72,7 @@ internal sealed class CheckpointedAdjointSensitivity(int checkpoints, AdjointOpt
         var problem = forward.Problem;
         var record = (Record<T>)forward.Record!;
         int batch = problem.Batch, n = batch * TDynamics.StateSize, p = TDynamics.ParameterCount;
-        int[] channels = [n, p, 1];
-        var backOptions = AdjointShared.BackwardOptions(problem.Options, Options, AdjointNorms.MaxOfChannelRms<T>(channels, Options.Seminorm ? 1 : 3));
+        var backOptions = AdjointShared.BackwardOptions(problem.Options, Options, AdjointNorms.For<TDynamics, T>([n], Options.Seminorm));
         var denseOptions = AdjointShared.WithDenseOutput(problem.Options);
         var forwardRhs = new DynamicsRhs<TDynamics, T>(problem.Theta, batch);
         T[] states = forward.Solution.States, times = problem.Times;
