@@ -10,6 +10,7 @@ public class SeminormTests(ITestOutputHelper output)
 {
     [Theory]
     [InlineData(1e-6, 1e-8)]
+    [InlineData(1e-7, 1e-9)]
     [InlineData(1e-8, 1e-10)]
     public void SeminormSavesBackwardEvaluationsOnTheMlpField(double rtol, double atol)
     {
