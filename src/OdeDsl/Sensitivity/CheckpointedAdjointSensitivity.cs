@@ -36,7 +36,7 @@ internal sealed class CheckpointedAdjointSensitivity(int checkpoints, AdjointOpt
         int nTimes = times.Length, n = problem.Batch * TDynamics.StateSize, k = Checkpoints;
         var bounds = new T[k + 1];
         for (int j = 0; j <= k; j++)
-            bounds[j] = j == k ? times[^1] : times[0] + (times[^1] - times[0]) * T.CreateChecked(j) / T.CreateChecked(k);
+            bounds[j] = j == k ? times[^1] : SnapToOutputTime(times[0] + (times[^1] - times[0]) * T.CreateChecked(j) / T.CreateChecked(k), times);
         var first = new int[k + 1];
         first[k] = nTimes;
         for (int j = k - 1, i = nTimes; j >= 0; j--)
@@ -103,6 +103,15 @@ internal sealed class CheckpointedAdjointSensitivity(int checkpoints, AdjointOpt
         AdjointSensitivity.AddTo(z.AsSpan(0, n), dLdStates.Slice(0, n));
         var timeGradients = OutputTimeGradients.Deferred<TDynamics, T>(problem.Theta, batch, times, states, dLdStates, z[^1]);
         return new OdeGradients<T>(z.AsSpan(0, n).ToArray(), z.AsSpan(n, p).ToArray(), timeGradients, forward.ForwardStats, stats.ToStats());
+    }
+
+    /// <summary>A bound within rounding of an output time becomes that time, so no segment is a sliver of a few ulps.</summary>
+    private static T SnapToOutputTime<T>(T bound, T[] times) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T tolerance = T.Abs(times[^1] - times[0]) * T.CreateChecked(1e-9);
+        foreach (T t in times)
+            if (T.Abs(t - bound) <= tolerance) return t;
+        return bound;
     }
 
     /// <summary>Whether <paramref name="t"/> lies strictly after <paramref name="bound"/> in the direction of integration.</summary>

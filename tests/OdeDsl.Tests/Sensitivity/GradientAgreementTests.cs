@@ -68,6 +68,23 @@ public class GradientAgreementTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]    // one segment: the whole solve re-run with dense output
+    [InlineData(5)]    // bounds fall on output times (0.4, 0.8, …)
+    [InlineData(12)]   // more segments than output intervals
+    public void CheckpointedAdjointAgreesForAnyNumberOfCheckpoints(int checkpoints)
+    {
+        foreach (bool reverse in new[] { false, true })
+        {
+            var problem = Problem.Create(SystemKind.LotkaVolterra, allTimes: true, reverse);
+            var expected = problem.FiniteDifferences();
+            var actual = problem.Gradient(OdeDsl.Sensitivity.CheckpointedAdjoint(checkpoints), Tight);
+            Assert.True(Reference.RelativeError(actual.Theta, expected.Theta) <= Tolerance, $"dL/dθ, reverse {reverse}");
+            Assert.True(Reference.RelativeError(actual.InitialState, expected.Y0) <= Tolerance, $"dL/dh0, reverse {reverse}");
+            Assert.True(Reference.RelativeError(actual.Times, expected.Times) <= Tolerance, $"dL/dt, reverse {reverse}");
+        }
+    }
+
     /// <summary>One gradient problem: a batch of two initial states, six output times, a linear loss.</summary>
     internal sealed record Problem(SystemKind System, double[] Y0, double[] Times, double[] Theta, double[] Weights, int Substeps)
     {
