@@ -97,8 +97,8 @@ public class GradientAgreementTests
             if (reverse) Array.Reverse(times);
             return system switch
             {
-                SystemKind.LotkaVolterra => new(system, [1.0, 0.8, 1.3, 0.5], times, LotkaVolterra.DefaultTheta, Reference.Weights(6, 4, allTimes, 5), 400),
-                _ => new(system, [0.6, -0.4, -0.3, 0.9], times, MlpField.SeededTheta(7), Reference.Weights(6, 4, allTimes, 6), 250),
+                SystemKind.LotkaVolterra => new(system, [1.0, 0.8, 1.3, 0.5], times, LotkaVolterra.DefaultTheta, Reference.Weights(6, 4, allTimes, 5), 200),
+                _ => new(system, [0.6, -0.4, -0.3, 0.9], times, MlpField.SeededTheta(7), Reference.Weights(6, 4, allTimes, 6), 60),
             };
         }
 

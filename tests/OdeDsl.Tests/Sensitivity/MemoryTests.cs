@@ -16,16 +16,16 @@ public class MemoryTests(ITestOutputHelper output)
     {
         var rng = new OdeDsl.Training.Rng(3);
         var y0 = new double[Batch * 2];
-        for (int i = 0; i < y0.Length; i++) y0[i] = rng.NextGaussian();
+        for (int i = 0; i < y0.Length; i++) y0[i] = 0.5 + rng.NextDouble();   // populations stay positive
         double[] times = [0.0, 1.0];
-        var theta = MlpField.SeededTheta(1);
+        var theta = LotkaVolterra.DefaultTheta;
         var dL = new double[2 * y0.Length];
         for (int i = y0.Length; i < dL.Length; i++) dL[i] = 1;
         var options = new SolveOptions<double> { Method = Methods.Rk4, FixedStep = 1.0 / steps };
         // JIT and static caches out of the count (a short solve instantiates the same code).
-        Ode.Gradient<MlpField, double>(y0, times, theta, dL, sensitivity, new SolveOptions<double> { Method = Methods.Rk4, FixedStep = 0.1 });
+        Ode.Gradient<LotkaVolterra, double>(y0, times, theta, dL, sensitivity, new SolveOptions<double> { Method = Methods.Rk4, FixedStep = 0.1 });
         long before = GC.GetAllocatedBytesForCurrentThread();
-        var g = Ode.Gradient<MlpField, double>(y0, times, theta, dL, sensitivity, options);
+        var g = Ode.Gradient<LotkaVolterra, double>(y0, times, theta, dL, sensitivity, options);
         long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.InRange(g.Forward.AcceptedSteps, steps, steps + steps / 50 + 1);   // a grid (or each checkpoint segment) may end with a sliver step
         return bytes;
