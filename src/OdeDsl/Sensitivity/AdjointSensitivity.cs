@@ -33,7 +33,7 @@ internal sealed class AdjointSensitivity(AdjointOptions options) : Sensitivity
         for (int i = nTimes - 1; i >= 1; i--)
         {
             ReadOnlySpan<T> g = dLdStates.Slice(i * n, n);
-            AddTo(z.AsSpan(n, n), g);
+            AdjointShared.AddTo(z.AsSpan(n, n), g);
 
             interval[0] = problem.Times[i];
             interval[1] = problem.Times[i - 1];
@@ -44,13 +44,8 @@ internal sealed class AdjointSensitivity(AdjointOptions options) : Sensitivity
             // Restart h from the forward's estimate: backwards integration of h drifts (torchdiffeq does the same).
             states.AsSpan((i - 1) * n, n).CopyTo(z);
         }
-        AddTo(z.AsSpan(n, n), dLdStates.Slice(0, n));
+        AdjointShared.AddTo(z.AsSpan(n, n), dLdStates.Slice(0, n));
         var times = OutputTimeGradients.Deferred<TDynamics, T>(problem.Theta, batch, problem.Times, states, dLdStates, z[^1]);
         return new OdeGradients<T>(z.AsSpan(n, n).ToArray(), z.AsSpan(2 * n, p).ToArray(), times, forward.ForwardStats, stats.ToStats());
-    }
-
-    internal static void AddTo<T>(Span<T> target, ReadOnlySpan<T> source) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int k = 0; k < target.Length; k++) target[k] += source[k];
     }
 }

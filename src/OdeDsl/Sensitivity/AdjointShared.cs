@@ -22,25 +22,22 @@ internal static class AdjointShared
             Output = OutputMode.FinalOnly,
         };
 
-    /// <summary>The forward options with dense output kept (for re-solving a checkpointed segment).</summary>
-    public static SolveOptions<T> WithDenseOutput<T>(SolveOptions<T> o) where T : unmanaged, IFloatingPointIeee754<T> => new()
-    {
-        Method = o.Method, RelTol = o.RelTol, AbsTol = o.AbsTol,
-        RelTolPerComponent = o.RelTolPerComponent, AbsTolPerComponent = o.AbsTolPerComponent,
-        Norm = o.Norm, Controller = o.Controller, FirstStep = o.FirstStep, FixedStep = o.FixedStep,
-        MinStep = o.MinStep, MaxStep = o.MaxStep, MaxSteps = o.MaxSteps, StepMode = o.StepMode,
-        Output = OutputMode.AtTimes, KeepDenseOutput = true,
-    };
+    /// <summary>The forward options with the accepted steps recorded (backprop's replay) or the dense output kept (a checkpoint segment's re-solve).</summary>
+    public static SolveOptions<T> ForwardOptions<T>(SolveOptions<T> o, bool recordSteps, bool keepDenseOutput)
+        where T : unmanaged, IFloatingPointIeee754<T> => new()
+        {
+            Method = o.Method, RelTol = o.RelTol, AbsTol = o.AbsTol,
+            RelTolPerComponent = o.RelTolPerComponent, AbsTolPerComponent = o.AbsTolPerComponent,
+            Norm = o.Norm, Controller = o.Controller, FirstStep = o.FirstStep, FixedStep = o.FixedStep,
+            MinStep = o.MinStep, MaxStep = o.MaxStep, MaxSteps = o.MaxSteps, StepMode = o.StepMode,
+            Output = OutputMode.AtTimes, RecordSteps = recordSteps, KeepDenseOutput = keepDenseOutput,
+        };
 
-    /// <summary>The forward options with the accepted steps recorded (for backprop's replay).</summary>
-    public static SolveOptions<T> WithRecordedSteps<T>(SolveOptions<T> o) where T : unmanaged, IFloatingPointIeee754<T> => new()
+    /// <summary>target += source.</summary>
+    public static void AddTo<T>(Span<T> target, ReadOnlySpan<T> source) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Method = o.Method, RelTol = o.RelTol, AbsTol = o.AbsTol,
-        RelTolPerComponent = o.RelTolPerComponent, AbsTolPerComponent = o.AbsTolPerComponent,
-        Norm = o.Norm, Controller = o.Controller, FirstStep = o.FirstStep, FixedStep = o.FixedStep,
-        MinStep = o.MinStep, MaxStep = o.MaxStep, MaxSteps = o.MaxSteps, StepMode = o.StepMode,
-        Output = OutputMode.AtTimes, RecordSteps = true,
-    };
+        for (int k = 0; k < target.Length; k++) target[k] += source[k];
+    }
 
     /// <summary>A successful solution made of states computed piece by piece.</summary>
     public static Solution<T> AssembleSolution<T>(T[] times, T[] states, int batch, int stateSize, SolverStats stats)

@@ -35,7 +35,7 @@ internal sealed class BackpropSensitivity : Sensitivity
         var scheme = RkScheme<T>.For(problem.Options.Method);
         int batch = problem.Batch, n = batch * TDynamics.StateSize, s = scheme.Stages;
         var rhs = new DynamicsRhs<TDynamics, T>(problem.Theta, batch);
-        var solution = Ode.Solve(rhs, problem.InitialState, problem.Times, AdjointShared.WithRecordedSteps(problem.Options));
+        var solution = Ode.Solve(rhs, problem.InitialState, problem.Times, AdjointShared.ForwardOptions(problem.Options, recordSteps: true, keepDenseOutput: false));
         AdjointShared.EnsureSucceeded(solution, "forward solve");
         var steps = solution.Steps ?? throw new InvalidOperationException("The solver did not record its steps.");
         int m = steps.Count;
@@ -103,7 +103,7 @@ internal sealed class BackpropSensitivity : Sensitivity
             {
                 ReadOnlySpan<T> g = dLdStates.Slice(output * n, n);
                 scheme.InterpolationWeights(tape.OutputTheta[output], w, dw);
-                AdjointSensitivity.AddTo(yBar, g);
+                AdjointShared.AddTo(yBar, g);
                 T dTheta = T.Zero;   // ∂y/∂θ · g summed, with θ = (tᵢ − t_j)/h, so ∂/∂tᵢ = (1/h) ∂/∂θ
                 for (int i = 0; i < s; i++)
                 {
@@ -123,7 +123,7 @@ internal sealed class BackpropSensitivity : Sensitivity
                 TDynamics.VectorJacobianProduct(rowTimes, stageState, problem.Theta, kiBar, stageBar, thetaBar, gradT, batch, workspace);
                 vjps++;
                 foreach (T gt in gradT) t0Bar += gt;
-                AdjointSensitivity.AddTo(yBar, stageBar);
+                AdjointShared.AddTo(yBar, stageBar);
                 for (int l = 0; l < i; l++)
                 {
                     T a = scheme.A[i * s + l];
@@ -131,7 +131,7 @@ internal sealed class BackpropSensitivity : Sensitivity
                 }
             }
         }
-        AdjointSensitivity.AddTo(yBar, dLdStates.Slice(0, n));   // output t₀ is y₀ itself
+        AdjointShared.AddTo(yBar, dLdStates.Slice(0, n));   // output t₀ is y₀ itself
         dLdTimes[0] = t0Bar;
         return new OdeGradients<T>(yBar, thetaBar, dLdTimes, forward.ForwardStats, new SolverStats(vjps, m, 0));
     }

@@ -73,7 +73,7 @@ internal sealed class CheckpointedAdjointSensitivity(int checkpoints, AdjointOpt
         var record = (Record<T>)forward.Record!;
         int batch = problem.Batch, n = batch * TDynamics.StateSize, p = TDynamics.ParameterCount;
         var backOptions = AdjointShared.BackwardOptions(problem.Options, Options, AdjointNorms.For<TDynamics, T>([n], Options.Seminorm));
-        var denseOptions = AdjointShared.WithDenseOutput(problem.Options);
+        var denseOptions = AdjointShared.ForwardOptions(problem.Options, recordSteps: false, keepDenseOutput: true);
         var forwardRhs = new DynamicsRhs<TDynamics, T>(problem.Theta, batch);
         T[] states = forward.Solution.States, times = problem.Times;
 
@@ -91,7 +91,7 @@ internal sealed class CheckpointedAdjointSensitivity(int checkpoints, AdjointOpt
             for (int q = segTimes.Length - 1; q >= 1; q--)
             {
                 int i = OutputIndexOf(record.First, j, q, times, segTimes[q]);
-                if (i >= 0) AdjointSensitivity.AddTo(z.AsSpan(0, n), dLdStates.Slice(i * n, n));
+                if (i >= 0) AdjointShared.AddTo(z.AsSpan(0, n), dLdStates.Slice(i * n, n));
                 interval[0] = segTimes[q];
                 interval[1] = segTimes[q - 1];
                 var piece = Ode.Solve(rhs, z, interval, backOptions);
@@ -100,7 +100,7 @@ internal sealed class CheckpointedAdjointSensitivity(int checkpoints, AdjointOpt
                 piece.States.AsSpan(piece.States.Length - z.Length, z.Length).CopyTo(z);
             }
         }
-        AdjointSensitivity.AddTo(z.AsSpan(0, n), dLdStates.Slice(0, n));
+        AdjointShared.AddTo(z.AsSpan(0, n), dLdStates.Slice(0, n));
         var timeGradients = OutputTimeGradients.Deferred<TDynamics, T>(problem.Theta, batch, times, states, dLdStates, z[^1]);
         return new OdeGradients<T>(z.AsSpan(0, n).ToArray(), z.AsSpan(n, p).ToArray(), timeGradients, forward.ForwardStats, stats.ToStats());
     }
