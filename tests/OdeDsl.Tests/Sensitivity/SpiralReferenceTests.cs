@@ -45,4 +45,28 @@ public class SpiralReferenceTests(ITestOutputHelper output)
         Assert.Equal(20, ga.Forward.FunctionEvaluations);
         Assert.Equal(126, ga.Backward.FunctionEvaluations);
     }
+
+    [Fact]
+    public void SinglePrecisionGradBatchWorksAtTheDemosTolerances()
+    {
+        // rtol 1e-7 is below float's resolution; the solve must still finish and the gradient stay close to double's.
+        float[] F(double[] x) => x.Select(v => (float)v).ToArray();
+        var options = new SolveOptions<float> { RelTol = 1e-7f, AbsTol = 1e-9f };
+        var fwd = Ode.Forward<SpiralField, float>(F(SpiralReferenceData.Y0), F(SpiralReferenceData.Times), F(SpiralReferenceData.Theta), OdeDsl.Sensitivity.Adjoint(), options);
+        var target = SpiralReferenceData.Target;
+        var dL = new float[target.Length];
+        double loss = 0;
+        for (int i = 0; i < dL.Length; i++)
+        {
+            double e = fwd.Solution.States[i] - target[i];
+            loss += Math.Abs(e) / dL.Length;
+            dL[i] = (float)(Math.Sign(e) / (double)dL.Length);
+        }
+        var g = fwd.Backward(dL);
+        var exact = Ode.Gradient<SpiralField, double>(SpiralReferenceData.Y0, SpiralReferenceData.Times, SpiralReferenceData.Theta.ToArray(),
+            dL.Select(v => (double)v).ToArray(), OdeDsl.Sensitivity.Adjoint(), new SolveOptions<double> { RelTol = 1e-7, AbsTol = 1e-9 });
+        output.WriteLine($"float: loss {loss:F8}, forward {g.Forward.FunctionEvaluations}, backward {g.Backward.FunctionEvaluations}");
+        Assert.Equal(0.11093522, loss, 6);
+        Assert.True(Reference.RelativeError(g.Theta.Select(v => (double)v).ToArray(), exact.Theta) <= 1e-4);
+    }
 }
