@@ -29,7 +29,7 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         /// <summary>Per output time: the step whose interpolant produces it and the fraction θ ∈ [0, 1] of that step.</summary>
         public int[] OutputStep { get; } = outputStep;
         public T[] OutputTheta { get; } = outputTheta;
-        /// <summary>The outputs as the replay computed them, [nTimes, batch·S].</summary>
+        /// <summary>The outputs as the tape reproduces them, [nTimes, batch·S].</summary>
         public T[]? States { get; set; }
     }
 
@@ -156,7 +156,7 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
     }
 
     /// <summary>The outputs recomputed from the tape (equal to the solver's up to rounding; tests compare them).</summary>
-    internal static T[] ReplayedStates<TDynamics, T>(OdeForward<TDynamics, T> forward)
+    internal static T[] TapeStates<TDynamics, T>(OdeForward<TDynamics, T> forward)
         where TDynamics : IOdeDynamics<TDynamics>
         where T : unmanaged, IFloatingPointIeee754<T>
         => ((Tape<T>)forward.Record!).States!;

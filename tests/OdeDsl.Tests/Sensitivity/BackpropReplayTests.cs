@@ -16,7 +16,7 @@ public class BackpropReplayTests
         foreach (var mode in new[] { OdeDsl.Sensitivity.Backprop, BackpropSensitivity.Replaying })
         {
             var forward = Ode.Forward<MlpField, double>(problem.Y0, problem.Times, problem.Theta, mode, options);
-            var replayed = BackpropSensitivity.ReplayedStates(forward);
+            var replayed = BackpropSensitivity.TapeStates(forward);
             Assert.True(Reference.RelativeError(replayed, forward.Solution.States) <= 1e-13, mode.ToString());
         }
         var kept = Ode.Gradient<MlpField, double>(problem.Y0, problem.Times, problem.Theta, problem.Weights, OdeDsl.Sensitivity.Backprop, options);
