@@ -6,7 +6,7 @@ namespace OdeDsl;
 /// The continuous solution of a shared-step solve: per accepted step its start, size, start state and stage
 /// derivatives, evaluated with the tableau's interpolation weights (<see cref="ButcherTableau.InterpolationWeights"/>).
 /// </summary>
-public sealed class DenseOutput<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class DenseOutput<T> : IStepStages<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly ButcherTableau _tableau;
     private readonly int _n, _slots;
@@ -21,6 +21,12 @@ public sealed class DenseOutput<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     public int StepCount { get; private set; }
     public int Length => _n;
+
+    // What backprop reads instead of replaying the steps: y_n and the stage slots of step j.
+    int IStepStages<T>.Count => StepCount;
+    int IStepStages<T>.Stages => _slots;
+    ReadOnlySpan<T> IStepStages<T>.Y(int j) => _y.AsSpan(j * _n, _n);
+    ReadOnlySpan<T> IStepStages<T>.K(int j) => _k.AsSpan(j * _n * _slots, _n * _slots);
 
     internal void Add(T t, T h, ReadOnlySpan<T> y, ReadOnlySpan<T> k)
     {

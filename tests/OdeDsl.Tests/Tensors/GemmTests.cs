@@ -3,6 +3,12 @@ using OdeDsl.Tensors;
 
 namespace OdeDsl.Tests.Tensors;
 
+/// <summary>Tests that switch GEMM's process-wide settings (kernel path, split thresholds) run alone: otherwise other
+/// classes' products and allocation checks would see the lowered thresholds, and these tests would race with them.</summary>
+[CollectionDefinition(nameof(GemmGlobalSettings), DisableParallelization = true)]
+public sealed class GemmGlobalSettings;
+
+[Collection(nameof(GemmGlobalSettings))]
 public class GemmTests
 {
     // (m, n, k): edges of the 8×32 / 8×16 register tiles, k = 1, GEMV, and the neural-ODE shapes
