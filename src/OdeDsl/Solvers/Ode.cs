@@ -23,7 +23,6 @@ public abstract class OdeMethod
 /// <summary>Every built-in method, by the names torchdiffeq uses.</summary>
 public static partial class Methods
 {
-    public static OdeMethod Dopri5 => throw new NotImplementedException("solvers not landed yet");
 }
 
 /// <summary>Chooses the next step size from the error ratio.</summary>
@@ -43,5 +42,11 @@ public static partial class Ode
     public static Solution<T> Solve<TRhs, T>(TRhs rhs, ReadOnlySpan<T> y0, ReadOnlySpan<T> times, SolveOptions<T>? options = null)
         where TRhs : IOdeRhs<T>
         where T : unmanaged, IFloatingPointIeee754<T>
-        => throw new NotImplementedException("solvers not landed yet");
+    {
+        // STAND-IN dispatch until the solvers branch lands (see Solvers/StandIn).
+        options ??= new SolveOptions<T>();
+        if (times.Length > 1 && times[^1] == times[0])
+            throw new ArgumentException("The output times span an empty interval.", nameof(times));
+        return options.Method.Run(rhs, y0, times, options);
+    }
 }

@@ -39,5 +39,19 @@ public sealed class Solution<T> where T : unmanaged, IFloatingPointIeee754<T>
     public ReadOnlySpan<T> State(int timeIndex, int row) =>
         States.AsSpan((timeIndex * Batch + row) * StateSize, StateSize);
 
+    /// <summary>The accepted steps when <see cref="SolveOptions{T}.RecordSteps"/> was set (shared mode), else null.</summary>
+    public StepRecord<T>? Steps { get; init; }
+
+    /// <summary>Kept when <see cref="SolveOptions{T}.KeepDenseOutput"/> was set.</summary>
+    internal DenseOutput<T>? Dense { get; init; }
+
+    /// <summary>The solution at any t in the solved span, [Batch, StateSize], from the kept dense output.</summary>
+    public void Interpolate(T t, Span<T> y)
+    {
+        if (Dense is null) throw new InvalidOperationException("Interpolate needs a solve with SolveOptions.KeepDenseOutput = true.");
+        if (y.Length != Batch * StateSize) throw new ArgumentException($"y has {y.Length} elements, expected Batch × StateSize = {Batch * StateSize}.", nameof(y));
+        Dense.Evaluate(t, y);
+    }
+
     public bool Succeeded => Array.TrueForAll(Status, s => s is SolveStatus.Success or SolveStatus.EventFired);
 }

@@ -1,0 +1,197 @@
+using System.Numerics;
+
+namespace OdeDsl;
+
+/// <summary>
+/// Backpropagation through the solver (discretise-then-optimise, the paper's "RK-Net"). The forward solve records its
+/// accepted steps; they are replayed with the method's tableau, storing y_n and every stage k_i (the tape, linear in
+/// steps); the backward pass runs each step's transpose with the VJP at every stage, and the VJP of the dense
+/// interpolant for the output times. The result is the exact gradient of the numerical solution with the accepted
+/// step sequence held fixed (step-size control is not differentiated, as in torchdiffeq and diffrax).
+/// </summary>
+internal sealed class BackpropSensitivity : Sensitivity
+{
+    public override string ToString() => "backprop";
+
+    private sealed class Tape<T>(RkScheme<T> scheme, T[] stepStart, T[] stepSize, T[] ys, T[] ks, int[] outputStep, T[] outputTheta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public RkScheme<T> Scheme { get; } = scheme;
+        public T[] StepStart { get; } = stepStart;
+        public T[] StepSize { get; } = stepSize;
+        /// <summary>[steps, batch·S]: y_n at every step start.</summary>
+        public T[] Ys { get; } = ys;
+        /// <summary>[steps, stages, batch·S].</summary>
+        public T[] Ks { get; } = ks;
+        /// <summary>Per output time: the step whose interpolant produces it and the fraction θ ∈ [0, 1] of that step.</summary>
+        public int[] OutputStep { get; } = outputStep;
+        public T[] OutputTheta { get; } = outputTheta;
+        /// <summary>The outputs as the replay computed them, [nTimes, batch·S].</summary>
+        public T[]? States { get; set; }
+    }
+
+    internal override OdeForward<TDynamics, T> Forward<TDynamics, T>(ForwardProblem<T> problem)
+    {
+        var scheme = RkScheme<T>.For(problem.Options.Method);
+        int batch = problem.Batch, n = batch * TDynamics.StateSize, s = scheme.Stages;
+        var rhs = new DynamicsRhs<TDynamics, T>(problem.Theta, batch);
+        var solution = Ode.Solve(rhs, problem.InitialState, problem.Times, AdjointShared.ForwardOptions(problem.Options, recordSteps: true, keepDenseOutput: false));
+        AdjointShared.EnsureSucceeded(solution, "forward solve");
+        var steps = solution.Steps ?? throw new InvalidOperationException("The solver did not record its steps.");
+        int m = steps.Count;
+        T[] stepStart = new T[m], stepSize = new T[m];
+        for (int j = 0; j < m; j++) (stepStart[j], stepSize[j]) = (steps.StartTimes[j], steps.Sizes[j]);
+
+        // Replay: the same steps, keeping y_n and the stages.
+        var ys = new T[m * n];
+        var ks = new T[m * s * n];
+        var y = problem.InitialState.ToArray();
+        var stageState = new T[n];
+        var rowTimes = new T[batch];
+        var workspace = new T[TDynamics.WorkspaceLength(batch)];
+        for (int j = 0; j < m; j++)
+        {
+            y.CopyTo(ys, j * n);
+            Span<T> k = ks.AsSpan(j * s * n, s * n);
+            T h = stepSize[j];
+            for (int i = 0; i < s; i++)
+            {
+                scheme.StageState(i, h, y, k, stageState);
+                rowTimes.AsSpan().Fill(stepStart[j] + scheme.C[i] * h);
+                TDynamics.Evaluate(rowTimes, stageState, problem.Theta, k.Slice(i * n, n), batch, workspace);
+            }
+            scheme.Advance(h, k, y);
+        }
+
+        var (outputStep, outputTheta) = LocateOutputs(problem.Times, stepStart, stepSize);
+        var tape = new Tape<T>(scheme, stepStart, stepSize, ys, ks, outputStep, outputTheta);
+        tape.States = InterpolateOutputs(tape, n);
+        var stats = new SolverStats(solution.Stats.FunctionEvaluations + (long)m * s, solution.Stats.AcceptedSteps, solution.Stats.RejectedSteps);
+        return new OdeForward<TDynamics, T>(this, problem, solution, stats, tape);
+    }
+
+    internal override OdeGradients<T> Backward<TDynamics, T>(OdeForward<TDynamics, T> forward, ReadOnlySpan<T> dLdStates)
+    {
+        var problem = forward.Problem;
+        var tape = (Tape<T>)forward.Record!;
+        var scheme = tape.Scheme;
+        int batch = problem.Batch, n = batch * TDynamics.StateSize, s = scheme.Stages, m = tape.StepSize.Length, nTimes = problem.Times.Length;
+
+        var yBar = new T[n];             // cotangent of y_{j+1}, then of y_j
+        var kBar = new T[s * n];
+        var thetaBar = new T[TDynamics.ParameterCount];
+        var dLdTimes = new T[nTimes];
+        var w = new T[s];
+        var dw = new T[s];
+        var stageState = new T[n];
+        var stageBar = new T[n];
+        var rowTimes = new T[batch];
+        var gradT = new T[batch];
+        var workspace = new T[TDynamics.WorkspaceLength(batch)];
+        T t0Bar = T.Zero;
+        long vjps = 0;
+        int output = nTimes - 1;
+        for (int j = m - 1; j >= 0; j--)
+        {
+            T h = tape.StepSize[j];
+            ReadOnlySpan<T> y = tape.Ys.AsSpan(j * n, n), k = tape.Ks.AsSpan(j * s * n, s * n);
+            // y_{j+1} = y_j + h Σ b_i k_i.
+            for (int i = 0; i < s; i++)
+                Axpy(h * scheme.B[i], yBar, kBar.AsSpan(i * n, n), overwrite: true);
+            // Outputs produced by this step's interpolant y(θ) = y_j + h Σ w_i(θ) k_i.
+            for (; output >= 1 && tape.OutputStep[output] == j; output--)
+            {
+                ReadOnlySpan<T> g = dLdStates.Slice(output * n, n);
+                scheme.InterpolationWeights(tape.OutputTheta[output], w, dw);
+                AdjointShared.AddTo(yBar, g);
+                T dTheta = T.Zero;   // ∂y/∂θ · g summed, with θ = (tᵢ − t_j)/h, so ∂/∂tᵢ = (1/h) ∂/∂θ
+                for (int i = 0; i < s; i++)
+                {
+                    Axpy(h * w[i], g, kBar.AsSpan(i * n, n), overwrite: false);
+                    if (dw[i] != T.Zero) dTheta += dw[i] * Dot(g, k.Slice(i * n, n));
+                }
+                dLdTimes[output] = dTheta;
+                t0Bar -= dTheta;     // the whole step grid shifts with t₀
+            }
+            // Stages in reverse: k_i = f(t_j + c_i h, y_j + h Σ_{l<i} a_il k_l).
+            for (int i = s - 1; i >= 0; i--)
+            {
+                Span<T> kiBar = kBar.AsSpan(i * n, n);
+                if (IsZero(kiBar)) continue;
+                scheme.StageState(i, h, y, k, stageState);
+                rowTimes.AsSpan().Fill(tape.StepStart[j] + scheme.C[i] * h);
+                TDynamics.VectorJacobianProduct(rowTimes, stageState, problem.Theta, kiBar, stageBar, thetaBar, gradT, batch, workspace);
+                vjps++;
+                foreach (T gt in gradT) t0Bar += gt;
+                AdjointShared.AddTo(yBar, stageBar);
+                for (int l = 0; l < i; l++)
+                {
+                    T a = scheme.A[i * s + l];
+                    if (a != T.Zero) Axpy(h * a, stageBar, kBar.AsSpan(l * n, n), overwrite: false);
+                }
+            }
+        }
+        AdjointShared.AddTo(yBar, dLdStates.Slice(0, n));   // output t₀ is y₀ itself
+        dLdTimes[0] = t0Bar;
+        return new OdeGradients<T>(yBar, thetaBar, dLdTimes, forward.ForwardStats, new SolverStats(vjps, m, 0));
+    }
+
+    /// <summary>The outputs recomputed from the tape (equal to the solver's up to rounding; tests compare them).</summary>
+    internal static T[] ReplayedStates<TDynamics, T>(OdeForward<TDynamics, T> forward)
+        where TDynamics : IOdeDynamics<TDynamics>
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => ((Tape<T>)forward.Record!).States!;
+
+    private static T[] InterpolateOutputs<T>(Tape<T> tape, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int nTimes = tape.OutputStep.Length, s = tape.Scheme.Stages;
+        var states = new T[nTimes * n];
+        var w = new T[s];
+        var dw = new T[s];
+        for (int o = 0; o < nTimes; o++)
+        {
+            int j = tape.OutputStep[o];
+            Span<T> dst = states.AsSpan(o * n, n);
+            tape.Ys.AsSpan(j * n, n).CopyTo(dst);
+            tape.Scheme.InterpolationWeights(tape.OutputTheta[o], w, dw);
+            for (int i = 0; i < s; i++)
+                Axpy(tape.StepSize[j] * w[i], tape.Ks.AsSpan((j * s + i) * n, n), dst, overwrite: false);
+        }
+        return states;
+    }
+
+    /// <summary>For every output time, the accepted step that contains it and its fraction θ of that step.</summary>
+    private static (int[] Step, T[] Theta) LocateOutputs<T>(T[] times, T[] stepStart, T[] stepSize) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var step = new int[times.Length];
+        var theta = new T[times.Length];
+        int j = 0;
+        for (int o = 0; o < times.Length; o++)
+        {
+            // Advance while the output lies beyond this step's end (θ > 1); the last step takes any rounding overshoot.
+            while (j < stepStart.Length - 1 && (times[o] - stepStart[j]) / stepSize[j] > T.One) j++;
+            step[o] = j;
+            theta[o] = T.Clamp((times[o] - stepStart[j]) / stepSize[j], T.Zero, T.One);
+        }
+        return (step, theta);
+    }
+
+    private static void Axpy<T>(T alpha, ReadOnlySpan<T> x, Span<T> y, bool overwrite) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (overwrite) for (int k = 0; k < y.Length; k++) y[k] = alpha * x[k];
+        else for (int k = 0; k < y.Length; k++) y[k] += alpha * x[k];
+    }
+
+    private static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T sum = T.Zero;
+        for (int k = 0; k < x.Length; k++) sum += x[k] * y[k];
+        return sum;
+    }
+
+    private static bool IsZero<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        foreach (T v in x) if (v != T.Zero) return false;
+        return true;
+    }
+}
