@@ -206,13 +206,14 @@ public sealed class SvgPlot
         return (lo - pad, hi + pad);
     }
 
-    /// <summary>"Nice" ticks: a step of 1, 2 or 5 × 10ᵏ giving about five ticks inside [lo, hi].</summary>
+    /// <summary>"Nice" ticks: a step of 1, 2, 5 or 10 × 10ᵏ giving about four to seven ticks inside [lo, hi].</summary>
     internal static IEnumerable<double> Ticks(double lo, double hi)
     {
-        double raw = (hi - lo) / 5, mag = Math.Pow(10, Math.Floor(Math.Log10(raw)));
-        double step = raw / mag >= 5 ? 5 * mag : raw / mag >= 2 ? 2 * mag : mag;
-        for (double t = Math.Ceiling(lo / step) * step; t <= hi + 1e-9 * step; t += step)
-            yield return Math.Abs(t) < 1e-12 * step ? 0 : t;
+        double raw = (hi - lo) / 5, mag = Math.Pow(10, Math.Floor(Math.Log10(raw))), n = raw / mag;
+        double step = (n < 1.5 ? 1 : n < 3 ? 2 : n < 7 ? 5 : 10) * mag;
+        // integer multiples of the step, so no rounding drift accumulates along the axis
+        for (long k = (long)Math.Ceiling(lo / step); k * step <= hi + 1e-9 * step; k++)
+            yield return k * step;
     }
 
     private static string Fmt(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
