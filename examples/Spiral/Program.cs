@@ -68,6 +68,7 @@ internal static class SpiralRun
         var (initialLoss, _, _) = trainer.Test();
         long nfeForward = 0, nfeBackward = 0, steps = 0;
         double lastTest = initialLoss, bestTest = initialLoss;
+        var recentTests = new Queue<double>();
         var trainClock = Stopwatch.StartNew();
         using var metrics = new MetricsWriter(Path.Combine(s.OutDir, "metrics.jsonl"), append: s.Resume);
         TrainingProgress.Run("training", s.Iterations, reporter =>
@@ -81,6 +82,8 @@ internal static class SpiralRun
                 if (!test && !plot) continue;
                 var (testLoss, prediction, _) = trainer.Test();
                 lastTest = testLoss; bestTest = Math.Min(bestTest, testLoss);
+                recentTests.Enqueue(testLoss);
+                if (recentTests.Count > 10) recentTests.Dequeue();
                 var m = new TrainingMetrics(it, testLoss, fwd.FunctionEvaluations, bwd.FunctionEvaluations, trainClock.Elapsed.TotalSeconds, trainer.Optimizer.LearningRate);
                 metrics.Write(m, ("batch_loss", loss));
                 reporter.Report(m);
@@ -100,6 +103,8 @@ internal static class SpiralRun
         Row("test loss at start", $"{initialLoss:F4}");
         Row("final test loss (mean |pred − true|)", $"{lastTest:F4}");
         Row("best test loss", $"{bestTest:F4}");
+        // The loss of a single evaluation jumps around (as in ode_demo); the median of the last ten is the steadier figure.
+        Row("median of the last 10 test losses", recentTests.Count == 0 ? "-" : $"{Median(recentTests):F4}");
         Row("mean NFE per step, forward / backward", steps == 0 ? "-" : $"{(double)nfeForward / steps:F1} / {(double)nfeBackward / steps:F1}");
         Row("training time", $"{trainClock.Elapsed.TotalSeconds:F1} s ({(steps == 0 ? 0 : 1000 * trainClock.Elapsed.TotalSeconds / steps):F2} ms/step)");
         Row("total time", $"{clock.Elapsed.TotalSeconds:F1} s");
@@ -107,5 +112,11 @@ internal static class SpiralRun
         AnsiConsole.Write(table);
         Console.WriteLine($"Final test loss: {lastTest:F6}");
         return double.IsFinite(lastTest) ? 0 : 1;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
     }
 }
