@@ -45,10 +45,10 @@ public static class SvgFigure
         w.WriteAttributeString("height", height.ToString(System.Globalization.CultureInfo.InvariantCulture));
         w.WriteAttributeString("viewBox", $"0 0 {width} {height}");
         double x = 0;
-        foreach (var p in panels)
+        for (int i = 0; i < panels.Length; i++)
         {
-            p.Render(w, x, 0);
-            x += p.Width;
+            panels[i].Render(w, x, 0, i);
+            x += panels[i].Width;
         }
         w.WriteEndElement();
         w.WriteEndDocument();

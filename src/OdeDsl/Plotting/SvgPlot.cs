@@ -60,7 +60,7 @@ public sealed class SvgPlot
         double.IsFinite(min) && double.IsFinite(max) && min < max ? (min, max)
             : throw new ArgumentException($"A range needs finite min < max; got [{min}, {max}].");
 
-    internal void Render(XmlWriter w, double offsetX, double offsetY)
+    internal void Render(XmlWriter w, double offsetX, double offsetY, int index)
     {
         const double left = 58, right = 14, top = 30, bottom = 44;
         double pw = Width - left - right, ph = Height - top - bottom;
@@ -74,7 +74,7 @@ public sealed class SvgPlot
         w.WriteAttributeString("transform", $"translate({F(offsetX)},{F(offsetY)})");
         Text(w, Width / 2.0, 18, Title, "middle", "title", 14);
 
-        string clip = $"clip{Guid.NewGuid():N}";
+        string clip = $"clip{index}"; // unique within the document, and the output stays deterministic
         w.WriteStartElement("clipPath"); w.WriteAttributeString("id", clip);
         Rect(w, left, top, pw, ph, "none", null); w.WriteEndElement();
 
