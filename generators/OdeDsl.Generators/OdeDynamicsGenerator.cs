@@ -17,6 +17,7 @@ namespace OdeDsl.Generators
     public sealed class OdeDynamicsGenerator : IIncrementalGenerator
     {
         public const string ParseStep = "OdeDsl.Parse";
+        public const string FunctionParseStep = "OdeDsl.ParseDifferentiable";
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
@@ -25,7 +26,18 @@ namespace OdeDsl.Generators
                     static (node, _) => node is MethodDeclarationSyntax,
                     static (ctx, _) => DynamicsParser.Parse((MethodDeclarationSyntax)ctx.TargetNode, (IMethodSymbol)ctx.TargetSymbol, ctx.SemanticModel))
                 .WithTrackingName(ParseStep);
+            Register(context, results);
 
+            var functions = context.SyntaxProvider.ForAttributeWithMetadataName(
+                    "OdeDsl.DifferentiableAttribute",
+                    static (node, _) => node is MethodDeclarationSyntax,
+                    static (ctx, _) => DynamicsParser.Parse((MethodDeclarationSyntax)ctx.TargetNode, (IMethodSymbol)ctx.TargetSymbol, ctx.SemanticModel, isFunction: true))
+                .WithTrackingName(FunctionParseStep);
+            Register(context, functions);
+        }
+
+        private static void Register(IncrementalGeneratorInitializationContext context, IncrementalValuesProvider<Ir.ParseResult> results)
+        {
             context.RegisterSourceOutput(results.Select(static (r, _) => r.Diagnostics), static (spc, diagnostics) =>
             {
                 foreach (var d in diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());

@@ -41,3 +41,31 @@ public sealed class AllPrimitivesFieldTests : DynamicsPropertyTests<AllPrimitive
     protected override float[] Eager(float[] h, float t, float[] θ) =>
         AllPrimitivesField.F(new Vec(h), t, M(θ, 0, 3, 3), V(θ, 9, 3), V(θ, 12, 2)).ToArray();
 }
+
+public sealed class ConvFieldTests : DynamicsPropertyTests<ConvField.Dynamics>
+{
+    protected override float[] Eager(float[] h, float t, float[] θ)
+    {
+        var l = ConvField.Parameters;
+        Vec P(string name) => V(θ, l[name].Offset, l[name].Length);
+        Tensor K(string name) => new(l[name].Shape, θ.AsSpan(l[name].Offset, l[name].Length).ToArray());
+        return ConvField.F(new Tensor([4, 5, 5], h), t, P("g1"), P("beta1"), K("K1"), P("c1"),
+            P("g2"), P("beta2"), K("K2"), P("c2"), P("g3"), P("beta3")).ToArray();
+    }
+
+    [Fact]
+    public void NormScaleIsOnesShiftIsZerosAndConvolutionsUseFanIn()
+    {
+        var l = ConvField.Parameters;
+        Assert.Equal(ParameterInit.Ones, l["g1"].Init);
+        Assert.Equal(ParameterInit.Zeros, l["beta3"].Init);
+        Assert.Equal(ParameterInit.FanIn(5 * 3 * 3), l["K1"].Init);
+        Assert.Equal(ParameterInit.FanIn(5 * 3 * 3), l["c2"].Init);
+    }
+}
+
+public sealed class StridedConvFieldTests : DynamicsPropertyTests<StridedConvField.Dynamics>
+{
+    protected override float[] Eager(float[] h, float t, float[] θ) =>
+        StridedConvField.F(new Tensor([3, 2, 2], h), t, new Tensor([3, 4, 2, 2], θ.AsSpan(0, 48).ToArray()), V(θ, 48, 3)).ToArray();
+}

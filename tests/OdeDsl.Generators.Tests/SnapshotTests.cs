@@ -44,6 +44,41 @@ public class SnapshotTests
                 }
             }
             """ },
+        { "ConvField", """
+            namespace Demo;
+            public static partial class ConvField
+            {
+                [OdeDynamics]
+                static Tensor F([Shape(64, 6, 6)] Tensor h, float t,
+                                [Param(64)] Vec g1, [Param(64)] Vec beta1, [Param(64, 65, 3, 3)] Tensor K1, [Param(64)] Vec c1,
+                                [Param(64)] Vec g2, [Param(64)] Vec beta2, [Param(64, 65, 3, 3)] Tensor K2, [Param(64)] Vec c2,
+                                [Param(64)] Vec g3, [Param(64)] Vec beta3)
+                {
+                    var x = Relu(GroupNorm(h, groups: 32, g1, beta1));
+                    x = Conv2d(ConcatChannel(x, t), K1, c1, padding: 1);
+                    x = Relu(GroupNorm(x, groups: 32, g2, beta2));
+                    x = Conv2d(ConcatChannel(x, t), K2, c2, padding: 1);
+                    return GroupNorm(x, groups: 32, g3, beta3);
+                }
+            }
+            """ },
+        { "StridedConv", """
+            namespace Demo;
+            public static partial class StridedConv
+            {
+                [OdeDynamics]
+                static Tensor F([Shape(8, 2, 2)] Tensor h, float t, [Param(8, 8, 2, 2)] Tensor K, [Param(8)] Vec c)
+                    => Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h;
+            }
+            """ },
+        { "DifferentiableHead", """
+            namespace Demo;
+            public static partial class Head
+            {
+                [Differentiable]
+                static Vec Logits([Shape(4)] Vec features, [Param(3, 4)] Mat W, [Param(3)] Vec b) => W * Relu(features) + b;
+            }
+            """ },
         { "TwoMethods", """
             namespace Demo;
             public partial class Outer

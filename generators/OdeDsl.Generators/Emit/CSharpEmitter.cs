@@ -23,6 +23,8 @@ namespace OdeDsl.Generators.Emit
         private readonly Loc[] _locs;
         private readonly int[] _slot;
         private readonly int _slotTotal;
+        private readonly int _scratchFixed;
+        private readonly int _scratchPerRow;
         private readonly StringBuilder _sb = new();
 
         private CSharpEmitter(DynamicsSpec spec)
@@ -52,8 +54,11 @@ namespace OdeDsl.Generators.Emit
                         _locs[n.Id] = new Loc(Buffer.Work, n.Id, n.Size, 0);
                         if (_live[n.Id])
                         {
+                            var prim = PrimitiveTable.Get(n.Op);
                             _slot[n.Id] = total;
-                            total += n.Size;
+                            total += n.Size + prim.ExtraPerRow(n);
+                            _scratchFixed = System.Math.Max(_scratchFixed, prim.ScratchFixed(n));
+                            _scratchPerRow = System.Math.Max(_scratchPerRow, prim.ScratchPerRow(n));
                         }
                         break;
                 }
@@ -87,10 +92,20 @@ namespace OdeDsl.Generators.Emit
                 Line(indent, $"public static global::OdeDsl.ParameterLayout Parameters => {s.NestedName}.Layout;");
                 Line(indent, "");
             }
-            Line(indent, $"/// <summary>Generated from <c>{s.MethodName}</c>: batched evaluation, VJP, JVP and exact divergence.</summary>");
-            Line(indent, $"public sealed class {s.NestedName} : global::OdeDsl.IOdeDynamics<{s.NestedName}>");
-            Line(indent++, "{");
-            Members(indent);
+            if (s.IsFunction)
+            {
+                Line(indent, $"/// <summary>Generated from [Differentiable] <c>{s.MethodName}</c>: batched forward, VJP (w.r.t. x and θ) and JVP (w.r.t. x).</summary>");
+                Line(indent, $"public sealed class {s.NestedName}");
+                Line(indent++, "{");
+                FunctionMembers(indent);
+            }
+            else
+            {
+                Line(indent, $"/// <summary>Generated from <c>{s.MethodName}</c>: batched evaluation, VJP, JVP and exact divergence.</summary>");
+                Line(indent, $"public sealed class {s.NestedName} : global::OdeDsl.IOdeDynamics<{s.NestedName}>");
+                Line(indent++, "{");
+                Members(indent);
+            }
             Line(--indent, "}");
             foreach (var _ in s.Types) Line(--indent, "}");
             if (s.Namespace.Length > 0) _sb.Append("}\n");
@@ -109,6 +124,76 @@ namespace OdeDsl.Generators.Emit
             Line(indent, "");
             Line(indent, $"public static int StateSize => {n};");
             Line(indent, $"public static global::System.ReadOnlySpan<int> StateShape => new int[] {{ {Ints(s.StateShape)} }};");
+            LayoutMembers(indent);
+            Line(indent, "");
+            Line(indent, $"/// <summary>{_slotTotal} forward and {_slotTotal} adjoint/tangent values per row, plus a {n}-element divergence seed.</summary>");
+            WorkspaceMember(indent);
+            DynamicsMethods(indent);
+        }
+
+        private void WorkspaceMember(int indent) =>
+            Line(indent, $"public static int WorkspaceLength(int batch) => batch * {2 * _slotTotal + _spec.StateSize + _scratchPerRow}{(_scratchFixed > 0 ? " + " + _scratchFixed : "")};");
+
+        private void FunctionMembers(int indent)
+        {
+            var s = _spec;
+            var output = _nodes[s.Output];
+            int n = s.StateSize, m = output.Size;
+            Line(indent, $"private {s.NestedName}() {{ }}");
+            Line(indent, "");
+            Line(indent, $"public static int InputSize => {n};");
+            Line(indent, $"public static global::System.ReadOnlySpan<int> InputShape => new int[] {{ {Ints(s.StateShape)} }};");
+            Line(indent, $"public static int OutputSize => {m};");
+            Line(indent, $"public static global::System.ReadOnlySpan<int> OutputShape => new int[] {{ {Ints(output.Shape)} }};");
+            LayoutMembers(indent);
+            WorkspaceMember(indent);
+
+            FunctionMethod(indent, "Forward", "global::System.Span<T> y, int batch, global::System.Span<T> workspace", new[] { ("y", m) }, c =>
+            {
+                Forward(c);
+                CopyOut(c, "y", id => c.Val(id, "i"));
+            });
+
+            FunctionMethod(indent, "VectorJacobianProduct",
+                "global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradX, global::System.Span<T> gradTheta, int batch, global::System.Span<T> workspace",
+                new[] { ("cotangent", m), ("gradX", n) }, c =>
+            {
+                c.Line("global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));");
+                Forward(c);
+                c.Line("// reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls");
+                c.Line($"ws.Slice(batch * {_slotTotal}, batch * {_slotTotal}).Clear();");
+                c.Line($"gradX.Slice(0, batch * {n}).Clear();");
+                if (c.Adj(s.Output, "i") is { } seed) c.RowLoop(m, $"{seed} += cotangent[b * {m} + i];");
+                EmitFused(c, LiveSlots.Reverse().ToList(), (p, node) => p.VjpBody(c, node), (p, node) => p.EmitVjp(c, node));
+            });
+
+            FunctionMethod(indent, "JacobianVectorProduct",
+                "global::System.ReadOnlySpan<T> tangent, global::System.Span<T> y, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace",
+                new[] { ("tangent", n), ("y", m), ("jvp", m) }, c =>
+            {
+                Forward(c);
+                CopyOut(c, "y", id => c.Val(id, "i"));
+                Tangents(c);
+                CopyOut(c, "jvp", id => c.Tan(id, "i") ?? "T.Zero");
+            });
+        }
+
+        private void FunctionMethod(int indent, string name, string tail, (string Name, int Row)[] rows, System.Action<EmitContext> body)
+        {
+            Line(indent, "");
+            Line(indent, $"public static void {name}<T>(global::System.ReadOnlySpan<T> x, global::System.ReadOnlySpan<T> theta, {tail})");
+            Line(indent + 1, Constraint);
+            Line(indent, "{");
+            var c = new EmitContext(_sb, _nodes, _locs, _dependsOnState, indent + 1) { ScratchFixedLength = _scratchFixed, InputName = "x", InputGradName = "gradX" };
+            c.Line($"global::OdeDsl.DynamicsGuard.Rows(x.Length, batch, {_spec.StateSize}, nameof(x));");
+            Prologue(c, rows);
+            body(c);
+            Line(indent, "}");
+        }
+
+        private void LayoutMembers(int indent)
+        {
+            var s = _spec;
             Line(indent, $"public static int ParameterCount => {s.Params.Sum(p => p.Length)};");
             Line(indent, "public static global::OdeDsl.ParameterLayout Layout { get; } = new global::OdeDsl.ParameterLayout(");
             for (int i = 0; i < s.Params.Count; i++)
@@ -125,9 +210,12 @@ namespace OdeDsl.Generators.Emit
                 Line(indent + 1, $"new global::OdeDsl.ParameterInfo(\"{p.Name}\", new int[] {{ {Ints(p.Shape)} }}, {p.Offset}, {init}){(i + 1 < s.Params.Count ? "," : "")}");
             }
             Line(indent, ");");
-            Line(indent, "");
-            Line(indent, $"/// <summary>{_slotTotal} forward and {_slotTotal} adjoint/tangent values per row, plus a {n}-element divergence seed.</summary>");
-            Line(indent, $"public static int WorkspaceLength(int batch) => batch * {2 * _slotTotal + n};");
+        }
+
+        private void DynamicsMethods(int indent)
+        {
+            var s = _spec;
+            int n = s.StateSize;
 
             Method(indent, "Evaluate", "global::System.Span<T> dh, int batch, global::System.Span<T> workspace", new[] { ("dh", n) }, c =>
             {
@@ -184,19 +272,26 @@ namespace OdeDsl.Generators.Emit
             Line(indent, $"public static void {name}<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, {tail})");
             Line(indent + 1, Constraint);
             Line(indent, "{");
-            var c = new EmitContext(_sb, _nodes, _locs, _dependsOnState, indent + 1);
+            var c = new EmitContext(_sb, _nodes, _locs, _dependsOnState, indent + 1) { ScratchFixedLength = _scratchFixed };
             c.Line("global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));");
             c.Line($"global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, {_spec.StateSize}, nameof(h));");
+            Prologue(c, rows);
+            body(c);
+            Line(indent, "}");
+        }
+
+        private void Prologue(EmitContext c, (string Name, int Row)[] rows)
+        {
             c.Line("global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));");
             foreach (var (n, r) in rows) c.Line($"global::OdeDsl.DynamicsGuard.Rows({n}.Length, batch, {r}, nameof({n}));");
             c.Line("global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));");
             c.Line("var ws = workspace;");
+            if (_scratchFixed + _scratchPerRow > 0)
+                c.Line($"var scratch = ws.Slice(batch * {2 * _slotTotal + _spec.StateSize}, {_scratchFixed} + batch * {_scratchPerRow});");
             foreach (var node in LiveSlots)
                 c.Line($"int f{node.Id} = batch * {_slot[node.Id]}, a{node.Id} = batch * {_slotTotal + _slot[node.Id]}, d{node.Id} = a{node.Id};");
             foreach (var node in _nodes.Where(x => _live[x.Id] && x.Op == OpKind.Const))
                 c.Line($"T k{node.Id} = {EmitContext.Literal(node.Value)};");
-            body(c);
-            Line(indent, "}");
         }
 
         private static void Comment(EmitContext c, Node node) =>
@@ -262,7 +357,10 @@ namespace OdeDsl.Generators.Emit
             n.Args.All(a => members.Contains(a) || !members.Contains(_locs[a].Owner) || _locs[a].Buffer != Buffer.Work);
 
         // the output has the state's size (ODE0005 guarantees it), so element i of row b maps one to one
-        private void CopyOut(EmitContext c, string target, System.Func<int, string> element) =>
-            c.RowLoop(_spec.StateSize, $"{target}[b * {_spec.StateSize} + i] = {element(_spec.Output)};");
+        private void CopyOut(EmitContext c, string target, System.Func<int, string> element)
+        {
+            int m = _nodes[_spec.Output].Size;
+            c.RowLoop(m, $"{target}[b * {m} + i] = {element(_spec.Output)};");
+        }
     }
 }

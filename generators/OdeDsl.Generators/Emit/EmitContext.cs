@@ -51,6 +51,9 @@ namespace OdeDsl.Generators.Emit
         }
 
         public IReadOnlyList<Node> Nodes { get; }
+        /// <summary>Names of the input buffer and of its gradient: h/gradH for dynamics, x/gradX for [Differentiable] functions.</summary>
+        public string InputName { get; set; } = "h";
+        public string InputGradName { get; set; } = "gradH";
         public Node Node(int id) => Nodes[id];
         public Loc LocOf(int id) => _locs[id];
         public bool DependsOnState(int id) => _dependsOnState[id];
@@ -58,7 +61,7 @@ namespace OdeDsl.Generators.Emit
         public void Line(string text) => _sb.Append(' ', _indent * 4).Append(text).Append('\n');
         public void Open(string header)
         {
-            Line(header);
+            if (header.Length > 0) Line(header);
             Line("{");
             _indent++;
         }
@@ -101,7 +104,7 @@ namespace OdeDsl.Generators.Emit
             var l = _locs[id];
             return l.Buffer switch
             {
-                Buffer.State => $"h[{Row(l, idx)}]",
+                Buffer.State => $"{InputName}[{Row(l, idx)}]",
                 Buffer.Time => "t[b]",
                 Buffer.Theta => $"theta[{Ix(l.Off, idx)}]",
                 Buffer.Const => "k" + id,
@@ -128,7 +131,7 @@ namespace OdeDsl.Generators.Emit
             var l = _locs[id];
             return l.Buffer switch
             {
-                Buffer.State => $"gradH[{Row(l, idx)}]",
+                Buffer.State => $"{InputGradName}[{Row(l, idx)}]",
                 Buffer.Time => "gradT[b]",
                 Buffer.Theta => $"gradTheta[{Ix(l.Off, idx)}]",
                 Buffer.Work => $"ws[a{l.Owner} + {Row(l, idx)}]",
@@ -142,7 +145,7 @@ namespace OdeDsl.Generators.Emit
             var l = _locs[id];
             return l.Buffer switch
             {
-                Buffer.State => $"h.Slice({l.Off})",
+                Buffer.State => $"{InputName}.Slice({l.Off})",
                 Buffer.Theta => $"theta.Slice({l.Off})",
                 Buffer.Work => $"ws.Slice(f{l.Owner} + {l.Off})",
                 _ => throw new System.InvalidOperationException("no span for " + l.Buffer),
@@ -166,7 +169,7 @@ namespace OdeDsl.Generators.Emit
             var l = _locs[id];
             return l.Buffer switch
             {
-                Buffer.State => $"gradH.Slice({l.Off})",
+                Buffer.State => $"{InputGradName}.Slice({l.Off})",
                 Buffer.Theta => $"gradTheta.Slice({l.Off})",
                 Buffer.Work => $"ws.Slice(a{l.Owner} + {l.Off})",
                 _ => null,
@@ -174,5 +177,29 @@ namespace OdeDsl.Generators.Emit
         }
 
         public int Ld(int id) => _locs[id].RowStride;
+
+        /// <summary>The node's private per-row storage (after its [batch, size] values) in the forward region.</summary>
+        public string Extra(int id, int perRow) => $"ws.Slice(f{id} + batch * {Nodes[id].Size}, batch * {perRow})";
+
+        /// <summary>The fixed part of the shared scratch, and the per-row temporary after it.</summary>
+        public int ScratchFixedLength { get; set; }
+        public string Scratch => $"scratch.Slice(0, {ScratchFixedLength})";
+        public string Temp(int perRow) => $"scratch.Slice({ScratchFixedLength}, batch * {perRow})";
+
+        /// <summary>Adds a [batch, size] temporary into a node's adjoint (for kernels that write rather than accumulate).</summary>
+        public void AddInto(int id, string temp)
+        {
+            var target = AdjSpan(id);
+            if (target is null) return;
+            Open("");
+            Line($"var from = {temp};");
+            Line($"var into = {target};");
+            Line($"for (int q = 0; q < batch * {Nodes[id].Size}; q++) into[q] += from[q];");
+            Close();
+        }
+
+        /// <summary>A contiguous [batch, size] value, required by the tensor kernels.</summary>
+        public bool IsContiguous(int id) => _locs[id].Off == 0 && _locs[id].RowStride == Nodes[id].Size
+            && (_locs[id].Buffer == Buffer.State || _locs[id].Buffer == Buffer.Work);
     }
 }

@@ -41,7 +41,8 @@ namespace OdeDsl.Generators.Ir
     /// <summary>Everything needed to emit one dynamics type: pure data, no symbols or syntax.</summary>
     internal sealed record DynamicsSpec(
         string Namespace, EquatableArray<TypeLevel> Types, string MethodName, string NestedName, bool EmitParametersProperty,
-        EquatableArray<int> StateShape, EquatableArray<ParamSpec> Params, EquatableArray<Node> Nodes, int Output)
+        EquatableArray<int> StateShape, EquatableArray<ParamSpec> Params, EquatableArray<Node> Nodes, int Output,
+        bool IsFunction = false)
     {
         public int StateSize
         {

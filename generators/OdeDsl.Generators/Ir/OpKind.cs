@@ -45,5 +45,15 @@ namespace OdeDsl.Generators.Ir
         Transpose,
         /// <summary><c>Concat(a, b)</c>, <c>Concat(h, t)</c>, <c>Vec.Of(x, y, ...)</c>: operands laid end to end.</summary>
         Concat,
+        /// <summary><c>Conv2d(x, K, bias, stride: s, padding: p)</c>: x [Cin, H, W], K and bias [Param]s; Ints = [stride, padding].</summary>
+        Conv2d,
+        /// <summary><c>GroupNorm(x, groups: g, γ, β)</c>: x [C, ...], γ and β [Param]s; Ints = [groups]. Keeps per-row statistics.</summary>
+        GroupNorm,
+        /// <summary><c>ConcatChannel(x, t)</c>: [C, H, W] → [C + 1, H, W], the new channel filled with the scalar t.</summary>
+        ConcatChannel,
+        /// <summary><c>AvgPool(x, kernel: k, stride: s)</c>: x [C, H, W] → [C, OH, OW]; Ints = [kernel, stride, input size].</summary>
+        AvgPool,
+        /// <summary><c>GlobalAvgPool(x)</c>: x [C, ...] → [C], the mean of each channel (adaptive average pooling to 1×1).</summary>
+        GlobalAvgPool,
     }
 }

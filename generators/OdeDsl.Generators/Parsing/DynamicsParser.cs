@@ -22,14 +22,21 @@ namespace OdeDsl.Generators.Parsing
         private readonly Dictionary<string, int> _env = new();
         private readonly HashSet<string> _paramNames = new();
 
-        private DynamicsParser(SemanticModel model) => _model = model;
+        private readonly bool _isFunction;
 
-        public static ParseResult Parse(MethodDeclarationSyntax method, IMethodSymbol symbol, SemanticModel model)
+        private DynamicsParser(SemanticModel model, bool isFunction)
         {
-            string hint = HintName(symbol);
+            _model = model;
+            _isFunction = isFunction;
+        }
+
+        /// <summary>Parses an [OdeDynamics] method, or with <paramref name="isFunction"/> a [Differentiable] one (no time, any output shape).</summary>
+        public static ParseResult Parse(MethodDeclarationSyntax method, IMethodSymbol symbol, SemanticModel model, bool isFunction = false)
+        {
+            string hint = HintName(symbol).Replace(".OdeDsl.g.cs", isFunction ? ".Differentiable.OdeDsl.g.cs" : ".OdeDsl.g.cs");
             try
             {
-                var p = new DynamicsParser(model);
+                var p = new DynamicsParser(model, isFunction);
                 var spec = p.Run(method, symbol);
                 return new ParseResult(spec, EquatableArray<DiagnosticInfo>.Empty, hint);
             }
@@ -105,6 +112,7 @@ namespace OdeDsl.Generators.Parsing
                 }
                 else if (typeName is "float" or "double" && stateShape is not null && !sawTime)
                 {
+                    if (_isFunction) throw Error("ODE0007", syntax, $"a [Differentiable] function takes no time argument ('{ps.Name}')");
                     sawTime = true;
                     _env[ps.Name] = _g.Leaf(OpKind.Time, new int[0], new int[0], ps.Name);
                 }
@@ -121,7 +129,7 @@ namespace OdeDsl.Generators.Parsing
 
             int output = Body(method);
             var outNode = _g[output];
-            if (!outNode.Shape.SequenceEqual(stateShape) && !(outNode.Size == stateShape.Aggregate(1, (a, b) => a * b) && stateShape.Length == 1 && outNode.Shape.Count == 1))
+            if (!_isFunction && !outNode.Shape.SequenceEqual(stateShape) && !(outNode.Size == stateShape.Aggregate(1, (a, b) => a * b) && stateShape.Length == 1 && outNode.Shape.Count == 1))
                 throw Error("ODE0005", _returnSyntax ?? method, Primitive.ShapeText(outNode), Primitive.ShapeText(stateShape));
 
             var nodes = _g.Nodes.ToArray();
@@ -130,6 +138,9 @@ namespace OdeDsl.Generators.Parsing
             int dynamicsCount = symbol.ContainingType.GetMembers().OfType<IMethodSymbol>()
                 .Count(m => m.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "OdeDsl.OdeDynamicsAttribute"));
             string ns = symbol.ContainingNamespace.IsGlobalNamespace ? "" : symbol.ContainingNamespace.ToDisplayString();
+            if (_isFunction)
+                return new DynamicsSpec(ns, EquatableArray.From(levels), symbol.Name, symbol.Name + "Function", false,
+                    EquatableArray.From(stateShape), EquatableArray.From(inits), EquatableArray.From(nodes), output, IsFunction: true);
             return new DynamicsSpec(ns, EquatableArray.From(levels), symbol.Name,
                 dynamicsCount == 1 ? "Dynamics" : symbol.Name + "Dynamics", dynamicsCount == 1,
                 EquatableArray.From(stateShape), EquatableArray.From(inits), EquatableArray.From(nodes), output);
@@ -144,6 +155,12 @@ namespace OdeDsl.Generators.Parsing
             if (p.Shape.Count == 2) return p with { InitKind = "FanIn", Scale = p.Shape[1] };
             if (p.Shape.Count == 4) return p with { InitKind = "FanIn", Scale = p.Shape[1] * p.Shape[2] * p.Shape[3] };
             int paramNode = Array.FindIndex(nodes, n => n.Op == OpKind.Param && n.Ints[0] == index);
+            foreach (var use in nodes.Where(n => n.Args.Contains(paramNode)))
+            {
+                if (use.Op == OpKind.GroupNorm && use.Args[1] == paramNode) return p with { InitKind = "Ones", Scale = 0 };
+                if (use.Op == OpKind.GroupNorm && use.Args[2] == paramNode) return p with { InitKind = "Zeros", Scale = 0 };
+                if (use.Op == OpKind.Conv2d && use.Args[2] == paramNode) return p with { InitKind = "FanIn", Scale = use.Value };
+            }
             foreach (var add in nodes.Where(n => n.Op == OpKind.Add && n.Args.Contains(paramNode)))
             {
                 var other = nodes[add.Args[0] == paramNode ? add.Args[1] : add.Args[0]];
@@ -158,8 +175,7 @@ namespace OdeDsl.Generators.Parsing
 
         private static void CheckRank(string typeName, int[] dims, SyntaxNode at)
         {
-            int expected = typeName switch { "OdeDsl.Vec" => 1, "OdeDsl.Mat" => 2, "float" or "double" => 0, _ => -1 };
-            if (typeName == "OdeDsl.Tensor") throw Error("ODE0002", at, "Tensor arguments (convolutional dynamics are not generated yet)");
+            int expected = typeName switch { "OdeDsl.Vec" => 1, "OdeDsl.Mat" => 2, "OdeDsl.Tensor" => dims.Length, "float" or "double" => 0, _ => -1 };
             if (expected < 0) throw Error("ODE0007", at, $"type '{typeName}' is not Vec, Mat or float");
             if (dims.Length != expected) throw Error("ODE0003", at, at.ToString(), $"a {typeName} needs {expected} dimension(s) but the attribute gives {Primitive.ShapeText(dims)}");
         }
@@ -444,6 +460,24 @@ namespace OdeDsl.Generators.Parsing
             throw Error("ODE0003", ea, Short(ea), $"{idx.Length} index(es) into `{node.Text}` of shape {Primitive.ShapeText(node)}");
         }
 
+        /// <summary>Call arguments by parameter name (named or positional), defaults left out.</summary>
+        private static Dictionary<string, ExpressionSyntax> Named(InvocationExpressionSyntax inv, IMethodSymbol method)
+        {
+            var map = new Dictionary<string, ExpressionSyntax>();
+            var args = inv.ArgumentList.Arguments;
+            for (int i = 0; i < args.Count; i++)
+            {
+                string name = args[i].NameColon?.Name.Identifier.Text ?? (i < method.Parameters.Length ? method.Parameters[i].Name : "");
+                map[name] = args[i].Expression;
+            }
+            return map;
+        }
+
+        private void RequireParam(int node, ExpressionSyntax at)
+        {
+            if (_g[node].Op != OpKind.Param) throw Error("ODE0002", at, $"'{Short(at)}' must be a [Param] argument here");
+        }
+
         private static readonly Dictionary<string, OpKind> s_unary = new()
         {
             ["Tanh"] = OpKind.Tanh, ["Sigmoid"] = OpKind.Sigmoid, ["Relu"] = OpKind.Relu, ["Softplus"] = OpKind.Softplus,
@@ -477,6 +511,38 @@ namespace OdeDsl.Generators.Parsing
                 case "Outer": return Op(OpKind.Outer, inv, Expr(args[0].Expression), Expr(args[1].Expression));
                 case "Transpose": return Op(OpKind.Transpose, inv, Expr(args[0].Expression));
                 case "Concat": return Op(OpKind.Concat, inv, args.Select(a => Expr(a.Expression)).ToArray());
+                case "Conv2d":
+                {
+                    var a = Named(inv, symbol);
+                    int input = Expr(a["x"]), k = Expr(a["kernel"]), bias = Expr(a["bias"]);
+                    RequireParam(k, a["kernel"]);
+                    RequireParam(bias, a["bias"]);
+                    int stride = a.TryGetValue("stride", out var st) ? ConstInt(st) : 1;
+                    int padding = a.TryGetValue("padding", out var pd) ? ConstInt(pd) : 0;
+                    var kn = _g[k];
+                    double patch = kn.Shape.Count == 4 ? kn.Shape[1] * kn.Shape[2] * kn.Shape[3] : 1;
+                    return Op(OpKind.Conv2d, inv, patch, new[] { stride, padding, _g[input].Size }, input, k, bias);
+                }
+                case "GroupNorm":
+                {
+                    var a = Named(inv, symbol);
+                    int input = Expr(a["x"]), gamma = Expr(a["gamma"]), beta = Expr(a["beta"]);
+                    RequireParam(gamma, a["gamma"]);
+                    RequireParam(beta, a["beta"]);
+                    return Op(OpKind.GroupNorm, inv, 0, new[] { ConstInt(a["groups"]) }, input, gamma, beta);
+                }
+                case "AvgPool":
+                {
+                    var a = Named(inv, symbol);
+                    int k = ConstInt(a["kernel"]);
+                    int stride = a.TryGetValue("stride", out var st) ? ConstInt(st) : k;
+                    int pooled = Expr(a["x"]);
+                    return Op(OpKind.AvgPool, inv, 0, new[] { k, stride, _g[pooled].Size }, pooled);
+                }
+                case "GlobalAvgPool":
+                    return Op(OpKind.GlobalAvgPool, inv, Expr(args[0].Expression));
+                case "ConcatChannel":
+                    return Op(OpKind.ConcatChannel, inv, Expr(args[0].Expression), Expr(args[1].Expression));
             }
             throw Error("ODE0002", inv, $"the function '{name}' has no generator rule yet");
         }

@@ -17,6 +17,8 @@ namespace OdeDsl.Generators.Primitives
             new SquarePrimitive(), new AbsPrimitive(), new PowPrimitive(),
             new MatVecPrimitive(), new DotPrimitive(), new SumPrimitive(), new MeanPrimitive(), new OuterPrimitive(),
             new TransposePrimitive(), new ConcatPrimitive(),
+            new Conv2dPrimitive(), new GroupNormPrimitive(), new ConcatChannelPrimitive(),
+            new AvgPoolPrimitive(), new GlobalAvgPoolPrimitive(),
         }.ToDictionary(p => p.Kind);
 
         public static IEnumerable<OpKind> Registered => s_table.Keys;

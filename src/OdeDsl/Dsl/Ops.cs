@@ -4,7 +4,7 @@ namespace OdeDsl;
 /// The functions a dynamics method may call (use with <c>using static OdeDsl.Ops;</c>). Each has a plain eager
 /// implementation so the method runs as written; the generator maps each to a primitive with analytic derivatives.
 /// </summary>
-public static class Ops
+public static partial class Ops
 {
     public static float Tanh(float x) => MathF.Tanh(x);
     public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));

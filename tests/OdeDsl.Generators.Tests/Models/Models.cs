@@ -60,3 +60,45 @@ public static partial class AllPrimitivesField
         return u * s - w + (-v) / (3f + t * t);
     }
 }
+
+/// <summary>The ODE-Net field of DSL.md §3 at a small size: GN–ReLU–ConcatConv–GN–ReLU–ConcatConv–GN on a [4, 5, 5] state.</summary>
+public static partial class ConvField
+{
+    [OdeDynamics]
+    internal static Tensor F([Shape(4, 5, 5)] Tensor h, float t,
+                             [Param(4)] Vec g1, [Param(4)] Vec beta1, [Param(4, 5, 3, 3)] Tensor K1, [Param(4)] Vec c1,
+                             [Param(4)] Vec g2, [Param(4)] Vec beta2, [Param(4, 5, 3, 3)] Tensor K2, [Param(4)] Vec c2,
+                             [Param(4)] Vec g3, [Param(4)] Vec beta3)
+    {
+        var x = Relu(GroupNorm(h, groups: 2, g1, beta1));
+        x = Conv2d(ConcatChannel(x, t), K1, c1, padding: 1);
+        x = Relu(GroupNorm(x, groups: 2, g2, beta2));
+        x = Conv2d(ConcatChannel(x, t), K2, c2, padding: 1);
+        return GroupNorm(x, groups: 2, g3, beta3);
+    }
+}
+
+
+/// <summary>A strided, padded convolution whose output happens to keep the state's shape: (2 + 2·1 − 2)/2 + 1 = 2.</summary>
+public static partial class StridedConvField
+{
+    [OdeDynamics]
+    internal static Tensor F([Shape(3, 2, 2)] Tensor h, float t, [Param(3, 4, 2, 2)] Tensor K, [Param(3)] Vec c)
+        => Tanh(Conv2d(ConcatChannel(h, t), K, c, stride: 2, padding: 1)) * 0.5f + h * h;
+}
+
+/// <summary>[Differentiable] helpers (not right-hand sides): a classifier head and a pooled convolutional feature.</summary>
+public static partial class Heads
+{
+    [Differentiable]
+    internal static Vec Classifier([Shape(3)] Vec x, [Param(2, 3)] Mat W, [Param(2)] Vec b) => Tanh(W * x + b) * Sum(x);
+
+    [Differentiable]
+    internal static float Energy([Shape(2, 3, 3)] Tensor x, [Param(2, 2, 3, 3)] Tensor K, [Param(2)] Vec c)
+        => Mean(Softplus(Conv2d(x, K, c, padding: 1))) + Sum(x * x);
+
+    /// <summary>The ODE-Net head: average pooling, global average pooling, then a linear layer.</summary>
+    [Differentiable]
+    internal static Vec PooledHead([Shape(2, 4, 4)] Tensor x, [Param(3, 2)] Mat W, [Param(3)] Vec b)
+        => W * GlobalAvgPool(Square(AvgPool(x, kernel: 2, stride: 1))) + b;
+}

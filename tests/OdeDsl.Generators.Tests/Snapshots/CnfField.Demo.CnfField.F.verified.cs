@@ -65,20 +65,15 @@ namespace Demo
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        {
-                            ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
-                        }
-                        {
-                            T x = ws[f10 + b * 64 + i];
-                            ws[f11 + b * 64 + i] = T.Tanh(x);
-                        }
+                        ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
                     }
                 }
+                // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10 + 0).Slice(0, batch * 64), ws.Slice(f11 + 0).Slice(0, batch * 64));
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -97,20 +92,15 @@ namespace Demo
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        {
-                            ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
-                        }
-                        {
-                            T x = ws[f14 + b * 64 + i];
-                            ws[f15 + b * 64 + i] = T.Tanh(x);
-                        }
+                        ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
                     }
                 }
+                // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14 + 0).Slice(0, batch * 64), ws.Slice(f15 + 0).Slice(0, batch * 64));
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -186,20 +176,15 @@ namespace Demo
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        {
-                            ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
-                        }
-                        {
-                            T x = ws[f10 + b * 64 + i];
-                            ws[f11 + b * 64 + i] = T.Tanh(x);
-                        }
+                        ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
                     }
                 }
+                // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10 + 0).Slice(0, batch * 64), ws.Slice(f11 + 0).Slice(0, batch * 64));
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -218,20 +203,15 @@ namespace Demo
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        {
-                            ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
-                        }
-                        {
-                            T x = ws[f14 + b * 64 + i];
-                            ws[f15 + b * 64 + i] = T.Tanh(x);
-                        }
+                        ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
                     }
                 }
+                // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14 + 0).Slice(0, batch * 64), ws.Slice(f15 + 0).Slice(0, batch * 64));
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -297,20 +277,22 @@ namespace Demo
                     }
                 }
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 64; i++)
+                    {
+                        T xv = ws[f14 + b * 64 + i], yv = ws[f15 + b * 64 + i];
+                        ws[a14 + b * 64 + i] += (T.One - yv * yv) * ws[a15 + b * 64 + i];
+                    }
+                }
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        {
-                            T x = ws[f14 + b * 64 + i], y = ws[f15 + b * 64 + i];
-                            ws[a14 + b * 64 + i] += (T.One - y * y) * ws[a15 + b * 64 + i];
-                        }
-                        {
-                            T g = ws[a14 + b * 64 + i];
-                            ws[a13 + b * 64 + i] += g;
-                            gradTheta[4416 + i] += g;
-                        }
+                        T g = ws[a14 + b * 64 + i];
+                        ws[a13 + b * 64 + i] += g;
+                        gradTheta[4416 + i] += g;
                     }
                 }
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
@@ -332,20 +314,22 @@ namespace Demo
                     }
                 }
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 64; i++)
+                    {
+                        T xv = ws[f10 + b * 64 + i], yv = ws[f11 + b * 64 + i];
+                        ws[a10 + b * 64 + i] += (T.One - yv * yv) * ws[a11 + b * 64 + i];
+                    }
+                }
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        {
-                            T x = ws[f10 + b * 64 + i], y = ws[f11 + b * 64 + i];
-                            ws[a10 + b * 64 + i] += (T.One - y * y) * ws[a11 + b * 64 + i];
-                        }
-                        {
-                            T g = ws[a10 + b * 64 + i];
-                            ws[a9 + b * 64 + i] += g;
-                            gradTheta[192 + i] += g;
-                        }
+                        T g = ws[a10 + b * 64 + i];
+                        ws[a9 + b * 64 + i] += g;
+                        gradTheta[192 + i] += g;
                     }
                 }
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
@@ -408,20 +392,15 @@ namespace Demo
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        {
-                            ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
-                        }
-                        {
-                            T x = ws[f10 + b * 64 + i];
-                            ws[f11 + b * 64 + i] = T.Tanh(x);
-                        }
+                        ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
                     }
                 }
+                // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10 + 0).Slice(0, batch * 64), ws.Slice(f11 + 0).Slice(0, batch * 64));
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -440,20 +419,15 @@ namespace Demo
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        {
-                            ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
-                        }
-                        {
-                            T x = ws[f14 + b * 64 + i];
-                            ws[f15 + b * 64 + i] = T.Tanh(x);
-                        }
+                        ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
                     }
                 }
+                // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14 + 0).Slice(0, batch * 64), ws.Slice(f15 + 0).Slice(0, batch * 64));
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -504,18 +478,20 @@ namespace Demo
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(d8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(d9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 64; i++)
+                    {
+                        ws[d10 + b * 64 + i] = ws[d9 + b * 64 + i];
+                    }
+                }
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        {
-                            ws[d10 + b * 64 + i] = ws[d9 + b * 64 + i];
-                        }
-                        {
-                            T x = ws[f10 + b * 64 + i], y = ws[f11 + b * 64 + i];
-                            ws[d11 + b * 64 + i] = (T.One - y * y) * ws[d10 + b * 64 + i];
-                        }
+                        T xv = ws[f10 + b * 64 + i], yv = ws[f11 + b * 64 + i];
+                        ws[d11 + b * 64 + i] = (T.One - yv * yv) * ws[d10 + b * 64 + i];
                     }
                 }
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
@@ -536,18 +512,20 @@ namespace Demo
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(d12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(d13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 64; i++)
+                    {
+                        ws[d14 + b * 64 + i] = ws[d13 + b * 64 + i];
+                    }
+                }
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        {
-                            ws[d14 + b * 64 + i] = ws[d13 + b * 64 + i];
-                        }
-                        {
-                            T x = ws[f14 + b * 64 + i], y = ws[f15 + b * 64 + i];
-                            ws[d15 + b * 64 + i] = (T.One - y * y) * ws[d14 + b * 64 + i];
-                        }
+                        T xv = ws[f14 + b * 64 + i], yv = ws[f15 + b * 64 + i];
+                        ws[d15 + b * 64 + i] = (T.One - yv * yv) * ws[d14 + b * 64 + i];
                     }
                 }
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
@@ -623,20 +601,15 @@ namespace Demo
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        {
-                            ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
-                        }
-                        {
-                            T x = ws[f10 + b * 64 + i];
-                            ws[f11 + b * 64 + i] = T.Tanh(x);
-                        }
+                        ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
                     }
                 }
+                // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10 + 0).Slice(0, batch * 64), ws.Slice(f11 + 0).Slice(0, batch * 64));
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -655,20 +628,15 @@ namespace Demo
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 64; i++)
                     {
-                        {
-                            ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
-                        }
-                        {
-                            T x = ws[f14 + b * 64 + i];
-                            ws[f15 + b * 64 + i] = T.Tanh(x);
-                        }
+                        ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
                     }
                 }
+                // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14 + 0).Slice(0, batch * 64), ws.Slice(f15 + 0).Slice(0, batch * 64));
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -726,18 +694,20 @@ namespace Demo
                     // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                     global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(d8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(d9 + 0), 64);
                     // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 64; i++)
+                        {
+                            ws[d10 + b * 64 + i] = ws[d9 + b * 64 + i];
+                        }
+                    }
                     // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 64; i++)
                         {
-                            {
-                                ws[d10 + b * 64 + i] = ws[d9 + b * 64 + i];
-                            }
-                            {
-                                T x = ws[f10 + b * 64 + i], y = ws[f11 + b * 64 + i];
-                                ws[d11 + b * 64 + i] = (T.One - y * y) * ws[d10 + b * 64 + i];
-                            }
+                            T xv = ws[f10 + b * 64 + i], yv = ws[f11 + b * 64 + i];
+                            ws[d11 + b * 64 + i] = (T.One - yv * yv) * ws[d10 + b * 64 + i];
                         }
                     }
                     // v12 = Concat(v11, v1) [65]   Concat(x, t)
@@ -758,18 +728,20 @@ namespace Demo
                     // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                     global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(d12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(d13 + 0), 64);
                     // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 64; i++)
+                        {
+                            ws[d14 + b * 64 + i] = ws[d13 + b * 64 + i];
+                        }
+                    }
                     // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 64; i++)
                         {
-                            {
-                                ws[d14 + b * 64 + i] = ws[d13 + b * 64 + i];
-                            }
-                            {
-                                T x = ws[f14 + b * 64 + i], y = ws[f15 + b * 64 + i];
-                                ws[d15 + b * 64 + i] = (T.One - y * y) * ws[d14 + b * 64 + i];
-                            }
+                            T xv = ws[f14 + b * 64 + i], yv = ws[f15 + b * 64 + i];
+                            ws[d15 + b * 64 + i] = (T.One - yv * yv) * ws[d14 + b * 64 + i];
                         }
                     }
                     // v16 = Concat(v15, v1) [65]   Concat(x, t)

@@ -65,8 +65,8 @@ static partial class LotkaVolterra
                         ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
                     }
                     {
-                        T x = theta[2 + i];
-                        ws[f12 + b * 1 + i] = -x;
+                        T xv = theta[2 + i];
+                        ws[f12 + b * 1 + i] = -xv;
                     }
                     {
                         ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];
@@ -154,8 +154,8 @@ static partial class LotkaVolterra
                         ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
                     }
                     {
-                        T x = theta[2 + i];
-                        ws[f12 + b * 1 + i] = -x;
+                        T xv = theta[2 + i];
+                        ws[f12 + b * 1 + i] = -xv;
                     }
                     {
                         ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];
@@ -246,7 +246,7 @@ static partial class LotkaVolterra
                         gradH[b * 2 + 1 + i] += g * ws[f12 + b * 1 + i];
                     }
                     {
-                        T x = theta[2 + i], y = ws[f12 + b * 1 + i];
+                        T xv = theta[2 + i], yv = ws[f12 + b * 1 + i];
                         gradTheta[2 + i] += (-T.One) * ws[a12 + b * 1 + i];
                     }
                     {
@@ -320,8 +320,8 @@ static partial class LotkaVolterra
                         ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
                     }
                     {
-                        T x = theta[2 + i];
-                        ws[f12 + b * 1 + i] = -x;
+                        T xv = theta[2 + i];
+                        ws[f12 + b * 1 + i] = -xv;
                     }
                     {
                         ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];
@@ -467,8 +467,8 @@ static partial class LotkaVolterra
                         ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
                     }
                     {
-                        T x = theta[2 + i];
-                        ws[f12 + b * 1 + i] = -x;
+                        T xv = theta[2 + i];
+                        ws[f12 + b * 1 + i] = -xv;
                     }
                     {
                         ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];

@@ -58,20 +58,15 @@ namespace Demo
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 50; i++)
                     {
-                        {
-                            ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
-                        }
-                        {
-                            T x = ws[f9 + b * 50 + i];
-                            ws[f10 + b * 50 + i] = T.Tanh(x);
-                        }
+                        ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
                     }
                 }
+                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9 + 0).Slice(0, batch * 50), ws.Slice(f10 + 0).Slice(0, batch * 50));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
@@ -127,20 +122,15 @@ namespace Demo
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 50; i++)
                     {
-                        {
-                            ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
-                        }
-                        {
-                            T x = ws[f9 + b * 50 + i];
-                            ws[f10 + b * 50 + i] = T.Tanh(x);
-                        }
+                        ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
                     }
                 }
+                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9 + 0).Slice(0, batch * 50), ws.Slice(f10 + 0).Slice(0, batch * 50));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
@@ -176,20 +166,22 @@ namespace Demo
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a11 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a10 + 0), 50);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a11 + 0), 2, ws.Slice(f10 + 0), 50, T.One, gradTheta.Slice(150), 50);
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 50; i++)
+                    {
+                        T xv = ws[f9 + b * 50 + i], yv = ws[f10 + b * 50 + i];
+                        ws[a9 + b * 50 + i] += (T.One - yv * yv) * ws[a10 + b * 50 + i];
+                    }
+                }
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 50; i++)
                     {
-                        {
-                            T x = ws[f9 + b * 50 + i], y = ws[f10 + b * 50 + i];
-                            ws[a9 + b * 50 + i] += (T.One - y * y) * ws[a10 + b * 50 + i];
-                        }
-                        {
-                            T g = ws[a9 + b * 50 + i];
-                            ws[a8 + b * 50 + i] += g;
-                            gradTheta[100 + i] += g;
-                        }
+                        T g = ws[a9 + b * 50 + i];
+                        ws[a8 + b * 50 + i] += g;
+                        gradTheta[100 + i] += g;
                     }
                 }
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
@@ -250,20 +242,15 @@ namespace Demo
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 50; i++)
                     {
-                        {
-                            ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
-                        }
-                        {
-                            T x = ws[f9 + b * 50 + i];
-                            ws[f10 + b * 50 + i] = T.Tanh(x);
-                        }
+                        ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
                     }
                 }
+                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9 + 0).Slice(0, batch * 50), ws.Slice(f10 + 0).Slice(0, batch * 50));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
@@ -298,18 +285,20 @@ namespace Demo
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(d7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(d8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 50; i++)
+                    {
+                        ws[d9 + b * 50 + i] = ws[d8 + b * 50 + i];
+                    }
+                }
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 50; i++)
                     {
-                        {
-                            ws[d9 + b * 50 + i] = ws[d8 + b * 50 + i];
-                        }
-                        {
-                            T x = ws[f9 + b * 50 + i], y = ws[f10 + b * 50 + i];
-                            ws[d10 + b * 50 + i] = (T.One - y * y) * ws[d9 + b * 50 + i];
-                        }
+                        T xv = ws[f9 + b * 50 + i], yv = ws[f10 + b * 50 + i];
+                        ws[d10 + b * 50 + i] = (T.One - yv * yv) * ws[d9 + b * 50 + i];
                     }
                 }
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
@@ -365,20 +354,15 @@ namespace Demo
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 50; i++)
                     {
-                        {
-                            ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
-                        }
-                        {
-                            T x = ws[f9 + b * 50 + i];
-                            ws[f10 + b * 50 + i] = T.Tanh(x);
-                        }
+                        ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
                     }
                 }
+                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9 + 0).Slice(0, batch * 50), ws.Slice(f10 + 0).Slice(0, batch * 50));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
@@ -420,18 +404,20 @@ namespace Demo
                     // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                     global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(d7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(d8 + 0), 50);
                     // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 50; i++)
+                        {
+                            ws[d9 + b * 50 + i] = ws[d8 + b * 50 + i];
+                        }
+                    }
                     // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 50; i++)
                         {
-                            {
-                                ws[d9 + b * 50 + i] = ws[d8 + b * 50 + i];
-                            }
-                            {
-                                T x = ws[f9 + b * 50 + i], y = ws[f10 + b * 50 + i];
-                                ws[d10 + b * 50 + i] = (T.One - y * y) * ws[d9 + b * 50 + i];
-                            }
+                            T xv = ws[f9 + b * 50 + i], yv = ws[f10 + b * 50 + i];
+                            ws[d10 + b * 50 + i] = (T.One - yv * yv) * ws[d9 + b * 50 + i];
                         }
                     }
                     // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)

@@ -39,8 +39,8 @@ namespace Demo
                         for (int i = 0; i < 3; i++)
                         {
                             {
-                                T x = theta[i];
-                                ws[f2 + b * 3 + i] = -x;
+                                T xv = theta[i];
+                                ws[f2 + b * 3 + i] = -xv;
                             }
                             {
                                 ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
@@ -77,8 +77,8 @@ namespace Demo
                         for (int i = 0; i < 3; i++)
                         {
                             {
-                                T x = theta[i];
-                                ws[f2 + b * 3 + i] = -x;
+                                T xv = theta[i];
+                                ws[f2 + b * 3 + i] = -xv;
                             }
                             {
                                 ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
@@ -108,7 +108,7 @@ namespace Demo
                                 gradH[b * 3 + i] += g * ws[f2 + b * 3 + i];
                             }
                             {
-                                T x = theta[i], y = ws[f2 + b * 3 + i];
+                                T xv = theta[i], yv = ws[f2 + b * 3 + i];
                                 gradTheta[i] += (-T.One) * ws[a2 + b * 3 + i];
                             }
                         }
@@ -135,8 +135,8 @@ namespace Demo
                         for (int i = 0; i < 3; i++)
                         {
                             {
-                                T x = theta[i];
-                                ws[f2 + b * 3 + i] = -x;
+                                T xv = theta[i];
+                                ws[f2 + b * 3 + i] = -xv;
                             }
                             {
                                 ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
@@ -186,8 +186,8 @@ namespace Demo
                         for (int i = 0; i < 3; i++)
                         {
                             {
-                                T x = theta[i];
-                                ws[f2 + b * 3 + i] = -x;
+                                T xv = theta[i];
+                                ws[f2 + b * 3 + i] = -xv;
                             }
                             {
                                 ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];

@@ -38,8 +38,8 @@ namespace Demo
                     {
                         for (int i = 0; i < 1; i++)
                         {
-                            T x = h[b * 2 + 1 + i];
-                            ws[f3 + b * 1 + i] = -x;
+                            T xv = h[b * 2 + 1 + i];
+                            ws[f3 + b * 1 + i] = -xv;
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
@@ -62,8 +62,8 @@ namespace Demo
                     {
                         for (int i = 0; i < 1; i++)
                         {
-                            T x = t[b];
-                            ws[f6 + b * 1 + i] = T.Cos(x);
+                            T xv = t[b];
+                            ws[f6 + b * 1 + i] = T.Cos(xv);
                         }
                     }
                     // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
@@ -104,8 +104,8 @@ namespace Demo
                     {
                         for (int i = 0; i < 1; i++)
                         {
-                            T x = h[b * 2 + 1 + i];
-                            ws[f3 + b * 1 + i] = -x;
+                            T xv = h[b * 2 + 1 + i];
+                            ws[f3 + b * 1 + i] = -xv;
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
@@ -128,8 +128,8 @@ namespace Demo
                     {
                         for (int i = 0; i < 1; i++)
                         {
-                            T x = t[b];
-                            ws[f6 + b * 1 + i] = T.Cos(x);
+                            T xv = t[b];
+                            ws[f6 + b * 1 + i] = T.Cos(xv);
                         }
                     }
                     // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
@@ -166,8 +166,8 @@ namespace Demo
                     {
                         for (int i = 0; i < 1; i++)
                         {
-                            T x = t[b], y = ws[f6 + b * 1 + i];
-                            gradT[b] += (-T.Sin(x)) * ws[a6 + b * 1 + i];
+                            T xv = t[b], yv = ws[f6 + b * 1 + i];
+                            gradT[b] += (-T.Sin(xv)) * ws[a6 + b * 1 + i];
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
@@ -190,7 +190,7 @@ namespace Demo
                     {
                         for (int i = 0; i < 1; i++)
                         {
-                            T x = h[b * 2 + 1 + i], y = ws[f3 + b * 1 + i];
+                            T xv = h[b * 2 + 1 + i], yv = ws[f3 + b * 1 + i];
                             gradH[b * 2 + 1 + i] += (-T.One) * ws[a3 + b * 1 + i];
                         }
                     }
@@ -216,8 +216,8 @@ namespace Demo
                     {
                         for (int i = 0; i < 1; i++)
                         {
-                            T x = h[b * 2 + 1 + i];
-                            ws[f3 + b * 1 + i] = -x;
+                            T xv = h[b * 2 + 1 + i];
+                            ws[f3 + b * 1 + i] = -xv;
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
@@ -240,8 +240,8 @@ namespace Demo
                     {
                         for (int i = 0; i < 1; i++)
                         {
-                            T x = t[b];
-                            ws[f6 + b * 1 + i] = T.Cos(x);
+                            T xv = t[b];
+                            ws[f6 + b * 1 + i] = T.Cos(xv);
                         }
                     }
                     // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
@@ -264,7 +264,7 @@ namespace Demo
                     {
                         for (int i = 0; i < 1; i++)
                         {
-                            T x = h[b * 2 + 1 + i], y = ws[f3 + b * 1 + i];
+                            T xv = h[b * 2 + 1 + i], yv = ws[f3 + b * 1 + i];
                             ws[d3 + b * 1 + i] = (-T.One) * tangent[b * 2 + 1 + i];
                         }
                     }
@@ -319,8 +319,8 @@ namespace Demo
                     {
                         for (int i = 0; i < 1; i++)
                         {
-                            T x = h[b * 2 + 1 + i];
-                            ws[f3 + b * 1 + i] = -x;
+                            T xv = h[b * 2 + 1 + i];
+                            ws[f3 + b * 1 + i] = -xv;
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
@@ -343,8 +343,8 @@ namespace Demo
                     {
                         for (int i = 0; i < 1; i++)
                         {
-                            T x = t[b];
-                            ws[f6 + b * 1 + i] = T.Cos(x);
+                            T xv = t[b];
+                            ws[f6 + b * 1 + i] = T.Cos(xv);
                         }
                     }
                     // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
@@ -374,7 +374,7 @@ namespace Demo
                         {
                             for (int i = 0; i < 1; i++)
                             {
-                                T x = h[b * 2 + 1 + i], y = ws[f3 + b * 1 + i];
+                                T xv = h[b * 2 + 1 + i], yv = ws[f3 + b * 1 + i];
                                 ws[d3 + b * 1 + i] = (-T.One) * tangent[b * 2 + 1 + i];
                             }
                         }
