@@ -7,9 +7,15 @@ internal static class AdjointShared
 {
     /// <summary>The backward solve's options: the adjoint's own method and tolerances, the channel norm, final state only.</summary>
     public static SolveOptions<T> BackwardOptions<T>(SolveOptions<T> forward, AdjointOptions adjoint, ErrorNorm<T> norm)
-        where T : unmanaged, IFloatingPointIeee754<T> => new()
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var method = adjoint.Method ?? forward.Method;
+        if (!method.IsAdaptive && forward.FixedStep is null)
+            throw new ArgumentException(
+                $"The backward solve uses {method.Name}, a fixed-step method, with the forward's SolveOptions.FixedStep, which is not set.");
+        return new()
         {
-            Method = adjoint.Method ?? forward.Method,
+            Method = method,
             RelTol = adjoint.RelTol is double r ? T.CreateChecked(r) : forward.RelTol,
             AbsTol = adjoint.AbsTol is double a ? T.CreateChecked(a) : forward.AbsTol,
             // Per-component tolerances describe the forward state's components, not the augmented state's: not carried over.
@@ -21,6 +27,7 @@ internal static class AdjointShared
             MaxSteps = forward.MaxSteps,
             Output = OutputMode.FinalOnly,
         };
+    }
 
     /// <summary>The forward options with the accepted steps recorded (backprop's replay) or the dense output kept (a checkpoint segment's re-solve).</summary>
     public static SolveOptions<T> ForwardOptions<T>(SolveOptions<T> o, bool recordSteps, bool keepDenseOutput)

@@ -8,25 +8,28 @@ namespace OdeDsl;
 /// steps); the backward pass runs each step's transpose with the VJP at every stage, and the VJP of the dense
 /// interpolant for the output times. The result is the exact gradient of the numerical solution with the accepted
 /// step sequence held fixed (step-size control is not differentiated, as in torchdiffeq and diffrax).
+/// When the solver's dense output already keeps every step's y_n and stages (<see cref="IStepStages{T}"/>), that is the
+/// tape and nothing is replayed.
 /// </summary>
-internal sealed class BackpropSensitivity : Sensitivity
+internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
 {
-    public override string ToString() => "backprop";
+    /// <summary>Ignores stages kept by the solver and replays the steps (tests check the two paths agree).</summary>
+    internal static BackpropSensitivity Replaying { get; } = new(alwaysReplay: true);
 
-    private sealed class Tape<T>(RkScheme<T> scheme, T[] stepStart, T[] stepSize, T[] ys, T[] ks, int[] outputStep, T[] outputTheta)
+    public override string ToString() => alwaysReplay ? "backprop (replay)" : "backprop";
+
+    private sealed class Tape<T>(RkScheme<T> scheme, T[] stepStart, T[] stepSize, IStepStages<T> stages, int[] outputStep, T[] outputTheta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public RkScheme<T> Scheme { get; } = scheme;
         public T[] StepStart { get; } = stepStart;
         public T[] StepSize { get; } = stepSize;
-        /// <summary>[steps, batch·S]: y_n at every step start.</summary>
-        public T[] Ys { get; } = ys;
-        /// <summary>[steps, stages, batch·S].</summary>
-        public T[] Ks { get; } = ks;
+        /// <summary>y_n and the stages of every accepted step.</summary>
+        public IStepStages<T> Stages { get; } = stages;
         /// <summary>Per output time: the step whose interpolant produces it and the fraction θ ∈ [0, 1] of that step.</summary>
         public int[] OutputStep { get; } = outputStep;
         public T[] OutputTheta { get; } = outputTheta;
-        /// <summary>The outputs as the replay computed them, [nTimes, batch·S].</summary>
+        /// <summary>The outputs as the tape reproduces them, [nTimes, batch·S].</summary>
         public T[]? States { get; set; }
     }
 
@@ -35,38 +38,27 @@ internal sealed class BackpropSensitivity : Sensitivity
         var scheme = RkScheme<T>.For(problem.Options.Method);
         int batch = problem.Batch, n = batch * TDynamics.StateSize, s = scheme.Stages;
         var rhs = new DynamicsRhs<TDynamics, T>(problem.Theta, batch);
-        var solution = Ode.Solve(rhs, problem.InitialState, problem.Times, AdjointShared.ForwardOptions(problem.Options, recordSteps: true, keepDenseOutput: false));
+        var solution = Ode.Solve(rhs, problem.InitialState, problem.Times, AdjointShared.ForwardOptions(problem.Options, recordSteps: true, keepDenseOutput: true));
         AdjointShared.EnsureSucceeded(solution, "forward solve");
         var steps = solution.Steps ?? throw new InvalidOperationException("The solver did not record its steps.");
         int m = steps.Count;
         T[] stepStart = new T[m], stepSize = new T[m];
         for (int j = 0; j < m; j++) (stepStart[j], stepSize[j]) = (steps.StartTimes[j], steps.Sizes[j]);
 
-        // Replay: the same steps, keeping y_n and the stages.
-        var ys = new T[m * n];
-        var ks = new T[m * s * n];
-        var y = problem.InitialState.ToArray();
-        var stageState = new T[n];
-        var rowTimes = new T[batch];
-        var workspace = new T[TDynamics.WorkspaceLength(batch)];
-        for (int j = 0; j < m; j++)
+        long replayed = 0;
+        IStepStages<T> stages;
+        if (!alwaysReplay && solution.Dense is IStepStages<T> kept && kept.Count == m && kept.Stages == s)
+            stages = kept;
+        else
         {
-            y.CopyTo(ys, j * n);
-            Span<T> k = ks.AsSpan(j * s * n, s * n);
-            T h = stepSize[j];
-            for (int i = 0; i < s; i++)
-            {
-                scheme.StageState(i, h, y, k, stageState);
-                rowTimes.AsSpan().Fill(stepStart[j] + scheme.C[i] * h);
-                TDynamics.Evaluate(rowTimes, stageState, problem.Theta, k.Slice(i * n, n), batch, workspace);
-            }
-            scheme.Advance(h, k, y);
+            stages = Replay<TDynamics, T>(problem, scheme, stepStart, stepSize);
+            replayed = (long)m * s;
         }
 
         var (outputStep, outputTheta) = LocateOutputs(problem.Times, stepStart, stepSize);
-        var tape = new Tape<T>(scheme, stepStart, stepSize, ys, ks, outputStep, outputTheta);
+        var tape = new Tape<T>(scheme, stepStart, stepSize, stages, outputStep, outputTheta);
         tape.States = InterpolateOutputs(tape, n);
-        var stats = new SolverStats(solution.Stats.FunctionEvaluations + (long)m * s, solution.Stats.AcceptedSteps, solution.Stats.RejectedSteps);
+        var stats = new SolverStats(solution.Stats.FunctionEvaluations + replayed, solution.Stats.AcceptedSteps, solution.Stats.RejectedSteps);
         return new OdeForward<TDynamics, T>(this, problem, solution, stats, tape);
     }
 
@@ -94,7 +86,7 @@ internal sealed class BackpropSensitivity : Sensitivity
         for (int j = m - 1; j >= 0; j--)
         {
             T h = tape.StepSize[j];
-            ReadOnlySpan<T> y = tape.Ys.AsSpan(j * n, n), k = tape.Ks.AsSpan(j * s * n, s * n);
+            ReadOnlySpan<T> y = tape.Stages.Y(j), k = tape.Stages.K(j);
             // y_{j+1} = y_j + h Σ b_i k_i.
             for (int i = 0; i < s; i++)
                 Axpy(h * scheme.B[i], yBar, kBar.AsSpan(i * n, n), overwrite: true);
@@ -136,8 +128,35 @@ internal sealed class BackpropSensitivity : Sensitivity
         return new OdeGradients<T>(yBar, thetaBar, dLdTimes, forward.ForwardStats, new SolverStats(vjps, m, 0));
     }
 
+    /// <summary>Re-runs the recorded steps with the tableau, keeping y_n and the stages (for solvers that keep no stages).</summary>
+    private static ContiguousStepStages<T> Replay<TDynamics, T>(ForwardProblem<T> problem, RkScheme<T> scheme, T[] stepStart, T[] stepSize)
+        where TDynamics : IOdeDynamics<TDynamics>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int batch = problem.Batch, n = batch * TDynamics.StateSize, s = scheme.Stages, m = stepSize.Length;
+        var stages = new ContiguousStepStages<T>(m, s, n);
+        var y = problem.InitialState.ToArray();
+        var stageState = new T[n];
+        var rowTimes = new T[batch];
+        var workspace = new T[TDynamics.WorkspaceLength(batch)];
+        for (int j = 0; j < m; j++)
+        {
+            y.CopyTo(stages.YMemory(j));
+            Span<T> k = stages.KMemory(j);
+            T h = stepSize[j];
+            for (int i = 0; i < s; i++)
+            {
+                scheme.StageState(i, h, y, k, stageState);
+                rowTimes.AsSpan().Fill(stepStart[j] + scheme.C[i] * h);
+                TDynamics.Evaluate(rowTimes, stageState, problem.Theta, k.Slice(i * n, n), batch, workspace);
+            }
+            scheme.Advance(h, k, y);
+        }
+        return stages;
+    }
+
     /// <summary>The outputs recomputed from the tape (equal to the solver's up to rounding; tests compare them).</summary>
-    internal static T[] ReplayedStates<TDynamics, T>(OdeForward<TDynamics, T> forward)
+    internal static T[] TapeStates<TDynamics, T>(OdeForward<TDynamics, T> forward)
         where TDynamics : IOdeDynamics<TDynamics>
         where T : unmanaged, IFloatingPointIeee754<T>
         => ((Tape<T>)forward.Record!).States!;
@@ -152,10 +171,10 @@ internal sealed class BackpropSensitivity : Sensitivity
         {
             int j = tape.OutputStep[o];
             Span<T> dst = states.AsSpan(o * n, n);
-            tape.Ys.AsSpan(j * n, n).CopyTo(dst);
+            tape.Stages.Y(j).CopyTo(dst);
             tape.Scheme.InterpolationWeights(tape.OutputTheta[o], w, dw);
             for (int i = 0; i < s; i++)
-                Axpy(tape.StepSize[j] * w[i], tape.Ks.AsSpan((j * s + i) * n, n), dst, overwrite: false);
+                Axpy(tape.StepSize[j] * w[i], tape.Stages.K(j).Slice(i * n, n), dst, overwrite: false);
         }
         return states;
     }

@@ -15,7 +15,7 @@ public abstract class Sensitivity
     /// Backpropagation through the solver's operations: the exact gradient of the numerical solution with the
     /// accepted step sequence held fixed. Memory grows linearly with the number of steps.
     /// </summary>
-    public static Sensitivity Backprop { get; } = new BackpropSensitivity();
+    public static Sensitivity Backprop { get; } = new BackpropSensitivity(alwaysReplay: false);
 
     /// <summary>
     /// The adjoint method: the augmented system [h, a, a_θ, a_t] is solved backwards in time,

@@ -9,7 +9,7 @@ namespace OdeDsl.Tests.Sensitivity;
 /// </summary>
 public class GradientAgreementTests
 {
-    public enum Mode { Backprop, Adjoint, AdjointSeminorm, Checkpointed, CheckpointedSeminorm }
+    public enum Mode { Backprop, BackpropReplay, Adjoint, AdjointSeminorm, Checkpointed, CheckpointedSeminorm }
     public enum SystemKind { LotkaVolterra, Mlp }
 
     private const double Tolerance = 1e-6;
@@ -29,6 +29,7 @@ public class GradientAgreementTests
     internal static OdeDsl.Sensitivity Sensitivity(Mode mode) => mode switch
     {
         Mode.Backprop => OdeDsl.Sensitivity.Backprop,
+        Mode.BackpropReplay => BackpropSensitivity.Replaying,
         Mode.Adjoint => OdeDsl.Sensitivity.Adjoint(),
         Mode.AdjointSeminorm => OdeDsl.Sensitivity.Adjoint(new AdjointOptions { Seminorm = true }),
         Mode.Checkpointed => OdeDsl.Sensitivity.CheckpointedAdjoint(3),

@@ -40,6 +40,15 @@ public class ValidationTests
     }
 
     [Fact]
+    public void RejectsAFixedStepBackwardMethodWithoutAStepSize()
+    {
+        var dL = new double[Times.Length * 2];
+        var mode = OdeDsl.Sensitivity.Adjoint(new AdjointOptions { Method = Methods.Rk4 });
+        var ex = Assert.Throws<ArgumentException>(() => Ode.Gradient<LotkaVolterra, double>(Y0, Times, LotkaVolterra.DefaultTheta, dL, mode));
+        Assert.Contains("FixedStep", ex.Message);
+    }
+
+    [Fact]
     public void RejectsFewerThanOneCheckpoint()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => OdeDsl.Sensitivity.CheckpointedAdjoint(0));

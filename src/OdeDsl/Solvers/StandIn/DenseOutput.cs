@@ -14,10 +14,15 @@ public sealed class StepRecord<T> where T : unmanaged, IFloatingPointIeee754<T>
 }
 
 /// <summary>Every accepted step's start state and stages, so the solution can be evaluated anywhere in its span.</summary>
-internal sealed class DenseOutput<T>(RkScheme<T> scheme) where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class DenseOutput<T>(RkScheme<T> scheme) : IStepStages<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly List<(T Start, T Size, T[] Y, T[] K)> _steps = [];
     private readonly T[] _w = new T[scheme.Stages], _dw = new T[scheme.Stages];
+
+    public int Count => _steps.Count;
+    public int Stages => scheme.Stages;
+    public ReadOnlySpan<T> Y(int j) => _steps[j].Y;
+    public ReadOnlySpan<T> K(int j) => _steps[j].K;
 
     public void Add(T start, T size, ReadOnlySpan<T> y, ReadOnlySpan<T> k) => _steps.Add((start, size, y.ToArray(), k.ToArray()));
 
