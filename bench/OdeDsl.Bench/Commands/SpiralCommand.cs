@@ -84,7 +84,11 @@ public static class SpiralCommand
             };
         }
 
-        var counts = once(); // warm-up: JIT and first-touch of buffers are not timed
+        // Warm-up for at least 2 s and 3 calls: tiered compilation promotes the hot methods to optimised code only after
+        // they have run a while, and a short-lived bench would otherwise time tier-0 code.
+        var counts = once();
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int calls = 1; calls < 3 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 2; calls++) once();
         var seconds = new double[repeats];
         for (int i = 0; i < repeats; i++)
         {
