@@ -74,6 +74,24 @@ public sealed class OptimizerTests
     }
 
     [Fact]
+    public void StepsAllocateNothing()
+    {
+        Optimizer<float>[] all =
+        [
+            new Adam<float>(64, decay: AdamWeightDecay.Decoupled, weightDecay: 0.01), new RmsProp<float>(64, momentum: 0.9),
+            new Sgd<float>(64, 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-4),
+        ];
+        var p = new float[64];
+        var g = new float[64];
+        g.AsSpan().Fill(0.5f);
+        foreach (var opt in all) opt.Step(p, g); // first call: JIT
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+            foreach (var opt in all) opt.Step(p, g);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void StepValidatesLengthsAndHyperparameters()
     {
         var opt = new Adam<double>(3);
