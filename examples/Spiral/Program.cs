@@ -16,6 +16,9 @@ var sensitivity = new Option<string>("--sensitivity") { Description = "Gradient 
 sensitivity.AcceptOnlyFromAmong("adjoint", "backprop");
 var outDir = new Option<string>("--out") { Description = "Folder for figures, metrics.jsonl and checkpoint.bin.", DefaultValueFactory = _ => Path.Combine("out", "spiral") };
 var seed = new Option<ulong>("--seed") { Description = "Seed of the initial weights and of the batch sampler.", DefaultValueFactory = _ => 0UL };
+var learningRate = new Option<double>("--lr") { Description = "RMSprop learning rate (ode_demo: 1e-3).", DefaultValueFactory = _ => 1e-3 };
+var batchSize = new Option<int>("--batch-size") { Description = "Windows per batch (ode_demo: 20).", DefaultValueFactory = _ => 20 };
+var batchTime = new Option<int>("--batch-time") { Description = "Points per window (ode_demo: 10).", DefaultValueFactory = _ => 10 };
 var quick = new Option<bool>("--quick") { Description = "Smoke run: 40 iterations, test every 20 (seconds)." };
 var float32 = new Option<bool>("--float32") { Description = "Train in float32 (as PyTorch does) instead of float64." };
 var resume = new Option<bool>("--resume") { Description = "Continue from <out>/checkpoint.bin." };
@@ -23,7 +26,7 @@ var plain = new Option<bool>("--plain") { Description = "Plain progress lines ev
 
 var root = new RootCommand("Neural ODE spiral demo (Chen et al. 2018, ode_demo): learn a 2-50-2 tanh field from trajectory windows.")
 {
-    iterations, testEvery, plotEvery, sensitivity, outDir, seed, quick, float32, resume, plain,
+    iterations, testEvery, plotEvery, sensitivity, outDir, seed, learningRate, batchSize, batchTime, quick, float32, resume, plain,
 };
 root.SetAction(pr =>
 {
@@ -35,17 +38,23 @@ root.SetAction(pr =>
         OutDir: pr.GetValue(outDir)!,
         Seed: pr.GetValue(seed),
         Resume: pr.GetValue(resume),
-        Plain: pr.GetValue(plain));
-    if (settings.Iterations < 1 || settings.TestEvery < 1 || settings.PlotEvery < 1)
+        Plain: pr.GetValue(plain),
+        LearningRate: pr.GetValue(learningRate),
+        BatchSize: pr.GetValue(batchSize),
+        BatchTime: pr.GetValue(batchTime));
+    if (settings.Iterations < 1 || settings.TestEvery < 1 || settings.PlotEvery < 1 || settings.BatchSize < 1 || settings.BatchTime < 2
+        || settings.BatchSize > SpiralProblem.DataSize - settings.BatchTime || !(settings.LearningRate > 0) || double.IsInfinity(settings.LearningRate))
     {
-        Console.Error.WriteLine("--iterations, --test-every and --plot-every must be ≥ 1.");
+        Console.Error.WriteLine($"--iterations, --test-every, --plot-every and --batch-size must be ≥ 1, --batch-time ≥ 2, " +
+                                $"--batch-size ≤ {SpiralProblem.DataSize} − batch-time, --lr finite and > 0.");
         return 2;
     }
     return pr.GetValue(float32) ? SpiralRun.Run<float>(settings) : SpiralRun.Run<double>(settings);
 });
 return root.Parse(args).Invoke();
 
-internal sealed record SpiralSettings(int Iterations, int TestEvery, int PlotEvery, string Sensitivity, string OutDir, ulong Seed, bool Resume, bool Plain);
+internal sealed record SpiralSettings(int Iterations, int TestEvery, int PlotEvery, string Sensitivity, string OutDir, ulong Seed, bool Resume, bool Plain,
+    double LearningRate, int BatchSize, int BatchTime);
 
 internal static class SpiralRun
 {
@@ -55,7 +64,7 @@ internal static class SpiralRun
         var clock = Stopwatch.StartNew();
         var problem = new SpiralProblem();
         var sens = s.Sensitivity == "backprop" ? Sensitivity.Backprop : Sensitivity.Adjoint();
-        var trainer = new SpiralTrainer<T>(problem, sens, s.Seed);
+        var trainer = new SpiralTrainer<T>(problem, sens, s.Seed, s.BatchTime, s.BatchSize, s.LearningRate);
         string checkpoint = Path.Combine(s.OutDir, "checkpoint.bin");
         if (s.Resume)
         {
@@ -63,7 +72,7 @@ internal static class SpiralRun
             Console.WriteLine($"Resumed from {checkpoint} at iteration {trainer.Iteration}.");
         }
         Console.WriteLine($"Spiral (ode_demo): {SpiralField.Dynamics.ParameterCount} parameters, {typeof(T).Name}, {s.Sensitivity}, " +
-                          $"dopri5 rtol 1e-7 atol 1e-9, RMSprop lr 1e-3, batch 20 × 10 points; true trajectory took {problem.TrueSolveStats.FunctionEvaluations} evaluations.");
+                          $"dopri5 rtol 1e-7 atol 1e-9, RMSprop lr {s.LearningRate:G3}, batch {s.BatchSize} × {s.BatchTime} points; true trajectory took {problem.TrueSolveStats.FunctionEvaluations} evaluations.");
 
         var (initialLoss, _, _) = trainer.Test();
         long nfeForward = 0, nfeBackward = 0, steps = 0;
