@@ -32,7 +32,7 @@ public sealed class CheckpointTests : IDisposable
     private static Optimizer<double> Create(string kind, int n) => kind switch
     {
         "adam" => new Adam<double>(n, 0.05, weightDecay: 1e-3, decay: AdamWeightDecay.Decoupled),
-        "rmsprop" => new RmsProp<double>(n, 0.01, momentum: 0.5),
+        "rmsprop" => new RmsProp<double>(n, 0.01, momentum: 0.5, centered: true),
         _ => new Sgd<double>(n, 0.05, momentum: 0.9, nesterov: true),
     };
 
@@ -115,6 +115,16 @@ public sealed class CheckpointTests : IDisposable
         Checkpoint.Load<float>(path, loaded, opt);
         Assert.Equal(theta, loaded);
         Assert.Equal(1, opt.Steps);
+    }
+
+    [Fact]
+    public void OptimiserWithOtherStateBuffersIsRejected()
+    {
+        string path = Path.Combine(_dir, "rms.ckpt");
+        var theta = new double[3];
+        Checkpoint.Save<double>(path, theta, new RmsProp<double>(3), 0, new Rng(1));
+        var e = Assert.Throws<CheckpointException>(() => Checkpoint.Load<double>(path, theta, new RmsProp<double>(3, momentum: 0.9)));
+        Assert.Contains("1 optimiser buffers", e.Message);
     }
 
     [Fact]

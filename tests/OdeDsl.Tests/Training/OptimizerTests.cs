@@ -38,6 +38,9 @@ public sealed class OptimizerTests
     [Fact] public void RmsPropWithMomentumMatchesPyTorch() =>
         AssertSteps(new RmsProp<double>(2, 1e-3, momentum: 0.9), [[0.9900000019999996, -1.9900000009999999], [0.9765098720557813, -1.9904915815572244]]);
 
+    [Fact] public void CenteredRmsPropMatchesPyTorch() =>
+        AssertSteps(new RmsProp<double>(2, 1e-2, centered: true), [[0.899496238676095, -1.8994962285750878], [0.8541874846842108, -1.9946045358255786]]);
+
     [Fact] public void SgdMomentumMatchesPyTorch() =>
         AssertSteps(new Sgd<double>(2, 0.1, momentum: 0.9), [[0.95, -1.9], [0.88, -2.11]]);
 
@@ -57,7 +60,7 @@ public sealed class OptimizerTests
         Optimizer<float> opt = kind switch
         {
             "adam" => new Adam<float>(3, 0.05),
-            "rmsprop" => new RmsProp<float>(3, 0.01),
+            "rmsprop" => new RmsProp<float>(3, 0.01, centered: true),
             "sgd" => new Sgd<float>(3, 0.05, momentum: 0.9),
             _ => new Sgd<float>(3, 0.05, momentum: 0.9, nesterov: true),
         };
@@ -78,7 +81,7 @@ public sealed class OptimizerTests
     {
         Optimizer<float>[] all =
         [
-            new Adam<float>(64, decay: AdamWeightDecay.Decoupled, weightDecay: 0.01), new RmsProp<float>(64, momentum: 0.9),
+            new Adam<float>(64, decay: AdamWeightDecay.Decoupled, weightDecay: 0.01), new RmsProp<float>(64, momentum: 0.9, centered: true),
             new Sgd<float>(64, 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-4),
         ];
         var p = new float[64];
