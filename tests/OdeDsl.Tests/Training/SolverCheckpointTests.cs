@@ -11,6 +11,14 @@ public static partial class TinyTrainingField
         => W2 * Tanh(W1 * h + b1);
 }
 
+/// <summary>
+/// Runs alone: other test classes retune process-wide kernel settings (e.g. the GEMM split thresholds) while they run,
+/// which changes the order of floating-point sums in the middle of a run and breaks bit-for-bit comparisons.
+/// </summary>
+[CollectionDefinition(nameof(BitExactCollection), DisableParallelization = true)]
+public sealed class BitExactCollection;
+
+[Collection(nameof(BitExactCollection))]
 public sealed class SolverCheckpointTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("odedsl-solver-ckpt-").FullName;
