@@ -11,6 +11,8 @@ Command[] commands =
     DetestCommand.Create(),
     DetestReferenceCommand.Create(),
     MicroCommand(),
+    SpiralCommand.Create(),
+    MemoryCommand.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

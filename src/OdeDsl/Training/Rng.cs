@@ -15,6 +15,19 @@ public struct Rng
         _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
     }
 
+    /// <summary>The four state words, for checkpoints; <see cref="FromState"/> restores the exact stream position.</summary>
+    public (ulong S0, ulong S1, ulong S2, ulong S3) State => (_s0, _s1, _s2, _s3);
+
+    /// <summary>A generator positioned exactly where the one that reported <paramref name="state"/> was.</summary>
+    public static Rng FromState((ulong S0, ulong S1, ulong S2, ulong S3) state)
+    {
+        if ((state.S0 | state.S1 | state.S2 | state.S3) == 0)
+            throw new ArgumentException("The all-zero state is not a valid xoshiro256** state.", nameof(state));
+        var rng = default(Rng);
+        (rng._s0, rng._s1, rng._s2, rng._s3) = state;
+        return rng;
+    }
+
     private static ulong SplitMix(ref ulong x)
     {
         ulong z = x += 0x9E3779B97F4A7C15UL;
