@@ -17,6 +17,11 @@ sensitivity.AcceptOnlyFromAmong("adjoint", "backprop");
 var outDir = new Option<string>("--out") { Description = "Folder for figures, metrics.jsonl and checkpoint.bin.", DefaultValueFactory = _ => Path.Combine("out", "spiral") };
 var seed = new Option<ulong>("--seed") { Description = "Seed of the initial weights and of the batch sampler.", DefaultValueFactory = _ => 0UL };
 var learningRate = new Option<double>("--lr") { Description = "RMSprop learning rate (ode_demo: 1e-3).", DefaultValueFactory = _ => 1e-3 };
+var schedule = new Option<string>("--lr-schedule")
+{
+    Description = "constant (ode_demo) or cosine (decays --lr to 1% over the run, so the last iterations settle instead of bouncing).",
+    DefaultValueFactory = _ => "cosine",
+};
 var batchSize = new Option<int>("--batch-size") { Description = "Windows per batch (ode_demo: 20).", DefaultValueFactory = _ => 20 };
 var batchTime = new Option<int>("--batch-time") { Description = "Points per window (ode_demo: 10).", DefaultValueFactory = _ => 10 };
 var quick = new Option<bool>("--quick") { Description = "Smoke run: 40 iterations, test every 20 (seconds)." };
@@ -26,7 +31,7 @@ var plain = new Option<bool>("--plain") { Description = "Plain progress lines ev
 
 var root = new RootCommand("Neural ODE spiral demo (Chen et al. 2018, ode_demo): learn a 2-50-2 tanh field from trajectory windows.")
 {
-    iterations, testEvery, plotEvery, sensitivity, outDir, seed, learningRate, batchSize, batchTime, quick, float32, resume, plain,
+    iterations, testEvery, plotEvery, sensitivity, outDir, seed, learningRate, schedule, batchSize, batchTime, quick, float32, resume, plain,
 };
 root.SetAction(pr =>
 {
@@ -40,13 +45,16 @@ root.SetAction(pr =>
         Resume: pr.GetValue(resume),
         Plain: pr.GetValue(plain),
         LearningRate: pr.GetValue(learningRate),
+        Schedule: pr.GetValue(schedule)!,
         BatchSize: pr.GetValue(batchSize),
         BatchTime: pr.GetValue(batchTime));
     if (settings.Iterations < 1 || settings.TestEvery < 1 || settings.PlotEvery < 1 || settings.BatchSize < 1 || settings.BatchTime < 2
-        || settings.BatchSize > SpiralProblem.DataSize - settings.BatchTime || !(settings.LearningRate > 0) || double.IsInfinity(settings.LearningRate))
+        || settings.BatchSize > SpiralProblem.DataSize - settings.BatchTime || !(settings.LearningRate > 0) || double.IsInfinity(settings.LearningRate)
+        || settings.Schedule is not ("constant" or "cosine") || settings.Sensitivity is not ("adjoint" or "backprop"))
     {
         Console.Error.WriteLine($"--iterations, --test-every, --plot-every and --batch-size must be ≥ 1, --batch-time ≥ 2, " +
-                                $"--batch-size ≤ {SpiralProblem.DataSize} − batch-time, --lr finite and > 0.");
+                                $"--batch-size ≤ {SpiralProblem.DataSize} − batch-time, --lr finite and > 0, " +
+                                "--lr-schedule constant|cosine, --sensitivity adjoint|backprop.");
         return 2;
     }
     return pr.GetValue(float32) ? SpiralRun.Run<float>(settings) : SpiralRun.Run<double>(settings);
@@ -54,7 +62,7 @@ root.SetAction(pr =>
 return root.Parse(args).Invoke();
 
 internal sealed record SpiralSettings(int Iterations, int TestEvery, int PlotEvery, string Sensitivity, string OutDir, ulong Seed, bool Resume, bool Plain,
-    double LearningRate, int BatchSize, int BatchTime);
+    double LearningRate, string Schedule, int BatchSize, int BatchTime);
 
 internal static class SpiralRun
 {
@@ -64,7 +72,10 @@ internal static class SpiralRun
         var clock = Stopwatch.StartNew();
         var problem = new SpiralProblem();
         var sens = s.Sensitivity == "backprop" ? Sensitivity.Backprop : Sensitivity.Adjoint();
-        var trainer = new SpiralTrainer<T>(problem, sens, s.Seed, s.BatchTime, s.BatchSize, s.LearningRate);
+        var schedule = s.Schedule == "cosine"
+            ? LearningRateSchedule.Cosine(s.LearningRate, s.Iterations, minimum: s.LearningRate / 100)
+            : LearningRateSchedule.Constant(s.LearningRate);
+        var trainer = new SpiralTrainer<T>(problem, sens, s.Seed, s.BatchTime, s.BatchSize, s.LearningRate, schedule);
         string checkpoint = Path.Combine(s.OutDir, "checkpoint.bin");
         if (s.Resume)
         {
@@ -72,7 +83,7 @@ internal static class SpiralRun
             Console.WriteLine($"Resumed from {checkpoint} at iteration {trainer.Iteration}.");
         }
         Console.WriteLine($"Spiral (ode_demo): {SpiralField.Dynamics.ParameterCount} parameters, {typeof(T).Name}, {s.Sensitivity}, " +
-                          $"dopri5 rtol 1e-7 atol 1e-9, RMSprop lr {s.LearningRate:G3}, batch {s.BatchSize} × {s.BatchTime} points; true trajectory took {problem.TrueSolveStats.FunctionEvaluations} evaluations.");
+                          $"dopri5 rtol 1e-7 atol 1e-9, RMSprop lr {s.LearningRate:G3} ({s.Schedule}), batch {s.BatchSize} × {s.BatchTime} points; true trajectory took {problem.TrueSolveStats.FunctionEvaluations} evaluations.");
 
         var (initialLoss, _, _) = trainer.Test();
         long nfeForward = 0, nfeBackward = 0, steps = 0;

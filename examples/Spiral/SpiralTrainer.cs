@@ -19,7 +19,8 @@ public sealed class SpiralTrainer<T> where T : unmanaged, IFloatingPointIeee754<
     private readonly T[] _y0, _batchTimes, _target, _dLoss, _trueY0, _allTimes;
     private Rng _rng;
 
-    public SpiralTrainer(SpiralProblem problem, Sensitivity sensitivity, ulong seed, int batchTime = 10, int batchSize = 20, double learningRate = 1e-3)
+    public SpiralTrainer(SpiralProblem problem, Sensitivity sensitivity, ulong seed, int batchTime = 10, int batchSize = 20, double learningRate = 1e-3,
+        LearningRateSchedule? schedule = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchTime, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
@@ -40,7 +41,10 @@ public sealed class SpiralTrainer<T> where T : unmanaged, IFloatingPointIeee754<
         _rng = new Rng(seed);
         Theta = SpiralProblem.DemoInitialParameters<T>(SpiralField.Dynamics.Layout, seed);
         Optimizer = new RmsProp<T>(Theta.Length, learningRate);
+        _schedule = schedule ?? LearningRateSchedule.Constant(learningRate);
     }
+
+    private readonly LearningRateSchedule _schedule;
 
     public T[] Theta { get; }
     public RmsProp<T> Optimizer { get; }
@@ -61,6 +65,7 @@ public sealed class SpiralTrainer<T> where T : unmanaged, IFloatingPointIeee754<
             if (d == T.Zero) _dLoss[i] = T.Zero;
         }
         var gradients = forward.Backward(_dLoss);
+        _schedule.Apply(Optimizer, Iteration);
         Optimizer.Step(Theta, gradients.Theta);
         Iteration++;
         return (double.CreateChecked(sum / n), gradients.Forward, gradients.Backward);
