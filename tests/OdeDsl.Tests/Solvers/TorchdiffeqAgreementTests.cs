@@ -22,15 +22,15 @@ public class TorchdiffeqAgreementTests
 
     // The seeded MLP f(y) = W2·tanh(W1·y³ + b1) + b2 from shared/reference/spiral_problem.json; torchdiffeq's counts:
     // B = 1: 164 (24/3), B = 20: 260 (36/7), B = 1024: 236 (35/4). They need torchdiffeq's overshooting last step.
-    // Runs where the reference file is reachable (the repository checkout next to shared/), else there is nothing to compare.
+    // The reference file is checked in under tests/OdeDsl.Tests/Data and copied next to the test assembly.
     [Theory]
     [InlineData(1, 164, 24, 3)]
     [InlineData(20, 260, 36, 7)]
     [InlineData(1024, 236, 35, 4)]
     public void Dopri5_OnTheSeededMlp_TakesTorchdiffeqsSteps(int batch, long nfe, long accepted, long rejected)
     {
-        var path = FindReference();
-        if (path is null) return;
+        var path = Path.Combine(AppContext.BaseDirectory, "Data", "spiral_problem.json");
+        Assert.True(File.Exists(path), $"Reference data missing: {path}.");
         using var doc = JsonDocument.Parse(File.ReadAllText(path));
         var root = doc.RootElement;
         var m = root.GetProperty("mlp_seed0");
@@ -43,16 +43,6 @@ public class TorchdiffeqAgreementTests
 
     private static IEnumerable<double> Flatten(JsonElement e) =>
         e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().SelectMany(Flatten) : [e.GetDouble()];
-
-    private static string? FindReference()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var p = Path.Combine(dir.FullName, "shared", "reference", "spiral_problem.json");
-            if (File.Exists(p)) return p;
-        }
-        return null;
-    }
 }
 
 internal readonly struct SeededMlp(double[] w) : IOdeRhs<double>
