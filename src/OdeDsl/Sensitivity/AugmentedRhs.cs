@@ -20,6 +20,7 @@ internal readonly struct AugmentedRhs<TDynamics, T> : IOdeRhs<T>
     private readonly T[] _theta;
     private readonly int _batch;
     private readonly T[] _rowTimes;   // [batch]: the augmented row's t broadcast to every sample
+    private readonly T[] _minusA;     // [batch·S]: −a, the VJP's cotangent (so its outputs need no negation)
     private readonly T[] _gradT;      // [batch]
     private readonly T[] _workspace;
 
@@ -28,6 +29,7 @@ internal readonly struct AugmentedRhs<TDynamics, T> : IOdeRhs<T>
         _theta = theta;
         _batch = batch;
         _rowTimes = new T[batch];
+        _minusA = new T[batch * TDynamics.StateSize];
         _gradT = new T[batch];
         _workspace = new T[TDynamics.WorkspaceLength(batch)];
     }
@@ -46,19 +48,24 @@ internal readonly struct AugmentedRhs<TDynamics, T> : IOdeRhs<T>
             Span<T> dh = dz.Slice(o, n), da = dz.Slice(o + n, n), daTheta = dz.Slice(o + 2 * n, p);
             _rowTimes.AsSpan().Fill(t[row]);
             TDynamics.Evaluate(_rowTimes, h, _theta, dh, _batch, _workspace);
+            Negate(a, _minusA);
             daTheta.Clear();
-            TDynamics.VectorJacobianProduct(_rowTimes, h, _theta, a, da, daTheta, _gradT, _batch, _workspace);
-            Negate(da);
-            Negate(daTheta);
-            T sumT = T.Zero;
-            foreach (T g in _gradT) sumT += g;
-            dz[o + 2 * n + p] = -sumT;
+            TDynamics.VectorJacobianProduct(_rowTimes, h, _theta, _minusA, da, daTheta, _gradT, _batch, _workspace);
+            dz[o + 2 * n + p] = Sum(_gradT);
         }
     }
 
-    internal static void Negate(Span<T> x)
+    /// <summary>dst = −x. The VJP is linear in its cotangent, so −aᵀ∂f/∂(h, θ, t) comes out with no pass over the P outputs.</summary>
+    internal static void Negate(ReadOnlySpan<T> x, Span<T> dst)
     {
-        for (int i = 0; i < x.Length; i++) x[i] = -x[i];
+        for (int i = 0; i < x.Length; i++) dst[i] = -x[i];
+    }
+
+    internal static T Sum(ReadOnlySpan<T> x)
+    {
+        T sum = T.Zero;
+        foreach (T v in x) sum += v;
+        return sum;
     }
 }
 
@@ -75,6 +82,7 @@ internal readonly struct InterpolatedAdjointRhs<TDynamics, T> : IOdeRhs<T>
     private readonly Solution<T> _segment;
     private readonly T[] _h;          // [batch·S]: h(t) from the segment's interpolant
     private readonly T[] _rowTimes;
+    private readonly T[] _minusA;
     private readonly T[] _gradT;
     private readonly T[] _workspace;
 
@@ -84,6 +92,7 @@ internal readonly struct InterpolatedAdjointRhs<TDynamics, T> : IOdeRhs<T>
         _batch = batch;
         _segment = segment;
         _h = new T[batch * TDynamics.StateSize];
+        _minusA = new T[batch * TDynamics.StateSize];
         _rowTimes = new T[batch];
         _gradT = new T[batch];
         _workspace = new T[TDynamics.WorkspaceLength(batch)];
@@ -103,13 +112,10 @@ internal readonly struct InterpolatedAdjointRhs<TDynamics, T> : IOdeRhs<T>
             Span<T> da = dz.Slice(o, n), daTheta = dz.Slice(o + n, p);
             _segment.Interpolate(t[row], _h);
             _rowTimes.AsSpan().Fill(t[row]);
+            AugmentedRhs<TDynamics, T>.Negate(a, _minusA);
             daTheta.Clear();
-            TDynamics.VectorJacobianProduct(_rowTimes, _h, _theta, a, da, daTheta, _gradT, _batch, _workspace);
-            AugmentedRhs<TDynamics, T>.Negate(da);
-            AugmentedRhs<TDynamics, T>.Negate(daTheta);
-            T sumT = T.Zero;
-            foreach (T g in _gradT) sumT += g;
-            dz[o + n + p] = -sumT;
+            TDynamics.VectorJacobianProduct(_rowTimes, _h, _theta, _minusA, da, daTheta, _gradT, _batch, _workspace);
+            dz[o + n + p] = AugmentedRhs<TDynamics, T>.Sum(_gradT);
         }
     }
 }

@@ -21,9 +21,25 @@ internal sealed class RkScheme<T> where T : unmanaged, IFloatingPointIeee754<T>
         Degree = degree;
         if (A.Length != Stages * Stages || C.Length != Stages || Interpolation.Length != Stages * degree)
             throw new ArgumentException("Tableau arrays have inconsistent lengths.");
+        LastStageIsNextFirst = EvaluatesAtStepEnd(a, b, c);
     }
 
-    /// <summary>The scheme of an explicit Runge-Kutta method; other methods cannot be replayed step by step.</summary>
+    /// <summary>
+    /// The last stage is f(t_n + h, y_{n+1}) (c = 1, its row of A equals b, its own weight 0): the FSAL stage or the solver's
+    /// next-f slot. It is then the same evaluation as the next step's first stage, so backprop runs one VJP for the two.
+    /// </summary>
+    public bool LastStageIsNextFirst { get; }
+
+    private static bool EvaluatesAtStepEnd(double[] a, double[] b, double[] c)
+    {
+        int s = b.Length, e = s - 1;
+        if (s < 2 || c[e] != 1 || b[e] != 0) return false;
+        for (int l = 0; l < e; l++)
+            if (a[e * s + l] != b[l]) return false;
+        return true;
+    }
+
+    /// <summary>The scheme of an explicit Runge-Kutta method (built once per tableau); other methods cannot be replayed step by step.</summary>
     public static RkScheme<T> For(OdeMethod method) => RkSchemes.From<T>(method);
 
     public int Stages { get; }
