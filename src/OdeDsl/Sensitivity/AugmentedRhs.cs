@@ -11,7 +11,9 @@ namespace OdeDsl;
 /// θ and the output times are shared by the batch, so a_θ and a_t are sums over rows and are stored once
 /// (P + 1 numbers instead of batch·(P + 1)); the generated VJP already adds Σ_b aᵀ∂f/∂θ, and the forward solve
 /// took one shared step sequence, so one step sequence backwards loses nothing. One evaluation = one batched f
-/// and one batched VJP. A struct so that the solver is specialised for it; buffers are allocated once.
+/// and one batched VJP, asked for together (<see cref="IOdeDynamics{TSelf}.EvaluateAndVectorJacobianProduct{T}"/>) so that
+/// a system whose VJP yields f on the way evaluates f once. A struct so that the solver is specialised for it; buffers are
+/// allocated once.
 /// </remarks>
 internal readonly struct AugmentedRhs<TDynamics, T> : IOdeRhs<T>
     where TDynamics : IOdeDynamics<TDynamics>
@@ -47,10 +49,9 @@ internal readonly struct AugmentedRhs<TDynamics, T> : IOdeRhs<T>
             ReadOnlySpan<T> h = z.Slice(o, n), a = z.Slice(o + n, n);
             Span<T> dh = dz.Slice(o, n), da = dz.Slice(o + n, n), daTheta = dz.Slice(o + 2 * n, p);
             _rowTimes.AsSpan().Fill(t[row]);
-            TDynamics.Evaluate(_rowTimes, h, _theta, dh, _batch, _workspace);
             Negate(a, _minusA);
             daTheta.Clear();
-            TDynamics.VectorJacobianProduct(_rowTimes, h, _theta, _minusA, da, daTheta, _gradT, _batch, _workspace);
+            TDynamics.EvaluateAndVectorJacobianProduct(_rowTimes, h, _theta, _minusA, dh, da, daTheta, _gradT, _batch, _workspace);
             dz[o + 2 * n + p] = Sum(_gradT);
         }
     }
