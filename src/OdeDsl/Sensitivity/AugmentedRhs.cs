@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace OdeDsl;
 
@@ -57,14 +58,11 @@ internal readonly struct AugmentedRhs<TDynamics, T> : IOdeRhs<T>
     }
 
     /// <summary>dst = −x. The VJP is linear in its cotangent, so −aᵀ∂f/∂(h, θ, t) comes out with no pass over the P outputs.</summary>
-    internal static void Negate(ReadOnlySpan<T> x, Span<T> dst)
-    {
-        for (int i = 0; i < x.Length; i++) dst[i] = -x[i];
-    }
+    internal static void Negate(ReadOnlySpan<T> x, Span<T> dst) => TensorPrimitives.Negate(x, dst);
 
     internal static T Sum(ReadOnlySpan<T> x)
     {
-        T sum = T.Zero;
+        T sum = T.Zero;   // in order: a_t's increment does not depend on how the batch is split into SIMD lanes
         foreach (T v in x) sum += v;
         return sum;
     }

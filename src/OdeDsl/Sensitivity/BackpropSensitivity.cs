@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace OdeDsl;
 
@@ -219,18 +220,15 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         return (step, theta);
     }
 
+    /// <summary>y = αx or y += αx (SIMD; the product is rounded before the sum, as in the scalar form).</summary>
     private static void Axpy<T>(T alpha, ReadOnlySpan<T> x, Span<T> y, bool overwrite) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (overwrite) for (int k = 0; k < y.Length; k++) y[k] = alpha * x[k];
-        else for (int k = 0; k < y.Length; k++) y[k] += alpha * x[k];
+        if (overwrite) TensorPrimitives.Multiply(x, alpha, y);
+        else TensorPrimitives.MultiplyAdd(x, alpha, y, y);
     }
 
     private static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T sum = T.Zero;
-        for (int k = 0; k < x.Length; k++) sum += x[k] * y[k];
-        return sum;
-    }
+        => TensorPrimitives.Dot(x, y);
 
     private static bool IsZero<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace OdeDsl;
 
@@ -58,9 +59,7 @@ internal sealed class RkScheme<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             T a = A[i * Stages + l];
             if (a == T.Zero) continue;
-            T ha = h * a;
-            ReadOnlySpan<T> kl = k.Slice(l * n, n);
-            for (int q = 0; q < n; q++) dst[q] += ha * kl[q];
+            TensorPrimitives.MultiplyAdd(k.Slice(l * n, n), h * a, dst, dst);
         }
     }
 
@@ -72,8 +71,7 @@ internal sealed class RkScheme<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             T hb = h * B[i];
             if (hb == T.Zero) continue;
-            ReadOnlySpan<T> ki = k.Slice(i * n, n);
-            for (int q = 0; q < n; q++) y[q] += hb * ki[q];
+            TensorPrimitives.MultiplyAdd(k.Slice(i * n, n), hb, y, y);
         }
     }
 
