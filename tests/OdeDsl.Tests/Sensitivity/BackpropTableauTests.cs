@@ -1,3 +1,5 @@
+using Xunit.Abstractions;
+
 namespace OdeDsl.Tests.Sensitivity;
 
 /// <summary>
@@ -9,9 +11,9 @@ namespace OdeDsl.Tests.Sensitivity;
 /// This covers FSAL tableaus (dopri5, tsit5, bosh3) and ones whose next-step f is the solver's extra slot (rk4, euler, …):
 /// both share one VJP between a step's last stage and the next step's first.
 /// </summary>
-public class BackpropTableauTests
+public class BackpropTableauTests(ITestOutputHelper output)
 {
-    private const double Step = 0.15;
+    private const double Step = 0.13;   // no output time (multiples of 0.4) falls on a grid point, where the interpolant is only C¹
 
     public static TheoryData<string, bool> Cases()
     {
@@ -56,7 +58,8 @@ public class BackpropTableauTests
         double eY0 = Reference.RelativeError(actual.InitialState, Fd(y0));
         double eTheta = Reference.RelativeError(actual.Theta, Fd(theta));
         double eTimes = Reference.RelativeError(actual.Times.AsSpan(1, times.Length - 2), Fd(times).AsSpan(1, times.Length - 2));
-        Assert.True(Math.Max(eY0, Math.Max(eTheta, eTimes)) <= 1e-6, $"{methodName}: dL/dh0 {eY0:E2}, dL/dθ {eTheta:E2}, dL/dt {eTimes:E2}");
+        output.WriteLine($"{methodName}, reverse {reverse}: dL/dh0 {eY0:E2}, dL/dθ {eTheta:E2}, interior dL/dt {eTimes:E2}");
+        Assert.True(Math.Max(eY0, Math.Max(eTheta, eTimes)) <= 1e-7, $"{methodName}: dL/dh0 {eY0:E2}, dL/dθ {eTheta:E2}, dL/dt {eTimes:E2}");
     }
 
     [Fact]
