@@ -220,7 +220,7 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         return (step, theta);
     }
 
-    /// <summary>y = αx or y += αx (SIMD; the product is rounded before the sum, as in the scalar form).</summary>
+    /// <summary>y = αx or y += αx (SIMD).</summary>
     private static void Axpy<T>(T alpha, ReadOnlySpan<T> x, Span<T> y, bool overwrite) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (overwrite) TensorPrimitives.Multiply(x, alpha, y);
