@@ -4,7 +4,7 @@ using System.Globalization;
 namespace OdeDsl.Bench.Commands;
 
 /// <summary>
-/// <c>memory --sensitivity adjoint|backprop --steps N</c>: one gradient through a fixed-step rk4 solve of N steps on
+/// <c>memory --sensitivity adjoint|backprop|checkpointed --steps N [--checkpoints K]</c>: one gradient through a fixed-step rk4 solve of N steps on
 /// ode_demo's field at batch 256 (t from 0 to 1, loss = Σ h(1)), reporting the managed heap's peak above the baseline.
 /// </summary>
 /// <remarks>
@@ -19,29 +19,41 @@ public static class MemoryCommand
 
     public static Command Create()
     {
-        var sensitivity = new Option<string>("--sensitivity") { Description = "adjoint (constant memory) or backprop (memory grows with steps).", DefaultValueFactory = _ => "adjoint" };
-        sensitivity.AcceptOnlyFromAmong("adjoint", "backprop");
+        var sensitivity = new Option<string>("--sensitivity")
+        {
+            Description = "adjoint (constant memory), backprop (memory grows with steps) or checkpointed (K checkpoints + one segment's dense output).",
+            DefaultValueFactory = _ => "adjoint",
+        };
+        sensitivity.AcceptOnlyFromAmong("adjoint", "backprop", "checkpointed");
+        var checkpoints = new Option<int?>("--checkpoints") { Description = "Checkpoints of --sensitivity checkpointed (default: round(√steps))." };
         var steps = new Option<int>("--steps") { Description = "Number of rk4 steps.", DefaultValueFactory = _ => 100 };
         var reference = new Option<string?>("--reference") { Description = "Path of spiral_problem.json (weights mlp_seed0)." };
-        var command = new Command("memory", "Peak managed memory of one rk4 gradient at batch 256.") { sensitivity, steps, reference };
+        var command = new Command("memory", "Peak managed memory of one rk4 gradient at batch 256.") { sensitivity, steps, checkpoints, reference };
         command.SetAction(pr =>
         {
             int n = pr.GetValue(steps);
             if (n < 1) { Console.Error.WriteLine("--steps must be ≥ 1."); return 2; }
+            int k = pr.GetValue(checkpoints) ?? Math.Max(1, (int)Math.Round(Math.Sqrt(n)));
+            if (k < 1) { Console.Error.WriteLine("--checkpoints must be ≥ 1."); return 2; }
             var problem = SpiralBenchProblem.Load(pr.GetValue(reference));
-            Console.WriteLine(Run(problem, pr.GetValue(sensitivity)!, n));
+            Console.WriteLine(Run(problem, pr.GetValue(sensitivity)!, n, k));
             return 0;
         });
         return command;
     }
 
-    internal static string Run(SpiralBenchProblem problem, string sensitivity, int steps)
+    internal static string Run(SpiralBenchProblem problem, string sensitivity, int steps, int checkpoints = 1)
     {
         double[] theta = problem.Theta;
         double[] y0 = problem.StartStates<double>(Batch);
         double[] times = [0.0, 1.0];
         var options = new SolveOptions<double> { Method = Methods.Rk4, FixedStep = 1.0 / steps, ThrowOnFailure = true };
-        var sens = sensitivity == "backprop" ? Sensitivity.Backprop : Sensitivity.Adjoint();
+        var sens = sensitivity switch
+        {
+            "backprop" => Sensitivity.Backprop,
+            "checkpointed" => Sensitivity.CheckpointedAdjoint(checkpoints),
+            _ => Sensitivity.Adjoint(),
+        };
         var dLoss = new double[times.Length * Batch * 2];
         Array.Fill(dLoss, 1.0, Batch * 2, Batch * 2); // L = Σ h(t₁)
 
@@ -74,6 +86,6 @@ public static class MemoryCommand
         GC.KeepAlive(gradients);
         long peakBytes = Math.Max(Math.Max(Interlocked.Read(ref peak), afterForward), afterBackward) - baseline;
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"bench\":\"memory\",\"sensitivity\":\"{sensitivity}\",\"steps\":{steps},\"batch\":{Batch},\"peak_bytes\":{peakBytes},\"allocated_bytes\":{allocated},\"nfe_forward\":{gradients.Forward.FunctionEvaluations},\"nfe_backward\":{gradients.Backward.FunctionEvaluations}}}");
+            $"{{\"bench\":\"memory\",\"sensitivity\":\"{sensitivity}\",\"steps\":{steps},{(sensitivity == "checkpointed" ? $"\"checkpoints\":{checkpoints}," : "")}\"batch\":{Batch},\"peak_bytes\":{peakBytes},\"allocated_bytes\":{allocated},\"nfe_forward\":{gradients.Forward.FunctionEvaluations},\"nfe_backward\":{gradients.Backward.FunctionEvaluations}}}");
     }
 }

@@ -6,10 +6,12 @@ using System.Numerics;
 namespace OdeDsl.Bench.Commands;
 
 /// <summary>
-/// <c>spiral --batch B --mode forward|grad --sensitivity adjoint|backprop [--float32|--float64]</c>: one JSON line with
+/// <c>spiral --batch B --mode forward|grad --sensitivity adjoint|backprop|seminorm|checkpointed [--float32|--float64]</c>: one JSON line with
 /// the evaluation counts and the median wall time of ≥ 5 repeats on ode_demo's field (dopri5, rtol 1e-7, atol 1e-9).
 /// forward: B rows from true_y[floor(b·990/B)] through all 1000 output times.
 /// grad: B windows of 10 points from the same starts, loss mean |pred − true|, one forward and backward pass.
+/// min_seconds is the fastest repeat: on a machine shared with other work it moves less than the median, so compare
+/// before/after with it (and many repeats, e.g. --repeats 201).
 /// </summary>
 public static class SpiralCommand
 {
@@ -18,8 +20,12 @@ public static class SpiralCommand
         var batch = new Option<int>("--batch") { Description = "Batch size B.", DefaultValueFactory = _ => 1 };
         var mode = new Option<string>("--mode") { Description = "forward (solve through 1000 times) or grad (one training step's gradient).", DefaultValueFactory = _ => "forward" };
         mode.AcceptOnlyFromAmong("forward", "grad");
-        var sensitivity = new Option<string>("--sensitivity") { Description = "Gradient method for --mode grad.", DefaultValueFactory = _ => "adjoint" };
-        sensitivity.AcceptOnlyFromAmong("adjoint", "backprop");
+        var sensitivity = new Option<string>("--sensitivity")
+        {
+            Description = "Gradient method for --mode grad: adjoint, backprop, seminorm (adjoint with the seminorm) or checkpointed (adjoint, 3 checkpoints).",
+            DefaultValueFactory = _ => "adjoint",
+        };
+        sensitivity.AcceptOnlyFromAmong("adjoint", "backprop", "seminorm", "checkpointed");
         var f32 = new Option<bool>("--float32") { Description = "Single precision." };
         var f64 = new Option<bool>("--float64") { Description = "Double precision (the default; torchdiffeq's reference counts are float64)." };
         var repeats = new Option<int>("--repeats") { Description = "Timed repeats (≥ 5); the median is reported.", DefaultValueFactory = _ => 7 };
@@ -68,7 +74,13 @@ public static class SpiralCommand
                         target[(i * batch + b) * 2 + c] = T.CreateChecked(problem.TrueY[2 * (s + i) + c]);
             }
             var dLoss = new T[target.Length];
-            var sens = sensitivity == "backprop" ? Sensitivity.Backprop : Sensitivity.Adjoint();
+            var sens = sensitivity switch
+            {
+                "backprop" => Sensitivity.Backprop,
+                "seminorm" => Sensitivity.Adjoint(new AdjointOptions { Seminorm = true }),
+                "checkpointed" => Sensitivity.CheckpointedAdjoint(3),
+                _ => Sensitivity.Adjoint(),
+            };
             once = () =>
             {
                 var fwd = Ode.Forward<SpiralBenchField.Dynamics, T>(y0, times, theta, sens, options);
@@ -101,6 +113,6 @@ public static class SpiralCommand
         double median = repeats % 2 == 1 ? seconds[repeats / 2] : (seconds[repeats / 2 - 1] + seconds[repeats / 2]) / 2;
         string dtype = typeof(T) == typeof(float) ? "float32" : "float64";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"bench\":\"spiral\",\"batch\":{batch},\"mode\":\"{mode}\",\"sensitivity\":\"{(mode == "grad" ? sensitivity : "none")}\",\"dtype\":\"{dtype}\",\"nfe_forward\":{counts.Forward},\"nfe_backward\":{counts.Backward},\"seconds\":{median:G6},\"repeats\":{repeats},\"threads\":{Environment.ProcessorCount}}}");
+            $"{{\"bench\":\"spiral\",\"batch\":{batch},\"mode\":\"{mode}\",\"sensitivity\":\"{(mode == "grad" ? sensitivity : "none")}\",\"dtype\":\"{dtype}\",\"nfe_forward\":{counts.Forward},\"nfe_backward\":{counts.Backward},\"seconds\":{median:G6},\"min_seconds\":{seconds[0]:G6},\"repeats\":{repeats},\"threads\":{Environment.ProcessorCount}}}");
     }
 }

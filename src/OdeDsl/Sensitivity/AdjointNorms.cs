@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace OdeDsl;
 
@@ -43,11 +44,7 @@ internal static class AdjointNorms
             {
                 int len = channelLengths[c];
                 if (len > 0)
-                {
-                    T sum = T.Zero;
-                    foreach (T e in scaledError.Slice(offset, len)) sum += e * e;
-                    max = T.Max(max, T.Sqrt(sum / T.CreateChecked(len)));
-                }
+                    max = T.Max(max, T.Sqrt(TensorPrimitives.SumOfSquares(scaledError.Slice(offset, len)) / T.CreateChecked(len)));
                 offset += len;
             }
             return max;

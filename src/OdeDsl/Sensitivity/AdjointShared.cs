@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace OdeDsl;
 
@@ -40,11 +41,9 @@ internal static class AdjointShared
             Output = OutputMode.AtTimes, RecordSteps = recordSteps, KeepDenseOutput = keepDenseOutput,
         };
 
-    /// <summary>target += source.</summary>
+    /// <summary>target += source (SIMD).</summary>
     public static void AddTo<T>(Span<T> target, ReadOnlySpan<T> source) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int k = 0; k < target.Length; k++) target[k] += source[k];
-    }
+        => TensorPrimitives.Add(target, source, target);
 
     /// <summary>A successful solution made of states computed piece by piece.</summary>
     public static Solution<T> AssembleSolution<T>(T[] times, T[] states, int batch, int stateSize, SolverStats stats)

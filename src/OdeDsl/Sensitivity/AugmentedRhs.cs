@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace OdeDsl;
 
@@ -11,7 +12,9 @@ namespace OdeDsl;
 /// θ and the output times are shared by the batch, so a_θ and a_t are sums over rows and are stored once
 /// (P + 1 numbers instead of batch·(P + 1)); the generated VJP already adds Σ_b aᵀ∂f/∂θ, and the forward solve
 /// took one shared step sequence, so one step sequence backwards loses nothing. One evaluation = one batched f
-/// and one batched VJP. A struct so that the solver is specialised for it; buffers are allocated once.
+/// and one batched VJP, asked for together (<see cref="IOdeDynamics{TSelf}.EvaluateAndVectorJacobianProduct{T}"/>) so that
+/// a system whose VJP yields f on the way evaluates f once. A struct so that the solver is specialised for it; buffers are
+/// allocated once.
 /// </remarks>
 internal readonly struct AugmentedRhs<TDynamics, T> : IOdeRhs<T>
     where TDynamics : IOdeDynamics<TDynamics>
@@ -20,6 +23,7 @@ internal readonly struct AugmentedRhs<TDynamics, T> : IOdeRhs<T>
     private readonly T[] _theta;
     private readonly int _batch;
     private readonly T[] _rowTimes;   // [batch]: the augmented row's t broadcast to every sample
+    private readonly T[] _minusA;     // [batch·S]: −a, the VJP's cotangent (so its outputs need no negation)
     private readonly T[] _gradT;      // [batch]
     private readonly T[] _workspace;
 
@@ -28,6 +32,7 @@ internal readonly struct AugmentedRhs<TDynamics, T> : IOdeRhs<T>
         _theta = theta;
         _batch = batch;
         _rowTimes = new T[batch];
+        _minusA = new T[batch * TDynamics.StateSize];
         _gradT = new T[batch];
         _workspace = new T[TDynamics.WorkspaceLength(batch)];
     }
@@ -45,20 +50,21 @@ internal readonly struct AugmentedRhs<TDynamics, T> : IOdeRhs<T>
             ReadOnlySpan<T> h = z.Slice(o, n), a = z.Slice(o + n, n);
             Span<T> dh = dz.Slice(o, n), da = dz.Slice(o + n, n), daTheta = dz.Slice(o + 2 * n, p);
             _rowTimes.AsSpan().Fill(t[row]);
-            TDynamics.Evaluate(_rowTimes, h, _theta, dh, _batch, _workspace);
+            Negate(a, _minusA);
             daTheta.Clear();
-            TDynamics.VectorJacobianProduct(_rowTimes, h, _theta, a, da, daTheta, _gradT, _batch, _workspace);
-            Negate(da);
-            Negate(daTheta);
-            T sumT = T.Zero;
-            foreach (T g in _gradT) sumT += g;
-            dz[o + 2 * n + p] = -sumT;
+            TDynamics.EvaluateAndVectorJacobianProduct(_rowTimes, h, _theta, _minusA, dh, da, daTheta, _gradT, _batch, _workspace);
+            dz[o + 2 * n + p] = Sum(_gradT);
         }
     }
 
-    internal static void Negate(Span<T> x)
+    /// <summary>dst = −x. The VJP is linear in its cotangent, so −aᵀ∂f/∂(h, θ, t) comes out with no pass over the P outputs.</summary>
+    internal static void Negate(ReadOnlySpan<T> x, Span<T> dst) => TensorPrimitives.Negate(x, dst);
+
+    internal static T Sum(ReadOnlySpan<T> x)
     {
-        for (int i = 0; i < x.Length; i++) x[i] = -x[i];
+        T sum = T.Zero;   // in order: a_t's increment does not depend on how the batch is split into SIMD lanes
+        foreach (T v in x) sum += v;
+        return sum;
     }
 }
 
@@ -75,6 +81,7 @@ internal readonly struct InterpolatedAdjointRhs<TDynamics, T> : IOdeRhs<T>
     private readonly Solution<T> _segment;
     private readonly T[] _h;          // [batch·S]: h(t) from the segment's interpolant
     private readonly T[] _rowTimes;
+    private readonly T[] _minusA;
     private readonly T[] _gradT;
     private readonly T[] _workspace;
 
@@ -84,6 +91,7 @@ internal readonly struct InterpolatedAdjointRhs<TDynamics, T> : IOdeRhs<T>
         _batch = batch;
         _segment = segment;
         _h = new T[batch * TDynamics.StateSize];
+        _minusA = new T[batch * TDynamics.StateSize];
         _rowTimes = new T[batch];
         _gradT = new T[batch];
         _workspace = new T[TDynamics.WorkspaceLength(batch)];
@@ -103,13 +111,10 @@ internal readonly struct InterpolatedAdjointRhs<TDynamics, T> : IOdeRhs<T>
             Span<T> da = dz.Slice(o, n), daTheta = dz.Slice(o + n, p);
             _segment.Interpolate(t[row], _h);
             _rowTimes.AsSpan().Fill(t[row]);
+            AugmentedRhs<TDynamics, T>.Negate(a, _minusA);
             daTheta.Clear();
-            TDynamics.VectorJacobianProduct(_rowTimes, _h, _theta, a, da, daTheta, _gradT, _batch, _workspace);
-            AugmentedRhs<TDynamics, T>.Negate(da);
-            AugmentedRhs<TDynamics, T>.Negate(daTheta);
-            T sumT = T.Zero;
-            foreach (T g in _gradT) sumT += g;
-            dz[o + n + p] = -sumT;
+            TDynamics.VectorJacobianProduct(_rowTimes, _h, _theta, _minusA, da, daTheta, _gradT, _batch, _workspace);
+            dz[o + n + p] = AugmentedRhs<TDynamics, T>.Sum(_gradT);
         }
     }
 }

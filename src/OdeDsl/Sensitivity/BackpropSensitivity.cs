@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace OdeDsl;
 
@@ -29,14 +30,15 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         /// <summary>Per output time: the step whose interpolant produces it and the fraction θ ∈ [0, 1] of that step.</summary>
         public int[] OutputStep { get; } = outputStep;
         public T[] OutputTheta { get; } = outputTheta;
-        /// <summary>The outputs as the tape reproduces them, [nTimes, batch·S].</summary>
-        public T[]? States { get; set; }
+        /// <summary>The outputs as the tape reproduces them, [nTimes, batch·S] (tests compare them with the solver's).</summary>
+        public T[] States(int n) => _states ??= InterpolateOutputs(this, n);
+        private T[]? _states;
     }
 
     internal override OdeForward<TDynamics, T> Forward<TDynamics, T>(ForwardProblem<T> problem)
     {
         var scheme = RkScheme<T>.For(problem.Options.Method);
-        int batch = problem.Batch, n = batch * TDynamics.StateSize, s = scheme.Stages;
+        int batch = problem.Batch, s = scheme.Stages;
         var rhs = new DynamicsRhs<TDynamics, T>(problem.Theta, batch);
         var solution = Ode.Solve(rhs, problem.InitialState, problem.Times, AdjointShared.ForwardOptions(problem.Options, recordSteps: true, keepDenseOutput: true));
         AdjointShared.EnsureSucceeded(solution, "forward solve");
@@ -57,7 +59,6 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
 
         var (outputStep, outputTheta) = LocateOutputs(problem.Times, stepStart, stepSize);
         var tape = new Tape<T>(scheme, stepStart, stepSize, stages, outputStep, outputTheta);
-        tape.States = InterpolateOutputs(tape, n);
         var stats = new SolverStats(solution.Stats.FunctionEvaluations + replayed, solution.Stats.AcceptedSteps, solution.Stats.RejectedSteps);
         return new OdeForward<TDynamics, T>(this, problem, solution, stats, tape);
     }
@@ -68,9 +69,12 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         var tape = (Tape<T>)forward.Record!;
         var scheme = tape.Scheme;
         int batch = problem.Batch, n = batch * TDynamics.StateSize, s = scheme.Stages, m = tape.StepSize.Length, nTimes = problem.Times.Length;
+        int last = s - 1;
 
         var yBar = new T[n];             // cotangent of y_{j+1}, then of y_j
         var kBar = new T[s * n];
+        var firstStageBar = new T[n];    // cotangent of step j's first stage, handed to step j − 1's last stage (same evaluation)
+        bool carried = false;
         var thetaBar = new T[TDynamics.ParameterCount];
         var dLdTimes = new T[nTimes];
         var w = new T[s];
@@ -90,6 +94,11 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
             // y_{j+1} = y_j + h Σ b_i k_i.
             for (int i = 0; i < s; i++)
                 Axpy(h * scheme.B[i], yBar, kBar.AsSpan(i * n, n), overwrite: true);
+            if (carried)
+            {
+                AdjointShared.AddTo(kBar.AsSpan(last * n, n), firstStageBar);
+                carried = false;
+            }
             // Outputs produced by this step's interpolant y(θ) = y_j + h Σ w_i(θ) k_i.
             for (; output >= 1 && tape.OutputStep[output] == j; output--)
             {
@@ -110,6 +119,14 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
             {
                 Span<T> kiBar = kBar.AsSpan(i * n, n);
                 if (IsZero(kiBar)) continue;
+                if (i == 0 && j > 0 && SharesFirstStage(tape, j))
+                {
+                    // k_0 of step j = f(t_j, y_j) is step j − 1's last stage: its VJP there covers both cotangents (the VJP is
+                    // linear in the cotangent, and a_last = b routes it to y_{j−1} and the stages exactly as y_j would).
+                    kiBar.CopyTo(firstStageBar);
+                    carried = true;
+                    continue;
+                }
                 scheme.StageState(i, h, y, k, stageState);
                 rowTimes.AsSpan().Fill(tape.StepStart[j] + scheme.C[i] * h);
                 TDynamics.VectorJacobianProduct(rowTimes, stageState, problem.Theta, kiBar, stageBar, thetaBar, gradT, batch, workspace);
@@ -127,6 +144,14 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         dLdTimes[0] = t0Bar;
         return new OdeGradients<T>(yBar, thetaBar, dLdTimes, forward.ForwardStats, new SolverStats(vjps, m, 0));
     }
+
+    /// <summary>
+    /// Whether step j's first stage is the same evaluation as step j − 1's last: the scheme's last stage is f(t_n + h, y_{n+1})
+    /// and step j starts exactly where step j − 1 evaluated it (so the VJP sees the same t as well as the same state).
+    /// </summary>
+    private static bool SharesFirstStage<T>(Tape<T> tape, int j) where T : unmanaged, IFloatingPointIeee754<T>
+        => tape.Scheme.LastStageIsNextFirst
+           && tape.StepStart[j] == tape.StepStart[j - 1] + tape.Scheme.C[tape.Scheme.Stages - 1] * tape.StepSize[j - 1];
 
     /// <summary>Re-runs the recorded steps with the tableau, keeping y_n and the stages (for solvers that keep no stages).</summary>
     private static ContiguousStepStages<T> Replay<TDynamics, T>(ForwardProblem<T> problem, RkScheme<T> scheme, T[] stepStart, T[] stepSize)
@@ -159,7 +184,7 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
     internal static T[] TapeStates<TDynamics, T>(OdeForward<TDynamics, T> forward)
         where TDynamics : IOdeDynamics<TDynamics>
         where T : unmanaged, IFloatingPointIeee754<T>
-        => ((Tape<T>)forward.Record!).States!;
+        => ((Tape<T>)forward.Record!).States(forward.Problem.Batch * TDynamics.StateSize);
 
     private static T[] InterpolateOutputs<T>(Tape<T> tape, int n) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -195,18 +220,15 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         return (step, theta);
     }
 
+    /// <summary>y = αx or y += αx (SIMD).</summary>
     private static void Axpy<T>(T alpha, ReadOnlySpan<T> x, Span<T> y, bool overwrite) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (overwrite) for (int k = 0; k < y.Length; k++) y[k] = alpha * x[k];
-        else for (int k = 0; k < y.Length; k++) y[k] += alpha * x[k];
+        if (overwrite) TensorPrimitives.Multiply(x, alpha, y);
+        else TensorPrimitives.MultiplyAdd(x, alpha, y, y);
     }
 
     private static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T sum = T.Zero;
-        for (int k = 0; k < x.Length; k++) sum += x[k] * y[k];
-        return sum;
-    }
+        => TensorPrimitives.Dot(x, y);
 
     private static bool IsZero<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace OdeDsl;
 
@@ -21,9 +22,25 @@ internal sealed class RkScheme<T> where T : unmanaged, IFloatingPointIeee754<T>
         Degree = degree;
         if (A.Length != Stages * Stages || C.Length != Stages || Interpolation.Length != Stages * degree)
             throw new ArgumentException("Tableau arrays have inconsistent lengths.");
+        LastStageIsNextFirst = EvaluatesAtStepEnd(a, b, c);
     }
 
-    /// <summary>The scheme of an explicit Runge-Kutta method; other methods cannot be replayed step by step.</summary>
+    /// <summary>
+    /// The last stage is f(t_n + h, y_{n+1}) (c = 1, its row of A equals b, its own weight 0): the FSAL stage or the solver's
+    /// next-f slot. It is then the same evaluation as the next step's first stage, so backprop runs one VJP for the two.
+    /// </summary>
+    public bool LastStageIsNextFirst { get; }
+
+    private static bool EvaluatesAtStepEnd(double[] a, double[] b, double[] c)
+    {
+        int s = b.Length, e = s - 1;
+        if (s < 2 || c[e] != 1 || b[e] != 0) return false;
+        for (int l = 0; l < e; l++)
+            if (a[e * s + l] != b[l]) return false;
+        return true;
+    }
+
+    /// <summary>The scheme of an explicit Runge-Kutta method (built once per tableau); other methods cannot be replayed step by step.</summary>
     public static RkScheme<T> For(OdeMethod method) => RkSchemes.From<T>(method);
 
     public int Stages { get; }
@@ -42,9 +59,7 @@ internal sealed class RkScheme<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             T a = A[i * Stages + l];
             if (a == T.Zero) continue;
-            T ha = h * a;
-            ReadOnlySpan<T> kl = k.Slice(l * n, n);
-            for (int q = 0; q < n; q++) dst[q] += ha * kl[q];
+            TensorPrimitives.MultiplyAdd(k.Slice(l * n, n), h * a, dst, dst);
         }
     }
 
@@ -56,8 +71,7 @@ internal sealed class RkScheme<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             T hb = h * B[i];
             if (hb == T.Zero) continue;
-            ReadOnlySpan<T> ki = k.Slice(i * n, n);
-            for (int q = 0; q < n; q++) y[q] += hb * ki[q];
+            TensorPrimitives.MultiplyAdd(k.Slice(i * n, n), hb, y, y);
         }
     }
 

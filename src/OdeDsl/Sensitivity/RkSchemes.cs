@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace OdeDsl;
 
@@ -10,9 +11,18 @@ internal static class RkSchemes
 
     public static RkScheme<T> From<T>(OdeMethod method) where T : unmanaged, IFloatingPointIeee754<T> => method switch
     {
-        RungeKuttaMethod rk => FromTableau<T>(rk.Tableau),
+        RungeKuttaMethod rk => Cache<T>.Schemes.GetValue(rk.Tableau, FromTableau<T>),
         _ => throw new NotSupportedException($"Backprop replays explicit Runge-Kutta steps; {method.Name} is not one. Use Sensitivity.Adjoint()."),
     };
+
+    /// <summary>
+    /// One scheme per tableau and number type: the interpolant fit below solves a linear system, which every backprop
+    /// forward would otherwise repeat. Weak keys, so user-made tableaus do not pin their schemes.
+    /// </summary>
+    private static class Cache<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static readonly ConditionalWeakTable<ButcherTableau, RkScheme<T>> Schemes = new();
+    }
 
     /// <summary>
     /// The solver keeps, per step, the tableau's stages plus one slot for f(t_{n+1}, y_{n+1}) (the next step's k₀, which

@@ -44,6 +44,19 @@ public interface IOdeDynamics<TSelf> where TSelf : IOdeDynamics<TSelf>
         ReadOnlySpan<T> cotangent, Span<T> gradH, Span<T> gradTheta, Span<T> gradT, int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>;
 
+    /// <summary>
+    /// <see cref="Evaluate{T}"/> and <see cref="VectorJacobianProduct{T}"/> at the same point in one call, as the adjoint's
+    /// augmented system needs them. A VJP computes f on its way, so an implementation that writes that value to
+    /// <paramref name="dh"/> saves the separate evaluation. The default calls the two members.
+    /// </summary>
+    static virtual void EvaluateAndVectorJacobianProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+        ReadOnlySpan<T> cotangent, Span<T> dh, Span<T> gradH, Span<T> gradTheta, Span<T> gradT, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        TSelf.Evaluate(t, h, theta, dh, batch, workspace);
+        TSelf.VectorJacobianProduct(t, h, theta, cotangent, gradH, gradTheta, gradT, batch, workspace);
+    }
+
     /// <summary>Forward mode: dh = f(h, t, θ) and jvp = (∂f/∂h)·tangent.</summary>
     static abstract void JacobianVectorProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
         ReadOnlySpan<T> tangent, Span<T> dh, Span<T> jvp, int batch, Span<T> workspace)

@@ -49,5 +49,8 @@ public class MemoryTests(ITestOutputHelper output)
         long tapePerStep = 5L * Batch * 2 * sizeof(double);
         Assert.True(large - small >= 9_900 * tapePerStep, $"backprop allocated {small} B at 100 steps and {large} B at 10,000");
         Assert.True(large > 50 * small);
+        // …and no faster than linearly: the solver's dense output (the tape) keeps y_n and 5 stage slots per step in arrays
+        // that double as they fill, so at most about 2 × 2 × 6/5 of the tape size is ever allocated.
+        Assert.True(large - small <= 6 * 9_900 * tapePerStep, $"backprop allocated {large - small} B for 9,900 more steps");
     }
 }

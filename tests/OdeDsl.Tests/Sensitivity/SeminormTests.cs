@@ -4,7 +4,9 @@ namespace OdeDsl.Tests.Sensitivity;
 
 /// <summary>
 /// The seminorm (Kidger, Chen &amp; Lyons, ICML 2021) leaves the a_θ and a_t channels out of the backward solve's error
-/// control: never more backward evaluations, and the gradient stays within the tolerance of the full-norm one.
+/// control. On the MLP field with the loss on every output time it takes strictly fewer backward evaluations at each of
+/// these tolerances (the counts are deterministic; the test prints them), and the gradient stays within the tolerance of the
+/// full-norm one.
 /// </summary>
 public class SeminormTests(ITestOutputHelper output)
 {
@@ -20,7 +22,8 @@ public class SeminormTests(ITestOutputHelper output)
         var semi = problem.Gradient(OdeDsl.Sensitivity.Adjoint(new AdjointOptions { Seminorm = true }), options);
         output.WriteLine($"rtol {rtol:E0}: forward {full.Forward.FunctionEvaluations} evaluations; backward {full.Backward.FunctionEvaluations} (full norm) vs {semi.Backward.FunctionEvaluations} (seminorm)");
 
-        Assert.True(semi.Backward.FunctionEvaluations <= full.Backward.FunctionEvaluations);
+        Assert.True(semi.Backward.FunctionEvaluations < full.Backward.FunctionEvaluations,
+            $"seminorm {semi.Backward.FunctionEvaluations} vs full {full.Backward.FunctionEvaluations} backward evaluations");
         double scale = 1000 * rtol;   // both are accurate to about the tolerance; allow for the error's growth along the solve
         Assert.True(Reference.RelativeError(semi.Theta, full.Theta) <= scale);
         Assert.True(Reference.RelativeError(semi.InitialState, full.InitialState) <= scale);

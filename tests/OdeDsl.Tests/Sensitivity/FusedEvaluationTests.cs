@@ -1,0 +1,73 @@
+using System.Numerics;
+
+namespace OdeDsl.Tests.Sensitivity;
+
+/// <summary>
+/// The adjoint asks for f and the VJP together (<see cref="IOdeDynamics{TSelf}.EvaluateAndVectorJacobianProduct{T}"/>):
+/// a system that implements the fused member is called through it, once per backward evaluation, and its gradient equals
+/// the one of the same system through the default (Evaluate, then VectorJacobianProduct).
+/// </summary>
+public class FusedEvaluationTests
+{
+    [Fact]
+    public void AdjointCallsTheFusedMemberOncePerBackwardEvaluation()
+    {
+        var problem = GradientAgreementTests.Problem.Create(GradientAgreementTests.SystemKind.LotkaVolterra, allTimes: true, reverse: false);
+        var options = new SolveOptions<double> { RelTol = 1e-9, AbsTol = 1e-9 };
+        var plain = Ode.Gradient<LotkaVolterra, double>(problem.Y0, problem.Times, problem.Theta, problem.Weights, OdeDsl.Sensitivity.Adjoint(), options);
+        FusedLotkaVolterra.FusedCalls = 0;
+        var fused = Ode.Gradient<FusedLotkaVolterra, double>(problem.Y0, problem.Times, problem.Theta, problem.Weights, OdeDsl.Sensitivity.Adjoint(), options);
+
+        Assert.Equal(plain.Backward.FunctionEvaluations, fused.Backward.FunctionEvaluations);
+        Assert.Equal(fused.Backward.FunctionEvaluations, FusedLotkaVolterra.FusedCalls);
+        Assert.True(Reference.RelativeError(fused.Theta, plain.Theta) <= 1e-14);
+        Assert.True(Reference.RelativeError(fused.InitialState, plain.InitialState) <= 1e-14);
+    }
+
+    /// <summary>Lotka-Volterra whose fused member computes f and the VJP in one pass over the batch.</summary>
+    private sealed class FusedLotkaVolterra : IOdeDynamics<FusedLotkaVolterra>
+    {
+        public static long FusedCalls;
+        public static int StateSize => LotkaVolterra.StateSize;
+        public static ReadOnlySpan<int> StateShape => LotkaVolterra.StateShape;
+        public static int ParameterCount => LotkaVolterra.ParameterCount;
+        public static ParameterLayout Layout => LotkaVolterra.Layout;
+        public static int WorkspaceLength(int batch) => 0;
+
+        public static void Evaluate<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, Span<T> dh, int batch, Span<T> workspace)
+            where T : unmanaged, IFloatingPointIeee754<T> => LotkaVolterra.Evaluate(t, h, theta, dh, batch, workspace);
+
+        public static void VectorJacobianProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, ReadOnlySpan<T> cotangent,
+            Span<T> gradH, Span<T> gradTheta, Span<T> gradT, int batch, Span<T> workspace) where T : unmanaged, IFloatingPointIeee754<T>
+            => LotkaVolterra.VectorJacobianProduct(t, h, theta, cotangent, gradH, gradTheta, gradT, batch, workspace);
+
+        public static void EvaluateAndVectorJacobianProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+            ReadOnlySpan<T> cotangent, Span<T> dh, Span<T> gradH, Span<T> gradTheta, Span<T> gradT, int batch, Span<T> workspace)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            FusedCalls++;
+            T a = theta[0], b = theta[1], d = theta[2], g = theta[3];
+            for (int r = 0; r < batch; r++)
+            {
+                T x = h[2 * r], y = h[2 * r + 1], cx = cotangent[2 * r], cy = cotangent[2 * r + 1];
+                dh[2 * r] = a * x - b * x * y;
+                dh[2 * r + 1] = d * x * y - g * y;
+                gradH[2 * r] = cx * (a - b * y) + cy * d * y;
+                gradH[2 * r + 1] = -cx * b * x + cy * (d * x - g);
+                gradTheta[0] += cx * x;
+                gradTheta[1] -= cx * x * y;
+                gradTheta[2] += cy * x * y;
+                gradTheta[3] -= cy * y;
+                gradT[r] = T.Zero;
+            }
+        }
+
+        public static void JacobianVectorProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, ReadOnlySpan<T> tangent,
+            Span<T> dh, Span<T> jvp, int batch, Span<T> workspace) where T : unmanaged, IFloatingPointIeee754<T>
+            => throw new NotSupportedException("Not needed here.");
+
+        public static void EvaluateWithDivergence<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, Span<T> dh,
+            Span<T> divergence, int batch, Span<T> workspace) where T : unmanaged, IFloatingPointIeee754<T>
+            => throw new NotSupportedException("Not needed here.");
+    }
+}
