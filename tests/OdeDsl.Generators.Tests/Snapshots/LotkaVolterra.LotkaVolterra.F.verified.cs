@@ -97,13 +97,7 @@ static partial class LotkaVolterra
                     ws[f18 + b * 2 + 1 + i] = ws[f17 + b * 1 + i];
                 }
             }
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 2; i++)
-                {
-                    dh[b * 2 + i] = ws[f18 + b * 2 + i];
-                }
-            }
+            ws.Slice(f18, batch * 2).CopyTo(dh);
         }
         
         public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -190,13 +184,7 @@ static partial class LotkaVolterra
             ws.Slice(batch * 11, batch * 11).Clear();
             gradH.Slice(0, batch * 2).Clear();
             gradT.Slice(0, batch).Clear();
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 2; i++)
-                {
-                    ws[a18 + b * 2 + i] += cotangent[b * 2 + i];
-                }
-            }
+            global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a18, batch * 2));
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
             for (int b = 0; b < batch; b++)
             {
@@ -352,13 +340,7 @@ static partial class LotkaVolterra
                     ws[f18 + b * 2 + 1 + i] = ws[f17 + b * 1 + i];
                 }
             }
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 2; i++)
-                {
-                    dh[b * 2 + i] = ws[f18 + b * 2 + i];
-                }
-            }
+            ws.Slice(f18, batch * 2).CopyTo(dh);
             // v6 = Mul(v5, v3) []   θ[0] * x
             // v8 = Mul(v7, v3) []   θ[1] * x
             // v9 = Mul(v8, v4) []   θ[1] * x * y
@@ -412,13 +394,7 @@ static partial class LotkaVolterra
                     ws[d18 + b * 2 + 1 + i] = ws[d17 + b * 1 + i];
                 }
             }
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 2; i++)
-                {
-                    jvp[b * 2 + i] = ws[d18 + b * 2 + i];
-                }
-            }
+            ws.Slice(d18, batch * 2).CopyTo(jvp);
         }
         
         public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -499,13 +475,7 @@ static partial class LotkaVolterra
                     ws[f18 + b * 2 + 1 + i] = ws[f17 + b * 1 + i];
                 }
             }
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 2; i++)
-                {
-                    dh[b * 2 + i] = ws[f18 + b * 2 + i];
-                }
-            }
+            ws.Slice(f18, batch * 2).CopyTo(dh);
             divergence.Slice(0, batch).Clear();
             // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
             var tangent = ws.Slice(batch * 22, batch * 2);

@@ -71,20 +71,8 @@ namespace Demo
                     }
                 }
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f7 + b * 3 + i] = ws[f4 + b * 3 + i] + ws[f6 + b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f7 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
+                ws.Slice(f7, batch * 3).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -140,34 +128,15 @@ namespace Demo
                     }
                 }
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f7 + b * 3 + i] = ws[f4 + b * 3 + i] + ws[f6 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
                 // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
                 ws.Slice(batch * 9, batch * 9).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[a7 + b * 3 + i] += cotangent[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a7, batch * 3));
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        T g = ws[a7 + b * 3 + i];
-                        ws[a4 + b * 3 + i] += g;
-                        ws[a6 + b * 3 + i] += g;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a7, batch * 3), ws.Slice(a4, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a7, batch * 3), ws.Slice(a6, batch * 3));
                 // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
                 for (int b = 0; b < batch; b++)
                 {
@@ -259,20 +228,8 @@ namespace Demo
                     }
                 }
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f7 + b * 3 + i] = ws[f4 + b * 3 + i] + ws[f6 + b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f7 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
+                ws.Slice(f7, batch * 3).CopyTo(dh);
                 // v4 = Concat(v1, v2, v3) [3]   Vec.Of(h[2], h[0], h[1])
                 for (int b = 0; b < batch; b++)
                 {
@@ -311,20 +268,8 @@ namespace Demo
                     }
                 }
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[d7 + b * 3 + i] = ws[d4 + b * 3 + i] + ws[d6 + b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        jvp[b * 3 + i] = ws[d7 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(d4, batch * 3), ws.Slice(d6, batch * 3), ws.Slice(d7, batch * 3));
+                ws.Slice(d7, batch * 3).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -378,20 +323,8 @@ namespace Demo
                     }
                 }
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f7 + b * 3 + i] = ws[f4 + b * 3 + i] + ws[f6 + b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f7 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
+                ws.Slice(f7, batch * 3).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 18, batch * 3);
@@ -437,13 +370,7 @@ namespace Demo
                         }
                     }
                     // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            ws[d7 + b * 3 + i] = ws[d4 + b * 3 + i] + ws[d6 + b * 3 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(d4, batch * 3), ws.Slice(d6, batch * 3), ws.Slice(d7, batch * 3));
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d7 + b * 3 + col];
                 }
             }
