@@ -11,12 +11,14 @@ namespace OdeDsl.Tensors;
 /// </summary>
 public static class Activations
 {
-    /// <summary>y = tanh(x). float uses <see cref="FastTanh"/> where Vector256 is accelerated (a few ulps);
-    /// double uses TensorPrimitives.</summary>
+    /// <summary>y = tanh(x). float and double use <see cref="FastTanh"/> where Vector256 is accelerated (a few ulps);
+    /// other types, and machines without Vector256, use TensorPrimitives.</summary>
     public static void Tanh<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) == typeof(float) && FastTanh.IsSupported)
             FastTanh.Apply(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
+        else if (typeof(T) == typeof(double) && FastTanh.IsSupported)
+            FastTanh.Apply(MemoryMarshal.Cast<T, double>(x), MemoryMarshal.Cast<T, double>(y));
         else
             TensorPrimitives.Tanh(x, y);
     }

@@ -1,5 +1,6 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace OdeDsl.Tensors;
 
@@ -14,29 +15,45 @@ public static class RowOps
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(rows, cols, x.Length, v.Length, y.Length);
-        if (cols < 8)
+        int width = Vector<T>.Count;
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T vr = ref MemoryMarshal.GetReference(v);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        // Rows as wide as a vector: whole vectors of each row, then its tail. Narrow rows (the 50 → 2 layer): a flat
+        // loop beats a vector step per row. Extents were checked above, so the unchecked loads stay in bounds.
+        int body = Vector.IsHardwareAccelerated && cols >= width ? cols - cols % width : 0;
+        for (int i = 0; i < rows; i++)
         {
-            // Narrow rows (the 50 → 2 layer): a flat loop beats a vector call per row.
-            for (int i = 0, o = 0; i < rows; i++)
-                for (int j = 0; j < cols; j++, o++) y[o] = x[o] + v[j];
-            return;
+            nuint o = (nuint)i * (nuint)cols;
+            for (int j = 0; j < body; j += width)
+                Vector.StoreUnsafe(Vector.LoadUnsafe(ref xr, o + (nuint)j) + Vector.LoadUnsafe(ref vr, (nuint)j), ref yr, o + (nuint)j);
+            for (int j = body; j < cols; j++)
+                Unsafe.Add(ref yr, o + (nuint)j) = Unsafe.Add(ref xr, o + (nuint)j) + Unsafe.Add(ref vr, j);
         }
-        for (int i = 0; i < rows; i++) TensorPrimitives.Add(x.Slice(i * cols, cols), v[..cols], y.Slice(i * cols, cols));
     }
 
-    /// <summary>sum[j] += Σ_i x[i, j] (ACCUMULATED: a bias gradient over the batch).</summary>
+    /// <summary>sum[j] += Σ_i x[i, j] (ACCUMULATED: a bias gradient over the batch), rows added in order.</summary>
     public static void AccumulateColumnSums<T>(int rows, int cols, ReadOnlySpan<T> x, Span<T> sum)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(rows, cols, x.Length, sum.Length, rows * cols);
-        if (cols < 8)
+        int width = Vector<T>.Count;
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T sr = ref MemoryMarshal.GetReference(sum);
+        int body = Vector.IsHardwareAccelerated && cols >= width ? cols - cols % width : 0;
+        // A strip of columns stays in a register while the rows stream past.
+        for (int j = 0; j < body; j += width)
         {
-            for (int i = 0, o = 0; i < rows; i++)
-                for (int j = 0; j < cols; j++, o++) sum[j] += x[o];
-            return;
+            var acc = Vector.LoadUnsafe(ref sr, (nuint)j);
+            for (int i = 0; i < rows; i++) acc += Vector.LoadUnsafe(ref xr, (nuint)i * (nuint)cols + (nuint)j);
+            Vector.StoreUnsafe(acc, ref sr, (nuint)j);
         }
-        var s = sum[..cols];
-        for (int i = 0; i < rows; i++) TensorPrimitives.Add(s, x.Slice(i * cols, cols), s);
+        for (int j = body; j < cols; j++)
+        {
+            T acc = Unsafe.Add(ref sr, j);
+            for (int i = 0; i < rows; i++) acc += Unsafe.Add(ref xr, (nuint)i * (nuint)cols + (nuint)j);
+            Unsafe.Add(ref sr, j) = acc;
+        }
     }
 
     private static void Check(int rows, int cols, int xLength, int vLength, int yLength)
