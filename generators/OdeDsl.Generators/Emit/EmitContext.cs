@@ -168,6 +168,7 @@ namespace OdeDsl.Generators.Emit
             {
                 Buffer.State => $"{InputName}.Slice({l.Off})",
                 Buffer.Theta => $"theta.Slice({l.Off})",
+                Buffer.Time => "t",
                 Buffer.Work => $"ws.Slice(f{l.Owner} + {l.Off})",
                 _ => throw new System.InvalidOperationException("no span for " + l.Buffer),
             };
@@ -192,6 +193,7 @@ namespace OdeDsl.Generators.Emit
             {
                 Buffer.State => $"{InputGradName}.Slice({l.Off})",
                 Buffer.Theta => $"gradTheta.Slice({l.Off})",
+                Buffer.Time => "gradT",
                 Buffer.Work => $"ws.Slice(a{l.Owner} + {l.Off})",
                 _ => null,
             };

@@ -43,20 +43,8 @@ namespace Demo
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + i] = ws[f3 + b * 1 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + 1 + i] = h[b * 2 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f3 + 0), 1, ws.Slice(f5 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 2, ws.Slice(f5 + 1), 2);
                     // v6 = Cos(v1) []   Cos((float)t)
                     for (int b = 0; b < batch; b++)
                     {
@@ -103,20 +91,8 @@ namespace Demo
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + i] = ws[f3 + b * 1 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + 1 + i] = h[b * 2 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f3 + 0), 1, ws.Slice(f5 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 2, ws.Slice(f5 + 1), 2);
                     // v6 = Cos(v1) []   Cos((float)t)
                     for (int b = 0; b < batch; b++)
                     {
@@ -159,20 +135,8 @@ namespace Demo
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[a3 + b * 1 + i] += ws[a5 + b * 2 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            gradH[b * 2 + i] += ws[a5 + b * 2 + 1 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a5 + 0), 2, ws.Slice(a3 + 0), 1);
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a5 + 1), 2, gradH.Slice(0), 2);
                     // v3 = Neg(v2) []   -h[1]
                     for (int b = 0; b < batch; b++)
                     {
@@ -209,20 +173,8 @@ namespace Demo
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + i] = ws[f3 + b * 1 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + 1 + i] = h[b * 2 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f3 + 0), 1, ws.Slice(f5 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 2, ws.Slice(f5 + 1), 2);
                     // v6 = Cos(v1) []   Cos((float)t)
                     for (int b = 0; b < batch; b++)
                     {
@@ -251,20 +203,8 @@ namespace Demo
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[d5 + b * 2 + i] = ws[d3 + b * 1 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[d5 + b * 2 + 1 + i] = tangent[b * 2 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(d3 + 0), 1, ws.Slice(d5 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, tangent.Slice(0), 2, ws.Slice(d5 + 1), 2);
                     // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
                     for (int b = 0; b < batch; b++)
                     {
@@ -300,20 +240,8 @@ namespace Demo
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + i] = ws[f3 + b * 1 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + 1 + i] = h[b * 2 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f3 + 0), 1, ws.Slice(f5 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 2, ws.Slice(f5 + 1), 2);
                     // v6 = Cos(v1) []   Cos((float)t)
                     for (int b = 0; b < batch; b++)
                     {
@@ -349,20 +277,8 @@ namespace Demo
                             }
                         }
                         // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
-                        for (int b = 0; b < batch; b++)
-                        {
-                            for (int i = 0; i < 1; i++)
-                            {
-                                ws[d5 + b * 2 + i] = ws[d3 + b * 1 + i];
-                            }
-                        }
-                        for (int b = 0; b < batch; b++)
-                        {
-                            for (int i = 0; i < 1; i++)
-                            {
-                                ws[d5 + b * 2 + 1 + i] = tangent[b * 2 + i];
-                            }
-                        }
+                        global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(d3 + 0), 1, ws.Slice(d5 + 0), 2);
+                        global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, tangent.Slice(0), 2, ws.Slice(d5 + 1), 2);
                         // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
                         for (int b = 0; b < batch; b++)
                         {

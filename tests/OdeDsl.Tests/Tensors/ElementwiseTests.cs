@@ -155,3 +155,44 @@ public class FastTanhDoubleTests
         Assert.Equal(1.0, y[2]); Assert.Equal(-1.0, y[3]); Assert.True(double.IsNaN(y[4]));
     }
 }
+
+public class RowBlockTests
+{
+    [Theory]
+    [InlineData(4, 1)]
+    [InlineData(3, 9)]
+    public void CopyFillAndAddStridedWindows(int rows, int cols)
+    {
+        int ldSrc = cols + 2, ldDst = cols + 3;
+        var src = TensorTestData.Random<double>((rows - 1) * ldSrc + cols, 1);
+        var dst = TensorTestData.Random<double>((rows - 1) * ldDst + cols + 1, 2);
+        var before = (double[])dst.Clone();
+        RowOps.CopyBlock<double>(rows, cols, src, ldSrc, dst, ldDst);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) Assert.Equal(src[i * ldSrc + j], dst[i * ldDst + j]);
+        Assert.Equal(before[cols], dst[cols]); // the gap after each row's window is untouched
+
+        RowOps.AddBlock<double>(rows, cols, src, ldSrc, dst, ldDst);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) Assert.Equal(2 * src[i * ldSrc + j], dst[i * ldDst + j]);
+
+        RowOps.FillBlock<double>(rows, cols, 0.0, dst, ldDst);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) Assert.Equal(0.0, dst[i * ldDst + j]);
+
+        // stride 0: one row broadcast into every row, and every row summed into one
+        var v = TensorTestData.Random<double>(cols, 3);
+        RowOps.CopyBlock<double>(rows, cols, v, 0, dst, ldDst);
+        Assert.Equal(v[cols - 1], dst[(rows - 1) * ldDst + cols - 1]);
+        var sum = new double[cols];
+        RowOps.AddBlock<double>(rows, cols, src, ldSrc, sum, 0);
+        for (int j = 0; j < cols; j++)
+        {
+            double s = 0;
+            for (int i = 0; i < rows; i++) s += src[i * ldSrc + j];
+            Assert.Equal(s, sum[j], 1e-14);
+        }
+        Assert.Throws<ArgumentException>(() => RowOps.CopyBlock<double>(rows, cols, src.AsSpan(1), ldSrc, dst, ldDst));
+        Assert.Throws<ArgumentException>(() => RowOps.AddBlock<double>(rows, cols, src, ldSrc, dst.AsSpan(0, cols), ldDst));
+    }
+}
