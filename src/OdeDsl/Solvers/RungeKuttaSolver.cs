@@ -116,7 +116,8 @@ internal static class RungeKuttaSolver<TRhs, T>
             else for (int b = 0; b < B; b++) Combine(y, k, bw, hStep[b], yNew, b * S, S, n);
             if (adaptive)
             {
-                for (int b = 0; b < B; b++)
+                if (uniform && SameStep()) ScaledErrorAllRows();
+                else for (int b = 0; b < B; b++)
                 {
                     var err = scaled.AsSpan(b * S, S);
                     err.Clear();
@@ -263,6 +264,30 @@ internal static class RungeKuttaSolver<TRhs, T>
                 T coef = hStep[b] * T.CreateChecked(wD[i]);
                 var ki = k.AsSpan(i * n + b * S, S);
                 for (int j = 0; j < S; j++) dst[j] += coef * ki[j];
+            }
+        }
+
+        bool SameStep()
+        {
+            for (int b = 1; b < B; b++) if (hStep[b] != hStep[0]) return false;
+            return true;
+        }
+
+        // The per-row scaled error below as one flat pass over [B, S] when every row has the same step: each element
+        // gets the same operations in the same order (0, then + h·e_i·k_i for each stage, then / tol), so the same bits.
+        void ScaledErrorAllRows()
+        {
+            for (int idx = 0; idx < n; idx++)
+            {
+                T acc = T.Zero;
+                for (int i = 0; i < s; i++)
+                {
+                    if (e[i] == T.Zero) continue;
+                    acc += hStep[0] * e[i] * k[i * n + idx];
+                }
+                int j = idx % S;
+                T tol = atol[j] + rtol[j] * T.Max(T.Abs(y[idx]), T.Abs(yNew[idx]));
+                scaled[idx] = acc / tol;
             }
         }
 
