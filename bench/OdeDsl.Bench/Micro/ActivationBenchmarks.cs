@@ -4,8 +4,8 @@ using OdeDsl.Tensors;
 
 namespace OdeDsl.Bench.Micro;
 
-/// <summary>float tanh over a hidden layer's activations (batch × 50 for the spiral field): Activations.Tanh
-/// (FastTanh on Vector256) against TensorPrimitives.Tanh.</summary>
+/// <summary>tanh over a hidden layer's activations (batch × 50 for the spiral field), float and double:
+/// Activations.Tanh (FastTanh on Vector256) against TensorPrimitives.Tanh.</summary>
 [Config(typeof(MicroConfig))]
 public class ActivationBenchmarks
 {
@@ -13,6 +13,7 @@ public class ActivationBenchmarks
     public int Length { get; set; }
 
     private float[] _x = [], _y = [];
+    private double[] _xd = [], _yd = [];
 
     [GlobalSetup]
     public void Setup()
@@ -20,6 +21,8 @@ public class ActivationBenchmarks
         var rng = new Random(1);
         _x = Enumerable.Range(0, Length).Select(_ => (float)(rng.NextDouble() * 6 - 3)).ToArray();
         _y = new float[Length];
+        _xd = _x.Select(v => (double)v).ToArray();
+        _yd = new double[Length];
     }
 
     [Benchmark(Baseline = true)]
@@ -27,4 +30,10 @@ public class ActivationBenchmarks
 
     [Benchmark]
     public void ActivationsTanh() => Activations.Tanh<float>(_x, _y);
+
+    [Benchmark]
+    public void TensorPrimitivesTanhDouble() => TensorPrimitives.Tanh(_xd, _yd);
+
+    [Benchmark]
+    public void ActivationsTanhDouble() => Activations.Tanh<double>(_xd, _yd);
 }

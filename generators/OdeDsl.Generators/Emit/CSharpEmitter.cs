@@ -151,7 +151,7 @@ namespace OdeDsl.Generators.Emit
             FunctionMethod(indent, "Forward", "global::System.Span<T> y, int batch, global::System.Span<T> workspace", new[] { ("y", m) }, c =>
             {
                 Forward(c);
-                CopyOut(c, "y", id => c.Val(id, "i"));
+                CopyOut(c, "y", c.ValBlock, id => c.Val(id, "i"));
             });
 
             FunctionMethod(indent, "VectorJacobianProduct",
@@ -163,7 +163,7 @@ namespace OdeDsl.Generators.Emit
                 c.Line("// reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls");
                 c.Line($"ws.Slice(batch * {_slotTotal}, batch * {_slotTotal}).Clear();");
                 c.Line($"gradX.Slice(0, batch * {n}).Clear();");
-                if (c.Adj(s.Output, "i") is { } seed) c.RowLoop(m, $"{seed} += cotangent[b * {m} + i];");
+                Seed(c, m);
                 EmitFused(c, LiveSlots.Reverse().ToList(), (p, node) => p.VjpBody(c, node), (p, node) => p.EmitVjp(c, node));
             });
 
@@ -172,9 +172,9 @@ namespace OdeDsl.Generators.Emit
                 new[] { ("tangent", n), ("y", m), ("jvp", m) }, c =>
             {
                 Forward(c);
-                CopyOut(c, "y", id => c.Val(id, "i"));
+                CopyOut(c, "y", c.ValBlock, id => c.Val(id, "i"));
                 Tangents(c);
-                CopyOut(c, "jvp", id => c.Tan(id, "i") ?? "T.Zero");
+                CopyOut(c, "jvp", c.TanBlock, id => c.Tan(id, "i") ?? "T.Zero");
             });
         }
 
@@ -220,7 +220,7 @@ namespace OdeDsl.Generators.Emit
             Method(indent, "Evaluate", "global::System.Span<T> dh, int batch, global::System.Span<T> workspace", new[] { ("dh", n) }, c =>
             {
                 Forward(c);
-                CopyOut(c, "dh", id => c.Val(id, "i"));
+                CopyOut(c, "dh", c.ValBlock, id => c.Val(id, "i"));
             });
 
             Method(indent, "VectorJacobianProduct",
@@ -233,7 +233,7 @@ namespace OdeDsl.Generators.Emit
                 c.Line($"ws.Slice(batch * {_slotTotal}, batch * {_slotTotal}).Clear();");
                 c.Line($"gradH.Slice(0, batch * {n}).Clear();");
                 c.Line("gradT.Slice(0, batch).Clear();");
-                if (c.Adj(s.Output, "i") is { } seed) c.RowLoop(n, $"{seed} += cotangent[b * {n} + i];");
+                Seed(c, n);
                 EmitFused(c, LiveSlots.Reverse().ToList(), (p, n) => p.VjpBody(c, n), (p, n) => p.EmitVjp(c, n));
             });
 
@@ -242,9 +242,9 @@ namespace OdeDsl.Generators.Emit
                 new[] { ("tangent", n), ("dh", n), ("jvp", n) }, c =>
             {
                 Forward(c);
-                CopyOut(c, "dh", id => c.Val(id, "i"));
+                CopyOut(c, "dh", c.ValBlock, id => c.Val(id, "i"));
                 Tangents(c);
-                CopyOut(c, "jvp", id => c.Tan(id, "i") ?? "T.Zero");
+                CopyOut(c, "jvp", c.TanBlock, id => c.Tan(id, "i") ?? "T.Zero");
             });
 
             Method(indent, "EvaluateWithDivergence",
@@ -252,7 +252,7 @@ namespace OdeDsl.Generators.Emit
                 new[] { ("dh", n), ("divergence", 1) }, c =>
             {
                 Forward(c);
-                CopyOut(c, "dh", id => c.Val(id, "i"));
+                CopyOut(c, "dh", c.ValBlock, id => c.Val(id, "i"));
                 c.Line("divergence.Slice(0, batch).Clear();");
                 if (c.Tan(s.Output, "col") is null) return;
                 c.Line("// exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation");
@@ -304,8 +304,9 @@ namespace OdeDsl.Generators.Emit
             EmitFused(c, LiveSlots.Where(x => _dependsOnState[x.Id]).ToList(), (p, n) => p.JvpBody(c, n), (p, n) => p.EmitJvp(c, n));
 
         /// <summary>
-        /// Emits <paramref name="order"/>, fusing runs of consecutive element-wise nodes of one size into a single
-        /// (b, i) loop. Safe because inside a run every node touches only element i of its run-mates (same size, no
+        /// Emits <paramref name="order"/>. A node whose pass is a whole-block kernel call (its body is null: GEMM,
+        /// SIMD element-wise kernels) is emitted alone; runs of consecutive scalar-loop element-wise nodes of one size
+        /// are fused into a single (b, i) loop. Safe because inside a run every node touches only element i of its run-mates (same size, no
         /// broadcast between them); a node reading a view (offset) of a run-mate starts a new run.
         /// </summary>
         private void EmitFused(EmitContext c, List<Node> order, System.Func<Primitive, Node, string[]?> body, System.Action<Primitive, Node> alone)
@@ -315,7 +316,7 @@ namespace OdeDsl.Generators.Emit
             {
                 var first = order[k];
                 var p = PrimitiveTable.Get(first.Op);
-                if (p.ForwardBody(c, first) is null)
+                if (body(p, first) is null)
                 {
                     Comment(c, first);
                     alone(p, first);
@@ -328,7 +329,7 @@ namespace OdeDsl.Generators.Emit
                 {
                     var next = order[k + run.Count];
                     var np = PrimitiveTable.Get(next.Op);
-                    if (np.ForwardBody(c, next) is null || next.Size != first.Size || !Fusable(next, members) || !run.All(r => Fusable(r, new HashSet<int> { next.Id })))
+                    if (body(np, next) is null || next.Size != first.Size || !Fusable(next, members) || !run.All(r => Fusable(r, new HashSet<int> { next.Id })))
                         break;
                     run.Add(next);
                     members.Add(next.Id);
@@ -357,10 +358,19 @@ namespace OdeDsl.Generators.Emit
             n.Args.All(a => members.Contains(a) || !members.Contains(_locs[a].Owner) || _locs[a].Buffer != Buffer.Work);
 
         // the output has the state's size (ODE0005 guarantees it), so element i of row b maps one to one
-        private void CopyOut(EmitContext c, string target, System.Func<int, string> element)
+        private void CopyOut(EmitContext c, string target, System.Func<int, string?> block, System.Func<int, string> element)
         {
             int m = _nodes[_spec.Output].Size;
-            c.RowLoop(m, $"{target}[b * {m} + i] = {element(_spec.Output)};");
+            if (block(_spec.Output) is { } whole) c.Line($"{whole}.CopyTo({target});");
+            else if (!_dependsOnState[_spec.Output] && target == "jvp") c.Line($"{target}.Slice(0, batch * {m}).Clear();");
+            else c.RowLoop(m, $"{target}[b * {m} + i] = {element(_spec.Output)};");
+        }
+
+        /// <summary>The reverse sweep starts from the cotangent, added into the output's (cleared) adjoint.</summary>
+        private void Seed(EmitContext c, int m)
+        {
+            if (c.AdjBlock(_spec.Output) is { } whole) c.Line($"global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * {m}), {whole});");
+            else if (c.Adj(_spec.Output, "i") is { } seed) c.RowLoop(m, $"{seed} += cotangent[b * {m} + i];");
         }
     }
 }

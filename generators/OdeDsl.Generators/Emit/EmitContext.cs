@@ -9,6 +9,27 @@ namespace OdeDsl.Generators.Emit
     internal enum Buffer { State, Time, Theta, Const, Work }
 
     /// <summary>
+    /// How an element-wise operand reaches a whole-block kernel: a contiguous [batch, n] block, a θ row vector shared by
+    /// every row (a bias), a scalar shared by every row (a constant or a θ scalar), or none of these (scalar loop).
+    /// </summary>
+    internal enum OperandKind { Block, Row, Scalar, Other }
+
+    /// <summary>An operand's kind, its value text (a span, or a scalar expression) and its adjoint text (null if none).</summary>
+    internal readonly struct Operand
+    {
+        public Operand(OperandKind kind, string value, string? adjoint)
+        {
+            Kind = kind;
+            Value = value;
+            Adjoint = adjoint;
+        }
+
+        public OperandKind Kind { get; }
+        public string Value { get; }
+        public string? Adjoint { get; }
+    }
+
+    /// <summary>
     /// A value's storage. Batched buffers are [batch, RowStride] row-major and the value starts at Off inside each row;
     /// θ is shared by all rows (RowStride 0). Owner is the node whose slot holds it (views point into their base).
     /// </summary>
@@ -147,6 +168,7 @@ namespace OdeDsl.Generators.Emit
             {
                 Buffer.State => $"{InputName}.Slice({l.Off})",
                 Buffer.Theta => $"theta.Slice({l.Off})",
+                Buffer.Time => "t",
                 Buffer.Work => $"ws.Slice(f{l.Owner} + {l.Off})",
                 _ => throw new System.InvalidOperationException("no span for " + l.Buffer),
             };
@@ -171,6 +193,7 @@ namespace OdeDsl.Generators.Emit
             {
                 Buffer.State => $"{InputGradName}.Slice({l.Off})",
                 Buffer.Theta => $"gradTheta.Slice({l.Off})",
+                Buffer.Time => "gradT",
                 Buffer.Work => $"ws.Slice(a{l.Owner} + {l.Off})",
                 _ => null,
             };
@@ -201,5 +224,45 @@ namespace OdeDsl.Generators.Emit
         /// <summary>A contiguous [batch, size] value, required by the tensor kernels.</summary>
         public bool IsContiguous(int id) => _locs[id].Off == 0 && _locs[id].RowStride == Nodes[id].Size
             && (_locs[id].Buffer == Buffer.State || _locs[id].Buffer == Buffer.Work);
+
+        /// <summary>
+        /// The whole [batch, size] value of a contiguous node as one span (for element-wise kernels), or null when the
+        /// node is not contiguous (a view at an offset, θ, a constant, the time).
+        /// </summary>
+        public string? ValBlock(int id) => Block(id, InputName, "f");
+
+        /// <summary>The node's tangent as one [batch, size] span; null when not contiguous or identically zero.</summary>
+        public string? TanBlock(int id) => _dependsOnState[id] ? Block(id, "tangent", "d") : null;
+
+        /// <summary>The node's adjoint accumulator as one [batch, size] span; null when not contiguous.</summary>
+        public string? AdjBlock(int id) => Block(id, InputGradName, "a");
+
+        private string? Block(int id, string stateName, string region)
+        {
+            if (!IsContiguous(id)) return null;
+            var l = _locs[id];
+            string length = $"batch * {Nodes[id].Size}";
+            return l.Buffer == Buffer.State ? $"{stateName}.Slice(0, {length})" : $"ws.Slice({region}{l.Owner}, {length})";
+        }
+
+        /// <summary>
+        /// Whether an element-wise node over <paramref name="size"/> elements per row takes whole-block kernels. Per-row
+        /// scalars (size 1: sliced arithmetic such as Lotka–Volterra's) stay in fused scalar loops, where a chain of
+        /// them is one pass instead of one call per node.
+        /// </summary>
+        public static bool WantsKernel(int size) => size > 1;
+
+        /// <summary>How an operand of an element-wise node over <paramref name="outSize"/> elements can reach a kernel.</summary>
+        public Operand OperandOf(int id, int outSize)
+        {
+            var l = _locs[id];
+            var n = Nodes[id];
+            if (n.Size == outSize && IsContiguous(id)) return new Operand(OperandKind.Block, ValBlock(id)!, AdjBlock(id));
+            if (l.Buffer == Buffer.Theta && n.Size == outSize && outSize > 1)
+                return new Operand(OperandKind.Row, $"theta.Slice({l.Off}, {outSize})", $"gradTheta.Slice({l.Off}, {outSize})");
+            if (n.Size == 1 && l.Buffer == Buffer.Theta) return new Operand(OperandKind.Scalar, $"theta[{l.Off}]", $"gradTheta[{l.Off}]");
+            if (n.Size == 1 && l.Buffer == Buffer.Const) return new Operand(OperandKind.Scalar, "k" + id, null);
+            return new Operand(OperandKind.Other, "", null);
+        }
     }
 }

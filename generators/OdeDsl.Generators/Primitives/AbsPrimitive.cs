@@ -8,5 +8,6 @@ namespace OdeDsl.Generators.Primitives
         public override OpKind Kind => OpKind.Abs;
         protected override string Forward(string x, Node n) => $"T.Abs({x})";
         protected override string Derivative(string x, string y, Node n) => $"T.CopySign(T.One, {x})";
+        protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Elementwise.Abs<T>({x}, {y});";
     }
 }

@@ -8,5 +8,8 @@ namespace OdeDsl.Generators.Primitives
         public override OpKind Kind => OpKind.Exp;
         protected override string Forward(string x, Node n) => $"T.Exp({x})";
         protected override string Derivative(string x, string y, Node n) => $"{y}";
+        protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Elementwise.Exp<T>({x}, {y});";
+        protected override string? JvpKernel(string x, string y, string dx, string dy, Node n) => $"{Tensors}Elementwise.Multiply<T>({y}, {dx}, {dy});";
+        protected override string? VjpKernel(string x, string y, string g, string ax, Node n) => $"{Tensors}Elementwise.MultiplyAddTo<T>({g}, {y}, {ax});";
     }
 }

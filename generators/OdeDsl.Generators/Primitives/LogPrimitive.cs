@@ -8,5 +8,8 @@ namespace OdeDsl.Generators.Primitives
         public override OpKind Kind => OpKind.Log;
         protected override string Forward(string x, Node n) => $"T.Log({x})";
         protected override string Derivative(string x, string y, Node n) => $"(T.One / {x})";
+        protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Elementwise.Log<T>({x}, {y});";
+        protected override string? JvpKernel(string x, string y, string dx, string dy, Node n) => $"{Tensors}Elementwise.Divide<T>({dx}, {x}, {dy});";
+        protected override string? VjpKernel(string x, string y, string g, string ax, Node n) => $"{Tensors}Elementwise.DivideAddTo<T>({g}, {x}, {ax});";
     }
 }

@@ -8,5 +8,8 @@ namespace OdeDsl.Generators.Primitives
         public override OpKind Kind => OpKind.Neg;
         protected override string Forward(string x, Node n) => $"-{x}";
         protected override string Derivative(string x, string y, Node n) => $"(-T.One)";
+        protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Elementwise.Negate<T>({x}, {y});";
+        protected override string? JvpKernel(string x, string y, string dx, string dy, Node n) => $"{Tensors}Elementwise.Negate<T>({dx}, {dy});";
+        protected override string? VjpKernel(string x, string y, string g, string ax, Node n) => $"{Tensors}Elementwise.SubtractFrom<T>({g}, {ax});";
     }
 }

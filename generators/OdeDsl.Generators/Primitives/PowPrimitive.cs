@@ -10,5 +10,8 @@ namespace OdeDsl.Generators.Primitives
         protected override string Forward(string x, Node n) => $"T.Pow({x}, {EmitContext.Literal(n.Value)})";
         protected override string Derivative(string x, string y, Node n) =>
             $"({EmitContext.Literal(n.Value)} * T.Pow({x}, {EmitContext.Literal(n.Value - 1)}))";
+        protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Elementwise.Pow<T>({x}, {EmitContext.Literal(n.Value)}, {y});";
+        protected override string? JvpKernel(string x, string y, string dx, string dy, Node n) => $"{Tensors}Elementwise.PowBackward<T>({x}, {EmitContext.Literal(n.Value)}, {dx}, {dy}, false);";
+        protected override string? VjpKernel(string x, string y, string g, string ax, Node n) => $"{Tensors}Elementwise.PowBackward<T>({x}, {EmitContext.Literal(n.Value)}, {g}, {ax}, true);";
     }
 }

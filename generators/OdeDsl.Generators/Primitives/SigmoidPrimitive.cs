@@ -6,8 +6,10 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class SigmoidPrimitive : UnaryElementwise
     {
         public override OpKind Kind => OpKind.Sigmoid;
-        protected override string? Kernel => "Sigmoid";
         protected override string Forward(string x, Node n) => $"T.One / (T.One + T.Exp(-{x}))";
         protected override string Derivative(string x, string y, Node n) => $"{y} * (T.One - {y})";
+        protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Activations.Sigmoid<T>({x}, {y});";
+        protected override string? JvpKernel(string x, string y, string dx, string dy, Node n) => $"{Tensors}Activations.SigmoidBackward<T>({y}, {dx}, {dy});";
+        protected override string? VjpKernel(string x, string y, string g, string ax, Node n) => $"{Tensors}Activations.SigmoidBackwardAdd<T>({y}, {g}, {ax});";
     }
 }

@@ -8,5 +8,6 @@ namespace OdeDsl.Generators.Primitives
         public override OpKind Kind => OpKind.Sqrt;
         protected override string Forward(string x, Node n) => $"T.Sqrt({x})";
         protected override string Derivative(string x, string y, Node n) => $"(T.CreateTruncating(0.5d) / {y})";
+        protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Elementwise.Sqrt<T>({x}, {y});";
     }
 }

@@ -8,5 +8,8 @@ namespace OdeDsl.Generators.Primitives
         public override OpKind Kind => OpKind.Square;
         protected override string Forward(string x, Node n) => $"{x} * {x}";
         protected override string Derivative(string x, string y, Node n) => $"({x} + {x})";
+        protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Elementwise.Square<T>({x}, {y});";
+        protected override string? JvpKernel(string x, string y, string dx, string dy, Node n) => $"{Tensors}Elementwise.PowBackward<T>({x}, T.CreateTruncating(2d), {dx}, {dy}, false);";
+        protected override string? VjpKernel(string x, string y, string g, string ax, Node n) => $"{Tensors}Elementwise.PowBackward<T>({x}, T.CreateTruncating(2d), {g}, {ax}, true);";
     }
 }

@@ -6,8 +6,10 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class TanhPrimitive : UnaryElementwise
     {
         public override OpKind Kind => OpKind.Tanh;
-        protected override string? Kernel => "Tanh";
         protected override string Forward(string x, Node n) => $"T.Tanh({x})";
         protected override string Derivative(string x, string y, Node n) => $"(T.One - {y} * {y})";
+        protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Activations.Tanh<T>({x}, {y});";
+        protected override string? JvpKernel(string x, string y, string dx, string dy, Node n) => $"{Tensors}Activations.TanhBackward<T>({y}, {dx}, {dy});";
+        protected override string? VjpKernel(string x, string y, string g, string ax, Node n) => $"{Tensors}Activations.TanhBackwardAdd<T>({y}, {g}, {ax});";
     }
 }

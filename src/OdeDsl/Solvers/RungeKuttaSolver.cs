@@ -116,7 +116,8 @@ internal static class RungeKuttaSolver<TRhs, T>
             else for (int b = 0; b < B; b++) Combine(y, k, bw, hStep[b], yNew, b * S, S, n);
             if (adaptive)
             {
-                for (int b = 0; b < B; b++)
+                if (uniform && SameStep()) ScaledErrorAllRows();
+                else for (int b = 0; b < B; b++)
                 {
                     var err = scaled.AsSpan(b * S, S);
                     err.Clear();
@@ -173,7 +174,19 @@ internal static class RungeKuttaSolver<TRhs, T>
                 if (dense is not null) dense.Add(tRow[0], hStep[0], y, k);
                 steps?.Add(new StepRecord<T>(tRow[0], hStep[0]));
 
-                for (int b = 0; b < B; b++)
+                if (uniform && nEv == 0 && !overshoot && InLockstep())
+                {
+                    // Every row took the same step: outputs and the state update run over whole [B, S] blocks.
+                    EmitOutputsAllRows(tStage[0]);
+                    yNew.AsSpan().CopyTo(y);
+                    k.AsSpan(fEnd * n, n).CopyTo(k.AsSpan(0, n));
+                    for (int b = 0; b < B; b++)
+                    {
+                        tRow[b] = tStage[b];
+                        if (tRow[b] == tEnd) Stop(b, SolveStatus.Success);
+                    }
+                }
+                else for (int b = 0; b < B; b++)
                 {
                     if (!accept[b]) continue;
                     T tNew = tStage[b];
@@ -254,6 +267,65 @@ internal static class RungeKuttaSolver<TRhs, T>
             }
         }
 
+        bool SameStep()
+        {
+            for (int b = 1; b < B; b++) if (hStep[b] != hStep[0]) return false;
+            return true;
+        }
+
+        // The per-row scaled error below as one flat pass over [B, S] when every row has the same step: each element
+        // gets the same operations in the same order (0, then + h·e_i·k_i for each stage, then / tol), so the same bits.
+        void ScaledErrorAllRows()
+        {
+            for (int idx = 0; idx < n; idx++)
+            {
+                T acc = T.Zero;
+                for (int i = 0; i < s; i++)
+                {
+                    if (e[i] == T.Zero) continue;
+                    acc += hStep[0] * e[i] * k[i * n + idx];
+                }
+                int j = idx % S;
+                T tol = atol[j] + rtol[j] * T.Max(T.Abs(y[idx]), T.Abs(yNew[idx]));
+                scaled[idx] = acc / tol;
+            }
+        }
+
+        // All rows accepted a step from the same t with the same h and stand at the same output index.
+        bool InLockstep()
+        {
+            for (int b = 0; b < B; b++)
+                if (!accept[b] || tRow[b] != tRow[0] || hStep[b] != hStep[0] || outIdx[b] != outIdx[0]) return false;
+            return true;
+        }
+
+        // EmitOutputs for every row at once: output i's rows are contiguous in states, and each element gets exactly
+        // the per-row arithmetic (same weights, same order), so the results are bit-identical.
+        void EmitOutputsAllRows(T upTo)
+        {
+            if (finalOnly) return;
+            int next = outIdx[0];
+            while (next < outTimes.Length && dir * (outTimes[next] - upTo) <= T.Zero)
+            {
+                T to = outTimes[next];
+                var dst = states.AsSpan(next * n, n);
+                if (to == upTo) yNew.AsSpan().CopyTo(dst);
+                else
+                {
+                    tab.InterpolationWeights(double.CreateChecked((to - tRow[0]) / hStep[0]), wD);
+                    y.AsSpan().CopyTo(dst);
+                    for (int i = 0; i < slots; i++)
+                    {
+                        if (wD[i] == 0) continue;
+                        T coef = hStep[0] * T.CreateChecked(wD[i]);
+                        AddScaled(dst, coef, k.AsSpan(i * n, n));
+                    }
+                }
+                next++;
+            }
+            Array.Fill(outIdx, next);
+        }
+
         void EmitOutputs(int b, T upTo, bool fired)
         {
             if (finalOnly) return;
@@ -312,9 +384,27 @@ internal static class RungeKuttaSolver<TRhs, T>
         {
             if (w[j] == T.Zero) continue;
             T coef = h * w[j];
-            var kj = k.AsSpan(j * n + off, len);
-            for (int i = 0; i < d.Length; i++) d[i] += coef * kj[i];
+            AddScaled(d, coef, k.AsSpan(j * n + off, len));
         }
+    }
+
+    /// <summary>
+    /// d[i] += coef·src[i] with Vector&lt;T&gt; where the span is long enough. Each element is rounded exactly as the
+    /// scalar statement (a multiply, then an add: .NET never contracts them into an FMA), so vector and scalar
+    /// paths give identical bits.
+    /// </summary>
+    private static void AddScaled(Span<T> d, T coef, ReadOnlySpan<T> src)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && d.Length >= Vector<T>.Count)
+        {
+            var vd = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(d);
+            var vs = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(src[..d.Length]);
+            var vc = new Vector<T>(coef);
+            for (int v = 0; v < vd.Length; v++) vd[v] += vc * vs[v];
+            i = vd.Length * Vector<T>.Count;
+        }
+        for (; i < d.Length; i++) d[i] += coef * src[i];
     }
 
     private static bool AllFinite(ReadOnlySpan<T> v)

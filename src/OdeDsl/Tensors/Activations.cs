@@ -11,12 +11,14 @@ namespace OdeDsl.Tensors;
 /// </summary>
 public static class Activations
 {
-    /// <summary>y = tanh(x). float uses <see cref="FastTanh"/> where Vector256 is accelerated (a few ulps);
-    /// double uses TensorPrimitives.</summary>
+    /// <summary>y = tanh(x). float and double use <see cref="FastTanh"/> where Vector256 is accelerated (a few ulps);
+    /// other types, and machines without Vector256, use TensorPrimitives.</summary>
     public static void Tanh<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) == typeof(float) && FastTanh.IsSupported)
             FastTanh.Apply(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
+        else if (typeof(T) == typeof(double) && FastTanh.IsSupported)
+            FastTanh.Apply(MemoryMarshal.Cast<T, double>(x), MemoryMarshal.Cast<T, double>(y));
         else
             TensorPrimitives.Tanh(x, y);
     }
@@ -29,38 +31,83 @@ public static class Activations
 
     /// <summary>gradX = gradY·(1 − y²) where y = tanh(x).</summary>
     public static void TanhBackward<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gradY, Span<T> gradX)
+        where T : unmanaged, IFloatingPointIeee754<T> => TanhBackward(y, gradY, gradX, accumulate: false);
+
+    /// <summary>gradX += gradY·(1 − y²) where y = tanh(x): the reverse sweep's accumulating form.</summary>
+    public static void TanhBackwardAdd<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gradY, Span<T> gradX)
+        where T : unmanaged, IFloatingPointIeee754<T> => TanhBackward(y, gradY, gradX, accumulate: true);
+
+    private static void TanhBackward<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gradY, Span<T> gradX, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(y.Length, gradY.Length, gradX.Length);
         var vy = MemoryMarshal.Cast<T, Vector<T>>(y);
         var vg = MemoryMarshal.Cast<T, Vector<T>>(gradY);
         var vx = MemoryMarshal.Cast<T, Vector<T>>(gradX);
-        for (int i = 0; i < vy.Length; i++) vx[i] = vg[i] * (Vector<T>.One - vy[i] * vy[i]);
-        for (int i = vy.Length * Vector<T>.Count; i < y.Length; i++) gradX[i] = gradY[i] * (T.One - y[i] * y[i]);
+        for (int i = 0; i < vy.Length; i++)
+        {
+            var d = vg[i] * (Vector<T>.One - vy[i] * vy[i]);
+            vx[i] = accumulate ? vx[i] + d : d;
+        }
+        for (int i = vy.Length * Vector<T>.Count; i < y.Length; i++)
+        {
+            T d = gradY[i] * (T.One - y[i] * y[i]);
+            gradX[i] = accumulate ? gradX[i] + d : d;
+        }
     }
 
     /// <summary>gradX = gradY·y·(1 − y) where y = σ(x).</summary>
     public static void SigmoidBackward<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gradY, Span<T> gradX)
+        where T : unmanaged, IFloatingPointIeee754<T> => SigmoidBackward(y, gradY, gradX, accumulate: false);
+
+    /// <summary>gradX += gradY·y·(1 − y) where y = σ(x).</summary>
+    public static void SigmoidBackwardAdd<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gradY, Span<T> gradX)
+        where T : unmanaged, IFloatingPointIeee754<T> => SigmoidBackward(y, gradY, gradX, accumulate: true);
+
+    private static void SigmoidBackward<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gradY, Span<T> gradX, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(y.Length, gradY.Length, gradX.Length);
         var vy = MemoryMarshal.Cast<T, Vector<T>>(y);
         var vg = MemoryMarshal.Cast<T, Vector<T>>(gradY);
         var vx = MemoryMarshal.Cast<T, Vector<T>>(gradX);
-        for (int i = 0; i < vy.Length; i++) vx[i] = vg[i] * vy[i] * (Vector<T>.One - vy[i]);
-        for (int i = vy.Length * Vector<T>.Count; i < y.Length; i++) gradX[i] = gradY[i] * y[i] * (T.One - y[i]);
+        for (int i = 0; i < vy.Length; i++)
+        {
+            var d = vg[i] * vy[i] * (Vector<T>.One - vy[i]);
+            vx[i] = accumulate ? vx[i] + d : d;
+        }
+        for (int i = vy.Length * Vector<T>.Count; i < y.Length; i++)
+        {
+            T d = gradY[i] * y[i] * (T.One - y[i]);
+            gradX[i] = accumulate ? gradX[i] + d : d;
+        }
     }
 
     /// <summary>gradX = gradY where x &gt; 0, else 0 (the subgradient 0 at x = 0, as PyTorch).</summary>
     public static void ReluBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> gradY, Span<T> gradX)
+        where T : unmanaged, IFloatingPointIeee754<T> => ReluBackward(x, gradY, gradX, accumulate: false);
+
+    /// <summary>gradX += gradY where x &gt; 0.</summary>
+    public static void ReluBackwardAdd<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> gradY, Span<T> gradX)
+        where T : unmanaged, IFloatingPointIeee754<T> => ReluBackward(x, gradY, gradX, accumulate: true);
+
+    private static void ReluBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> gradY, Span<T> gradX, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(x.Length, gradY.Length, gradX.Length);
         var vx = MemoryMarshal.Cast<T, Vector<T>>(x);
         var vg = MemoryMarshal.Cast<T, Vector<T>>(gradY);
         var vd = MemoryMarshal.Cast<T, Vector<T>>(gradX);
-        for (int i = 0; i < vx.Length; i++) vd[i] = Vector.ConditionalSelect(Vector.GreaterThan(vx[i], Vector<T>.Zero), vg[i], Vector<T>.Zero);
-        for (int i = vx.Length * Vector<T>.Count; i < x.Length; i++) gradX[i] = x[i] > T.Zero ? gradY[i] : T.Zero;
+        for (int i = 0; i < vx.Length; i++)
+        {
+            var d = Vector.ConditionalSelect(Vector.GreaterThan(vx[i], Vector<T>.Zero), vg[i], Vector<T>.Zero);
+            vd[i] = accumulate ? vd[i] + d : d;
+        }
+        for (int i = vx.Length * Vector<T>.Count; i < x.Length; i++)
+        {
+            T d = x[i] > T.Zero ? gradY[i] : T.Zero;
+            gradX[i] = accumulate ? gradX[i] + d : d;
+        }
     }
 
     private static void Check(int input, int gradY, int gradX)

@@ -36,6 +36,11 @@ internal static unsafe class GemmDriver
             GemmTiny.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
+        if (Path != GemmPath.Scalar && GemmSmallK.Applies<T>(n, k))
+        {
+            GemmSmallK.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
         if (Path != GemmPath.Scalar && GemmParallel.ShouldSplit(m, n, k))
         {
             GemmParallel.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

@@ -48,91 +48,31 @@ namespace Demo
                 int f17 = batch * 517, a17 = batch * 1038, d17 = a17;
                 int f18 = batch * 519, a18 = batch * 1040, d18 = a18;
                 // v8 = Concat(v0, v1) [3]   Concat(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f8 + b * 3 + i] = h[b * 2 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f8 + b * 3 + 2 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(0), 2, ws.Slice(f8 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f8 + 2), 3);
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f10, batch * 64));
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10 + 0).Slice(0, batch * 64), ws.Slice(f11 + 0).Slice(0, batch * 64));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10, batch * 64), ws.Slice(f11, batch * 64));
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f12 + b * 65 + i] = ws[f11 + b * 64 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f12 + b * 65 + 64 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f11 + 0), 64, ws.Slice(f12 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f12 + 64), 65);
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f14, batch * 64));
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14 + 0).Slice(0, batch * 64), ws.Slice(f15 + 0).Slice(0, batch * 64));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14, batch * 64), ws.Slice(f15, batch * 64));
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f16 + b * 65 + i] = ws[f15 + b * 64 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f16 + b * 65 + 64 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f15 + 0), 64, ws.Slice(f16 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f16 + 64), 65);
                 // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f16 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f17 + 0), 2);
                 // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f18 + b * 2 + i] = ws[f17 + b * 2 + i] + theta[4610 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        dh[b * 2 + i] = ws[f18 + b * 2 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f17, batch * 2), theta.Slice(4610, 2), ws.Slice(f18, batch * 2));
+                ws.Slice(f18, batch * 2).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -159,197 +99,66 @@ namespace Demo
                 int f18 = batch * 519, a18 = batch * 1040, d18 = a18;
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v8 = Concat(v0, v1) [3]   Concat(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f8 + b * 3 + i] = h[b * 2 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f8 + b * 3 + 2 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(0), 2, ws.Slice(f8 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f8 + 2), 3);
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f10, batch * 64));
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10 + 0).Slice(0, batch * 64), ws.Slice(f11 + 0).Slice(0, batch * 64));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10, batch * 64), ws.Slice(f11, batch * 64));
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f12 + b * 65 + i] = ws[f11 + b * 64 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f12 + b * 65 + 64 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f11 + 0), 64, ws.Slice(f12 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f12 + 64), 65);
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f14, batch * 64));
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14 + 0).Slice(0, batch * 64), ws.Slice(f15 + 0).Slice(0, batch * 64));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14, batch * 64), ws.Slice(f15, batch * 64));
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f16 + b * 65 + i] = ws[f15 + b * 64 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f16 + b * 65 + 64 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f15 + 0), 64, ws.Slice(f16 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f16 + 64), 65);
                 // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f16 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f17 + 0), 2);
                 // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f18 + b * 2 + i] = ws[f17 + b * 2 + i] + theta[4610 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f17, batch * 2), theta.Slice(4610, 2), ws.Slice(f18, batch * 2));
                 // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
                 ws.Slice(batch * 521, batch * 521).Clear();
                 gradH.Slice(0, batch * 2).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[a18 + b * 2 + i] += cotangent[b * 2 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a18, batch * 2));
                 // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        T g = ws[a18 + b * 2 + i];
-                        ws[a17 + b * 2 + i] += g;
-                        gradTheta[4610 + i] += g;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a18, batch * 2), ws.Slice(a17, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, ws.Slice(a18, batch * 2), gradTheta.Slice(4610, 2));
                 // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 2, T.One, ws.Slice(a17 + 0), 2, theta.Slice(4480), 65, T.One, ws.Slice(a16 + 0), 65);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 65, batch, T.One, ws.Slice(a17 + 0), 2, ws.Slice(f16 + 0), 65, T.One, gradTheta.Slice(4480), 65);
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[a15 + b * 64 + i] += ws[a16 + b * 65 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        gradT[b] += ws[a16 + b * 65 + 64 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a16 + 0), 65, ws.Slice(a15 + 0), 64);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a16 + 64), 65, gradT, 1);
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        T xv = ws[f14 + b * 64 + i], yv = ws[f15 + b * 64 + i];
-                        ws[a14 + b * 64 + i] += (T.One - yv * yv) * ws[a15 + b * 64 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f15, batch * 64), ws.Slice(a15, batch * 64), ws.Slice(a14, batch * 64));
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        T g = ws[a14 + b * 64 + i];
-                        ws[a13 + b * 64 + i] += g;
-                        gradTheta[4416 + i] += g;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a14, batch * 64), ws.Slice(a13, batch * 64));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 64, ws.Slice(a14, batch * 64), gradTheta.Slice(4416, 64));
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 64, T.One, ws.Slice(a13 + 0), 64, theta.Slice(256), 65, T.One, ws.Slice(a12 + 0), 65);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 65, batch, T.One, ws.Slice(a13 + 0), 64, ws.Slice(f12 + 0), 65, T.One, gradTheta.Slice(256), 65);
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[a11 + b * 64 + i] += ws[a12 + b * 65 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        gradT[b] += ws[a12 + b * 65 + 64 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a12 + 0), 65, ws.Slice(a11 + 0), 64);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a12 + 64), 65, gradT, 1);
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        T xv = ws[f10 + b * 64 + i], yv = ws[f11 + b * 64 + i];
-                        ws[a10 + b * 64 + i] += (T.One - yv * yv) * ws[a11 + b * 64 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f11, batch * 64), ws.Slice(a11, batch * 64), ws.Slice(a10, batch * 64));
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        T g = ws[a10 + b * 64 + i];
-                        ws[a9 + b * 64 + i] += g;
-                        gradTheta[192 + i] += g;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a10, batch * 64), ws.Slice(a9, batch * 64));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 64, ws.Slice(a10, batch * 64), gradTheta.Slice(192, 64));
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 64, T.One, ws.Slice(a9 + 0), 64, theta.Slice(0), 3, T.One, ws.Slice(a8 + 0), 3);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 3, batch, T.One, ws.Slice(a9 + 0), 64, ws.Slice(f8 + 0), 3, T.One, gradTheta.Slice(0), 3);
                 // v8 = Concat(v0, v1) [3]   Concat(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        gradH[b * 2 + i] += ws[a8 + b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        gradT[b] += ws[a8 + b * 3 + 2 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a8 + 0), 3, gradH.Slice(0), 2);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a8 + 2), 3, gradT, 1);
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
@@ -375,191 +184,57 @@ namespace Demo
                 int f17 = batch * 517, a17 = batch * 1038, d17 = a17;
                 int f18 = batch * 519, a18 = batch * 1040, d18 = a18;
                 // v8 = Concat(v0, v1) [3]   Concat(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f8 + b * 3 + i] = h[b * 2 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f8 + b * 3 + 2 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(0), 2, ws.Slice(f8 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f8 + 2), 3);
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f10, batch * 64));
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10 + 0).Slice(0, batch * 64), ws.Slice(f11 + 0).Slice(0, batch * 64));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10, batch * 64), ws.Slice(f11, batch * 64));
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f12 + b * 65 + i] = ws[f11 + b * 64 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f12 + b * 65 + 64 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f11 + 0), 64, ws.Slice(f12 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f12 + 64), 65);
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f14, batch * 64));
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14 + 0).Slice(0, batch * 64), ws.Slice(f15 + 0).Slice(0, batch * 64));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14, batch * 64), ws.Slice(f15, batch * 64));
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f16 + b * 65 + i] = ws[f15 + b * 64 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f16 + b * 65 + 64 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f15 + 0), 64, ws.Slice(f16 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f16 + 64), 65);
                 // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f16 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f17 + 0), 2);
                 // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f18 + b * 2 + i] = ws[f17 + b * 2 + i] + theta[4610 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        dh[b * 2 + i] = ws[f18 + b * 2 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f17, batch * 2), theta.Slice(4610, 2), ws.Slice(f18, batch * 2));
+                ws.Slice(f18, batch * 2).CopyTo(dh);
                 // v8 = Concat(v0, v1) [3]   Concat(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[d8 + b * 3 + i] = tangent[b * 2 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d8 + b * 3 + 2 + i] = T.Zero;
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, tangent.Slice(0), 2, ws.Slice(d8 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.FillBlock<T>(batch, 1, T.Zero, ws.Slice(d8 + 2), 3);
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(d8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(d9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[d10 + b * 64 + i] = ws[d9 + b * 64 + i];
-                    }
-                }
+                ws.Slice(d9, batch * 64).CopyTo(ws.Slice(d10, batch * 64));
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        T xv = ws[f10 + b * 64 + i], yv = ws[f11 + b * 64 + i];
-                        ws[d11 + b * 64 + i] = (T.One - yv * yv) * ws[d10 + b * 64 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.TanhBackward<T>(ws.Slice(f11, batch * 64), ws.Slice(d10, batch * 64), ws.Slice(d11, batch * 64));
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[d12 + b * 65 + i] = ws[d11 + b * 64 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d12 + b * 65 + 64 + i] = T.Zero;
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(d11 + 0), 64, ws.Slice(d12 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.FillBlock<T>(batch, 1, T.Zero, ws.Slice(d12 + 64), 65);
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(d12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(d13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[d14 + b * 64 + i] = ws[d13 + b * 64 + i];
-                    }
-                }
+                ws.Slice(d13, batch * 64).CopyTo(ws.Slice(d14, batch * 64));
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        T xv = ws[f14 + b * 64 + i], yv = ws[f15 + b * 64 + i];
-                        ws[d15 + b * 64 + i] = (T.One - yv * yv) * ws[d14 + b * 64 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.TanhBackward<T>(ws.Slice(f15, batch * 64), ws.Slice(d14, batch * 64), ws.Slice(d15, batch * 64));
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[d16 + b * 65 + i] = ws[d15 + b * 64 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d16 + b * 65 + 64 + i] = T.Zero;
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(d15 + 0), 64, ws.Slice(d16 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.FillBlock<T>(batch, 1, T.Zero, ws.Slice(d16 + 64), 65);
                 // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(d16 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(d17 + 0), 2);
                 // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[d18 + b * 2 + i] = ws[d17 + b * 2 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        jvp[b * 2 + i] = ws[d18 + b * 2 + i];
-                    }
-                }
+                ws.Slice(d17, batch * 2).CopyTo(ws.Slice(d18, batch * 2));
+                ws.Slice(d18, batch * 2).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -584,91 +259,31 @@ namespace Demo
                 int f17 = batch * 517, a17 = batch * 1038, d17 = a17;
                 int f18 = batch * 519, a18 = batch * 1040, d18 = a18;
                 // v8 = Concat(v0, v1) [3]   Concat(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f8 + b * 3 + i] = h[b * 2 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f8 + b * 3 + 2 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(0), 2, ws.Slice(f8 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f8 + 2), 3);
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
                 // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f10 + b * 64 + i] = ws[f9 + b * 64 + i] + theta[192 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f10, batch * 64));
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10 + 0).Slice(0, batch * 64), ws.Slice(f11 + 0).Slice(0, batch * 64));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10, batch * 64), ws.Slice(f11, batch * 64));
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f12 + b * 65 + i] = ws[f11 + b * 64 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f12 + b * 65 + 64 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f11 + 0), 64, ws.Slice(f12 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f12 + 64), 65);
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
                 // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f14 + b * 64 + i] = ws[f13 + b * 64 + i] + theta[4416 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f14, batch * 64));
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14 + 0).Slice(0, batch * 64), ws.Slice(f15 + 0).Slice(0, batch * 64));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14, batch * 64), ws.Slice(f15, batch * 64));
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 64; i++)
-                    {
-                        ws[f16 + b * 65 + i] = ws[f15 + b * 64 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f16 + b * 65 + 64 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f15 + 0), 64, ws.Slice(f16 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f16 + 64), 65);
                 // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f16 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f17 + 0), 2);
                 // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f18 + b * 2 + i] = ws[f17 + b * 2 + i] + theta[4610 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        dh[b * 2 + i] = ws[f18 + b * 2 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f17, batch * 2), theta.Slice(4610, 2), ws.Slice(f18, batch * 2));
+                ws.Slice(f18, batch * 2).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 1042, batch * 2);
@@ -677,98 +292,30 @@ namespace Demo
                     tangent.Clear();
                     for (int b = 0; b < batch; b++) tangent[b * 2 + col] = T.One;
                     // v8 = Concat(v0, v1) [3]   Concat(h, t)
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2; i++)
-                        {
-                            ws[d8 + b * 3 + i] = tangent[b * 2 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[d8 + b * 3 + 2 + i] = T.Zero;
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, tangent.Slice(0), 2, ws.Slice(d8 + 0), 3);
+                    global::OdeDsl.Tensors.RowOps.FillBlock<T>(batch, 1, T.Zero, ws.Slice(d8 + 2), 3);
                     // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                     global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(d8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(d9 + 0), 64);
                     // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 64; i++)
-                        {
-                            ws[d10 + b * 64 + i] = ws[d9 + b * 64 + i];
-                        }
-                    }
+                    ws.Slice(d9, batch * 64).CopyTo(ws.Slice(d10, batch * 64));
                     // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 64; i++)
-                        {
-                            T xv = ws[f10 + b * 64 + i], yv = ws[f11 + b * 64 + i];
-                            ws[d11 + b * 64 + i] = (T.One - yv * yv) * ws[d10 + b * 64 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Activations.TanhBackward<T>(ws.Slice(f11, batch * 64), ws.Slice(d10, batch * 64), ws.Slice(d11, batch * 64));
                     // v12 = Concat(v11, v1) [65]   Concat(x, t)
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 64; i++)
-                        {
-                            ws[d12 + b * 65 + i] = ws[d11 + b * 64 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[d12 + b * 65 + 64 + i] = T.Zero;
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(d11 + 0), 64, ws.Slice(d12 + 0), 65);
+                    global::OdeDsl.Tensors.RowOps.FillBlock<T>(batch, 1, T.Zero, ws.Slice(d12 + 64), 65);
                     // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                     global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(d12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(d13 + 0), 64);
                     // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 64; i++)
-                        {
-                            ws[d14 + b * 64 + i] = ws[d13 + b * 64 + i];
-                        }
-                    }
+                    ws.Slice(d13, batch * 64).CopyTo(ws.Slice(d14, batch * 64));
                     // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 64; i++)
-                        {
-                            T xv = ws[f14 + b * 64 + i], yv = ws[f15 + b * 64 + i];
-                            ws[d15 + b * 64 + i] = (T.One - yv * yv) * ws[d14 + b * 64 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Activations.TanhBackward<T>(ws.Slice(f15, batch * 64), ws.Slice(d14, batch * 64), ws.Slice(d15, batch * 64));
                     // v16 = Concat(v15, v1) [65]   Concat(x, t)
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 64; i++)
-                        {
-                            ws[d16 + b * 65 + i] = ws[d15 + b * 64 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[d16 + b * 65 + 64 + i] = T.Zero;
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(d15 + 0), 64, ws.Slice(d16 + 0), 65);
+                    global::OdeDsl.Tensors.RowOps.FillBlock<T>(batch, 1, T.Zero, ws.Slice(d16 + 64), 65);
                     // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
                     global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(d16 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(d17 + 0), 2);
                     // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2; i++)
-                        {
-                            ws[d18 + b * 2 + i] = ws[d17 + b * 2 + i];
-                        }
-                    }
+                    ws.Slice(d17, batch * 2).CopyTo(ws.Slice(d18, batch * 2));
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d18 + b * 2 + col];
                 }
             }

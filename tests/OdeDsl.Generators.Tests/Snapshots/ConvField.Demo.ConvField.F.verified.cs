@@ -53,14 +53,7 @@ namespace Demo
                 // v12 = GroupNorm(v0, v2, v3) [64, 6, 6]   GroupNorm(h, groups: 32, g1, beta1)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), h.Slice(0), theta.Slice(0), theta.Slice(64), ws.Slice(f12 + 0), ws.Slice(f12 + batch * 2304, batch * 64));
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        T xv = ws[f12 + b * 2304 + i];
-                        ws[f13 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f12, batch * 2304), ws.Slice(f13, batch * 2304));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -81,14 +74,7 @@ namespace Demo
                 // v16 = GroupNorm(v15, v6, v7) [64, 6, 6]   GroupNorm(x, groups: 32, g2, beta2)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), ws.Slice(f15 + 0), theta.Slice(37632), theta.Slice(37696), ws.Slice(f16 + 0), ws.Slice(f16 + batch * 2304, batch * 64));
                 // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        T xv = ws[f16 + b * 2304 + i];
-                        ws[f17 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f16, batch * 2304), ws.Slice(f17, batch * 2304));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -108,13 +94,7 @@ namespace Demo
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f18 + 0), theta.Slice(37760), theta.Slice(75200), ws.Slice(f19 + 0), scratch.Slice(0, 189508));
                 // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), ws.Slice(f19 + 0), theta.Slice(75264), theta.Slice(75328), ws.Slice(f20 + 0), ws.Slice(f20 + batch * 2304, batch * 64));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        dh[b * 2304 + i] = ws[f20 + b * 2304 + i];
-                    }
-                }
+                ws.Slice(f20, batch * 2304).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -142,14 +122,7 @@ namespace Demo
                 // v12 = GroupNorm(v0, v2, v3) [64, 6, 6]   GroupNorm(h, groups: 32, g1, beta1)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), h.Slice(0), theta.Slice(0), theta.Slice(64), ws.Slice(f12 + 0), ws.Slice(f12 + batch * 2304, batch * 64));
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        T xv = ws[f12 + b * 2304 + i];
-                        ws[f13 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f12, batch * 2304), ws.Slice(f13, batch * 2304));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -170,14 +143,7 @@ namespace Demo
                 // v16 = GroupNorm(v15, v6, v7) [64, 6, 6]   GroupNorm(x, groups: 32, g2, beta2)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), ws.Slice(f15 + 0), theta.Slice(37632), theta.Slice(37696), ws.Slice(f16 + 0), ws.Slice(f16 + batch * 2304, batch * 64));
                 // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        T xv = ws[f16 + b * 2304 + i];
-                        ws[f17 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f16, batch * 2304), ws.Slice(f17, batch * 2304));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -201,13 +167,7 @@ namespace Demo
                 ws.Slice(batch * 21000, batch * 21000).Clear();
                 gradH.Slice(0, batch * 2304).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[a20 + b * 2304 + i] += cotangent[b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2304), ws.Slice(a20, batch * 2304));
                 // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
                 global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f19 + 0), theta.Slice(75264), ws.Slice(f20 + batch * 2304, batch * 64), ws.Slice(a20 + 0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(75264), gradTheta.Slice(75328));
                 {
@@ -239,14 +199,7 @@ namespace Demo
                     }
                 }
                 // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        T xv = ws[f16 + b * 2304 + i], yv = ws[f17 + b * 2304 + i];
-                        ws[a16 + b * 2304 + i] += (xv > T.Zero ? T.One : T.Zero) * ws[a17 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(ws.Slice(f16, batch * 2304), ws.Slice(a17, batch * 2304), ws.Slice(a16, batch * 2304));
                 // v16 = GroupNorm(v15, v6, v7) [64, 6, 6]   GroupNorm(x, groups: 32, g2, beta2)
                 global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f15 + 0), theta.Slice(37632), ws.Slice(f16 + batch * 2304, batch * 64), ws.Slice(a16 + 0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(37632), gradTheta.Slice(37696));
                 {
@@ -278,14 +231,7 @@ namespace Demo
                     }
                 }
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        T xv = ws[f12 + b * 2304 + i], yv = ws[f13 + b * 2304 + i];
-                        ws[a12 + b * 2304 + i] += (xv > T.Zero ? T.One : T.Zero) * ws[a13 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(ws.Slice(f12, batch * 2304), ws.Slice(a13, batch * 2304), ws.Slice(a12, batch * 2304));
                 // v12 = GroupNorm(v0, v2, v3) [64, 6, 6]   GroupNorm(h, groups: 32, g1, beta1)
                 global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, h.Slice(0), theta.Slice(0), ws.Slice(f12 + batch * 2304, batch * 64), ws.Slice(a12 + 0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(0), gradTheta.Slice(64));
                 {
@@ -319,14 +265,7 @@ namespace Demo
                 // v12 = GroupNorm(v0, v2, v3) [64, 6, 6]   GroupNorm(h, groups: 32, g1, beta1)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), h.Slice(0), theta.Slice(0), theta.Slice(64), ws.Slice(f12 + 0), ws.Slice(f12 + batch * 2304, batch * 64));
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        T xv = ws[f12 + b * 2304 + i];
-                        ws[f13 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f12, batch * 2304), ws.Slice(f13, batch * 2304));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -347,14 +286,7 @@ namespace Demo
                 // v16 = GroupNorm(v15, v6, v7) [64, 6, 6]   GroupNorm(x, groups: 32, g2, beta2)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), ws.Slice(f15 + 0), theta.Slice(37632), theta.Slice(37696), ws.Slice(f16 + 0), ws.Slice(f16 + batch * 2304, batch * 64));
                 // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        T xv = ws[f16 + b * 2304 + i];
-                        ws[f17 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f16, batch * 2304), ws.Slice(f17, batch * 2304));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -374,24 +306,11 @@ namespace Demo
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f18 + 0), theta.Slice(37760), theta.Slice(75200), ws.Slice(f19 + 0), scratch.Slice(0, 189508));
                 // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), ws.Slice(f19 + 0), theta.Slice(75264), theta.Slice(75328), ws.Slice(f20 + 0), ws.Slice(f20 + batch * 2304, batch * 64));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        dh[b * 2304 + i] = ws[f20 + b * 2304 + i];
-                    }
-                }
+                ws.Slice(f20, batch * 2304).CopyTo(dh);
                 // v12 = GroupNorm(v0, v2, v3) [64, 6, 6]   GroupNorm(h, groups: 32, g1, beta1)
                 global::OdeDsl.Tensors.GroupNorm.JacobianVectorProduct<T>(batch, 64, 36, 32, h.Slice(0), theta.Slice(0), ws.Slice(f12 + batch * 2304, batch * 64), tangent.Slice(0), ws.Slice(d12 + 0));
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        T xv = ws[f12 + b * 2304 + i], yv = ws[f13 + b * 2304 + i];
-                        ws[d13 + b * 2304 + i] = (xv > T.Zero ? T.One : T.Zero) * ws[d12 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.ReluBackward<T>(ws.Slice(f12, batch * 2304), ws.Slice(d12, batch * 2304), ws.Slice(d13, batch * 2304));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -412,14 +331,7 @@ namespace Demo
                 // v16 = GroupNorm(v15, v6, v7) [64, 6, 6]   GroupNorm(x, groups: 32, g2, beta2)
                 global::OdeDsl.Tensors.GroupNorm.JacobianVectorProduct<T>(batch, 64, 36, 32, ws.Slice(f15 + 0), theta.Slice(37632), ws.Slice(f16 + batch * 2304, batch * 64), ws.Slice(d15 + 0), ws.Slice(d16 + 0));
                 // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        T xv = ws[f16 + b * 2304 + i], yv = ws[f17 + b * 2304 + i];
-                        ws[d17 + b * 2304 + i] = (xv > T.Zero ? T.One : T.Zero) * ws[d16 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.ReluBackward<T>(ws.Slice(f16, batch * 2304), ws.Slice(d16, batch * 2304), ws.Slice(d17, batch * 2304));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -439,13 +351,7 @@ namespace Demo
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(d18 + 0), theta.Slice(37760), global::System.ReadOnlySpan<T>.Empty, ws.Slice(d19 + 0), scratch.Slice(0, 189508));
                 // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
                 global::OdeDsl.Tensors.GroupNorm.JacobianVectorProduct<T>(batch, 64, 36, 32, ws.Slice(f19 + 0), theta.Slice(75264), ws.Slice(f20 + batch * 2304, batch * 64), ws.Slice(d19 + 0), ws.Slice(d20 + 0));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        jvp[b * 2304 + i] = ws[d20 + b * 2304 + i];
-                    }
-                }
+                ws.Slice(d20, batch * 2304).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -471,14 +377,7 @@ namespace Demo
                 // v12 = GroupNorm(v0, v2, v3) [64, 6, 6]   GroupNorm(h, groups: 32, g1, beta1)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), h.Slice(0), theta.Slice(0), theta.Slice(64), ws.Slice(f12 + 0), ws.Slice(f12 + batch * 2304, batch * 64));
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        T xv = ws[f12 + b * 2304 + i];
-                        ws[f13 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f12, batch * 2304), ws.Slice(f13, batch * 2304));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -499,14 +398,7 @@ namespace Demo
                 // v16 = GroupNorm(v15, v6, v7) [64, 6, 6]   GroupNorm(x, groups: 32, g2, beta2)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), ws.Slice(f15 + 0), theta.Slice(37632), theta.Slice(37696), ws.Slice(f16 + 0), ws.Slice(f16 + batch * 2304, batch * 64));
                 // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        T xv = ws[f16 + b * 2304 + i];
-                        ws[f17 + b * 2304 + i] = (xv > T.Zero ? xv : T.Zero);
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f16, batch * 2304), ws.Slice(f17, batch * 2304));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -526,13 +418,7 @@ namespace Demo
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f18 + 0), theta.Slice(37760), theta.Slice(75200), ws.Slice(f19 + 0), scratch.Slice(0, 189508));
                 // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), ws.Slice(f19 + 0), theta.Slice(75264), theta.Slice(75328), ws.Slice(f20 + 0), ws.Slice(f20 + batch * 2304, batch * 64));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        dh[b * 2304 + i] = ws[f20 + b * 2304 + i];
-                    }
-                }
+                ws.Slice(f20, batch * 2304).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 42000, batch * 2304);
@@ -543,14 +429,7 @@ namespace Demo
                     // v12 = GroupNorm(v0, v2, v3) [64, 6, 6]   GroupNorm(h, groups: 32, g1, beta1)
                     global::OdeDsl.Tensors.GroupNorm.JacobianVectorProduct<T>(batch, 64, 36, 32, h.Slice(0), theta.Slice(0), ws.Slice(f12 + batch * 2304, batch * 64), tangent.Slice(0), ws.Slice(d12 + 0));
                     // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2304; i++)
-                        {
-                            T xv = ws[f12 + b * 2304 + i], yv = ws[f13 + b * 2304 + i];
-                            ws[d13 + b * 2304 + i] = (xv > T.Zero ? T.One : T.Zero) * ws[d12 + b * 2304 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Activations.ReluBackward<T>(ws.Slice(f12, batch * 2304), ws.Slice(d12, batch * 2304), ws.Slice(d13, batch * 2304));
                     // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
                     for (int b = 0; b < batch; b++)
                     {
@@ -571,14 +450,7 @@ namespace Demo
                     // v16 = GroupNorm(v15, v6, v7) [64, 6, 6]   GroupNorm(x, groups: 32, g2, beta2)
                     global::OdeDsl.Tensors.GroupNorm.JacobianVectorProduct<T>(batch, 64, 36, 32, ws.Slice(f15 + 0), theta.Slice(37632), ws.Slice(f16 + batch * 2304, batch * 64), ws.Slice(d15 + 0), ws.Slice(d16 + 0));
                     // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2304; i++)
-                        {
-                            T xv = ws[f16 + b * 2304 + i], yv = ws[f17 + b * 2304 + i];
-                            ws[d17 + b * 2304 + i] = (xv > T.Zero ? T.One : T.Zero) * ws[d16 + b * 2304 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Activations.ReluBackward<T>(ws.Slice(f16, batch * 2304), ws.Slice(d16, batch * 2304), ws.Slice(d17, batch * 2304));
                     // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
                     for (int b = 0; b < batch; b++)
                     {

@@ -32,31 +32,12 @@ namespace Demo
                 int f4 = batch * 4, a4 = batch * 14, d4 = a4;
                 int f5 = batch * 7, a5 = batch * 17, d5 = a5;
                 // v3 = Relu(v0) [4]   Relu(features)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 4; i++)
-                    {
-                        T xv = x[b * 4 + i];
-                        ws[f3 + b * 4 + i] = (xv > T.Zero ? xv : T.Zero);
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.Relu<T>(x.Slice(0, batch * 4), ws.Slice(f3, batch * 4));
                 // v4 = MatVec(v1, v3) [3]   W * Relu(features)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
                 // v5 = Add(v4, v2) [3]   W * Relu(features) + b
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f5 + b * 3 + i] = ws[f4 + b * 3 + i] + theta[12 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        y[b * 3 + i] = ws[f5 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 3, ws.Slice(f4, batch * 3), theta.Slice(12, 3), ws.Slice(f5, batch * 3));
+                ws.Slice(f5, batch * 3).CopyTo(y);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> x, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradX, global::System.Span<T> gradTheta, int batch, global::System.Span<T> workspace)
@@ -73,56 +54,23 @@ namespace Demo
                 int f5 = batch * 7, a5 = batch * 17, d5 = a5;
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v3 = Relu(v0) [4]   Relu(features)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 4; i++)
-                    {
-                        T xv = x[b * 4 + i];
-                        ws[f3 + b * 4 + i] = (xv > T.Zero ? xv : T.Zero);
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.Relu<T>(x.Slice(0, batch * 4), ws.Slice(f3, batch * 4));
                 // v4 = MatVec(v1, v3) [3]   W * Relu(features)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
                 // v5 = Add(v4, v2) [3]   W * Relu(features) + b
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f5 + b * 3 + i] = ws[f4 + b * 3 + i] + theta[12 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 3, ws.Slice(f4, batch * 3), theta.Slice(12, 3), ws.Slice(f5, batch * 3));
                 // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
                 ws.Slice(batch * 10, batch * 10).Clear();
                 gradX.Slice(0, batch * 4).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[a5 + b * 3 + i] += cotangent[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a5, batch * 3));
                 // v5 = Add(v4, v2) [3]   W * Relu(features) + b
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        T g = ws[a5 + b * 3 + i];
-                        ws[a4 + b * 3 + i] += g;
-                        gradTheta[12 + i] += g;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a5, batch * 3), ws.Slice(a4, batch * 3));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 3, ws.Slice(a5, batch * 3), gradTheta.Slice(12, 3));
                 // v4 = MatVec(v1, v3) [3]   W * Relu(features)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a4 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a4 + 0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);
                 // v3 = Relu(v0) [4]   Relu(features)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 4; i++)
-                    {
-                        T xv = x[b * 4 + i], yv = ws[f3 + b * 4 + i];
-                        gradX[b * 4 + i] += (xv > T.Zero ? T.One : T.Zero) * ws[a3 + b * 4 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(x.Slice(0, batch * 4), ws.Slice(a3, batch * 4), gradX.Slice(0, batch * 4));
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> x, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> y, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
@@ -139,57 +87,19 @@ namespace Demo
                 int f4 = batch * 4, a4 = batch * 14, d4 = a4;
                 int f5 = batch * 7, a5 = batch * 17, d5 = a5;
                 // v3 = Relu(v0) [4]   Relu(features)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 4; i++)
-                    {
-                        T xv = x[b * 4 + i];
-                        ws[f3 + b * 4 + i] = (xv > T.Zero ? xv : T.Zero);
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.Relu<T>(x.Slice(0, batch * 4), ws.Slice(f3, batch * 4));
                 // v4 = MatVec(v1, v3) [3]   W * Relu(features)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
                 // v5 = Add(v4, v2) [3]   W * Relu(features) + b
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f5 + b * 3 + i] = ws[f4 + b * 3 + i] + theta[12 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        y[b * 3 + i] = ws[f5 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 3, ws.Slice(f4, batch * 3), theta.Slice(12, 3), ws.Slice(f5, batch * 3));
+                ws.Slice(f5, batch * 3).CopyTo(y);
                 // v3 = Relu(v0) [4]   Relu(features)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 4; i++)
-                    {
-                        T xv = x[b * 4 + i], yv = ws[f3 + b * 4 + i];
-                        ws[d3 + b * 4 + i] = (xv > T.Zero ? T.One : T.Zero) * tangent[b * 4 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.ReluBackward<T>(x.Slice(0, batch * 4), tangent.Slice(0, batch * 4), ws.Slice(d3, batch * 4));
                 // v4 = MatVec(v1, v3) [3]   W * Relu(features)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(d3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(d4 + 0), 3);
                 // v5 = Add(v4, v2) [3]   W * Relu(features) + b
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[d5 + b * 3 + i] = ws[d4 + b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        jvp[b * 3 + i] = ws[d5 + b * 3 + i];
-                    }
-                }
+                ws.Slice(d4, batch * 3).CopyTo(ws.Slice(d5, batch * 3));
+                ws.Slice(d5, batch * 3).CopyTo(jvp);
             }
         }
     }

@@ -83,27 +83,9 @@ static partial class LotkaVolterra
                 }
             }
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f18 + b * 2 + i] = ws[f10 + b * 1 + i];
-                }
-            }
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f18 + b * 2 + 1 + i] = ws[f17 + b * 1 + i];
-                }
-            }
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 2; i++)
-                {
-                    dh[b * 2 + i] = ws[f18 + b * 2 + i];
-                }
-            }
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f10 + 0), 1, ws.Slice(f18 + 0), 2);
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f17 + 0), 1, ws.Slice(f18 + 1), 2);
+            ws.Slice(f18, batch * 2).CopyTo(dh);
         }
         
         public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -172,46 +154,16 @@ static partial class LotkaVolterra
                 }
             }
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f18 + b * 2 + i] = ws[f10 + b * 1 + i];
-                }
-            }
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f18 + b * 2 + 1 + i] = ws[f17 + b * 1 + i];
-                }
-            }
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f10 + 0), 1, ws.Slice(f18 + 0), 2);
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f17 + 0), 1, ws.Slice(f18 + 1), 2);
             // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
             ws.Slice(batch * 11, batch * 11).Clear();
             gradH.Slice(0, batch * 2).Clear();
             gradT.Slice(0, batch).Clear();
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 2; i++)
-                {
-                    ws[a18 + b * 2 + i] += cotangent[b * 2 + i];
-                }
-            }
+            global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a18, batch * 2));
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[a10 + b * 1 + i] += ws[a18 + b * 2 + i];
-                }
-            }
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[a17 + b * 1 + i] += ws[a18 + b * 2 + 1 + i];
-                }
-            }
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a18 + 0), 2, ws.Slice(a10 + 0), 1);
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a18 + 1), 2, ws.Slice(a17 + 0), 1);
             // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
             // v16 = Mul(v15, v4) []   θ[3] * x * y
             // v15 = Mul(v14, v3) []   θ[3] * x
@@ -338,27 +290,9 @@ static partial class LotkaVolterra
                 }
             }
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f18 + b * 2 + i] = ws[f10 + b * 1 + i];
-                }
-            }
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f18 + b * 2 + 1 + i] = ws[f17 + b * 1 + i];
-                }
-            }
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 2; i++)
-                {
-                    dh[b * 2 + i] = ws[f18 + b * 2 + i];
-                }
-            }
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f10 + 0), 1, ws.Slice(f18 + 0), 2);
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f17 + 0), 1, ws.Slice(f18 + 1), 2);
+            ws.Slice(f18, batch * 2).CopyTo(dh);
             // v6 = Mul(v5, v3) []   θ[0] * x
             // v8 = Mul(v7, v3) []   θ[1] * x
             // v9 = Mul(v8, v4) []   θ[1] * x * y
@@ -398,27 +332,9 @@ static partial class LotkaVolterra
                 }
             }
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[d18 + b * 2 + i] = ws[d10 + b * 1 + i];
-                }
-            }
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[d18 + b * 2 + 1 + i] = ws[d17 + b * 1 + i];
-                }
-            }
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 2; i++)
-                {
-                    jvp[b * 2 + i] = ws[d18 + b * 2 + i];
-                }
-            }
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(d10 + 0), 1, ws.Slice(d18 + 0), 2);
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(d17 + 0), 1, ws.Slice(d18 + 1), 2);
+            ws.Slice(d18, batch * 2).CopyTo(jvp);
         }
         
         public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -485,27 +401,9 @@ static partial class LotkaVolterra
                 }
             }
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f18 + b * 2 + i] = ws[f10 + b * 1 + i];
-                }
-            }
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 1; i++)
-                {
-                    ws[f18 + b * 2 + 1 + i] = ws[f17 + b * 1 + i];
-                }
-            }
-            for (int b = 0; b < batch; b++)
-            {
-                for (int i = 0; i < 2; i++)
-                {
-                    dh[b * 2 + i] = ws[f18 + b * 2 + i];
-                }
-            }
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f10 + 0), 1, ws.Slice(f18 + 0), 2);
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f17 + 0), 1, ws.Slice(f18 + 1), 2);
+            ws.Slice(f18, batch * 2).CopyTo(dh);
             divergence.Slice(0, batch).Clear();
             // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
             var tangent = ws.Slice(batch * 22, batch * 2);
@@ -552,20 +450,8 @@ static partial class LotkaVolterra
                     }
                 }
                 // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d18 + b * 2 + i] = ws[d10 + b * 1 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d18 + b * 2 + 1 + i] = ws[d17 + b * 1 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(d10 + 0), 1, ws.Slice(d18 + 0), 2);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(d17 + 0), 1, ws.Slice(d18 + 1), 2);
                 for (int b = 0; b < batch; b++) divergence[b] += ws[d18 + b * 2 + col];
             }
         }

@@ -32,21 +32,8 @@ namespace Demo
                 var ws = workspace;
                 int f1 = batch * 0, a1 = batch * 3, d1 = a1;
                 // v1 = Abs(v0) [3]   Abs(h)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        T xv = h[b * 3 + i];
-                        ws[f1 + b * 3 + i] = T.Abs(xv);
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f1 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Abs<T>(h.Slice(0, batch * 3), ws.Slice(f1, batch * 3));
+                ws.Slice(f1, batch * 3).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -63,25 +50,12 @@ namespace Demo
                 int f1 = batch * 0, a1 = batch * 3, d1 = a1;
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v1 = Abs(v0) [3]   Abs(h)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        T xv = h[b * 3 + i];
-                        ws[f1 + b * 3 + i] = T.Abs(xv);
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Abs<T>(h.Slice(0, batch * 3), ws.Slice(f1, batch * 3));
                 // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
                 ws.Slice(batch * 3, batch * 3).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[a1 + b * 3 + i] += cotangent[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a1, batch * 3));
                 // v1 = Abs(v0) [3]   Abs(h)
                 for (int b = 0; b < batch; b++)
                 {
@@ -106,21 +80,8 @@ namespace Demo
                 var ws = workspace;
                 int f1 = batch * 0, a1 = batch * 3, d1 = a1;
                 // v1 = Abs(v0) [3]   Abs(h)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        T xv = h[b * 3 + i];
-                        ws[f1 + b * 3 + i] = T.Abs(xv);
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f1 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Abs<T>(h.Slice(0, batch * 3), ws.Slice(f1, batch * 3));
+                ws.Slice(f1, batch * 3).CopyTo(dh);
                 // v1 = Abs(v0) [3]   Abs(h)
                 for (int b = 0; b < batch; b++)
                 {
@@ -130,13 +91,7 @@ namespace Demo
                         ws[d1 + b * 3 + i] = T.CopySign(T.One, xv) * tangent[b * 3 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        jvp[b * 3 + i] = ws[d1 + b * 3 + i];
-                    }
-                }
+                ws.Slice(d1, batch * 3).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -151,21 +106,8 @@ namespace Demo
                 var ws = workspace;
                 int f1 = batch * 0, a1 = batch * 3, d1 = a1;
                 // v1 = Abs(v0) [3]   Abs(h)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        T xv = h[b * 3 + i];
-                        ws[f1 + b * 3 + i] = T.Abs(xv);
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f1 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Abs<T>(h.Slice(0, batch * 3), ws.Slice(f1, batch * 3));
+                ws.Slice(f1, batch * 3).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 6, batch * 3);

@@ -33,20 +33,8 @@ namespace Demo
                 var ws = workspace;
                 int f2 = batch * 0, a2 = batch * 3, d2 = a2;
                 // v2 = Add(v0, v1) [3]   h + b
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f2 + b * 3 + i] = h[b * 3 + i] + theta[i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f2 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 3, h.Slice(0, batch * 3), theta.Slice(0, 3), ws.Slice(f2, batch * 3));
+                ws.Slice(f2, batch * 3).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -63,34 +51,15 @@ namespace Demo
                 int f2 = batch * 0, a2 = batch * 3, d2 = a2;
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v2 = Add(v0, v1) [3]   h + b
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f2 + b * 3 + i] = h[b * 3 + i] + theta[i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 3, h.Slice(0, batch * 3), theta.Slice(0, 3), ws.Slice(f2, batch * 3));
                 // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
                 ws.Slice(batch * 3, batch * 3).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[a2 + b * 3 + i] += cotangent[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = Add(v0, v1) [3]   h + b
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        T g = ws[a2 + b * 3 + i];
-                        gradH[b * 3 + i] += g;
-                        gradTheta[i] += g;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a2, batch * 3), gradH.Slice(0, batch * 3));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 3, ws.Slice(a2, batch * 3), gradTheta.Slice(0, 3));
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
@@ -106,35 +75,11 @@ namespace Demo
                 var ws = workspace;
                 int f2 = batch * 0, a2 = batch * 3, d2 = a2;
                 // v2 = Add(v0, v1) [3]   h + b
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f2 + b * 3 + i] = h[b * 3 + i] + theta[i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f2 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 3, h.Slice(0, batch * 3), theta.Slice(0, 3), ws.Slice(f2, batch * 3));
+                ws.Slice(f2, batch * 3).CopyTo(dh);
                 // v2 = Add(v0, v1) [3]   h + b
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[d2 + b * 3 + i] = tangent[b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        jvp[b * 3 + i] = ws[d2 + b * 3 + i];
-                    }
-                }
+                tangent.Slice(0, batch * 3).CopyTo(ws.Slice(d2, batch * 3));
+                ws.Slice(d2, batch * 3).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -149,20 +94,8 @@ namespace Demo
                 var ws = workspace;
                 int f2 = batch * 0, a2 = batch * 3, d2 = a2;
                 // v2 = Add(v0, v1) [3]   h + b
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f2 + b * 3 + i] = h[b * 3 + i] + theta[i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f2 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 3, h.Slice(0, batch * 3), theta.Slice(0, 3), ws.Slice(f2, batch * 3));
+                ws.Slice(f2, batch * 3).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 6, batch * 3);
@@ -171,13 +104,7 @@ namespace Demo
                     tangent.Clear();
                     for (int b = 0; b < batch; b++) tangent[b * 3 + col] = T.One;
                     // v2 = Add(v0, v1) [3]   h + b
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            ws[d2 + b * 3 + i] = tangent[b * 3 + i];
-                        }
-                    }
+                    tangent.Slice(0, batch * 3).CopyTo(ws.Slice(d2, batch * 3));
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d2 + b * 3 + col];
                 }
             }

@@ -52,13 +52,7 @@ namespace Demo
                 }
                 // v5 = Conv2d(v4, v2, v3) [2, 3, 3]   Conv2d(ConcatChannel(h, t), K, c)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), theta.Slice(0), theta.Slice(6), ws.Slice(f5 + 0), scratch.Slice(0, 1325));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 18; i++)
-                    {
-                        dh[b * 18 + i] = ws[f5 + b * 18 + i];
-                    }
-                }
+                ws.Slice(f5, batch * 18).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -97,13 +91,7 @@ namespace Demo
                 ws.Slice(batch * 45, batch * 45).Clear();
                 gradH.Slice(0, batch * 18).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 18; i++)
-                    {
-                        ws[a5 + b * 18 + i] += cotangent[b * 18 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 18), ws.Slice(a5, batch * 18));
                 // v5 = Conv2d(v4, v2, v3) [2, 3, 3]   Conv2d(ConcatChannel(h, t), K, c)
                 global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(a5 + 0), theta.Slice(0), scratch.Slice(1325, batch * 27), scratch.Slice(0, 1325));
                 {
@@ -160,13 +148,7 @@ namespace Demo
                 }
                 // v5 = Conv2d(v4, v2, v3) [2, 3, 3]   Conv2d(ConcatChannel(h, t), K, c)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), theta.Slice(0), theta.Slice(6), ws.Slice(f5 + 0), scratch.Slice(0, 1325));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 18; i++)
-                    {
-                        dh[b * 18 + i] = ws[f5 + b * 18 + i];
-                    }
-                }
+                ws.Slice(f5, batch * 18).CopyTo(dh);
                 // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
                 for (int b = 0; b < batch; b++)
                 {
@@ -184,13 +166,7 @@ namespace Demo
                 }
                 // v5 = Conv2d(v4, v2, v3) [2, 3, 3]   Conv2d(ConcatChannel(h, t), K, c)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(d4 + 0), theta.Slice(0), global::System.ReadOnlySpan<T>.Empty, ws.Slice(d5 + 0), scratch.Slice(0, 1325));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 18; i++)
-                    {
-                        jvp[b * 18 + i] = ws[d5 + b * 18 + i];
-                    }
-                }
+                ws.Slice(d5, batch * 18).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -223,13 +199,7 @@ namespace Demo
                 }
                 // v5 = Conv2d(v4, v2, v3) [2, 3, 3]   Conv2d(ConcatChannel(h, t), K, c)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), theta.Slice(0), theta.Slice(6), ws.Slice(f5 + 0), scratch.Slice(0, 1325));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 18; i++)
-                    {
-                        dh[b * 18 + i] = ws[f5 + b * 18 + i];
-                    }
-                }
+                ws.Slice(f5, batch * 18).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 90, batch * 18);

@@ -34,29 +34,11 @@ namespace Demo
                 int f3 = batch * 0, a3 = batch * 7, d3 = a3;
                 int f4 = batch * 4, a4 = batch * 11, d4 = a4;
                 // v3 = Concat(v0, v1) [4]   Concat(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f3 + b * 4 + i] = h[b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f3 + b * 4 + 3 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, h.Slice(0), 3, ws.Slice(f3 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f3 + 3), 4);
                 // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f4 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f4, batch * 3).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -74,51 +56,21 @@ namespace Demo
                 int f4 = batch * 4, a4 = batch * 11, d4 = a4;
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v3 = Concat(v0, v1) [4]   Concat(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f3 + b * 4 + i] = h[b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f3 + b * 4 + 3 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, h.Slice(0), 3, ws.Slice(f3 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f3 + 3), 4);
                 // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
                 // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
                 ws.Slice(batch * 7, batch * 7).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[a4 + b * 3 + i] += cotangent[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
                 // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a4 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a4 + 0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);
                 // v3 = Concat(v0, v1) [4]   Concat(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        gradH[b * 3 + i] += ws[a3 + b * 4 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        gradT[b] += ws[a3 + b * 4 + 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a3 + 0), 4, gradH.Slice(0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a3 + 3), 4, gradT, 1);
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
@@ -135,53 +87,17 @@ namespace Demo
                 int f3 = batch * 0, a3 = batch * 7, d3 = a3;
                 int f4 = batch * 4, a4 = batch * 11, d4 = a4;
                 // v3 = Concat(v0, v1) [4]   Concat(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f3 + b * 4 + i] = h[b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f3 + b * 4 + 3 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, h.Slice(0), 3, ws.Slice(f3 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f3 + 3), 4);
                 // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f4 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f4, batch * 3).CopyTo(dh);
                 // v3 = Concat(v0, v1) [4]   Concat(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[d3 + b * 4 + i] = tangent[b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d3 + b * 4 + 3 + i] = T.Zero;
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, tangent.Slice(0), 3, ws.Slice(d3 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.FillBlock<T>(batch, 1, T.Zero, ws.Slice(d3 + 3), 4);
                 // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(d3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(d4 + 0), 3);
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        jvp[b * 3 + i] = ws[d4 + b * 3 + i];
-                    }
-                }
+                ws.Slice(d4, batch * 3).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -197,29 +113,11 @@ namespace Demo
                 int f3 = batch * 0, a3 = batch * 7, d3 = a3;
                 int f4 = batch * 4, a4 = batch * 11, d4 = a4;
                 // v3 = Concat(v0, v1) [4]   Concat(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f3 + b * 4 + i] = h[b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f3 + b * 4 + 3 + i] = t[b];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, h.Slice(0), 3, ws.Slice(f3 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f3 + 3), 4);
                 // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f4 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f4, batch * 3).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 14, batch * 3);
@@ -228,20 +126,8 @@ namespace Demo
                     tangent.Clear();
                     for (int b = 0; b < batch; b++) tangent[b * 3 + col] = T.One;
                     // v3 = Concat(v0, v1) [4]   Concat(h, t)
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            ws[d3 + b * 4 + i] = tangent[b * 3 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[d3 + b * 4 + 3 + i] = T.Zero;
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, tangent.Slice(0), 3, ws.Slice(d3 + 0), 4);
+                    global::OdeDsl.Tensors.RowOps.FillBlock<T>(batch, 1, T.Zero, ws.Slice(d3 + 3), 4);
                     // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
                     global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(d3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(d4 + 0), 3);
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d4 + b * 3 + col];

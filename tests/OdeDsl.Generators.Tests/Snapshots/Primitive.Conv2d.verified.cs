@@ -36,13 +36,7 @@ namespace Demo
                 int f3 = batch * 0, a3 = batch * 32, d3 = a3;
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), theta.Slice(0), theta.Slice(36), ws.Slice(f3 + 0), scratch.Slice(0, 5440));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        dh[b * 32 + i] = ws[f3 + b * 32 + i];
-                    }
-                }
+                ws.Slice(f3, batch * 32).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -65,13 +59,7 @@ namespace Demo
                 ws.Slice(batch * 32, batch * 32).Clear();
                 gradH.Slice(0, batch * 32).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        ws[a3 + b * 32 + i] += cotangent[b * 32 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), ws.Slice(a3, batch * 32));
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), ws.Slice(a3 + 0), theta.Slice(0), scratch.Slice(5440, batch * 32), scratch.Slice(0, 5440));
                 {
@@ -97,22 +85,10 @@ namespace Demo
                 int f3 = batch * 0, a3 = batch * 32, d3 = a3;
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), theta.Slice(0), theta.Slice(36), ws.Slice(f3 + 0), scratch.Slice(0, 5440));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        dh[b * 32 + i] = ws[f3 + b * 32 + i];
-                    }
-                }
+                ws.Slice(f3, batch * 32).CopyTo(dh);
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), tangent.Slice(0), theta.Slice(0), global::System.ReadOnlySpan<T>.Empty, ws.Slice(d3 + 0), scratch.Slice(0, 5440));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        jvp[b * 32 + i] = ws[d3 + b * 32 + i];
-                    }
-                }
+                ws.Slice(d3, batch * 32).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -129,13 +105,7 @@ namespace Demo
                 int f3 = batch * 0, a3 = batch * 32, d3 = a3;
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), theta.Slice(0), theta.Slice(36), ws.Slice(f3 + 0), scratch.Slice(0, 5440));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        dh[b * 32 + i] = ws[f3 + b * 32 + i];
-                    }
-                }
+                ws.Slice(f3, batch * 32).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 64, batch * 32);

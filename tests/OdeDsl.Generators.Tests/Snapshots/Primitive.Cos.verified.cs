@@ -40,13 +40,7 @@ namespace Demo
                         ws[f1 + b * 3 + i] = T.Cos(xv);
                     }
                 }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f1 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f1, batch * 3).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -75,13 +69,7 @@ namespace Demo
                 ws.Slice(batch * 3, batch * 3).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[a1 + b * 3 + i] += cotangent[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a1, batch * 3));
                 // v1 = Cos(v0) [3]   Cos(h)
                 for (int b = 0; b < batch; b++)
                 {
@@ -114,13 +102,7 @@ namespace Demo
                         ws[f1 + b * 3 + i] = T.Cos(xv);
                     }
                 }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f1 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f1, batch * 3).CopyTo(dh);
                 // v1 = Cos(v0) [3]   Cos(h)
                 for (int b = 0; b < batch; b++)
                 {
@@ -130,13 +112,7 @@ namespace Demo
                         ws[d1 + b * 3 + i] = (-T.Sin(xv)) * tangent[b * 3 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        jvp[b * 3 + i] = ws[d1 + b * 3 + i];
-                    }
-                }
+                ws.Slice(d1, batch * 3).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -159,13 +135,7 @@ namespace Demo
                         ws[f1 + b * 3 + i] = T.Cos(xv);
                     }
                 }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f1 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f1, batch * 3).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 6, batch * 3);

@@ -36,30 +36,18 @@ namespace Demo
                 int f5 = batch * 6, a5 = batch * 15, d5 = a5;
                 T k2 = T.CreateTruncating(2d);
                 // v3 = Mul(v1, v1) [3]   b * b
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f3 + b * 3 + i] = theta[i] * theta[i];
+                    }
+                }
                 // v4 = Add(v2, v3) [3]   2f + b * b
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k2, ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
                 // v5 = Div(v0, v4) [3]   h / (2f + b * b)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        {
-                            ws[f3 + b * 3 + i] = theta[i] * theta[i];
-                        }
-                        {
-                            ws[f4 + b * 3 + i] = k2 + ws[f3 + b * 3 + i];
-                        }
-                        {
-                            ws[f5 + b * 3 + i] = h[b * 3 + i] / ws[f4 + b * 3 + i];
-                        }
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f5 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(h.Slice(0, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
+                ws.Slice(f5, batch * 3).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -79,55 +67,42 @@ namespace Demo
                 T k2 = T.CreateTruncating(2d);
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v3 = Mul(v1, v1) [3]   b * b
-                // v4 = Add(v2, v3) [3]   2f + b * b
-                // v5 = Div(v0, v4) [3]   h / (2f + b * b)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        {
-                            ws[f3 + b * 3 + i] = theta[i] * theta[i];
-                        }
-                        {
-                            ws[f4 + b * 3 + i] = k2 + ws[f3 + b * 3 + i];
-                        }
-                        {
-                            ws[f5 + b * 3 + i] = h[b * 3 + i] / ws[f4 + b * 3 + i];
-                        }
+                        ws[f3 + b * 3 + i] = theta[i] * theta[i];
                     }
                 }
+                // v4 = Add(v2, v3) [3]   2f + b * b
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k2, ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                // v5 = Div(v0, v4) [3]   h / (2f + b * b)
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(h.Slice(0, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
                 // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
                 ws.Slice(batch * 9, batch * 9).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a5, batch * 3));
+                // v5 = Div(v0, v4) [3]   h / (2f + b * b)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        ws[a5 + b * 3 + i] += cotangent[b * 3 + i];
+                        T g = ws[a5 + b * 3 + i];
+                        gradH[b * 3 + i] += g / ws[f4 + b * 3 + i];
+                        ws[a4 + b * 3 + i] += -g * ws[f5 + b * 3 + i] / ws[f4 + b * 3 + i];
                     }
                 }
-                // v5 = Div(v0, v4) [3]   h / (2f + b * b)
                 // v4 = Add(v2, v3) [3]   2f + b * b
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a4, batch * 3), ws.Slice(a3, batch * 3));
                 // v3 = Mul(v1, v1) [3]   b * b
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        {
-                            T g = ws[a5 + b * 3 + i];
-                            gradH[b * 3 + i] += g / ws[f4 + b * 3 + i];
-                            ws[a4 + b * 3 + i] += -g * ws[f5 + b * 3 + i] / ws[f4 + b * 3 + i];
-                        }
-                        {
-                            T g = ws[a4 + b * 3 + i];
-                            ws[a3 + b * 3 + i] += g;
-                        }
-                        {
-                            T g = ws[a3 + b * 3 + i];
-                            gradTheta[i] += g * theta[i];
-                            gradTheta[i] += g * theta[i];
-                        }
+                        T g = ws[a3 + b * 3 + i];
+                        gradTheta[i] += g * theta[i];
+                        gradTheta[i] += g * theta[i];
                     }
                 }
             }
@@ -148,45 +123,21 @@ namespace Demo
                 int f5 = batch * 6, a5 = batch * 15, d5 = a5;
                 T k2 = T.CreateTruncating(2d);
                 // v3 = Mul(v1, v1) [3]   b * b
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f3 + b * 3 + i] = theta[i] * theta[i];
+                    }
+                }
                 // v4 = Add(v2, v3) [3]   2f + b * b
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k2, ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
                 // v5 = Div(v0, v4) [3]   h / (2f + b * b)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        {
-                            ws[f3 + b * 3 + i] = theta[i] * theta[i];
-                        }
-                        {
-                            ws[f4 + b * 3 + i] = k2 + ws[f3 + b * 3 + i];
-                        }
-                        {
-                            ws[f5 + b * 3 + i] = h[b * 3 + i] / ws[f4 + b * 3 + i];
-                        }
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f5 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(h.Slice(0, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
+                ws.Slice(f5, batch * 3).CopyTo(dh);
                 // v5 = Div(v0, v4) [3]   h / (2f + b * b)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[d5 + b * 3 + i] = tangent[b * 3 + i] / ws[f4 + b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        jvp[b * 3 + i] = ws[d5 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(tangent.Slice(0, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(d5, batch * 3));
+                ws.Slice(d5, batch * 3).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -204,30 +155,18 @@ namespace Demo
                 int f5 = batch * 6, a5 = batch * 15, d5 = a5;
                 T k2 = T.CreateTruncating(2d);
                 // v3 = Mul(v1, v1) [3]   b * b
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f3 + b * 3 + i] = theta[i] * theta[i];
+                    }
+                }
                 // v4 = Add(v2, v3) [3]   2f + b * b
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k2, ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
                 // v5 = Div(v0, v4) [3]   h / (2f + b * b)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        {
-                            ws[f3 + b * 3 + i] = theta[i] * theta[i];
-                        }
-                        {
-                            ws[f4 + b * 3 + i] = k2 + ws[f3 + b * 3 + i];
-                        }
-                        {
-                            ws[f5 + b * 3 + i] = h[b * 3 + i] / ws[f4 + b * 3 + i];
-                        }
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f5 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(h.Slice(0, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
+                ws.Slice(f5, batch * 3).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 18, batch * 3);
@@ -236,13 +175,7 @@ namespace Demo
                     tangent.Clear();
                     for (int b = 0; b < batch; b++) tangent[b * 3 + col] = T.One;
                     // v5 = Div(v0, v4) [3]   h / (2f + b * b)
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            ws[d5 + b * 3 + i] = tangent[b * 3 + i] / ws[f4 + b * 3 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Elementwise.Divide<T>(tangent.Slice(0, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(d5, batch * 3));
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d5 + b * 3 + col];
                 }
             }

@@ -48,13 +48,7 @@ namespace Demo
                         ws[f3 + b * 3 + i] = h[b * 3 + i] * ws[f2 + b];
                     }
                 }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f3 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f3, batch * 3).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -90,13 +84,7 @@ namespace Demo
                 ws.Slice(batch * 4, batch * 4).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[a3 + b * 3 + i] += cotangent[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a3, batch * 3));
                 // v3 = Mul(v0, v2) [3]   h * Dot(h, w)
                 for (int b = 0; b < batch; b++)
                 {
@@ -147,13 +135,7 @@ namespace Demo
                         ws[f3 + b * 3 + i] = h[b * 3 + i] * ws[f2 + b];
                     }
                 }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f3 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f3, batch * 3).CopyTo(dh);
                 // v2 = Dot(v0, v1) []   Dot(h, w)
                 for (int b = 0; b < batch; b++)
                 {
@@ -169,13 +151,7 @@ namespace Demo
                         ws[d3 + b * 3 + i] = tangent[b * 3 + i] * ws[f2 + b] + h[b * 3 + i] * ws[d2 + b];
                     }
                 }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        jvp[b * 3 + i] = ws[d3 + b * 3 + i];
-                    }
-                }
+                ws.Slice(d3, batch * 3).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -205,13 +181,7 @@ namespace Demo
                         ws[f3 + b * 3 + i] = h[b * 3 + i] * ws[f2 + b];
                     }
                 }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f3 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f3, batch * 3).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 8, batch * 3);

@@ -36,13 +36,7 @@ namespace Demo
                 int f3 = batch * 0, a3 = batch * 20, d3 = a3;
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 4, 4, 2, T.CreateTruncating(1e-5d), h.Slice(0), theta.Slice(0), theta.Slice(4), ws.Slice(f3 + 0), ws.Slice(f3 + batch * 16, batch * 4));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 16; i++)
-                    {
-                        dh[b * 16 + i] = ws[f3 + b * 16 + i];
-                    }
-                }
+                ws.Slice(f3, batch * 16).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -65,13 +59,7 @@ namespace Demo
                 ws.Slice(batch * 20, batch * 20).Clear();
                 gradH.Slice(0, batch * 16).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 16; i++)
-                    {
-                        ws[a3 + b * 16 + i] += cotangent[b * 16 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 16), ws.Slice(a3, batch * 16));
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
                 global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 4, 4, 2, h.Slice(0), theta.Slice(0), ws.Slice(f3 + batch * 16, batch * 4), ws.Slice(a3 + 0), scratch.Slice(0, batch * 16), gradTheta.Slice(0), gradTheta.Slice(4));
                 {
@@ -96,22 +84,10 @@ namespace Demo
                 int f3 = batch * 0, a3 = batch * 20, d3 = a3;
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 4, 4, 2, T.CreateTruncating(1e-5d), h.Slice(0), theta.Slice(0), theta.Slice(4), ws.Slice(f3 + 0), ws.Slice(f3 + batch * 16, batch * 4));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 16; i++)
-                    {
-                        dh[b * 16 + i] = ws[f3 + b * 16 + i];
-                    }
-                }
+                ws.Slice(f3, batch * 16).CopyTo(dh);
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
                 global::OdeDsl.Tensors.GroupNorm.JacobianVectorProduct<T>(batch, 4, 4, 2, h.Slice(0), theta.Slice(0), ws.Slice(f3 + batch * 16, batch * 4), tangent.Slice(0), ws.Slice(d3 + 0));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 16; i++)
-                    {
-                        jvp[b * 16 + i] = ws[d3 + b * 16 + i];
-                    }
-                }
+                ws.Slice(d3, batch * 16).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -128,13 +104,7 @@ namespace Demo
                 int f3 = batch * 0, a3 = batch * 20, d3 = a3;
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 4, 4, 2, T.CreateTruncating(1e-5d), h.Slice(0), theta.Slice(0), theta.Slice(4), ws.Slice(f3 + 0), ws.Slice(f3 + batch * 16, batch * 4));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 16; i++)
-                    {
-                        dh[b * 16 + i] = ws[f3 + b * 16 + i];
-                    }
-                }
+                ws.Slice(f3, batch * 16).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 40, batch * 16);

@@ -34,13 +34,7 @@ namespace Demo
                 int f3 = batch * 0, a3 = batch * 3, d3 = a3;
                 // v3 = MatVec(v1, v0) [3]   Transpose(W) * h
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, h.Slice(0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f3 + 0), 3);
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f3 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f3, batch * 3).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -62,13 +56,7 @@ namespace Demo
                 ws.Slice(batch * 3, batch * 3).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[a3 + b * 3 + i] += cotangent[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a3, batch * 3));
                 // v3 = MatVec(v1, v0) [3]   Transpose(W) * h
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 3, T.One, ws.Slice(a3 + 0), 3, theta.Slice(0), 3, T.One, gradH.Slice(0), 3);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, h.Slice(0), 3, ws.Slice(a3 + 0), 3, T.One, gradTheta.Slice(0), 3);
@@ -88,22 +76,10 @@ namespace Demo
                 int f3 = batch * 0, a3 = batch * 3, d3 = a3;
                 // v3 = MatVec(v1, v0) [3]   Transpose(W) * h
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, h.Slice(0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f3 + 0), 3);
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f3 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f3, batch * 3).CopyTo(dh);
                 // v3 = MatVec(v1, v0) [3]   Transpose(W) * h
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, tangent.Slice(0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(d3 + 0), 3);
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        jvp[b * 3 + i] = ws[d3 + b * 3 + i];
-                    }
-                }
+                ws.Slice(d3, batch * 3).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -119,13 +95,7 @@ namespace Demo
                 int f3 = batch * 0, a3 = batch * 3, d3 = a3;
                 // v3 = MatVec(v1, v0) [3]   Transpose(W) * h
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, h.Slice(0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f3 + 0), 3);
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f3 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f3, batch * 3).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 6, batch * 3);

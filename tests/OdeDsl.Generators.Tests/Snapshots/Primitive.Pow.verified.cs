@@ -33,28 +33,10 @@ namespace Demo
                 int f2 = batch * 0, a2 = batch * 6, d2 = a2;
                 int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                 // v2 = Exp(v0) [3]   Exp(h)
+                global::OdeDsl.Tensors.Elementwise.Exp<T>(h.Slice(0, batch * 3), ws.Slice(f2, batch * 3));
                 // v3 = Pow(v2) [3]   Pow(Exp(h), 1.5f)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        {
-                            T xv = h[b * 3 + i];
-                            ws[f2 + b * 3 + i] = T.Exp(xv);
-                        }
-                        {
-                            T xv = ws[f2 + b * 3 + i];
-                            ws[f3 + b * 3 + i] = T.Pow(xv, T.CreateTruncating(1.5d));
-                        }
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f3 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Pow<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(f3, batch * 3));
+                ws.Slice(f3, batch * 3).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -72,48 +54,18 @@ namespace Demo
                 int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v2 = Exp(v0) [3]   Exp(h)
+                global::OdeDsl.Tensors.Elementwise.Exp<T>(h.Slice(0, batch * 3), ws.Slice(f2, batch * 3));
                 // v3 = Pow(v2) [3]   Pow(Exp(h), 1.5f)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        {
-                            T xv = h[b * 3 + i];
-                            ws[f2 + b * 3 + i] = T.Exp(xv);
-                        }
-                        {
-                            T xv = ws[f2 + b * 3 + i];
-                            ws[f3 + b * 3 + i] = T.Pow(xv, T.CreateTruncating(1.5d));
-                        }
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Pow<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(f3, batch * 3));
                 // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
                 ws.Slice(batch * 6, batch * 6).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[a3 + b * 3 + i] += cotangent[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a3, batch * 3));
                 // v3 = Pow(v2) [3]   Pow(Exp(h), 1.5f)
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3), true);
                 // v2 = Exp(v0) [3]   Exp(h)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        {
-                            T xv = ws[f2 + b * 3 + i], yv = ws[f3 + b * 3 + i];
-                            ws[a2 + b * 3 + i] += (T.CreateTruncating(1.5d) * T.Pow(xv, T.CreateTruncating(0.5d))) * ws[a3 + b * 3 + i];
-                        }
-                        {
-                            T xv = h[b * 3 + i], yv = ws[f2 + b * 3 + i];
-                            gradH[b * 3 + i] += yv * ws[a2 + b * 3 + i];
-                        }
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a2, batch * 3), ws.Slice(f2, batch * 3), gradH.Slice(0, batch * 3));
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
@@ -130,51 +82,15 @@ namespace Demo
                 int f2 = batch * 0, a2 = batch * 6, d2 = a2;
                 int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                 // v2 = Exp(v0) [3]   Exp(h)
+                global::OdeDsl.Tensors.Elementwise.Exp<T>(h.Slice(0, batch * 3), ws.Slice(f2, batch * 3));
                 // v3 = Pow(v2) [3]   Pow(Exp(h), 1.5f)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        {
-                            T xv = h[b * 3 + i];
-                            ws[f2 + b * 3 + i] = T.Exp(xv);
-                        }
-                        {
-                            T xv = ws[f2 + b * 3 + i];
-                            ws[f3 + b * 3 + i] = T.Pow(xv, T.CreateTruncating(1.5d));
-                        }
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f3 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Pow<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(f3, batch * 3));
+                ws.Slice(f3, batch * 3).CopyTo(dh);
                 // v2 = Exp(v0) [3]   Exp(h)
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f2, batch * 3), tangent.Slice(0, batch * 3), ws.Slice(d2, batch * 3));
                 // v3 = Pow(v2) [3]   Pow(Exp(h), 1.5f)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        {
-                            T xv = h[b * 3 + i], yv = ws[f2 + b * 3 + i];
-                            ws[d2 + b * 3 + i] = yv * tangent[b * 3 + i];
-                        }
-                        {
-                            T xv = ws[f2 + b * 3 + i], yv = ws[f3 + b * 3 + i];
-                            ws[d3 + b * 3 + i] = (T.CreateTruncating(1.5d) * T.Pow(xv, T.CreateTruncating(0.5d))) * ws[d2 + b * 3 + i];
-                        }
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        jvp[b * 3 + i] = ws[d3 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(d2, batch * 3), ws.Slice(d3, batch * 3), false);
+                ws.Slice(d3, batch * 3).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -190,28 +106,10 @@ namespace Demo
                 int f2 = batch * 0, a2 = batch * 6, d2 = a2;
                 int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                 // v2 = Exp(v0) [3]   Exp(h)
+                global::OdeDsl.Tensors.Elementwise.Exp<T>(h.Slice(0, batch * 3), ws.Slice(f2, batch * 3));
                 // v3 = Pow(v2) [3]   Pow(Exp(h), 1.5f)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        {
-                            T xv = h[b * 3 + i];
-                            ws[f2 + b * 3 + i] = T.Exp(xv);
-                        }
-                        {
-                            T xv = ws[f2 + b * 3 + i];
-                            ws[f3 + b * 3 + i] = T.Pow(xv, T.CreateTruncating(1.5d));
-                        }
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f3 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Pow<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(f3, batch * 3));
+                ws.Slice(f3, batch * 3).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 12, batch * 3);
@@ -220,21 +118,9 @@ namespace Demo
                     tangent.Clear();
                     for (int b = 0; b < batch; b++) tangent[b * 3 + col] = T.One;
                     // v2 = Exp(v0) [3]   Exp(h)
+                    global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f2, batch * 3), tangent.Slice(0, batch * 3), ws.Slice(d2, batch * 3));
                     // v3 = Pow(v2) [3]   Pow(Exp(h), 1.5f)
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            {
-                                T xv = h[b * 3 + i], yv = ws[f2 + b * 3 + i];
-                                ws[d2 + b * 3 + i] = yv * tangent[b * 3 + i];
-                            }
-                            {
-                                T xv = ws[f2 + b * 3 + i], yv = ws[f3 + b * 3 + i];
-                                ws[d3 + b * 3 + i] = (T.CreateTruncating(1.5d) * T.Pow(xv, T.CreateTruncating(0.5d))) * ws[d2 + b * 3 + i];
-                            }
-                        }
-                    }
+                    global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(d2, batch * 3), ws.Slice(d3, batch * 3), false);
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d3 + b * 3 + col];
                 }
             }

@@ -34,22 +34,10 @@ namespace Demo
                 int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                 T k1 = T.CreateTruncating(2d);
                 // v2 = Mul(v0, v1) [3]   h * 2f
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f2 + b * 3 + i] = h[b * 3 + i] * k1;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 3), k1, ws.Slice(f2, batch * 3));
                 // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
-                global::OdeDsl.Tensors.Activations.Sigmoid<T>(ws.Slice(f2 + 0).Slice(0, batch * 3), ws.Slice(f3 + 0).Slice(0, batch * 3));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f3 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.Sigmoid<T>(ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
+                ws.Slice(f3, batch * 3).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -68,44 +56,18 @@ namespace Demo
                 T k1 = T.CreateTruncating(2d);
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v2 = Mul(v0, v1) [3]   h * 2f
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f2 + b * 3 + i] = h[b * 3 + i] * k1;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 3), k1, ws.Slice(f2, batch * 3));
                 // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
-                global::OdeDsl.Tensors.Activations.Sigmoid<T>(ws.Slice(f2 + 0).Slice(0, batch * 3), ws.Slice(f3 + 0).Slice(0, batch * 3));
+                global::OdeDsl.Tensors.Activations.Sigmoid<T>(ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
                 // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
                 ws.Slice(batch * 6, batch * 6).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[a3 + b * 3 + i] += cotangent[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a3, batch * 3));
                 // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        T xv = ws[f2 + b * 3 + i], yv = ws[f3 + b * 3 + i];
-                        ws[a2 + b * 3 + i] += yv * (T.One - yv) * ws[a3 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.SigmoidBackwardAdd<T>(ws.Slice(f3, batch * 3), ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = Mul(v0, v1) [3]   h * 2f
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        T g = ws[a2 + b * 3 + i];
-                        gradH[b * 3 + i] += g * k1;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a2, batch * 3), k1, gradH.Slice(0, batch * 3));
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
@@ -123,46 +85,15 @@ namespace Demo
                 int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                 T k1 = T.CreateTruncating(2d);
                 // v2 = Mul(v0, v1) [3]   h * 2f
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f2 + b * 3 + i] = h[b * 3 + i] * k1;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 3), k1, ws.Slice(f2, batch * 3));
                 // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
-                global::OdeDsl.Tensors.Activations.Sigmoid<T>(ws.Slice(f2 + 0).Slice(0, batch * 3), ws.Slice(f3 + 0).Slice(0, batch * 3));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f3 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.Sigmoid<T>(ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
+                ws.Slice(f3, batch * 3).CopyTo(dh);
                 // v2 = Mul(v0, v1) [3]   h * 2f
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[d2 + b * 3 + i] = tangent[b * 3 + i] * k1;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(tangent.Slice(0, batch * 3), k1, ws.Slice(d2, batch * 3));
                 // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        T xv = ws[f2 + b * 3 + i], yv = ws[f3 + b * 3 + i];
-                        ws[d3 + b * 3 + i] = yv * (T.One - yv) * ws[d2 + b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        jvp[b * 3 + i] = ws[d3 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.SigmoidBackward<T>(ws.Slice(f3, batch * 3), ws.Slice(d2, batch * 3), ws.Slice(d3, batch * 3));
+                ws.Slice(d3, batch * 3).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -179,22 +110,10 @@ namespace Demo
                 int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                 T k1 = T.CreateTruncating(2d);
                 // v2 = Mul(v0, v1) [3]   h * 2f
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f2 + b * 3 + i] = h[b * 3 + i] * k1;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 3), k1, ws.Slice(f2, batch * 3));
                 // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
-                global::OdeDsl.Tensors.Activations.Sigmoid<T>(ws.Slice(f2 + 0).Slice(0, batch * 3), ws.Slice(f3 + 0).Slice(0, batch * 3));
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f3 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.Sigmoid<T>(ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
+                ws.Slice(f3, batch * 3).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 12, batch * 3);
@@ -203,22 +122,9 @@ namespace Demo
                     tangent.Clear();
                     for (int b = 0; b < batch; b++) tangent[b * 3 + col] = T.One;
                     // v2 = Mul(v0, v1) [3]   h * 2f
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            ws[d2 + b * 3 + i] = tangent[b * 3 + i] * k1;
-                        }
-                    }
+                    global::OdeDsl.Tensors.Elementwise.Multiply<T>(tangent.Slice(0, batch * 3), k1, ws.Slice(d2, batch * 3));
                     // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            T xv = ws[f2 + b * 3 + i], yv = ws[f3 + b * 3 + i];
-                            ws[d3 + b * 3 + i] = yv * (T.One - yv) * ws[d2 + b * 3 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Activations.SigmoidBackward<T>(ws.Slice(f3, batch * 3), ws.Slice(d2, batch * 3), ws.Slice(d3, batch * 3));
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d3 + b * 3 + col];
                 }
             }

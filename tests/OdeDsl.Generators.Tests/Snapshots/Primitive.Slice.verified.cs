@@ -34,57 +34,15 @@ namespace Demo
                 int f6 = batch * 3, a6 = batch * 12, d6 = a6;
                 int f7 = batch * 6, a7 = batch * 15, d7 = a7;
                 // v4 = Concat(v1, v2, v3) [3]   Vec.Of(h[2], h[0], h[1])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f4 + b * 3 + i] = h[b * 3 + 2 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f4 + b * 3 + 1 + i] = h[b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f4 + b * 3 + 2 + i] = h[b * 3 + 1 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(2), 3, ws.Slice(f4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f4 + 1), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(1), 3, ws.Slice(f4 + 2), 3);
                 // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f6 + b * 3 + i] = h[b * 3 + 1 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f6 + b * 3 + 2 + i] = h[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(1), 3, ws.Slice(f6 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f6 + 2), 3);
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f7 + b * 3 + i] = ws[f4 + b * 3 + i] + ws[f6 + b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f7 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
+                ws.Slice(f7, batch * 3).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -103,108 +61,29 @@ namespace Demo
                 int f7 = batch * 6, a7 = batch * 15, d7 = a7;
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v4 = Concat(v1, v2, v3) [3]   Vec.Of(h[2], h[0], h[1])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f4 + b * 3 + i] = h[b * 3 + 2 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f4 + b * 3 + 1 + i] = h[b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f4 + b * 3 + 2 + i] = h[b * 3 + 1 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(2), 3, ws.Slice(f4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f4 + 1), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(1), 3, ws.Slice(f4 + 2), 3);
                 // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f6 + b * 3 + i] = h[b * 3 + 1 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f6 + b * 3 + 2 + i] = h[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(1), 3, ws.Slice(f6 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f6 + 2), 3);
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f7 + b * 3 + i] = ws[f4 + b * 3 + i] + ws[f6 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
                 // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
                 ws.Slice(batch * 9, batch * 9).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[a7 + b * 3 + i] += cotangent[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a7, batch * 3));
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        T g = ws[a7 + b * 3 + i];
-                        ws[a4 + b * 3 + i] += g;
-                        ws[a6 + b * 3 + i] += g;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a7, batch * 3), ws.Slice(a4, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a7, batch * 3), ws.Slice(a6, batch * 3));
                 // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        gradH[b * 3 + 1 + i] += ws[a6 + b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        gradH[b * 3 + i] += ws[a6 + b * 3 + 2 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a6 + 0), 3, gradH.Slice(1), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a6 + 2), 3, gradH.Slice(0), 3);
                 // v4 = Concat(v1, v2, v3) [3]   Vec.Of(h[2], h[0], h[1])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        gradH[b * 3 + 2 + i] += ws[a4 + b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        gradH[b * 3 + i] += ws[a4 + b * 3 + 1 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        gradH[b * 3 + 1 + i] += ws[a4 + b * 3 + 2 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a4 + 0), 3, gradH.Slice(2), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a4 + 1), 3, gradH.Slice(0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a4 + 2), 3, gradH.Slice(1), 3);
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
@@ -222,109 +101,25 @@ namespace Demo
                 int f6 = batch * 3, a6 = batch * 12, d6 = a6;
                 int f7 = batch * 6, a7 = batch * 15, d7 = a7;
                 // v4 = Concat(v1, v2, v3) [3]   Vec.Of(h[2], h[0], h[1])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f4 + b * 3 + i] = h[b * 3 + 2 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f4 + b * 3 + 1 + i] = h[b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f4 + b * 3 + 2 + i] = h[b * 3 + 1 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(2), 3, ws.Slice(f4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f4 + 1), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(1), 3, ws.Slice(f4 + 2), 3);
                 // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f6 + b * 3 + i] = h[b * 3 + 1 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f6 + b * 3 + 2 + i] = h[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(1), 3, ws.Slice(f6 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f6 + 2), 3);
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f7 + b * 3 + i] = ws[f4 + b * 3 + i] + ws[f6 + b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f7 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
+                ws.Slice(f7, batch * 3).CopyTo(dh);
                 // v4 = Concat(v1, v2, v3) [3]   Vec.Of(h[2], h[0], h[1])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d4 + b * 3 + i] = tangent[b * 3 + 2 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d4 + b * 3 + 1 + i] = tangent[b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d4 + b * 3 + 2 + i] = tangent[b * 3 + 1 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, tangent.Slice(2), 3, ws.Slice(d4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, tangent.Slice(0), 3, ws.Slice(d4 + 1), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, tangent.Slice(1), 3, ws.Slice(d4 + 2), 3);
                 // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[d6 + b * 3 + i] = tangent[b * 3 + 1 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[d6 + b * 3 + 2 + i] = tangent[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, tangent.Slice(1), 3, ws.Slice(d6 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, tangent.Slice(0), 3, ws.Slice(d6 + 2), 3);
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[d7 + b * 3 + i] = ws[d4 + b * 3 + i] + ws[d6 + b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        jvp[b * 3 + i] = ws[d7 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(d4, batch * 3), ws.Slice(d6, batch * 3), ws.Slice(d7, batch * 3));
+                ws.Slice(d7, batch * 3).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -341,57 +136,15 @@ namespace Demo
                 int f6 = batch * 3, a6 = batch * 12, d6 = a6;
                 int f7 = batch * 6, a7 = batch * 15, d7 = a7;
                 // v4 = Concat(v1, v2, v3) [3]   Vec.Of(h[2], h[0], h[1])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f4 + b * 3 + i] = h[b * 3 + 2 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f4 + b * 3 + 1 + i] = h[b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f4 + b * 3 + 2 + i] = h[b * 3 + 1 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(2), 3, ws.Slice(f4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f4 + 1), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(1), 3, ws.Slice(f4 + 2), 3);
                 // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f6 + b * 3 + i] = h[b * 3 + 1 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 1; i++)
-                    {
-                        ws[f6 + b * 3 + 2 + i] = h[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(1), 3, ws.Slice(f6 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f6 + 2), 3);
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[f7 + b * 3 + i] = ws[f4 + b * 3 + i] + ws[f6 + b * 3 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f7 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
+                ws.Slice(f7, batch * 3).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 18, batch * 3);
@@ -400,50 +153,14 @@ namespace Demo
                     tangent.Clear();
                     for (int b = 0; b < batch; b++) tangent[b * 3 + col] = T.One;
                     // v4 = Concat(v1, v2, v3) [3]   Vec.Of(h[2], h[0], h[1])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[d4 + b * 3 + i] = tangent[b * 3 + 2 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[d4 + b * 3 + 1 + i] = tangent[b * 3 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[d4 + b * 3 + 2 + i] = tangent[b * 3 + 1 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, tangent.Slice(2), 3, ws.Slice(d4 + 0), 3);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, tangent.Slice(0), 3, ws.Slice(d4 + 1), 3);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, tangent.Slice(1), 3, ws.Slice(d4 + 2), 3);
                     // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2; i++)
-                        {
-                            ws[d6 + b * 3 + i] = tangent[b * 3 + 1 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[d6 + b * 3 + 2 + i] = tangent[b * 3 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, tangent.Slice(1), 3, ws.Slice(d6 + 0), 3);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, tangent.Slice(0), 3, ws.Slice(d6 + 2), 3);
                     // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            ws[d7 + b * 3 + i] = ws[d4 + b * 3 + i] + ws[d6 + b * 3 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(d4, batch * 3), ws.Slice(d6, batch * 3), ws.Slice(d7, batch * 3));
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d7 + b * 3 + col];
                 }
             }

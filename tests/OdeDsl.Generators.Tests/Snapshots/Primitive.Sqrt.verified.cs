@@ -35,32 +35,12 @@ namespace Demo
                 int f4 = batch * 6, a4 = batch * 15, d4 = a4;
                 T k1 = T.CreateTruncating(1d);
                 // v2 = Square(v0) [3]   Square(h)
+                global::OdeDsl.Tensors.Elementwise.Square<T>(h.Slice(0, batch * 3), ws.Slice(f2, batch * 3));
                 // v3 = Add(v1, v2) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k1, ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
                 // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        {
-                            T xv = h[b * 3 + i];
-                            ws[f2 + b * 3 + i] = xv * xv;
-                        }
-                        {
-                            ws[f3 + b * 3 + i] = k1 + ws[f2 + b * 3 + i];
-                        }
-                        {
-                            T xv = ws[f3 + b * 3 + i];
-                            ws[f4 + b * 3 + i] = T.Sqrt(xv);
-                        }
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f4 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Sqrt<T>(ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                ws.Slice(f4, batch * 3).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -80,57 +60,29 @@ namespace Demo
                 T k1 = T.CreateTruncating(1d);
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v2 = Square(v0) [3]   Square(h)
+                global::OdeDsl.Tensors.Elementwise.Square<T>(h.Slice(0, batch * 3), ws.Slice(f2, batch * 3));
                 // v3 = Add(v1, v2) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k1, ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
                 // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        {
-                            T xv = h[b * 3 + i];
-                            ws[f2 + b * 3 + i] = xv * xv;
-                        }
-                        {
-                            ws[f3 + b * 3 + i] = k1 + ws[f2 + b * 3 + i];
-                        }
-                        {
-                            T xv = ws[f3 + b * 3 + i];
-                            ws[f4 + b * 3 + i] = T.Sqrt(xv);
-                        }
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Sqrt<T>(ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
                 // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
                 ws.Slice(batch * 9, batch * 9).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[a4 + b * 3 + i] += cotangent[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
                 // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
-                // v3 = Add(v1, v2) [3]   1f + Square(h)
-                // v2 = Square(v0) [3]   Square(h)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        {
-                            T xv = ws[f3 + b * 3 + i], yv = ws[f4 + b * 3 + i];
-                            ws[a3 + b * 3 + i] += (T.CreateTruncating(0.5d) / yv) * ws[a4 + b * 3 + i];
-                        }
-                        {
-                            T g = ws[a3 + b * 3 + i];
-                            ws[a2 + b * 3 + i] += g;
-                        }
-                        {
-                            T xv = h[b * 3 + i], yv = ws[f2 + b * 3 + i];
-                            gradH[b * 3 + i] += (xv + xv) * ws[a2 + b * 3 + i];
-                        }
+                        T xv = ws[f3 + b * 3 + i], yv = ws[f4 + b * 3 + i];
+                        ws[a3 + b * 3 + i] += (T.CreateTruncating(0.5d) / yv) * ws[a4 + b * 3 + i];
                     }
                 }
+                // v3 = Add(v1, v2) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3));
+                // v2 = Square(v0) [3]   Square(h)
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(h.Slice(0, batch * 3), T.CreateTruncating(2d), ws.Slice(a2, batch * 3), gradH.Slice(0, batch * 3), true);
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
@@ -149,59 +101,26 @@ namespace Demo
                 int f4 = batch * 6, a4 = batch * 15, d4 = a4;
                 T k1 = T.CreateTruncating(1d);
                 // v2 = Square(v0) [3]   Square(h)
+                global::OdeDsl.Tensors.Elementwise.Square<T>(h.Slice(0, batch * 3), ws.Slice(f2, batch * 3));
                 // v3 = Add(v1, v2) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k1, ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
                 // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        {
-                            T xv = h[b * 3 + i];
-                            ws[f2 + b * 3 + i] = xv * xv;
-                        }
-                        {
-                            ws[f3 + b * 3 + i] = k1 + ws[f2 + b * 3 + i];
-                        }
-                        {
-                            T xv = ws[f3 + b * 3 + i];
-                            ws[f4 + b * 3 + i] = T.Sqrt(xv);
-                        }
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f4 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Sqrt<T>(ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                ws.Slice(f4, batch * 3).CopyTo(dh);
                 // v2 = Square(v0) [3]   Square(h)
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(h.Slice(0, batch * 3), T.CreateTruncating(2d), tangent.Slice(0, batch * 3), ws.Slice(d2, batch * 3), false);
                 // v3 = Add(v1, v2) [3]   1f + Square(h)
+                ws.Slice(d2, batch * 3).CopyTo(ws.Slice(d3, batch * 3));
                 // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        {
-                            T xv = h[b * 3 + i], yv = ws[f2 + b * 3 + i];
-                            ws[d2 + b * 3 + i] = (xv + xv) * tangent[b * 3 + i];
-                        }
-                        {
-                            ws[d3 + b * 3 + i] = ws[d2 + b * 3 + i];
-                        }
-                        {
-                            T xv = ws[f3 + b * 3 + i], yv = ws[f4 + b * 3 + i];
-                            ws[d4 + b * 3 + i] = (T.CreateTruncating(0.5d) / yv) * ws[d3 + b * 3 + i];
-                        }
+                        T xv = ws[f3 + b * 3 + i], yv = ws[f4 + b * 3 + i];
+                        ws[d4 + b * 3 + i] = (T.CreateTruncating(0.5d) / yv) * ws[d3 + b * 3 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        jvp[b * 3 + i] = ws[d4 + b * 3 + i];
-                    }
-                }
+                ws.Slice(d4, batch * 3).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -219,32 +138,12 @@ namespace Demo
                 int f4 = batch * 6, a4 = batch * 15, d4 = a4;
                 T k1 = T.CreateTruncating(1d);
                 // v2 = Square(v0) [3]   Square(h)
+                global::OdeDsl.Tensors.Elementwise.Square<T>(h.Slice(0, batch * 3), ws.Slice(f2, batch * 3));
                 // v3 = Add(v1, v2) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k1, ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
                 // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        {
-                            T xv = h[b * 3 + i];
-                            ws[f2 + b * 3 + i] = xv * xv;
-                        }
-                        {
-                            ws[f3 + b * 3 + i] = k1 + ws[f2 + b * 3 + i];
-                        }
-                        {
-                            T xv = ws[f3 + b * 3 + i];
-                            ws[f4 + b * 3 + i] = T.Sqrt(xv);
-                        }
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f4 + b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Sqrt<T>(ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                ws.Slice(f4, batch * 3).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 18, batch * 3);
@@ -253,23 +152,16 @@ namespace Demo
                     tangent.Clear();
                     for (int b = 0; b < batch; b++) tangent[b * 3 + col] = T.One;
                     // v2 = Square(v0) [3]   Square(h)
+                    global::OdeDsl.Tensors.Elementwise.PowBackward<T>(h.Slice(0, batch * 3), T.CreateTruncating(2d), tangent.Slice(0, batch * 3), ws.Slice(d2, batch * 3), false);
                     // v3 = Add(v1, v2) [3]   1f + Square(h)
+                    ws.Slice(d2, batch * 3).CopyTo(ws.Slice(d3, batch * 3));
                     // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 3; i++)
                         {
-                            {
-                                T xv = h[b * 3 + i], yv = ws[f2 + b * 3 + i];
-                                ws[d2 + b * 3 + i] = (xv + xv) * tangent[b * 3 + i];
-                            }
-                            {
-                                ws[d3 + b * 3 + i] = ws[d2 + b * 3 + i];
-                            }
-                            {
-                                T xv = ws[f3 + b * 3 + i], yv = ws[f4 + b * 3 + i];
-                                ws[d4 + b * 3 + i] = (T.CreateTruncating(0.5d) / yv) * ws[d3 + b * 3 + i];
-                            }
+                            T xv = ws[f3 + b * 3 + i], yv = ws[f4 + b * 3 + i];
+                            ws[d4 + b * 3 + i] = (T.CreateTruncating(0.5d) / yv) * ws[d3 + b * 3 + i];
                         }
                     }
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d4 + b * 3 + col];

@@ -39,13 +39,7 @@ namespace Demo
                         ws[f2 + b * 3 + i] = h[b * 3 + i] - t[b];
                     }
                 }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f2 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f2, batch * 3).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -73,13 +67,7 @@ namespace Demo
                 ws.Slice(batch * 3, batch * 3).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        ws[a2 + b * 3 + i] += cotangent[b * 3 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = Sub(v0, v1) [3]   h - t
                 for (int b = 0; b < batch; b++)
                 {
@@ -112,13 +100,7 @@ namespace Demo
                         ws[f2 + b * 3 + i] = h[b * 3 + i] - t[b];
                     }
                 }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f2 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f2, batch * 3).CopyTo(dh);
                 // v2 = Sub(v0, v1) [3]   h - t
                 for (int b = 0; b < batch; b++)
                 {
@@ -127,13 +109,7 @@ namespace Demo
                         ws[d2 + b * 3 + i] = tangent[b * 3 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        jvp[b * 3 + i] = ws[d2 + b * 3 + i];
-                    }
-                }
+                ws.Slice(d2, batch * 3).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -155,13 +131,7 @@ namespace Demo
                         ws[f2 + b * 3 + i] = h[b * 3 + i] - t[b];
                     }
                 }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 3; i++)
-                    {
-                        dh[b * 3 + i] = ws[f2 + b * 3 + i];
-                    }
-                }
+                ws.Slice(f2, batch * 3).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 6, batch * 3);

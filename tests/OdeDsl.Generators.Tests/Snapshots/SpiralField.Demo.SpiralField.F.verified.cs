@@ -42,48 +42,20 @@ namespace Demo
                 int f11 = batch * 154, a11 = batch * 312, d11 = a11;
                 int f12 = batch * 156, a12 = batch * 314, d12 = a12;
                 // v6 = Mul(v0, v0) [2]   h * h
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), h.Slice(0, batch * 2), ws.Slice(f6, batch * 2));
                 // v7 = Mul(v6, v0) [2]   h * h * h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        {
-                            ws[f6 + b * 2 + i] = h[b * 2 + i] * h[b * 2 + i];
-                        }
-                        {
-                            ws[f7 + b * 2 + i] = ws[f6 + b * 2 + i] * h[b * 2 + i];
-                        }
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), h.Slice(0, batch * 2), ws.Slice(f7, batch * 2));
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 50; i++)
-                    {
-                        ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f9, batch * 50));
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9 + 0).Slice(0, batch * 50), ws.Slice(f10 + 0).Slice(0, batch * 50));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9, batch * 50), ws.Slice(f10, batch * 50));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f12 + b * 2 + i] = ws[f11 + b * 2 + i] + theta[250 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        dh[b * 2 + i] = ws[f12 + b * 2 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f11, batch * 2), theta.Slice(250, 2), ws.Slice(f12, batch * 2));
+                ws.Slice(f12, batch * 2).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -106,105 +78,44 @@ namespace Demo
                 int f12 = batch * 156, a12 = batch * 314, d12 = a12;
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v6 = Mul(v0, v0) [2]   h * h
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), h.Slice(0, batch * 2), ws.Slice(f6, batch * 2));
                 // v7 = Mul(v6, v0) [2]   h * h * h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        {
-                            ws[f6 + b * 2 + i] = h[b * 2 + i] * h[b * 2 + i];
-                        }
-                        {
-                            ws[f7 + b * 2 + i] = ws[f6 + b * 2 + i] * h[b * 2 + i];
-                        }
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), h.Slice(0, batch * 2), ws.Slice(f7, batch * 2));
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 50; i++)
-                    {
-                        ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f9, batch * 50));
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9 + 0).Slice(0, batch * 50), ws.Slice(f10 + 0).Slice(0, batch * 50));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9, batch * 50), ws.Slice(f10, batch * 50));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f12 + b * 2 + i] = ws[f11 + b * 2 + i] + theta[250 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f11, batch * 2), theta.Slice(250, 2), ws.Slice(f12, batch * 2));
                 // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
                 ws.Slice(batch * 158, batch * 158).Clear();
                 gradH.Slice(0, batch * 2).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[a12 + b * 2 + i] += cotangent[b * 2 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a12, batch * 2));
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        T g = ws[a12 + b * 2 + i];
-                        ws[a11 + b * 2 + i] += g;
-                        gradTheta[250 + i] += g;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a12, batch * 2), ws.Slice(a11, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, ws.Slice(a12, batch * 2), gradTheta.Slice(250, 2));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a11 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a10 + 0), 50);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a11 + 0), 2, ws.Slice(f10 + 0), 50, T.One, gradTheta.Slice(150), 50);
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 50; i++)
-                    {
-                        T xv = ws[f9 + b * 50 + i], yv = ws[f10 + b * 50 + i];
-                        ws[a9 + b * 50 + i] += (T.One - yv * yv) * ws[a10 + b * 50 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f10, batch * 50), ws.Slice(a10, batch * 50), ws.Slice(a9, batch * 50));
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 50; i++)
-                    {
-                        T g = ws[a9 + b * 50 + i];
-                        ws[a8 + b * 50 + i] += g;
-                        gradTheta[100 + i] += g;
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a9, batch * 50), ws.Slice(a8, batch * 50));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 50, ws.Slice(a9, batch * 50), gradTheta.Slice(100, 50));
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 2, 50, T.One, ws.Slice(a8 + 0), 50, theta.Slice(0), 2, T.One, ws.Slice(a7 + 0), 2);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 50, 2, batch, T.One, ws.Slice(a8 + 0), 50, ws.Slice(f7 + 0), 2, T.One, gradTheta.Slice(0), 2);
                 // v7 = Mul(v6, v0) [2]   h * h * h
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 2), h.Slice(0, batch * 2), ws.Slice(a6, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 2), ws.Slice(f6, batch * 2), gradH.Slice(0, batch * 2));
                 // v6 = Mul(v0, v0) [2]   h * h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        {
-                            T g = ws[a7 + b * 2 + i];
-                            ws[a6 + b * 2 + i] += g * h[b * 2 + i];
-                            gradH[b * 2 + i] += g * ws[f6 + b * 2 + i];
-                        }
-                        {
-                            T g = ws[a6 + b * 2 + i];
-                            gradH[b * 2 + i] += g * h[b * 2 + i];
-                            gradH[b * 2 + i] += g * h[b * 2 + i];
-                        }
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a6, batch * 2), h.Slice(0, batch * 2), gradH.Slice(0, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a6, batch * 2), h.Slice(0, batch * 2), gradH.Slice(0, batch * 2));
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
@@ -226,98 +137,37 @@ namespace Demo
                 int f11 = batch * 154, a11 = batch * 312, d11 = a11;
                 int f12 = batch * 156, a12 = batch * 314, d12 = a12;
                 // v6 = Mul(v0, v0) [2]   h * h
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), h.Slice(0, batch * 2), ws.Slice(f6, batch * 2));
                 // v7 = Mul(v6, v0) [2]   h * h * h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        {
-                            ws[f6 + b * 2 + i] = h[b * 2 + i] * h[b * 2 + i];
-                        }
-                        {
-                            ws[f7 + b * 2 + i] = ws[f6 + b * 2 + i] * h[b * 2 + i];
-                        }
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), h.Slice(0, batch * 2), ws.Slice(f7, batch * 2));
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 50; i++)
-                    {
-                        ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f9, batch * 50));
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9 + 0).Slice(0, batch * 50), ws.Slice(f10 + 0).Slice(0, batch * 50));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9, batch * 50), ws.Slice(f10, batch * 50));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f12 + b * 2 + i] = ws[f11 + b * 2 + i] + theta[250 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        dh[b * 2 + i] = ws[f12 + b * 2 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f11, batch * 2), theta.Slice(250, 2), ws.Slice(f12, batch * 2));
+                ws.Slice(f12, batch * 2).CopyTo(dh);
                 // v6 = Mul(v0, v0) [2]   h * h
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(tangent.Slice(0, batch * 2), h.Slice(0, batch * 2), ws.Slice(d6, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(h.Slice(0, batch * 2), tangent.Slice(0, batch * 2), ws.Slice(d6, batch * 2));
                 // v7 = Mul(v6, v0) [2]   h * h * h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        {
-                            ws[d6 + b * 2 + i] = tangent[b * 2 + i] * h[b * 2 + i] + h[b * 2 + i] * tangent[b * 2 + i];
-                        }
-                        {
-                            ws[d7 + b * 2 + i] = ws[d6 + b * 2 + i] * h[b * 2 + i] + ws[f6 + b * 2 + i] * tangent[b * 2 + i];
-                        }
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(d6, batch * 2), h.Slice(0, batch * 2), ws.Slice(d7, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(f6, batch * 2), tangent.Slice(0, batch * 2), ws.Slice(d7, batch * 2));
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(d7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(d8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 50; i++)
-                    {
-                        ws[d9 + b * 50 + i] = ws[d8 + b * 50 + i];
-                    }
-                }
+                ws.Slice(d8, batch * 50).CopyTo(ws.Slice(d9, batch * 50));
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 50; i++)
-                    {
-                        T xv = ws[f9 + b * 50 + i], yv = ws[f10 + b * 50 + i];
-                        ws[d10 + b * 50 + i] = (T.One - yv * yv) * ws[d9 + b * 50 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.TanhBackward<T>(ws.Slice(f10, batch * 50), ws.Slice(d9, batch * 50), ws.Slice(d10, batch * 50));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(d10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(d11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[d12 + b * 2 + i] = ws[d11 + b * 2 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        jvp[b * 2 + i] = ws[d12 + b * 2 + i];
-                    }
-                }
+                ws.Slice(d11, batch * 2).CopyTo(ws.Slice(d12, batch * 2));
+                ws.Slice(d12, batch * 2).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -338,48 +188,20 @@ namespace Demo
                 int f11 = batch * 154, a11 = batch * 312, d11 = a11;
                 int f12 = batch * 156, a12 = batch * 314, d12 = a12;
                 // v6 = Mul(v0, v0) [2]   h * h
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), h.Slice(0, batch * 2), ws.Slice(f6, batch * 2));
                 // v7 = Mul(v6, v0) [2]   h * h * h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        {
-                            ws[f6 + b * 2 + i] = h[b * 2 + i] * h[b * 2 + i];
-                        }
-                        {
-                            ws[f7 + b * 2 + i] = ws[f6 + b * 2 + i] * h[b * 2 + i];
-                        }
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), h.Slice(0, batch * 2), ws.Slice(f7, batch * 2));
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
                 // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 50; i++)
-                    {
-                        ws[f9 + b * 50 + i] = ws[f8 + b * 50 + i] + theta[100 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f9, batch * 50));
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9 + 0).Slice(0, batch * 50), ws.Slice(f10 + 0).Slice(0, batch * 50));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9, batch * 50), ws.Slice(f10, batch * 50));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        ws[f12 + b * 2 + i] = ws[f11 + b * 2 + i] + theta[250 + i];
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2; i++)
-                    {
-                        dh[b * 2 + i] = ws[f12 + b * 2 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f11, batch * 2), theta.Slice(250, 2), ws.Slice(f12, batch * 2));
+                ws.Slice(f12, batch * 2).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 316, batch * 2);
@@ -388,48 +210,21 @@ namespace Demo
                     tangent.Clear();
                     for (int b = 0; b < batch; b++) tangent[b * 2 + col] = T.One;
                     // v6 = Mul(v0, v0) [2]   h * h
+                    global::OdeDsl.Tensors.Elementwise.Multiply<T>(tangent.Slice(0, batch * 2), h.Slice(0, batch * 2), ws.Slice(d6, batch * 2));
+                    global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(h.Slice(0, batch * 2), tangent.Slice(0, batch * 2), ws.Slice(d6, batch * 2));
                     // v7 = Mul(v6, v0) [2]   h * h * h
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2; i++)
-                        {
-                            {
-                                ws[d6 + b * 2 + i] = tangent[b * 2 + i] * h[b * 2 + i] + h[b * 2 + i] * tangent[b * 2 + i];
-                            }
-                            {
-                                ws[d7 + b * 2 + i] = ws[d6 + b * 2 + i] * h[b * 2 + i] + ws[f6 + b * 2 + i] * tangent[b * 2 + i];
-                            }
-                        }
-                    }
+                    global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(d6, batch * 2), h.Slice(0, batch * 2), ws.Slice(d7, batch * 2));
+                    global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(f6, batch * 2), tangent.Slice(0, batch * 2), ws.Slice(d7, batch * 2));
                     // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                     global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(d7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(d8 + 0), 50);
                     // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 50; i++)
-                        {
-                            ws[d9 + b * 50 + i] = ws[d8 + b * 50 + i];
-                        }
-                    }
+                    ws.Slice(d8, batch * 50).CopyTo(ws.Slice(d9, batch * 50));
                     // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 50; i++)
-                        {
-                            T xv = ws[f9 + b * 50 + i], yv = ws[f10 + b * 50 + i];
-                            ws[d10 + b * 50 + i] = (T.One - yv * yv) * ws[d9 + b * 50 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Activations.TanhBackward<T>(ws.Slice(f10, batch * 50), ws.Slice(d9, batch * 50), ws.Slice(d10, batch * 50));
                     // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                     global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(d10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(d11 + 0), 2);
                     // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2; i++)
-                        {
-                            ws[d12 + b * 2 + i] = ws[d11 + b * 2 + i];
-                        }
-                    }
+                    ws.Slice(d11, batch * 2).CopyTo(ws.Slice(d12, batch * 2));
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d12 + b * 2 + col];
                 }
             }

@@ -41,28 +41,12 @@ namespace Demo
                 // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), h.Slice(0), theta.Slice(0), theta.Slice(256), ws.Slice(f4 + 0), scratch.Slice(0, 10400));
                 // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f4 + 0).Slice(0, batch * 32), ws.Slice(f5 + 0).Slice(0, batch * 32));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f4, batch * 32), ws.Slice(f5, batch * 32));
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f5, batch * 32), k6, ws.Slice(f7, batch * 32));
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        {
-                            ws[f7 + b * 32 + i] = ws[f5 + b * 32 + i] * k6;
-                        }
-                        {
-                            ws[f8 + b * 32 + i] = ws[f7 + b * 32 + i] + h[b * 32 + i];
-                        }
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        dh[b * 32 + i] = ws[f8 + b * 32 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f7, batch * 32), h.Slice(0, batch * 32), ws.Slice(f8, batch * 32));
+                ws.Slice(f8, batch * 32).CopyTo(dh);
             }
             
             public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -86,58 +70,23 @@ namespace Demo
                 // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), h.Slice(0), theta.Slice(0), theta.Slice(256), ws.Slice(f4 + 0), scratch.Slice(0, 10400));
                 // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f4 + 0).Slice(0, batch * 32), ws.Slice(f5 + 0).Slice(0, batch * 32));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f4, batch * 32), ws.Slice(f5, batch * 32));
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f5, batch * 32), k6, ws.Slice(f7, batch * 32));
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        {
-                            ws[f7 + b * 32 + i] = ws[f5 + b * 32 + i] * k6;
-                        }
-                        {
-                            ws[f8 + b * 32 + i] = ws[f7 + b * 32 + i] + h[b * 32 + i];
-                        }
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f7, batch * 32), h.Slice(0, batch * 32), ws.Slice(f8, batch * 32));
                 // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
                 ws.Slice(batch * 128, batch * 128).Clear();
                 gradH.Slice(0, batch * 32).Clear();
                 gradT.Slice(0, batch).Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        ws[a8 + b * 32 + i] += cotangent[b * 32 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), ws.Slice(a8, batch * 32));
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a8, batch * 32), ws.Slice(a7, batch * 32));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a8, batch * 32), gradH.Slice(0, batch * 32));
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        {
-                            T g = ws[a8 + b * 32 + i];
-                            ws[a7 + b * 32 + i] += g;
-                            gradH[b * 32 + i] += g;
-                        }
-                        {
-                            T g = ws[a7 + b * 32 + i];
-                            ws[a5 + b * 32 + i] += g * k6;
-                        }
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 32), k6, ws.Slice(a5, batch * 32));
                 // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        T xv = ws[f4 + b * 32 + i], yv = ws[f5 + b * 32 + i];
-                        ws[a4 + b * 32 + i] += (T.One - yv * yv) * ws[a5 + b * 32 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f5, batch * 32), ws.Slice(a5, batch * 32), ws.Slice(a4, batch * 32));
                 // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), ws.Slice(a4 + 0), theta.Slice(0), scratch.Slice(10400, batch * 32), scratch.Slice(0, 10400));
                 {
@@ -168,60 +117,21 @@ namespace Demo
                 // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), h.Slice(0), theta.Slice(0), theta.Slice(256), ws.Slice(f4 + 0), scratch.Slice(0, 10400));
                 // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f4 + 0).Slice(0, batch * 32), ws.Slice(f5 + 0).Slice(0, batch * 32));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f4, batch * 32), ws.Slice(f5, batch * 32));
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f5, batch * 32), k6, ws.Slice(f7, batch * 32));
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        {
-                            ws[f7 + b * 32 + i] = ws[f5 + b * 32 + i] * k6;
-                        }
-                        {
-                            ws[f8 + b * 32 + i] = ws[f7 + b * 32 + i] + h[b * 32 + i];
-                        }
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        dh[b * 32 + i] = ws[f8 + b * 32 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f7, batch * 32), h.Slice(0, batch * 32), ws.Slice(f8, batch * 32));
+                ws.Slice(f8, batch * 32).CopyTo(dh);
                 // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), tangent.Slice(0), theta.Slice(0), global::System.ReadOnlySpan<T>.Empty, ws.Slice(d4 + 0), scratch.Slice(0, 10400));
                 // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        T xv = ws[f4 + b * 32 + i], yv = ws[f5 + b * 32 + i];
-                        ws[d5 + b * 32 + i] = (T.One - yv * yv) * ws[d4 + b * 32 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Activations.TanhBackward<T>(ws.Slice(f5, batch * 32), ws.Slice(d4, batch * 32), ws.Slice(d5, batch * 32));
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(d5, batch * 32), k6, ws.Slice(d7, batch * 32));
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        {
-                            ws[d7 + b * 32 + i] = ws[d5 + b * 32 + i] * k6;
-                        }
-                        {
-                            ws[d8 + b * 32 + i] = ws[d7 + b * 32 + i] + tangent[b * 32 + i];
-                        }
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        jvp[b * 32 + i] = ws[d8 + b * 32 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(d7, batch * 32), tangent.Slice(0, batch * 32), ws.Slice(d8, batch * 32));
+                ws.Slice(d8, batch * 32).CopyTo(jvp);
             }
             
             public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -243,28 +153,12 @@ namespace Demo
                 // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), h.Slice(0), theta.Slice(0), theta.Slice(256), ws.Slice(f4 + 0), scratch.Slice(0, 10400));
                 // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f4 + 0).Slice(0, batch * 32), ws.Slice(f5 + 0).Slice(0, batch * 32));
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f4, batch * 32), ws.Slice(f5, batch * 32));
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f5, batch * 32), k6, ws.Slice(f7, batch * 32));
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        {
-                            ws[f7 + b * 32 + i] = ws[f5 + b * 32 + i] * k6;
-                        }
-                        {
-                            ws[f8 + b * 32 + i] = ws[f7 + b * 32 + i] + h[b * 32 + i];
-                        }
-                    }
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 32; i++)
-                    {
-                        dh[b * 32 + i] = ws[f8 + b * 32 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f7, batch * 32), h.Slice(0, batch * 32), ws.Slice(f8, batch * 32));
+                ws.Slice(f8, batch * 32).CopyTo(dh);
                 divergence.Slice(0, batch).Clear();
                 // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                 var tangent = ws.Slice(batch * 256, batch * 32);
@@ -275,28 +169,11 @@ namespace Demo
                     // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
                     global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), tangent.Slice(0), theta.Slice(0), global::System.ReadOnlySpan<T>.Empty, ws.Slice(d4 + 0), scratch.Slice(0, 10400));
                     // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 32; i++)
-                        {
-                            T xv = ws[f4 + b * 32 + i], yv = ws[f5 + b * 32 + i];
-                            ws[d5 + b * 32 + i] = (T.One - yv * yv) * ws[d4 + b * 32 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Activations.TanhBackward<T>(ws.Slice(f5, batch * 32), ws.Slice(d4, batch * 32), ws.Slice(d5, batch * 32));
                     // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
+                    global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(d5, batch * 32), k6, ws.Slice(d7, batch * 32));
                     // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 32; i++)
-                        {
-                            {
-                                ws[d7 + b * 32 + i] = ws[d5 + b * 32 + i] * k6;
-                            }
-                            {
-                                ws[d8 + b * 32 + i] = ws[d7 + b * 32 + i] + tangent[b * 32 + i];
-                            }
-                        }
-                    }
+                    global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(d7, batch * 32), tangent.Slice(0, batch * 32), ws.Slice(d8, batch * 32));
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d8 + b * 32 + col];
                 }
             }

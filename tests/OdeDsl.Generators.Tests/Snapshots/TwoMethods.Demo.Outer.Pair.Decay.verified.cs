@@ -33,27 +33,17 @@ namespace Demo
                     int f2 = batch * 0, a2 = batch * 6, d2 = a2;
                     int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                     // v2 = Neg(v1) [3]   -k
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 3; i++)
+                        {
+                            T xv = theta[i];
+                            ws[f2 + b * 3 + i] = -xv;
+                        }
+                    }
                     // v3 = Mul(v2, v0) [3]   -k * h
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            {
-                                T xv = theta[i];
-                                ws[f2 + b * 3 + i] = -xv;
-                            }
-                            {
-                                ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
-                            }
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            dh[b * 3 + i] = ws[f3 + b * 3 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f2, batch * 3), h.Slice(0, batch * 3), ws.Slice(f3, batch * 3));
+                    ws.Slice(f3, batch * 3).CopyTo(dh);
                 }
                 
                 public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -71,46 +61,31 @@ namespace Demo
                     int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                     global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                     // v2 = Neg(v1) [3]   -k
-                    // v3 = Mul(v2, v0) [3]   -k * h
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 3; i++)
                         {
-                            {
-                                T xv = theta[i];
-                                ws[f2 + b * 3 + i] = -xv;
-                            }
-                            {
-                                ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
-                            }
+                            T xv = theta[i];
+                            ws[f2 + b * 3 + i] = -xv;
                         }
                     }
+                    // v3 = Mul(v2, v0) [3]   -k * h
+                    global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f2, batch * 3), h.Slice(0, batch * 3), ws.Slice(f3, batch * 3));
                     // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
                     ws.Slice(batch * 6, batch * 6).Clear();
                     gradH.Slice(0, batch * 3).Clear();
                     gradT.Slice(0, batch).Clear();
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            ws[a3 + b * 3 + i] += cotangent[b * 3 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a3, batch * 3));
                     // v3 = Mul(v2, v0) [3]   -k * h
+                    global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a3, batch * 3), h.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
+                    global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a3, batch * 3), ws.Slice(f2, batch * 3), gradH.Slice(0, batch * 3));
                     // v2 = Neg(v1) [3]   -k
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 3; i++)
                         {
-                            {
-                                T g = ws[a3 + b * 3 + i];
-                                ws[a2 + b * 3 + i] += g * h[b * 3 + i];
-                                gradH[b * 3 + i] += g * ws[f2 + b * 3 + i];
-                            }
-                            {
-                                T xv = theta[i], yv = ws[f2 + b * 3 + i];
-                                gradTheta[i] += (-T.One) * ws[a2 + b * 3 + i];
-                            }
+                            T xv = theta[i], yv = ws[f2 + b * 3 + i];
+                            gradTheta[i] += (-T.One) * ws[a2 + b * 3 + i];
                         }
                     }
                 }
@@ -129,42 +104,20 @@ namespace Demo
                     int f2 = batch * 0, a2 = batch * 6, d2 = a2;
                     int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                     // v2 = Neg(v1) [3]   -k
-                    // v3 = Mul(v2, v0) [3]   -k * h
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 3; i++)
                         {
-                            {
-                                T xv = theta[i];
-                                ws[f2 + b * 3 + i] = -xv;
-                            }
-                            {
-                                ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
-                            }
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            dh[b * 3 + i] = ws[f3 + b * 3 + i];
+                            T xv = theta[i];
+                            ws[f2 + b * 3 + i] = -xv;
                         }
                     }
                     // v3 = Mul(v2, v0) [3]   -k * h
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            ws[d3 + b * 3 + i] = ws[f2 + b * 3 + i] * tangent[b * 3 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            jvp[b * 3 + i] = ws[d3 + b * 3 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f2, batch * 3), h.Slice(0, batch * 3), ws.Slice(f3, batch * 3));
+                    ws.Slice(f3, batch * 3).CopyTo(dh);
+                    // v3 = Mul(v2, v0) [3]   -k * h
+                    global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f2, batch * 3), tangent.Slice(0, batch * 3), ws.Slice(d3, batch * 3));
+                    ws.Slice(d3, batch * 3).CopyTo(jvp);
                 }
                 
                 public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -180,27 +133,17 @@ namespace Demo
                     int f2 = batch * 0, a2 = batch * 6, d2 = a2;
                     int f3 = batch * 3, a3 = batch * 9, d3 = a3;
                     // v2 = Neg(v1) [3]   -k
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 3; i++)
+                        {
+                            T xv = theta[i];
+                            ws[f2 + b * 3 + i] = -xv;
+                        }
+                    }
                     // v3 = Mul(v2, v0) [3]   -k * h
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            {
-                                T xv = theta[i];
-                                ws[f2 + b * 3 + i] = -xv;
-                            }
-                            {
-                                ws[f3 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 3 + i];
-                            }
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 3; i++)
-                        {
-                            dh[b * 3 + i] = ws[f3 + b * 3 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f2, batch * 3), h.Slice(0, batch * 3), ws.Slice(f3, batch * 3));
+                    ws.Slice(f3, batch * 3).CopyTo(dh);
                     divergence.Slice(0, batch).Clear();
                     // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                     var tangent = ws.Slice(batch * 12, batch * 3);
@@ -209,13 +152,7 @@ namespace Demo
                         tangent.Clear();
                         for (int b = 0; b < batch; b++) tangent[b * 3 + col] = T.One;
                         // v3 = Mul(v2, v0) [3]   -k * h
-                        for (int b = 0; b < batch; b++)
-                        {
-                            for (int i = 0; i < 3; i++)
-                            {
-                                ws[d3 + b * 3 + i] = ws[f2 + b * 3 + i] * tangent[b * 3 + i];
-                            }
-                        }
+                        global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f2, batch * 3), tangent.Slice(0, batch * 3), ws.Slice(d3, batch * 3));
                         for (int b = 0; b < batch; b++) divergence[b] += ws[d3 + b * 3 + col];
                     }
                 }

@@ -43,20 +43,8 @@ namespace Demo
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + i] = ws[f3 + b * 1 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + 1 + i] = h[b * 2 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f3 + 0), 1, ws.Slice(f5 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 2, ws.Slice(f5 + 1), 2);
                     // v6 = Cos(v1) []   Cos((float)t)
                     for (int b = 0; b < batch; b++)
                     {
@@ -74,13 +62,7 @@ namespace Demo
                             ws[f7 + b * 2 + i] = ws[f5 + b * 2 + i] * ws[f6 + b];
                         }
                     }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2; i++)
-                        {
-                            dh[b * 2 + i] = ws[f7 + b * 2 + i];
-                        }
-                    }
+                    ws.Slice(f7, batch * 2).CopyTo(dh);
                 }
                 
                 public static void VectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -109,20 +91,8 @@ namespace Demo
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + i] = ws[f3 + b * 1 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + 1 + i] = h[b * 2 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f3 + 0), 1, ws.Slice(f5 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 2, ws.Slice(f5 + 1), 2);
                     // v6 = Cos(v1) []   Cos((float)t)
                     for (int b = 0; b < batch; b++)
                     {
@@ -144,13 +114,7 @@ namespace Demo
                     ws.Slice(batch * 6, batch * 6).Clear();
                     gradH.Slice(0, batch * 2).Clear();
                     gradT.Slice(0, batch).Clear();
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2; i++)
-                        {
-                            ws[a7 + b * 2 + i] += cotangent[b * 2 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a7, batch * 2));
                     // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
                     for (int b = 0; b < batch; b++)
                     {
@@ -171,20 +135,8 @@ namespace Demo
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[a3 + b * 1 + i] += ws[a5 + b * 2 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            gradH[b * 2 + i] += ws[a5 + b * 2 + 1 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a5 + 0), 2, ws.Slice(a3 + 0), 1);
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a5 + 1), 2, gradH.Slice(0), 2);
                     // v3 = Neg(v2) []   -h[1]
                     for (int b = 0; b < batch; b++)
                     {
@@ -221,20 +173,8 @@ namespace Demo
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + i] = ws[f3 + b * 1 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + 1 + i] = h[b * 2 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f3 + 0), 1, ws.Slice(f5 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 2, ws.Slice(f5 + 1), 2);
                     // v6 = Cos(v1) []   Cos((float)t)
                     for (int b = 0; b < batch; b++)
                     {
@@ -252,13 +192,7 @@ namespace Demo
                             ws[f7 + b * 2 + i] = ws[f5 + b * 2 + i] * ws[f6 + b];
                         }
                     }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2; i++)
-                        {
-                            dh[b * 2 + i] = ws[f7 + b * 2 + i];
-                        }
-                    }
+                    ws.Slice(f7, batch * 2).CopyTo(dh);
                     // v3 = Neg(v2) []   -h[1]
                     for (int b = 0; b < batch; b++)
                     {
@@ -269,20 +203,8 @@ namespace Demo
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[d5 + b * 2 + i] = ws[d3 + b * 1 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[d5 + b * 2 + 1 + i] = tangent[b * 2 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(d3 + 0), 1, ws.Slice(d5 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, tangent.Slice(0), 2, ws.Slice(d5 + 1), 2);
                     // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
                     for (int b = 0; b < batch; b++)
                     {
@@ -291,13 +213,7 @@ namespace Demo
                             ws[d7 + b * 2 + i] = ws[d5 + b * 2 + i] * ws[f6 + b];
                         }
                     }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2; i++)
-                        {
-                            jvp[b * 2 + i] = ws[d7 + b * 2 + i];
-                        }
-                    }
+                    ws.Slice(d7, batch * 2).CopyTo(jvp);
                 }
                 
                 public static void EvaluateWithDivergence<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
@@ -324,20 +240,8 @@ namespace Demo
                         }
                     }
                     // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + i] = ws[f3 + b * 1 + i];
-                        }
-                    }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 1; i++)
-                        {
-                            ws[f5 + b * 2 + 1 + i] = h[b * 2 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f3 + 0), 1, ws.Slice(f5 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 2, ws.Slice(f5 + 1), 2);
                     // v6 = Cos(v1) []   Cos((float)t)
                     for (int b = 0; b < batch; b++)
                     {
@@ -355,13 +259,7 @@ namespace Demo
                             ws[f7 + b * 2 + i] = ws[f5 + b * 2 + i] * ws[f6 + b];
                         }
                     }
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2; i++)
-                        {
-                            dh[b * 2 + i] = ws[f7 + b * 2 + i];
-                        }
-                    }
+                    ws.Slice(f7, batch * 2).CopyTo(dh);
                     divergence.Slice(0, batch).Clear();
                     // exact trace: one forward-mode sweep per basis tangent e_col, fused after the evaluation
                     var tangent = ws.Slice(batch * 12, batch * 2);
@@ -379,20 +277,8 @@ namespace Demo
                             }
                         }
                         // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
-                        for (int b = 0; b < batch; b++)
-                        {
-                            for (int i = 0; i < 1; i++)
-                            {
-                                ws[d5 + b * 2 + i] = ws[d3 + b * 1 + i];
-                            }
-                        }
-                        for (int b = 0; b < batch; b++)
-                        {
-                            for (int i = 0; i < 1; i++)
-                            {
-                                ws[d5 + b * 2 + 1 + i] = tangent[b * 2 + i];
-                            }
-                        }
+                        global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(d3 + 0), 1, ws.Slice(d5 + 0), 2);
+                        global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, tangent.Slice(0), 2, ws.Slice(d5 + 1), 2);
                         // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
                         for (int b = 0; b < batch; b++)
                         {
