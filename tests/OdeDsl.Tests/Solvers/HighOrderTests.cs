@@ -151,3 +151,27 @@ public class HighOrderTests
         Assert.True(Math.Abs(sol.FinalTime[0] - Math.Sqrt(2 * 10 / 9.81)) < 1e-10);
     }
 }
+
+/// <summary>Backprop reads dopri8's 16 kept slots (stages, f(t_{n+1}), dense stages) and its degree-7 interpolant,
+/// and tsit5's own interpolant: the tape must reproduce the solver's outputs either from the kept stages or replayed.</summary>
+public class HighOrderBackpropTests
+{
+    [Theory]
+    [InlineData("dopri8")]
+    [InlineData("tsit5")]
+    public void TapeReproducesTheSolversOutputs(string name)
+    {
+        var problem = OdeDsl.Tests.Sensitivity.GradientAgreementTests.Problem.Create(
+            OdeDsl.Tests.Sensitivity.GradientAgreementTests.SystemKind.Mlp, allTimes: true, reverse: true);
+        var options = new SolveOptions<double> { Method = Methods.ByName(name), RelTol = 1e-6, AbsTol = 1e-8 };
+        foreach (var mode in new[] { OdeDsl.Sensitivity.Backprop, BackpropSensitivity.Replaying })
+        {
+            var forward = Ode.Forward<OdeDsl.Tests.Sensitivity.MlpField, double>(problem.Y0, problem.Times, problem.Theta, mode, options);
+            var replayed = BackpropSensitivity.TapeStates(forward);
+            Assert.True(OdeDsl.Tests.Sensitivity.Reference.RelativeError(replayed, forward.Solution.States) <= 1e-13, mode.ToString());
+        }
+        var kept = Ode.Gradient<OdeDsl.Tests.Sensitivity.MlpField, double>(problem.Y0, problem.Times, problem.Theta, problem.Weights, OdeDsl.Sensitivity.Backprop, options);
+        var replay = Ode.Gradient<OdeDsl.Tests.Sensitivity.MlpField, double>(problem.Y0, problem.Times, problem.Theta, problem.Weights, BackpropSensitivity.Replaying, options);
+        Assert.True(OdeDsl.Tests.Sensitivity.Reference.RelativeError(replay.Theta, kept.Theta) <= 1e-13);
+    }
+}
