@@ -143,6 +143,27 @@ public class HighOrderTests
     }
 
     [Fact]
+    public void Dopri8_StepLoopWithDenseStagesDoesNotAllocate()
+    {
+        // An event that never fires makes every accepted step take the three dense stages and check for a crossing.
+        var o = new SolveOptions<double> { Method = Methods.Dopri8, Events = [(t, y) => y[0] + 10], RelTol = 1e-10, AbsTol = 1e-10 };
+        Ode.Solve(new Oscillator(), [1.0, 0.0], Grid.Linspace(0, 1, 11), o); // JIT warm-up
+        long Bytes(double tEnd, out long steps, out long nfe)
+        {
+            var times = Grid.Linspace(0, tEnd, 11);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var s = Ode.Solve(new Oscillator(), [1.0, 0.0], times, o);
+            long after = GC.GetAllocatedBytesForCurrentThread();
+            steps = s.Stats.AcceptedSteps; nfe = s.Stats.FunctionEvaluations;
+            return after - before;
+        }
+        long shortBytes = Bytes(1, out long shortSteps, out _), longBytes = Bytes(1000, out long longSteps, out long longNfe);
+        Assert.True(longSteps > 50 * shortSteps);
+        Assert.True(longNfe >= 15 * longSteps); // 12 per step plus the 3 dense stages
+        Assert.True(longBytes - shortBytes < 256, $"{shortBytes} B for {shortSteps} steps vs {longBytes} B for {longSteps} steps");
+    }
+
+    [Fact]
     public void Dopri8_EventIsLocatedOnTheSeventhOrderInterpolant()
     {
         var opts = new SolveOptions<double> { Method = Methods.Dopri8, Events = [(t, y) => y[0]], RelTol = 1e-10, AbsTol = 1e-10, EventTolerance = 1e-12 };
