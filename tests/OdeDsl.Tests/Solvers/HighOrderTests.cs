@@ -164,6 +164,15 @@ public class HighOrderTests
     }
 
     [Fact]
+    public void Dopri8_WorksInSinglePrecision()
+    {
+        var times = new[] { 0f, 0.25f, 0.5f, 1f };
+        var sol = Ode.Solve(new Decay<float>(-1f), [1f], times, new SolveOptions<float> { Method = Methods.Dopri8, RelTol = 1e-5f, AbsTol = 1e-6f });
+        Assert.True(sol.Succeeded);
+        for (int i = 0; i < times.Length; i++) Assert.True(MathF.Abs(sol.State(i, 0)[0] - MathF.Exp(-times[i])) < 1e-5f, $"t = {times[i]}");
+    }
+
+    [Fact]
     public void Dopri8_EventIsLocatedOnTheSeventhOrderInterpolant()
     {
         var opts = new SolveOptions<double> { Method = Methods.Dopri8, Events = [(t, y) => y[0]], RelTol = 1e-10, AbsTol = 1e-10, EventTolerance = 1e-12 };
