@@ -63,6 +63,14 @@ public class ConvergenceTests
         Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 0.5], [[], [0.4]], [0.5, 0.5], null, 2, 0));
         Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1], [[], [1]], [0.5, 0.6], null, 2, 0));
         Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1], [[], [1]], [0.5, 0.5], [0.1, 0.1], 2, 1));
+        // A second error estimate needs the first; dense stages need an interpolant, matching rows and a non-FSAL tableau.
+        DenseWeights w = (_, x) => x.Clear();
+        Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1], [[], [1]], [0.5, 0.5], null, 2, 0, bErrorLow: [0.1, -0.1]));
+        Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1], [[], [1]], [0.5, 0.5], null, 2, 0, null, denseC: [0.5], denseA: [[0.25, 0.25, 0]]));
+        Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1], [[], [1]], [0.5, 0.5], null, 2, 0, w, denseC: [0.5], denseA: [[0.25, 0.25]]));
+        Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1], [[], [1]], [0.5, 0.5], null, 2, 0, w, denseC: [0.5], denseA: [[0.25, 0.5, 0]]));
+        Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1, 1], [[], [1], [0.5, 0.5]], [0.5, 0.5, 0], null, 2, 0, w, denseC: [0.5], denseA: [[0.25, 0.25, 0, 0]]));
+        Assert.Equal(4, new ButcherTableau("ok", [0, 1], [[], [1]], [0.5, 0.5], null, 2, 0, w, denseC: [0.5], denseA: [[0.25, 0.25, 0]]).DenseSlots);
     }
 
     [Fact]
