@@ -6,8 +6,8 @@ namespace OdeDsl;
 /// <summary>The bridge from a solver's Butcher tableau to the scheme backprop replays.</summary>
 internal static class RkSchemes
 {
-    /// <summary>Highest interpolant degree of any built-in tableau (dopri5's is 4, Hermite 3); the fit below checks it.</summary>
-    private const int MaxDegree = 6;
+    /// <summary>Highest interpolant degree of any built-in tableau (dopri8's is 7, dopri5's 4, Hermite 3); the fit below checks it.</summary>
+    private const int MaxDegree = 7;
 
     public static RkScheme<T> From<T>(OdeMethod method) where T : unmanaged, IFloatingPointIeee754<T> => method switch
     {
@@ -28,11 +28,11 @@ internal static class RkSchemes
     /// The solver keeps, per step, the tableau's stages plus one slot for f(t_{n+1}, y_{n+1}) (the next step's k₀, which
     /// non-FSAL tableaus evaluate and the cubic Hermite interpolant uses). Backprop sees that slot as an extra stage with
     /// row a = b, c = 1 and weight 0, so the interpolant stays linear in the stages. FSAL tableaus already have it as
-    /// their last stage.
+    /// their last stage. The interpolant's extra dense stages (dopri8) follow as further stages of weight 0.
     /// </summary>
     public static RkScheme<T> FromTableau<T>(ButcherTableau tableau) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int s0 = tableau.Stages, s = tableau.Fsal ? s0 : s0 + 1;
+        int s0 = tableau.Stages, s = (tableau.Fsal ? s0 : s0 + 1) + tableau.DenseC.Length;
         var a = new double[s * s];
         var b = new double[s];
         var c = new double[s];
@@ -42,10 +42,16 @@ internal static class RkSchemes
             b[i] = tableau.B[i];
             c[i] = tableau.C[i];
         }
-        if (s > s0)
+        if (!tableau.Fsal)
         {
             for (int l = 0; l < s0; l++) a[s0 * s + l] = tableau.B[l];
             c[s0] = 1;
+        }
+        for (int j = 0; j < tableau.DenseC.Length; j++)
+        {
+            int row = s0 + 1 + j; // extra stages exist only for non-FSAL tableaus, so slots and scheme stages coincide
+            for (int l = 0; l < row; l++) a[row * s + l] = tableau.DenseA[j][l];
+            c[row] = tableau.DenseC[j];
         }
         return new RkScheme<T>(a, b, c, InterpolationPolynomials(tableau, s), MaxDegree);
     }
@@ -57,7 +63,7 @@ internal static class RkSchemes
     private static double[] InterpolationPolynomials(ButcherTableau tableau, int s)
     {
         const int d = MaxDegree;
-        var weights = new double[tableau.Stages + 1];
+        var weights = new double[tableau.DenseSlots];
         var rhs = new double[d, s];
         var vandermonde = new double[d, d];
         for (int r = 0; r < d; r++)
@@ -77,7 +83,7 @@ internal static class RkSchemes
 
     private static void CheckFit(ButcherTableau tableau, int s, double[] poly)
     {
-        var weights = new double[tableau.Stages + 1];
+        var weights = new double[tableau.DenseSlots];
         foreach (double theta in (double[])[0.13, 0.5, 0.77])
         {
             tableau.InterpolationWeights(theta, weights);

@@ -1,7 +1,8 @@
 namespace OdeDsl;
 
 /// <summary>Interpolation weights of a tableau's own continuous extension: fills w[i] = b_i(θ) so that
-/// y(t_n + θh) = y_n + h Σ_i b_i(θ) k_i, for θ in [0, 1].</summary>
+/// y(t_n + θh) = y_n + h Σ_i b_i(θ) k_i, for θ in [0, 1], over the slots of <see cref="ButcherTableau.DenseSlots"/>
+/// (w arrives cleared).</summary>
 public delegate void DenseWeights(double theta, Span<double> weights);
 
 /// <summary>
@@ -25,13 +26,28 @@ public sealed record ButcherTableau
     public bool Fsal { get; }
     /// <summary>The tableau's own dense output, or null (then cubic Hermite is used, see <see cref="HermiteWeights"/>).</summary>
     public DenseWeights? Interpolant { get; }
+    /// <summary>
+    /// Weights b − b̃ of a second, lower-order embedded solution, or null. When present the error ratio is DOP853's
+    /// combination r = r₁² / √(r₁² + 0.01 r₂²) of the norms r₁ (from <see cref="BError"/>) and r₂ (from these weights),
+    /// which behaves like h^Order (Hairer, Nørsett &amp; Wanner I, II.10, code DOP853).
+    /// </summary>
+    public double[]? BErrorLow { get; }
+    /// <summary>Abscissae of extra stages that only the interpolant needs; the solver evaluates them after an accepted
+    /// step whose interior it interpolates (output times inside the step, events, kept dense output). Empty for most.</summary>
+    public double[] DenseC { get; }
+    /// <summary>Rows of the extra dense stages: row j weights the stages, then f(t_{n+1}, y_{n+1}), then the extra stages
+    /// before j (Stages + 1 + j entries).</summary>
+    public double[][] DenseA { get; }
     public int Stages => B.Length;
+    /// <summary>Slots kept per step: the stages, f(t_{n+1}, y_{n+1}), then the extra dense stages.</summary>
+    public int DenseSlots => Stages + 1 + DenseC.Length;
 
-    public ButcherTableau(string name, double[] c, double[][] a, double[] b, double[]? bError, int order, int embeddedOrder, DenseWeights? interpolant = null)
+    public ButcherTableau(string name, double[] c, double[][] a, double[] b, double[]? bError, int order, int embeddedOrder,
+        DenseWeights? interpolant = null, double[]? bErrorLow = null, double[]? denseC = null, double[][]? denseA = null)
     {
         int s = b.Length;
-        if (c.Length != s || a.Length != s || (bError is not null && bError.Length != s))
-            throw new ArgumentException($"{name}: c, a, b and b_err must all have {s} stages.");
+        if (c.Length != s || a.Length != s || (bError is not null && bError.Length != s) || (bErrorLow is not null && bErrorLow.Length != s))
+            throw new ArgumentException($"{name}: c, a, b and the error weights must all have {s} stages.");
         for (int i = 0; i < s; i++)
         {
             if (a[i].Length != i) throw new ArgumentException($"{name}: row {i} of A must have {i} entries (explicit method).");
@@ -41,9 +57,22 @@ public sealed record ButcherTableau
         }
         if (Math.Abs(b.Sum() - 1) > 1e-12) throw new ArgumentException($"{name}: weights sum to {b.Sum()}, not 1.");
         if (bError is not null && Math.Abs(bError.Sum()) > 1e-12) throw new ArgumentException($"{name}: error weights sum to {bError.Sum()}, not 0.");
+        if (bErrorLow is not null && (bError is null || Math.Abs(bErrorLow.Sum()) > 1e-12))
+            throw new ArgumentException($"{name}: second error weights need the first and must sum to 0.");
         Name = name; C = c; A = a; B = b; BError = bError; Order = order; EmbeddedOrder = embeddedOrder; Interpolant = interpolant;
+        BErrorLow = bErrorLow;
         // FSAL when the last stage is taken at c = 1 with exactly the weights b (and b_s = 0).
         Fsal = s > 1 && c[s - 1] == 1 && b[s - 1] == 0 && a[s - 1].AsSpan().SequenceEqual(b.AsSpan(0, s - 1));
+
+        DenseC = denseC ?? []; DenseA = denseA ?? [];
+        if (DenseA.Length != DenseC.Length) throw new ArgumentException($"{name}: {DenseA.Length} dense-stage rows for {DenseC.Length} abscissae.");
+        if (DenseC.Length > 0 && (Fsal || interpolant is null))
+            throw new ArgumentException($"{name}: extra dense stages need an interpolant and a non-FSAL tableau (slot {s} must hold f(t_{{n+1}}, y_{{n+1}})).");
+        for (int j = 0; j < DenseA.Length; j++)
+        {
+            if (DenseA[j].Length != s + 1 + j) throw new ArgumentException($"{name}: dense-stage row {j} must have {s + 1 + j} entries.");
+            if (Math.Abs(DenseA[j].Sum() - DenseC[j]) > 1e-12) throw new ArgumentException($"{name}: dense-stage row {j} does not sum to c = {DenseC[j]}.");
+        }
     }
 
     public bool IsAdaptive => BError is not null;
@@ -53,14 +82,15 @@ public sealed record ButcherTableau
 
     /// <summary>
     /// Dense-output weights over the stages plus f(t_{n+1}, y_{n+1}) at index <see cref="Stages"/> (for FSAL tableaus that
-    /// slot is unused since k_{s-1} already is f(t_{n+1}, y_{n+1})). weights must have Stages + 1 entries.
+    /// slot is unused since k_{s-1} already is f(t_{n+1}, y_{n+1})), then the extra dense stages; weights must have
+    /// <see cref="DenseSlots"/> entries.
     /// Own interpolant when there is one; otherwise cubic Hermite through y_n, f_n, y_{n+1}, f_{n+1}:
     /// y(θ) = y_n + h[θ²(3−2θ) Σ b_i k_i + θ(1−θ)² f_n − θ²(1−θ) f_{n+1}].
     /// </summary>
     public void InterpolationWeights(double theta, Span<double> weights)
     {
         weights.Clear();
-        if (Interpolant is not null) { Interpolant(theta, weights[..Stages]); return; }
+        if (Interpolant is not null) { Interpolant(theta, weights[..DenseSlots]); return; }
         HermiteWeights(theta, weights);
     }
 

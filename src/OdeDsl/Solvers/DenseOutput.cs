@@ -15,7 +15,7 @@ public sealed class DenseOutput<T> : IStepStages<T> where T : unmanaged, IFloati
 
     internal DenseOutput(ButcherTableau tableau, int n)
     {
-        _tableau = tableau; _n = n; _slots = tableau.Stages + 1;
+        _tableau = tableau; _n = n; _slots = tableau.DenseSlots;
         _y = new T[16 * n]; _k = new T[16 * n * _slots]; _w = new double[_slots];
     }
 

@@ -41,16 +41,17 @@ public static partial class Methods
     public static RungeKuttaMethod Fehlberg2 { get; } = new(Tableaus.Fehlberg2.Tableau);
     public static RungeKuttaMethod Dopri5 { get; } = new(Tableaus.Dopri5.Tableau);
     public static RungeKuttaMethod Tsit5 { get; } = new(Tableaus.Tsit5.Tableau);
+    public static RungeKuttaMethod Dopri8 { get; } = new(Tableaus.Dopri8.Tableau);
 
     /// <summary>All built-in Runge-Kutta methods.</summary>
     public static IReadOnlyList<RungeKuttaMethod> RungeKutta { get; } =
-        [Euler, Midpoint, Heun, Heun3, AdaptiveHeun, Rk4, Rk4ThreeEighths, Bosh3, Fehlberg2, Dopri5, Tsit5];
+        [Euler, Midpoint, Heun, Heun3, AdaptiveHeun, Rk4, Rk4ThreeEighths, Bosh3, Fehlberg2, Dopri5, Tsit5, Dopri8];
 
     /// <summary>The adaptive Runge-Kutta methods (what the DETEST benchmark runs with --method all).</summary>
     public static IReadOnlyList<OdeMethod> AllAdaptive => [.. RungeKutta.Where(m => m.IsAdaptive), .. ExtraAdaptive];
 
     /// <summary>Looks a method up by name (case-insensitive): euler, midpoint, heun, heun3, adaptive_heun, rk4, rk4_38,
-    /// bosh3, fehlberg2, dopri5, tsit5, plus the Adams family's names.</summary>
+    /// bosh3, fehlberg2, dopri5, tsit5, dopri8, plus the Adams family's names.</summary>
     public static OdeMethod ByName(string name)
     {
         ArgumentNullException.ThrowIfNull(name);

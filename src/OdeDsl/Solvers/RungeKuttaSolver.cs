@@ -15,7 +15,7 @@ internal static class RungeKuttaSolver<TRhs, T>
 {
     public static Solution<T> Solve(ButcherTableau tab, TRhs rhs, ReadOnlySpan<T> y0, ReadOnlySpan<T> times, SolveOptions<T> o)
     {
-        int S = rhs.StateSize, B = y0.Length / S, n = y0.Length, s = tab.Stages, slots = s + 1;
+        int S = rhs.StateSize, B = y0.Length / S, n = y0.Length, s = tab.Stages, slots = tab.DenseSlots, nDense = tab.DenseC.Length;
         bool shared = o.StepMode == BatchStepMode.Shared, adaptive = tab.IsAdaptive, fsal = tab.Fsal;
         bool finalOnly = o.Output == OutputMode.FinalOnly, overshoot = o.OvershootFinalTime;
         int fEnd = fsal ? s - 1 : s; // slot holding f(t_{n+1}, y_{n+1}) after an accepted step
@@ -30,6 +30,12 @@ internal static class RungeKuttaSolver<TRhs, T>
             if (adaptive) e[i] = T.CreateChecked(tab.BError![i]);
             for (int j = 0; j < i; j++) a[i * s + j] = T.CreateChecked(tab.A[i][j]);
         }
+        // Optional extras: a second (lower-order) error estimate and the interpolant's extra stages (dopri8).
+        var eLow = tab.BErrorLow is { } el ? Array.ConvertAll(el, T.CreateChecked) : null;
+        var cD = Array.ConvertAll(tab.DenseC, T.CreateChecked);
+        var aD = new T[nDense * slots];
+        for (int j = 0; j < nDense; j++)
+            for (int i = 0; i < s + 1 + j; i++) aD[j * slots + i] = T.CreateChecked(tab.DenseA[j][i]);
         var rtol = new T[S]; var atol = new T[S];
         for (int i = 0; i < S; i++)
         {
@@ -39,6 +45,8 @@ internal static class RungeKuttaSolver<TRhs, T>
 
         // Workspace.
         var y = y0.ToArray(); var yNew = new T[n]; var stage = new T[n]; var k = new T[slots * n]; var scaled = new T[n];
+        var scaledLow = eLow is null ? null : new T[n]; var ratioLow = eLow is null ? null : new double[B];
+        var tDense = nDense > 0 ? new T[B] : null; var hDense = nDense > 0 ? new T[B] : null;
         var tRow = new T[B]; var tStage = new T[B]; var h = new T[B]; var hStep = new T[B];
         var active = new bool[B]; var accept = new bool[B]; var ratio = new double[B]; var prevRatio = new double[B];
         var status = new SolveStatus[B]; var outIdx = new int[B]; var eventIndex = new int[B];
@@ -116,26 +124,20 @@ internal static class RungeKuttaSolver<TRhs, T>
             else for (int b = 0; b < B; b++) Combine(y, k, bw, hStep[b], yNew, b * S, S, n);
             if (adaptive)
             {
-                if (uniform && SameStep()) ScaledErrorAllRows();
-                else for (int b = 0; b < B; b++)
+                bool flat = uniform && SameStep();
+                ScaledError(e, scaled, flat);
+                ComputeRatios(scaled, active, ratio, shared, B, S, o.Norm);
+                if (eLow is not null)
                 {
-                    var err = scaled.AsSpan(b * S, S);
-                    err.Clear();
-                    for (int i = 0; i < s; i++)
+                    // DOP853: r = r₁² / √(r₁² + 0.01 r₂²), of order h^8 like the propagated solution's error.
+                    ScaledError(eLow, scaledLow!, flat);
+                    ComputeRatios(scaledLow!, active, ratioLow!, shared, B, S, o.Norm);
+                    for (int b = 0; b < B; b++)
                     {
-                        if (e[i] == T.Zero) continue;
-                        T coef = hStep[b] * e[i];
-                        var ki = k.AsSpan(i * n + b * S, S);
-                        for (int j = 0; j < S; j++) err[j] += coef * ki[j];
-                    }
-                    for (int j = 0; j < S; j++)
-                    {
-                        int idx = b * S + j;
-                        T tol = atol[j] + rtol[j] * T.Max(T.Abs(y[idx]), T.Abs(yNew[idx]));
-                        err[j] = err[j] / tol;
+                        double r1 = ratio[b] * ratio[b], den = Math.Sqrt(r1 + 0.01 * ratioLow![b] * ratioLow[b]);
+                        ratio[b] = den > 0 ? r1 / den : r1;
                     }
                 }
-                ComputeRatios(scaled, active, ratio, shared, B, S, o.Norm);
             }
 
             // Decide.
@@ -171,6 +173,7 @@ internal static class RungeKuttaSolver<TRhs, T>
                     Eval(ref rhs, tStage, yNew, k.AsSpan(s * n, n), B); totalNfe++;
                     for (int b = 0; b < B; b++) if (active[b]) nfe[b]++;
                 }
+                if (nDense > 0 && NeedsInterpolation()) EvalDenseStages();
                 if (dense is not null) dense.Add(tRow[0], hStep[0], y, k);
                 steps?.Add(new StepRecord<T>(tRow[0], hStep[0]));
 
@@ -254,6 +257,78 @@ internal static class RungeKuttaSolver<TRhs, T>
 
         void Stop(int b, SolveStatus st) { active[b] = false; status[b] = st; }
 
+        // err = h Σ w_i k_i scaled by atol + rtol·max(|y_n|, |y_{n+1}|), per row; as one flat pass over [B, S] when
+        // every row has the same step: each element gets the same operations in the same order, so the same bits.
+        void ScaledError(T[] w, T[] dst, bool flat)
+        {
+            if (flat)
+            {
+                for (int idx = 0; idx < n; idx++)
+                {
+                    T acc = T.Zero;
+                    for (int i = 0; i < s; i++)
+                    {
+                        if (w[i] == T.Zero) continue;
+                        acc += hStep[0] * w[i] * k[i * n + idx];
+                    }
+                    int j = idx % S;
+                    T tol = atol[j] + rtol[j] * T.Max(T.Abs(y[idx]), T.Abs(yNew[idx]));
+                    dst[idx] = acc / tol;
+                }
+                return;
+            }
+            for (int b = 0; b < B; b++)
+            {
+                var err = dst.AsSpan(b * S, S);
+                err.Clear();
+                for (int i = 0; i < s; i++)
+                {
+                    if (w[i] == T.Zero) continue;
+                    T coef = hStep[b] * w[i];
+                    var ki = k.AsSpan(i * n + b * S, S);
+                    for (int j = 0; j < S; j++) err[j] += coef * ki[j];
+                }
+                for (int j = 0; j < S; j++)
+                {
+                    int idx = b * S + j;
+                    T tol = atol[j] + rtol[j] * T.Max(T.Abs(y[idx]), T.Abs(yNew[idx]));
+                    err[j] = err[j] / tol;
+                }
+            }
+        }
+
+        // Whether an accepted step will be interpolated inside: an output time before its end, a possible event,
+        // an overshooting last step, or kept dense output. Only then are the interpolant's extra stages worth their cost.
+        bool NeedsInterpolation()
+        {
+            if (dense is not null || nEv > 0) return true;
+            for (int b = 0; b < B; b++)
+            {
+                if (!accept[b]) continue;
+                T end = StepEnd(b);
+                if (overshoot && dir * (end - tEnd) > T.Zero) return true;
+                if (!finalOnly && outIdx[b] < outTimes.Length && dir * (outTimes[outIdx[b]] - end) < T.Zero) return true;
+            }
+            return false;
+        }
+
+        // The extra stages into slots s + 1 …; rows that did not accept a step get a zero step (their slots are unused).
+        void EvalDenseStages()
+        {
+            for (int b = 0; b < B; b++) hDense![b] = accept[b] ? hStep[b] : T.Zero;
+            for (int j = 0; j < nDense; j++)
+            {
+                var row = aD.AsSpan(j * slots, s + 1 + j);
+                for (int b = 0; b < B; b++)
+                {
+                    tDense![b] = tRow[b] + cD[j] * hDense![b];
+                    Combine(y, k, row, hDense[b], stage, b * S, S, n);
+                }
+                Eval(ref rhs, tDense!, stage, k.AsSpan((s + 1 + j) * n, n), B); totalNfe++;
+                for (int b = 0; b < B; b++) if (active[b]) nfe[b]++;
+            }
+        }
+
         void Interp(int b, double theta, Span<T> dst)
         {
             tab.InterpolationWeights(theta, wD);
@@ -271,24 +346,6 @@ internal static class RungeKuttaSolver<TRhs, T>
         {
             for (int b = 1; b < B; b++) if (hStep[b] != hStep[0]) return false;
             return true;
-        }
-
-        // The per-row scaled error below as one flat pass over [B, S] when every row has the same step: each element
-        // gets the same operations in the same order (0, then + h·e_i·k_i for each stage, then / tol), so the same bits.
-        void ScaledErrorAllRows()
-        {
-            for (int idx = 0; idx < n; idx++)
-            {
-                T acc = T.Zero;
-                for (int i = 0; i < s; i++)
-                {
-                    if (e[i] == T.Zero) continue;
-                    acc += hStep[0] * e[i] * k[i * n + idx];
-                }
-                int j = idx % S;
-                T tol = atol[j] + rtol[j] * T.Max(T.Abs(y[idx]), T.Abs(yNew[idx]));
-                scaled[idx] = acc / tol;
-            }
         }
 
         // All rows accepted a step from the same t with the same h and stand at the same output index.

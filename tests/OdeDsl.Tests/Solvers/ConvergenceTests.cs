@@ -2,7 +2,9 @@ namespace OdeDsl.Tests.Solvers;
 
 /// <summary>Empirical order from the global error with N and 2N fixed steps: y' = y cos t (exact e^{sin t}) at t = 2 for
 /// orders below 5; for order 5 one period of a Kepler orbit (on the scalar problem tsit5's principal error nearly
-/// vanishes and it measures ≈5.6 until round-off).</summary>
+/// vanishes and it measures ≈5.6 until round-off). For order 8 the circular orbit with 20 → 40 steps (errors 3e-9 and
+/// 1e-11, far above round-off): on the e = 0.3 orbit dopri8 is still pre-asymptotic (7.5 at 40 → 80 steps) until
+/// round-off takes over.</summary>
 public class ConvergenceTests
 {
     public static TheoryData<string> AllTableaus => new(Methods.RungeKutta.Select(m => m.Name));
@@ -10,16 +12,16 @@ public class ConvergenceTests
 
     private static ButcherTableau Tab(string name) => ((RungeKuttaMethod)Methods.ByName(name)).Tableau;
 
-    private static double MeasuredOrder(ButcherTableau fixedTab, int order)
+    internal static double MeasuredOrder(ButcherTableau fixedTab, int order)
     {
-        int n = order switch { 1 => 800, 2 => 200, 3 => 80, 4 => 40, _ => 100 };
+        int n = order switch { 1 => 800, 2 => 200, 3 => 80, 4 => 40, < 8 => 100, _ => 20 };
         double Err(int steps)
         {
             var o = new SolveOptions<double> { Method = new RungeKuttaMethod(fixedTab), FixedStep = 2.0 / steps, Output = OutputMode.FinalOnly };
             if (order < 5)
                 return Math.Abs(Ode.Solve(new SinExp(), [1.0], [0.0, 2.0], o).State(0, 0)[0] - Math.Exp(Math.Sin(2.0)));
             // Fifth order and up: one period of the e = 0.3 Kepler orbit, a system with all elementary differentials.
-            const double e = 0.3;
+            double e = order >= 8 ? 0 : 0.3;
             double[] y0 = [1 - e, 0, 0, Math.Sqrt((1 + e) / (1 - e))];
             var o2 = new SolveOptions<double> { Method = o.Method, FixedStep = 2 * Math.PI / steps, Output = OutputMode.FinalOnly };
             var end = Ode.Solve(new TwoBody(), y0, [0.0, 2 * Math.PI], o2).State(0, 0);
@@ -35,7 +37,7 @@ public class ConvergenceTests
     public void MainSolution_ConvergesAtItsOrder(string name)
     {
         var t = Tab(name);
-        var fixedTab = new ButcherTableau(t.Name + "-main", t.C, t.A, t.B, null, t.Order, 0, t.Interpolant);
+        var fixedTab = new ButcherTableau(t.Name + "-main", t.C, t.A, t.B, null, t.Order, 0);
         Assert.InRange(MeasuredOrder(fixedTab, t.Order), t.Order - 0.2, t.Order + 0.2);
     }
 
@@ -61,6 +63,14 @@ public class ConvergenceTests
         Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 0.5], [[], [0.4]], [0.5, 0.5], null, 2, 0));
         Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1], [[], [1]], [0.5, 0.6], null, 2, 0));
         Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1], [[], [1]], [0.5, 0.5], [0.1, 0.1], 2, 1));
+        // A second error estimate needs the first; dense stages need an interpolant, matching rows and a non-FSAL tableau.
+        DenseWeights w = (_, x) => x.Clear();
+        Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1], [[], [1]], [0.5, 0.5], null, 2, 0, bErrorLow: [0.1, -0.1]));
+        Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1], [[], [1]], [0.5, 0.5], null, 2, 0, null, denseC: [0.5], denseA: [[0.25, 0.25, 0]]));
+        Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1], [[], [1]], [0.5, 0.5], null, 2, 0, w, denseC: [0.5], denseA: [[0.25, 0.25]]));
+        Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1], [[], [1]], [0.5, 0.5], null, 2, 0, w, denseC: [0.5], denseA: [[0.25, 0.5, 0]]));
+        Assert.Throws<ArgumentException>(() => new ButcherTableau("bad", [0, 1, 1], [[], [1], [0.5, 0.5]], [0.5, 0.5, 0], null, 2, 0, w, denseC: [0.5], denseA: [[0.25, 0.25, 0, 0]]));
+        Assert.Equal(4, new ButcherTableau("ok", [0, 1], [[], [1]], [0.5, 0.5], null, 2, 0, w, denseC: [0.5], denseA: [[0.25, 0.25, 0]]).DenseSlots);
     }
 
     [Fact]
