@@ -5,18 +5,23 @@ namespace OdeDsl;
 /// <summary>
 /// The continuous solution of a shared-step solve: per accepted step its start, size, start state and stage
 /// derivatives, evaluated with the tableau's interpolation weights (<see cref="ButcherTableau.InterpolationWeights"/>).
+/// Steps are stored in chunks that are never copied once written: a doubling array would hold the old and the new copy at
+/// once while growing (measured: 605 MB peak for a 246 MB tape at 10,000 rk4 steps, batch 256). Chunks hold 16, 32, …,
+/// 1024 steps and then 1024 each, so short solves (a training step) allocate little and long ones waste little.
 /// </summary>
 public sealed class DenseOutput<T> : IStepStages<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly ButcherTableau _tableau;
     private readonly int _n, _slots;
-    private T[] _t = new T[16], _h = new T[16], _y, _k;
+    private const int FirstChunk = 16, LastDoubling = 6, MaxChunk = FirstChunk << LastDoubling;
+    private const int DoublingSteps = FirstChunk * ((2 << LastDoubling) - 1); // steps held by the doubling chunks
+    private T[] _t = new T[16], _h = new T[16];
+    private readonly List<T[]> _y = [], _k = [];
     private readonly double[] _w;
 
     internal DenseOutput(ButcherTableau tableau, int n)
     {
-        _tableau = tableau; _n = n; _slots = tableau.DenseSlots;
-        _y = new T[16 * n]; _k = new T[16 * n * _slots]; _w = new double[_slots];
+        _tableau = tableau; _n = n; _slots = tableau.DenseSlots; _w = new double[_slots];
     }
 
     public int StepCount { get; private set; }
@@ -25,20 +30,37 @@ public sealed class DenseOutput<T> : IStepStages<T> where T : unmanaged, IFloati
     // What backprop reads instead of replaying the steps: y_n and the stage slots of step j.
     int IStepStages<T>.Count => StepCount;
     int IStepStages<T>.Stages => _slots;
-    ReadOnlySpan<T> IStepStages<T>.Y(int j) => _y.AsSpan(j * _n, _n);
-    ReadOnlySpan<T> IStepStages<T>.K(int j) => _k.AsSpan(j * _n * _slots, _n * _slots);
+    ReadOnlySpan<T> IStepStages<T>.Y(int j) => Y(j);
+    ReadOnlySpan<T> IStepStages<T>.K(int j) => K(j);
+
+    private Span<T> Y(int j) { var (c, i) = Locate(j); return _y[c].AsSpan(i * _n, _n); }
+    private Span<T> K(int j) { var (c, i) = Locate(j); return _k[c].AsSpan(i * _n * _slots, _n * _slots); }
+
+    /// <summary>Chunk and index within it of step j.</summary>
+    private static (int Chunk, int Index) Locate(int j)
+    {
+        if (j >= DoublingSteps) return (LastDoubling + 1 + (j - DoublingSteps) / MaxChunk, (j - DoublingSteps) % MaxChunk);
+        int c = System.Numerics.BitOperations.Log2((uint)(j / FirstChunk + 1));
+        return (c, j - FirstChunk * ((1 << c) - 1));
+    }
 
     internal void Add(T t, T h, ReadOnlySpan<T> y, ReadOnlySpan<T> k)
     {
         if (StepCount == _t.Length)
         {
-            int cap = 2 * StepCount;
-            Array.Resize(ref _t, cap); Array.Resize(ref _h, cap);
-            Array.Resize(ref _y, cap * _n); Array.Resize(ref _k, cap * _n * _slots);
+            Array.Resize(ref _t, 2 * StepCount);
+            Array.Resize(ref _h, 2 * StepCount);
+        }
+        var (chunk, index) = Locate(StepCount);
+        if (index == 0 && chunk == _y.Count)
+        {
+            int steps = chunk <= LastDoubling ? FirstChunk << chunk : MaxChunk;
+            _y.Add(new T[steps * _n]);
+            _k.Add(new T[steps * _n * _slots]);
         }
         _t[StepCount] = t; _h[StepCount] = h;
-        y.CopyTo(_y.AsSpan(StepCount * _n, _n));
-        k.CopyTo(_k.AsSpan(StepCount * _n * _slots, _n * _slots));
+        y.CopyTo(Y(StepCount));
+        k.CopyTo(K(StepCount));
         StepCount++;
     }
 
@@ -61,8 +83,7 @@ public sealed class DenseOutput<T> : IStepStages<T> where T : unmanaged, IFloati
         T h = _h[lo];
         double theta = h == T.Zero ? 0 : double.CreateChecked((t - _t[lo]) / h);
         _tableau.InterpolationWeights(Math.Clamp(theta, 0, 1), _w);
-        var y0 = _y.AsSpan(lo * _n, _n);
-        var k = _k.AsSpan(lo * _n * _slots, _n * _slots);
+        ReadOnlySpan<T> y0 = Y(lo), k = K(lo);
         y0.CopyTo(y);
         for (int i = 0; i < _slots; i++)
         {
