@@ -51,10 +51,11 @@ internal static class RungeKuttaSolver<TRhs, T>
         var active = new bool[B]; var accept = new bool[B]; var ratio = new double[B]; var prevRatio = new double[B];
         var status = new SolveStatus[B]; var outIdx = new int[B]; var eventIndex = new int[B];
         var nfe = new long[B]; var nacc = new long[B]; var nrej = new long[B]; var nonFiniteStreak = new int[B];
-        var wD = new double[slots]; var evY = new T[S];
+        var wD = new double[slots]; var coef = new T[slots]; var evY = new T[S];
+        bool uniformTol = o.RelTolPerComponent is null && o.AbsTolPerComponent is null;
         int nOut = finalOnly ? 1 : times.Length;
-        var states = new T[nOut * n];
-        states.AsSpan().Fill(T.NaN);
+        // Not cleared: every output is written on the way or set to NaN at the end (16 MB at 1000 times × batch 1024).
+        var states = GC.AllocateUninitializedArray<T>(nOut * n);
         var outTimes = finalOnly ? new[] { tEnd } : times.ToArray();
         var events = o.Events; int nEv = events?.Count ?? 0;
         var gPrev = new T[B * Math.Max(nEv, 1)];
@@ -88,10 +89,16 @@ internal static class RungeKuttaSolver<TRhs, T>
         for (int b = 0; b < B; b++) h[b] = dir * T.Min(T.Abs(h[b]), o.MaxStep);
 
         long attempts = 0;
+        // Rows in lockstep: a shared-step solve with no events and no overshoot keeps every row at the same t, h and output
+        // index, so each decision is made once for the batch and the per-row arrays are filled, not looped over. The
+        // first row-wise event (a non-finite row) ends it; the general path below then carries on from the per-row state.
+        bool together = shared && nEv == 0 && !overshoot;
+        long pendingNfe = 0, pendingAcc = 0, pendingRej = 0; // per-row counters owed while together
         while (true)
         {
             int live = 0;
-            for (int b = 0; b < B; b++) if (active[b]) live++;
+            if (together) live = active[0] ? B : 0;
+            else for (int b = 0; b < B; b++) if (active[b]) live++;
             if (live == 0) break;
             if (attempts >= o.MaxSteps)
             {
@@ -101,7 +108,12 @@ internal static class RungeKuttaSolver<TRhs, T>
             attempts++;
 
             // Step sizes: never past the final time (so f is never evaluated outside [t0, t1]) unless OvershootFinalTime.
-            for (int b = 0; b < B; b++)
+            if (together)
+            {
+                T rest = tEnd - tRow[0];
+                hStep.AsSpan().Fill(T.Abs(h[0]) >= T.Abs(rest) ? rest : h[0]);
+            }
+            else for (int b = 0; b < B; b++)
             {
                 if (!active[b]) { hStep[b] = T.Zero; continue; }
                 T rest = tEnd - tRow[b];
@@ -109,14 +121,15 @@ internal static class RungeKuttaSolver<TRhs, T>
             }
 
             // Stages 2..s.
-            bool uniform = shared && live == B;
+            bool uniform = together || (shared && live == B && SameStep());
             for (int i = 1; i < s; i++)
             {
-                for (int b = 0; b < B; b++) tStage[b] = tRow[b] + c[i] * hStep[b];
+                if (together) tStage.AsSpan().Fill(tRow[0] + c[i] * hStep[0]);
+                else for (int b = 0; b < B; b++) tStage[b] = tRow[b] + c[i] * hStep[b];
                 if (uniform) Combine(y, k, a.AsSpan(i * s, i), hStep[0], stage, 0, n, n);
                 else for (int b = 0; b < B; b++) Combine(y, k, a.AsSpan(i * s, i), hStep[b], stage, b * S, S, n);
                 Eval(ref rhs, tStage, stage, k.AsSpan(i * n, n), B); totalNfe++;
-                for (int b = 0; b < B; b++) if (active[b]) nfe[b]++;
+                CountEvaluation();
             }
 
             // Solution and error.
@@ -124,20 +137,31 @@ internal static class RungeKuttaSolver<TRhs, T>
             else for (int b = 0; b < B; b++) Combine(y, k, bw, hStep[b], yNew, b * S, S, n);
             if (adaptive)
             {
-                bool flat = uniform && SameStep();
-                ScaledError(e, scaled, flat);
-                ComputeRatios(scaled, active, ratio, shared, B, S, o.Norm);
+                ScaledError(e, scaled, uniform);
+                ComputeRatios(scaled, active, ratio, shared, B, S, o.Norm, together);
                 if (eLow is not null)
                 {
                     // DOP853: r = r₁² / √(r₁² + 0.01 r₂²), of order h^8 like the propagated solution's error.
-                    ScaledError(eLow, scaledLow!, flat);
-                    ComputeRatios(scaledLow!, active, ratioLow!, shared, B, S, o.Norm);
+                    ScaledError(eLow, scaledLow!, uniform);
+                    ComputeRatios(scaledLow!, active, ratioLow!, shared, B, S, o.Norm, together);
                     for (int b = 0; b < B; b++)
                     {
                         double r1 = ratio[b] * ratio[b], den = Math.Sqrt(r1 + 0.01 * ratioLow![b] * ratioLow[b]);
                         ratio[b] = den > 0 ? r1 / den : r1;
                     }
                 }
+            }
+
+            if (together)
+            {
+                if (StageCombination.AllFinite<T>(yNew) && (!adaptive || double.IsFinite(ratio[0])))
+                {
+                    FinishStepTogether();
+                    continue;
+                }
+                // A row blew up: from here on rows decide alone.
+                together = false;
+                PayPendingCounts();
             }
 
             // Decide.
@@ -171,25 +195,13 @@ internal static class RungeKuttaSolver<TRhs, T>
                 if (!fsal)
                 {
                     Eval(ref rhs, tStage, yNew, k.AsSpan(s * n, n), B); totalNfe++;
-                    for (int b = 0; b < B; b++) if (active[b]) nfe[b]++;
+                    CountEvaluation();
                 }
                 if (nDense > 0 && NeedsInterpolation()) EvalDenseStages();
                 if (dense is not null) dense.Add(tRow[0], hStep[0], y, k);
                 steps?.Add(new StepRecord<T>(tRow[0], hStep[0]));
 
-                if (uniform && nEv == 0 && !overshoot && InLockstep())
-                {
-                    // Every row took the same step: outputs and the state update run over whole [B, S] blocks.
-                    EmitOutputsAllRows(tStage[0]);
-                    yNew.AsSpan().CopyTo(y);
-                    k.AsSpan(fEnd * n, n).CopyTo(k.AsSpan(0, n));
-                    for (int b = 0; b < B; b++)
-                    {
-                        tRow[b] = tStage[b];
-                        if (tRow[b] == tEnd) Stop(b, SolveStatus.Success);
-                    }
-                }
-                else for (int b = 0; b < B; b++)
+                for (int b = 0; b < B; b++)
                 {
                     if (!accept[b]) continue;
                     T tNew = tStage[b];
@@ -235,6 +247,12 @@ internal static class RungeKuttaSolver<TRhs, T>
                 if (T.Abs(hn) < o.MinStep || tRow[b] + hn == tRow[b]) Stop(b, SolveStatus.StepSizeUnderflow);
             }
         }
+        PayPendingCounts();
+
+        // Outputs a row never reached (it failed or stopped at an event) read NaN.
+        if (!finalOnly)
+            for (int b = 0; b < B; b++)
+                for (int i = outIdx[b]; i < nOut; i++) states.AsSpan((i * B + b) * S, S).Fill(T.NaN);
 
         // Results.
         var finalStates = y; // rows hold the state where each stopped
@@ -257,24 +275,73 @@ internal static class RungeKuttaSolver<TRhs, T>
 
         void Stop(int b, SolveStatus st) { active[b] = false; status[b] = st; }
 
+        void CountEvaluation()
+        {
+            if (together) pendingNfe++;
+            else for (int b = 0; b < B; b++) if (active[b]) nfe[b]++;
+        }
+
+        // The per-row counters a together phase owes (all rows were live throughout it).
+        void PayPendingCounts()
+        {
+            if (pendingNfe == 0 && pendingAcc == 0 && pendingRej == 0) return;
+            for (int b = 0; b < B; b++) { nfe[b] += pendingNfe; nacc[b] += pendingAcc; nrej[b] += pendingRej; }
+            pendingNfe = pendingAcc = pendingRej = 0;
+        }
+
+        // Accept or reject a step every row took together, and choose the next step, once for the batch: the same
+        // decisions the row-wise code below makes for each row when they all see the same ratio, t and h.
+        void FinishStepTogether()
+        {
+            T t0 = tRow[0], hs = hStep[0];
+            bool ok = !adaptive || ratio[0] <= 1;
+            if (ok)
+            {
+                sharedAcc++; pendingAcc++;
+                T tNew = T.Abs(hs) >= T.Abs(tEnd - t0) ? tEnd : t0 + hs;
+                tStage.AsSpan().Fill(tNew);
+                if (!fsal)
+                {
+                    Eval(ref rhs, tStage, yNew, k.AsSpan(s * n, n), B); totalNfe++;
+                    pendingNfe++;
+                }
+                if (nDense > 0 && (dense is not null || (!finalOnly && outIdx[0] < outTimes.Length && dir * (outTimes[outIdx[0]] - tNew) < T.Zero)))
+                {
+                    accept.AsSpan().Fill(true);
+                    EvalDenseStages();
+                }
+                if (dense is not null) dense.Add(t0, hs, y, k);
+                steps?.Add(new StepRecord<T>(t0, hs));
+                EmitOutputsAllRows(tNew);
+                yNew.AsSpan().CopyTo(y);
+                k.AsSpan(fEnd * n, n).CopyTo(k.AsSpan(0, n));
+                tRow.AsSpan().Fill(tNew);
+                if (tNew == tEnd)
+                {
+                    for (int b = 0; b < B; b++) Stop(b, SolveStatus.Success);
+                    return;
+                }
+            }
+            else { sharedRej++; pendingRej++; }
+            if (!adaptive) return;
+            double f = controller.Factor(ratio[0], prevRatio[0], tab.Order, ok);
+            if (ok) prevRatio.AsSpan().Fill(ratio[0]);
+            T hn = hs * T.CreateChecked(f);
+            if (T.Abs(hn) > o.MaxStep) hn = dir * o.MaxStep;
+            h.AsSpan().Fill(hn);
+            if (T.Abs(hn) < o.MinStep || tRow[0] + hn == tRow[0])
+                for (int b = 0; b < B; b++) Stop(b, SolveStatus.StepSizeUnderflow);
+        }
+
         // err = h Σ w_i k_i scaled by atol + rtol·max(|y_n|, |y_{n+1}|), per row; as one flat pass over [B, S] when
         // every row has the same step: each element gets the same operations in the same order, so the same bits.
         void ScaledError(T[] w, T[] dst, bool flat)
         {
-            if (flat)
+            if (flat && uniformTol)
             {
-                for (int idx = 0; idx < n; idx++)
-                {
-                    T acc = T.Zero;
-                    for (int i = 0; i < s; i++)
-                    {
-                        if (w[i] == T.Zero) continue;
-                        acc += hStep[0] * w[i] * k[i * n + idx];
-                    }
-                    int j = idx % S;
-                    T tol = atol[j] + rtol[j] * T.Max(T.Abs(y[idx]), T.Abs(yNew[idx]));
-                    dst[idx] = acc / tol;
-                }
+                Span<T> coef = stackalloc T[s];
+                for (int i = 0; i < s; i++) coef[i] = w[i] == T.Zero ? T.Zero : hStep[0] * w[i];
+                StageCombination.ScaledError<T>(k, n, coef, y, yNew, atol[0], rtol[0], dst);
                 return;
             }
             for (int b = 0; b < B; b++)
@@ -332,27 +399,19 @@ internal static class RungeKuttaSolver<TRhs, T>
         void Interp(int b, double theta, Span<T> dst)
         {
             tab.InterpolationWeights(theta, wD);
-            y.AsSpan(b * S, S).CopyTo(dst);
-            for (int i = 0; i < slots; i++)
-            {
-                if (wD[i] == 0) continue;
-                T coef = hStep[b] * T.CreateChecked(wD[i]);
-                var ki = k.AsSpan(i * n + b * S, S);
-                for (int j = 0; j < S; j++) dst[j] += coef * ki[j];
-            }
+            InterpolationCoefficients(hStep[b], coef);
+            StageCombination.Combine<T>(y.AsSpan(b * S, S), k, n, b * S, coef, dst);
+        }
+
+        // h·w for the interpolation weights in wD; 0 where the weight is 0 (that slot is skipped).
+        void InterpolationCoefficients(T hh, Span<T> dst)
+        {
+            for (int i = 0; i < slots; i++) dst[i] = wD[i] == 0 ? T.Zero : hh * T.CreateChecked(wD[i]);
         }
 
         bool SameStep()
         {
             for (int b = 1; b < B; b++) if (hStep[b] != hStep[0]) return false;
-            return true;
-        }
-
-        // All rows accepted a step from the same t with the same h and stand at the same output index.
-        bool InLockstep()
-        {
-            for (int b = 0; b < B; b++)
-                if (!accept[b] || tRow[b] != tRow[0] || hStep[b] != hStep[0] || outIdx[b] != outIdx[0]) return false;
             return true;
         }
 
@@ -370,13 +429,8 @@ internal static class RungeKuttaSolver<TRhs, T>
                 else
                 {
                     tab.InterpolationWeights(double.CreateChecked((to - tRow[0]) / hStep[0]), wD);
-                    y.AsSpan().CopyTo(dst);
-                    for (int i = 0; i < slots; i++)
-                    {
-                        if (wD[i] == 0) continue;
-                        T coef = hStep[0] * T.CreateChecked(wD[i]);
-                        AddScaled(dst, coef, k.AsSpan(i * n, n));
-                    }
+                    InterpolationCoefficients(hStep[0], coef);
+                    StageCombination.Combine<T>(y, k, n, 0, coef, dst);
                 }
                 next++;
             }
@@ -435,33 +489,9 @@ internal static class RungeKuttaSolver<TRhs, T>
     /// <summary>dst[off..off+len] = y + h Σ_j w_j k_j over the same range.</summary>
     private static void Combine(T[] y, T[] k, ReadOnlySpan<T> w, T h, T[] dst, int off, int len, int n)
     {
-        var d = dst.AsSpan(off, len);
-        y.AsSpan(off, len).CopyTo(d);
-        for (int j = 0; j < w.Length; j++)
-        {
-            if (w[j] == T.Zero) continue;
-            T coef = h * w[j];
-            AddScaled(d, coef, k.AsSpan(j * n + off, len));
-        }
-    }
-
-    /// <summary>
-    /// d[i] += coef·src[i] with Vector&lt;T&gt; where the span is long enough. Each element is rounded exactly as the
-    /// scalar statement (a multiply, then an add: .NET never contracts them into an FMA), so vector and scalar
-    /// paths give identical bits.
-    /// </summary>
-    private static void AddScaled(Span<T> d, T coef, ReadOnlySpan<T> src)
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && d.Length >= Vector<T>.Count)
-        {
-            var vd = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(d);
-            var vs = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(src[..d.Length]);
-            var vc = new Vector<T>(coef);
-            for (int v = 0; v < vd.Length; v++) vd[v] += vc * vs[v];
-            i = vd.Length * Vector<T>.Count;
-        }
-        for (; i < d.Length; i++) d[i] += coef * src[i];
+        Span<T> coef = stackalloc T[w.Length];
+        for (int j = 0; j < w.Length; j++) coef[j] = w[j] == T.Zero ? T.Zero : h * w[j];
+        StageCombination.Combine(y.AsSpan(off, len), k, n, off, coef, dst.AsSpan(off, len));
     }
 
     private static bool AllFinite(ReadOnlySpan<T> v)
@@ -471,16 +501,19 @@ internal static class RungeKuttaSolver<TRhs, T>
     }
 
     /// <summary>Error ratio per row: RMS (or the custom norm) of the scaled error; in shared mode over all live rows.</summary>
-    private static void ComputeRatios(T[] scaled, bool[] active, double[] ratio, bool shared, int B, int S, ErrorNorm<T>? norm)
+    private static void ComputeRatios(T[] scaled, bool[] active, double[] ratio, bool shared, int B, int S, ErrorNorm<T>? norm, bool allLive)
     {
         if (shared)
         {
             double r;
+            if (!allLive) allLive = Array.IndexOf(active, false) < 0; // the same sum, so the same bits, in either path
             if (norm is not null)
             {
-                for (int b = 0; b < B; b++) if (!active[b]) scaled.AsSpan(b * S, S).Clear();
+                if (!allLive) for (int b = 0; b < B; b++) if (!active[b]) scaled.AsSpan(b * S, S).Clear();
                 r = double.CreateChecked(norm(scaled));
             }
+            else if (allLive)
+                r = double.CreateChecked(T.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares<T>(scaled) / T.CreateChecked(scaled.Length)));
             else
             {
                 T sum = T.Zero; int count = 0;

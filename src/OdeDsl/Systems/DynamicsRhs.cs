@@ -5,7 +5,9 @@ namespace OdeDsl;
 /// <summary>
 /// Binds a generated system to a parameter vector so that solvers can integrate it:
 /// the bridge from <see cref="IOdeDynamics{TSelf}"/> to <see cref="IOdeRhs{T}"/>.
-/// Holds its own workspace, sized for <c>maxBatch</c> rows; nothing is allocated per evaluation.
+/// Holds its own workspace, sized for <c>maxBatch</c> rows; nothing is allocated per evaluation. Batches of more
+/// than two chunks (about 200 rows for a small MLP field) are evaluated chunk by chunk on two cores
+/// (<see cref="RowChunkedEvaluator{TDynamics, T}"/>).
 /// </summary>
 public readonly struct DynamicsRhs<TDynamics, T> : IOdeRhs<T>
     where TDynamics : IOdeDynamics<TDynamics>
@@ -13,6 +15,7 @@ public readonly struct DynamicsRhs<TDynamics, T> : IOdeRhs<T>
 {
     private readonly T[] _theta;
     private readonly T[] _workspace;
+    private readonly RowChunkedEvaluator<TDynamics, T>? _chunked;
 
     public DynamicsRhs(T[] theta, int maxBatch)
     {
@@ -22,7 +25,8 @@ public readonly struct DynamicsRhs<TDynamics, T> : IOdeRhs<T>
             throw new ArgumentException(
                 $"{typeof(TDynamics).Name} has {TDynamics.ParameterCount} parameters but θ has {theta.Length} elements.", nameof(theta));
         _theta = theta;
-        _workspace = new T[TDynamics.WorkspaceLength(maxBatch)];
+        _chunked = RowChunkedEvaluator<TDynamics, T>.For(theta, maxBatch);
+        _workspace = _chunked is null ? new T[TDynamics.WorkspaceLength(maxBatch)] : [];
         MaxBatch = maxBatch;
     }
 
@@ -34,6 +38,7 @@ public readonly struct DynamicsRhs<TDynamics, T> : IOdeRhs<T>
     {
         if (batch > MaxBatch)
             throw new ArgumentOutOfRangeException(nameof(batch), $"batch {batch} exceeds the {MaxBatch} rows this right-hand side was created for.");
-        TDynamics.Evaluate(t, y, _theta, dy, batch, _workspace);
+        if (_chunked is not null) _chunked.Evaluate(t, y, dy, batch);
+        else TDynamics.Evaluate(t, y, _theta, dy, batch, _workspace);
     }
 }

@@ -19,7 +19,12 @@ internal static unsafe class GemmParallel
     /// <summary>Off on one core; tests may switch it.</summary>
     internal static bool Enabled = Environment.ProcessorCount > 1;
 
-    public static bool ShouldSplit(int m, int n, int k) => Enabled && m >= MinRows && (long)m * n * k >= MinProduct;
+    /// <summary>Set on threads that already run one share of a split batch (RowChunkedEvaluator): splitting again would
+    /// only queue more work than there are cores.</summary>
+    [ThreadStatic] internal static bool SuppressedOnThisThread;
+
+    public static bool ShouldSplit(int m, int n, int k) =>
+        Enabled && m >= MinRows && (long)m * n * k >= MinProduct && !SuppressedOnThisThread;
 
     public static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
