@@ -1,0 +1,113 @@
+using OdeDsl;
+using static OdeDsl.Ops;
+
+namespace OdeDsl.Tests.Systems;
+
+/// <summary>A generated field with a time input, so that chunks must slice t as well as h.</summary>
+public static partial class ChunkTestField
+{
+    [OdeDynamics]
+    internal static Vec F([Shape(3)] Vec h, float t, [Param(40, 4)] Mat W1, [Param(40)] Vec b1, [Param(3, 40)] Mat W2)
+        => W2 * Tanh(W1 * Concat(h, t) + b1);
+}
+
+public class RowChunkedEvaluatorTests
+{
+    private static (double[] Theta, double[] T, double[] Y) Data(int batch, int seed)
+    {
+        var rng = new Random(seed);
+        double[] R(int n, double scale) => Enumerable.Range(0, n).Select(_ => scale * (2 * rng.NextDouble() - 1)).ToArray();
+        return (R(ChunkTestField.Dynamics.ParameterCount, 0.5), R(batch, 3), R(3 * batch, 2));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(300)]
+    [InlineData(1000)]   // not a multiple of the chunk size
+    [InlineData(4099)]
+    public void ChunkedEvaluationEqualsOneCallBitForBit(int batch)
+    {
+        var (theta, t, y) = Data(batch, batch);
+        var expected = new double[3 * batch];
+        ChunkTestField.Dynamics.Evaluate<double>(t, y, theta, expected, batch, new double[ChunkTestField.Dynamics.WorkspaceLength(batch)]);
+        var rhs = new DynamicsRhs<ChunkTestField.Dynamics, double>(theta, batch);
+        for (int repeat = 0; repeat < 20; repeat++) // the split between threads differs from call to call
+        {
+            var actual = new double[3 * batch];
+            rhs.Evaluate(t, y, actual, batch);
+            Assert.Equal(expected, actual);
+        }
+    }
+
+    [Fact]
+    public void ASmallerBatchThanTheMaximumUsesOnlyItsRows()
+    {
+        var (theta, t, y) = Data(700, 7);
+        var rhs = new DynamicsRhs<ChunkTestField.Dynamics, double>(theta, 2000);
+        var dy = new double[3 * 700];
+        rhs.Evaluate(t, y, dy, 700);
+        var expected = new double[3 * 700];
+        ChunkTestField.Dynamics.Evaluate<double>(t, y, theta, expected, 700, new double[ChunkTestField.Dynamics.WorkspaceLength(700)]);
+        Assert.Equal(expected, dy);
+    }
+
+    [Fact]
+    public void ChunksAreSizedFromTheWorkspaceAndLargeBatchesAreSplit()
+    {
+        int rows = RowChunkedEvaluator<ChunkTestField.Dynamics, double>.ChunkRowsFor();
+        Assert.InRange(rows, RowChunkedEvaluator<ChunkTestField.Dynamics, double>.MinChunkRows, 4096);
+        long bytes = (long)ChunkTestField.Dynamics.WorkspaceLength(rows) * sizeof(double);
+        Assert.InRange(bytes, RowChunkedEvaluator<ChunkTestField.Dynamics, double>.TargetChunkBytes / 2, RowChunkedEvaluator<ChunkTestField.Dynamics, double>.TargetChunkBytes);
+        Assert.Null(RowChunkedEvaluator<ChunkTestField.Dynamics, double>.For(new double[ChunkTestField.Dynamics.ParameterCount], rows));
+        Assert.NotNull(RowChunkedEvaluator<ChunkTestField.Dynamics, double>.For(new double[ChunkTestField.Dynamics.ParameterCount], 2 * rows));
+    }
+
+    [Fact]
+    public void ShortArgumentsAreRejectedBeforeAnyChunkRuns()
+    {
+        var (theta, t, y) = Data(1000, 3);
+        var rhs = new DynamicsRhs<ChunkTestField.Dynamics, double>(theta, 1000);
+        var ex = Assert.Throws<ArgumentException>(() => rhs.Evaluate(t, y.AsSpan(0, 2999), new double[3000], 1000));
+        Assert.Contains("y", ex.Message);
+        Assert.Throws<ArgumentException>(() => rhs.Evaluate(t.AsSpan(0, 999), y, new double[3000], 1000));
+    }
+
+    [Fact]
+    public void EvaluationDoesNotAllocate()
+    {
+        var (theta, t, y) = Data(2048, 11);
+        var rhs = new DynamicsRhs<ChunkTestField.Dynamics, double>(theta, 2048);
+        var dy = new double[3 * 2048];
+        for (int i = 0; i < 50; i++) rhs.Evaluate(t, y, dy, 2048); // JIT, pool-thread start-up and its thread statics
+        // The first time this thread blocks on the pool's share, the runtime sets up its wait machinery once (≈ 2 KB,
+        // seen under load; GemmTests has the same allowance). A per-call allocation shows in every window, so require
+        // one window of 100 calls that allocates nothing within five tries.
+        var windows = new List<long>();
+        for (int attempt = 0; attempt < 5 && (windows.Count == 0 || windows[^1] != 0); attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100; i++) rhs.Evaluate(t, y, dy, 2048);
+            windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.True(windows[^1] == 0, $"Bytes allocated per window of 100 calls: {string.Join(", ", windows)}.");
+    }
+
+    [Fact]
+    public void ASolveThroughChunkedEvaluationMatchesTheSerialOne()
+    {
+        var (theta, _, y) = Data(600, 5);
+        double[] times = [0.0, 0.5, 1.0];
+        var chunked = Ode.Solve(new DynamicsRhs<ChunkTestField.Dynamics, double>(theta, 600), y, times);
+        var serial = Ode.Solve(new SerialRhs(theta, 600), y, times);
+        Assert.Equal(serial.Stats, chunked.Stats);
+        Assert.Equal(serial.States, chunked.States);
+    }
+
+    private readonly struct SerialRhs(double[] theta, int batch) : IOdeRhs<double>
+    {
+        private readonly double[] _ws = new double[ChunkTestField.Dynamics.WorkspaceLength(batch)];
+        public int StateSize => 3;
+        public void Evaluate(ReadOnlySpan<double> t, ReadOnlySpan<double> y, Span<double> dy, int b) =>
+            ChunkTestField.Dynamics.Evaluate(t, y, theta, dy, b, _ws);
+    }
+}
