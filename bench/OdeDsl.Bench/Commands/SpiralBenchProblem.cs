@@ -5,8 +5,9 @@ namespace OdeDsl.Bench.Commands;
 
 /// <summary>
 /// The ode_demo problem for the spiral and memory benchmarks: times, true trajectory and the seeded weights
-/// mlp_seed0, read from shared/reference/spiral_problem.json when found; otherwise times and trajectory are solved
-/// here (dopri5, rtol 1e-7, atol 1e-9, float64) and θ comes from the generated layout's initialiser (seed 0).
+/// mlp_seed0, read from the repository's copy of torchdiffeq's reference (tests/OdeDsl.Tests/Data/spiral_problem.json,
+/// found from the working directory or the bench's folder upwards); otherwise times and trajectory are solved here
+/// (dopri5, rtol 1e-7, atol 1e-9, float64) and θ comes from the generated layout's initialiser (seed 0).
 /// </summary>
 internal sealed class SpiralBenchProblem
 {
@@ -16,15 +17,23 @@ internal sealed class SpiralBenchProblem
     public required double[] Theta { get; init; }
     public required string Source { get; init; }
 
-    public static readonly string[] DefaultReferencePaths =
-    [
-        Path.Combine("shared", "reference", "spiral_problem.json"),
-        "/work/shared/reference/spiral_problem.json",
-    ];
+    private static readonly string RepositoryCopy = Path.Combine("tests", "OdeDsl.Tests", "Data", "spiral_problem.json");
+
+    /// <summary>The checked-in reference under the first of the working directory and the bench's folder, or their parents, that has it.</summary>
+    private static string? FindRepositoryCopy()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, RepositoryCopy);
+                if (File.Exists(candidate)) return candidate;
+            }
+        return null;
+    }
 
     public static SpiralBenchProblem Load(string? path)
     {
-        string? found = path ?? DefaultReferencePaths.FirstOrDefault(File.Exists);
+        string? found = path ?? FindRepositoryCopy();
         if (path is not null && !File.Exists(path)) throw new FileNotFoundException($"Reference file '{path}' not found.", path);
         return found is null ? Solve() : Read(found);
     }

@@ -29,7 +29,7 @@ public static class SpiralCommand
         var f32 = new Option<bool>("--float32") { Description = "Single precision." };
         var f64 = new Option<bool>("--float64") { Description = "Double precision (the default; torchdiffeq's reference counts are float64)." };
         var repeats = new Option<int>("--repeats") { Description = "Timed repeats (≥ 5); the median is reported.", DefaultValueFactory = _ => 7 };
-        var reference = new Option<string?>("--reference") { Description = "Path of spiral_problem.json (default: shared/reference/…, else solved here)." };
+        var reference = new Option<string?>("--reference") { Description = "Path of spiral_problem.json (default: the repository's tests/OdeDsl.Tests/Data copy, else solved here)." };
         var command = new Command("spiral", "ode_demo spiral field: forward solve or gradient timing and evaluation counts.")
         {
             batch, mode, sensitivity, f32, f64, repeats, reference,
