@@ -50,6 +50,7 @@ public static class Activations
 
     // Vector<T> stays 256 bits wide on AVX-512 machines unless DOTNET_MaxVectorTBitWidth says otherwise, so the
     // Vector512 loop is spelled out; it computes the same lane-wise expression, so results do not depend on the width.
+    // The accumulate test sits outside the loops: inside, the JIT kept reloading the flag from the stack each iteration.
     private static void TanhBackward<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gradY, Span<T> gradX, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -60,11 +61,10 @@ public static class Activations
             var vy = MemoryMarshal.Cast<T, Vector512<T>>(y);
             var vg = MemoryMarshal.Cast<T, Vector512<T>>(gradY);
             var vx = MemoryMarshal.Cast<T, Vector512<T>>(gradX);
-            for (int i = 0; i < vy.Length; i++)
-            {
-                var d = vg[i] * (Vector512<T>.One - vy[i] * vy[i]);
-                vx[i] = accumulate ? vx[i] + d : d;
-            }
+            if (accumulate)
+                for (int i = 0; i < vy.Length; i++) vx[i] += vg[i] * (Vector512<T>.One - vy[i] * vy[i]);
+            else
+                for (int i = 0; i < vy.Length; i++) vx[i] = vg[i] * (Vector512<T>.One - vy[i] * vy[i]);
             done = vy.Length * Vector512<T>.Count;
         }
         else
@@ -72,11 +72,10 @@ public static class Activations
             var vy = MemoryMarshal.Cast<T, Vector<T>>(y);
             var vg = MemoryMarshal.Cast<T, Vector<T>>(gradY);
             var vx = MemoryMarshal.Cast<T, Vector<T>>(gradX);
-            for (int i = 0; i < vy.Length; i++)
-            {
-                var d = vg[i] * (Vector<T>.One - vy[i] * vy[i]);
-                vx[i] = accumulate ? vx[i] + d : d;
-            }
+            if (accumulate)
+                for (int i = 0; i < vy.Length; i++) vx[i] += vg[i] * (Vector<T>.One - vy[i] * vy[i]);
+            else
+                for (int i = 0; i < vy.Length; i++) vx[i] = vg[i] * (Vector<T>.One - vy[i] * vy[i]);
             done = vy.Length * Vector<T>.Count;
         }
         for (int i = done; i < y.Length; i++)
