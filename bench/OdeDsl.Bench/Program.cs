@@ -13,6 +13,7 @@ Command[] commands =
     MicroCommand(),
     SpiralCommand.Create(),
     MemoryCommand.Create(),
+    TanhTimingCommand.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

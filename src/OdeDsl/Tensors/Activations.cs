@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace OdeDsl.Tensors;
 
@@ -11,17 +12,27 @@ namespace OdeDsl.Tensors;
 /// </summary>
 public static class Activations
 {
-    /// <summary>y = tanh(x). float and double use <see cref="FastTanh"/> where Vector256 is accelerated (a few ulps);
-    /// other types, and machines without Vector256, use TensorPrimitives.</summary>
+    /// <summary>y = tanh(x). float and double use <see cref="FastTanh512"/> where Vector512 is accelerated, else
+    /// <see cref="FastTanh"/> where Vector256 is (the same lane-wise maths, a few ulps); other types, and machines
+    /// without either, use TensorPrimitives. <see cref="FastTanhBits"/> folds to a JIT-time constant, so only one
+    /// branch is compiled.</summary>
     public static void Tanh<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float) && FastTanh.IsSupported)
+        if (typeof(T) == typeof(float) && FastTanhBits == 512)
+            FastTanh512.Apply(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
+        else if (typeof(T) == typeof(double) && FastTanhBits == 512)
+            FastTanh512.Apply(MemoryMarshal.Cast<T, double>(x), MemoryMarshal.Cast<T, double>(y));
+        else if (typeof(T) == typeof(float) && FastTanhBits == 256)
             FastTanh.Apply(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
-        else if (typeof(T) == typeof(double) && FastTanh.IsSupported)
+        else if (typeof(T) == typeof(double) && FastTanhBits == 256)
             FastTanh.Apply(MemoryMarshal.Cast<T, double>(x), MemoryMarshal.Cast<T, double>(y));
         else
             TensorPrimitives.Tanh(x, y);
     }
+
+    /// <summary>The vector width, in bits, of the float/double tanh kernel <see cref="Tanh{T}"/> uses (0: none, so
+    /// TensorPrimitives); internal so that tests can check which kernel this machine runs.</summary>
+    internal static int FastTanhBits => FastTanh512.IsSupported ? 512 : FastTanh.IsSupported ? 256 : 0;
 
     public static void Sigmoid<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
         => TensorPrimitives.Sigmoid(x, y);
@@ -37,19 +48,37 @@ public static class Activations
     public static void TanhBackwardAdd<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gradY, Span<T> gradX)
         where T : unmanaged, IFloatingPointIeee754<T> => TanhBackward(y, gradY, gradX, accumulate: true);
 
+    // Vector<T> stays 256 bits wide on AVX-512 machines unless DOTNET_MaxVectorTBitWidth says otherwise, so the
+    // Vector512 loop is spelled out; it computes the same lane-wise expression, so results do not depend on the width.
+    // The accumulate test sits outside the loops: inside, the JIT kept reloading the flag from the stack each iteration.
     private static void TanhBackward<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gradY, Span<T> gradX, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(y.Length, gradY.Length, gradX.Length);
-        var vy = MemoryMarshal.Cast<T, Vector<T>>(y);
-        var vg = MemoryMarshal.Cast<T, Vector<T>>(gradY);
-        var vx = MemoryMarshal.Cast<T, Vector<T>>(gradX);
-        for (int i = 0; i < vy.Length; i++)
+        int done;
+        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
         {
-            var d = vg[i] * (Vector<T>.One - vy[i] * vy[i]);
-            vx[i] = accumulate ? vx[i] + d : d;
+            var vy = MemoryMarshal.Cast<T, Vector512<T>>(y);
+            var vg = MemoryMarshal.Cast<T, Vector512<T>>(gradY);
+            var vx = MemoryMarshal.Cast<T, Vector512<T>>(gradX);
+            if (accumulate)
+                for (int i = 0; i < vy.Length; i++) vx[i] += vg[i] * (Vector512<T>.One - vy[i] * vy[i]);
+            else
+                for (int i = 0; i < vy.Length; i++) vx[i] = vg[i] * (Vector512<T>.One - vy[i] * vy[i]);
+            done = vy.Length * Vector512<T>.Count;
         }
-        for (int i = vy.Length * Vector<T>.Count; i < y.Length; i++)
+        else
+        {
+            var vy = MemoryMarshal.Cast<T, Vector<T>>(y);
+            var vg = MemoryMarshal.Cast<T, Vector<T>>(gradY);
+            var vx = MemoryMarshal.Cast<T, Vector<T>>(gradX);
+            if (accumulate)
+                for (int i = 0; i < vy.Length; i++) vx[i] += vg[i] * (Vector<T>.One - vy[i] * vy[i]);
+            else
+                for (int i = 0; i < vy.Length; i++) vx[i] = vg[i] * (Vector<T>.One - vy[i] * vy[i]);
+            done = vy.Length * Vector<T>.Count;
+        }
+        for (int i = done; i < y.Length; i++)
         {
             T d = gradY[i] * (T.One - y[i] * y[i]);
             gradX[i] = accumulate ? gradX[i] + d : d;

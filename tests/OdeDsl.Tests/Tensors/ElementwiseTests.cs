@@ -149,7 +149,7 @@ public class FastTanhDoubleTests
     {
         double[] x = [0, -0.0, double.PositiveInfinity, double.NegativeInfinity, double.NaN];
         var y = new double[x.Length];
-        Activations.Tanh<double>(x, y); // 5 elements: one full vector and a padded tail
+        Activations.Tanh<double>(x, y); // 5 elements: one vector and a padded tail at 256 bits, all tail at 512
         Assert.Equal(0.0, y[0]); Assert.False(double.IsNegative(y[0]));
         Assert.True(double.IsNegative(y[1]) && y[1] == 0);
         Assert.Equal(1.0, y[2]); Assert.Equal(-1.0, y[3]); Assert.True(double.IsNaN(y[4]));

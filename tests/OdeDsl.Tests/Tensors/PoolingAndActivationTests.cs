@@ -132,7 +132,7 @@ public class FastTanhTests
     {
         float[] x = [0f, -0f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 0.5f, -3f];
         var y = new float[x.Length];
-        Activations.Tanh<float>(x, y);   // 7 elements: all in the padded tail path
+        Activations.Tanh<float>(x, y);   // 7 elements: all in the padded tail path at either width
         Assert.Equal(0f, y[0]); Assert.False(float.IsNegative(y[0]));
         Assert.True(float.IsNegative(y[1]) && y[1] == 0f);
         Assert.Equal(1f, y[2]); Assert.Equal(-1f, y[3]); Assert.True(float.IsNaN(y[4]));
