@@ -266,11 +266,33 @@ namespace OdeDsl.Generators.Emit
             c.Line("global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));");
             Forward(c);
             if (valueTarget is not null) CopyOut(c, valueTarget, c.ValBlock, id => c.Val(id, "i"));
-            c.Line("// reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls");
-            c.Line($"ws.Slice(batch * {_slotTotal}, batch * {_slotTotal}).Clear();");
+            // nothing after the output adds to its adjoint: where it can, the sweep reads the cotangent in place as that
+            // adjoint, and only the slots before the output's are cleared
+            bool inPlace = CotangentIsOutputAdjoint;
+            c.Line(inPlace ? "// reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls"
+                : "// reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls");
+            int cleared = inPlace ? _slot[_spec.Output] : _slotTotal;
+            if (cleared > 0) c.Line($"ws.Slice(batch * {_slotTotal}, batch * {cleared}).Clear();");
             foreach (var line in clears) c.Line(line);
-            Seed(c, m);
+            if (inPlace) c.CotangentOwner = _spec.Output;
+            else Seed(c, m);
             EmitFused(c, LiveSlots.Reverse().ToList(), (p, node) => p.VjpBody(c, node), (p, node) => p.EmitVjp(c, node));
+            c.CotangentOwner = -1;
+        }
+
+        /// <summary>
+        /// Whether the output owns a contiguous [batch, m] slot, the last one: then its adjoint, which only the cotangent
+        /// feeds, can be the cotangent itself (no cleared slot, no add), and the adjoints to clear are the slots before it.
+        /// </summary>
+        private bool CotangentIsOutputAdjoint
+        {
+            get
+            {
+                int o = _spec.Output;
+                var l = _locs[o];
+                return l.Buffer == Buffer.Work && l.Owner == o && l.Off == 0 && l.RowStride == _nodes[o].Size
+                    && LiveSlots.All(x => x.Id == o || _slot[x.Id] < _slot[o]);
+            }
         }
 
         private void Method(int indent, string name, string tail, (string Name, int Row)[] rows, System.Action<EmitContext> body)

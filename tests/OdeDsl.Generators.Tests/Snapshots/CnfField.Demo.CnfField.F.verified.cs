@@ -123,14 +123,13 @@ namespace Demo
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f16 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f17 + 0), 2);
                 // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
                 global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f17, batch * 2), theta.Slice(4610, 2), ws.Slice(f18, batch * 2));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 521, batch * 521).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 521, batch * 519).Clear();
                 gradH.Slice(0, batch * 2).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a18, batch * 2));
                 // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a18, batch * 2), ws.Slice(a17, batch * 2));
-                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, ws.Slice(a18, batch * 2), gradTheta.Slice(4610, 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a17, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, cotangent.Slice(0, batch * 2), gradTheta.Slice(4610, 2));
                 // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 2, T.One, ws.Slice(a17 + 0), 2, theta.Slice(4480), 65, T.One, ws.Slice(a16 + 0), 65);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 65, batch, T.One, ws.Slice(a17 + 0), 2, ws.Slice(f16 + 0), 65, T.One, gradTheta.Slice(4480), 65);
@@ -211,14 +210,13 @@ namespace Demo
                 // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
                 global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f17, batch * 2), theta.Slice(4610, 2), ws.Slice(f18, batch * 2));
                 ws.Slice(f18, batch * 2).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 521, batch * 521).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 521, batch * 519).Clear();
                 gradH.Slice(0, batch * 2).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a18, batch * 2));
                 // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a18, batch * 2), ws.Slice(a17, batch * 2));
-                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, ws.Slice(a18, batch * 2), gradTheta.Slice(4610, 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a17, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, cotangent.Slice(0, batch * 2), gradTheta.Slice(4610, 2));
                 // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 2, T.One, ws.Slice(a17 + 0), 2, theta.Slice(4480), 65, T.One, ws.Slice(a16 + 0), 65);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 65, batch, T.One, ws.Slice(a17 + 0), 2, ws.Slice(f16 + 0), 65, T.One, gradTheta.Slice(4480), 65);

@@ -156,14 +156,13 @@ static partial class LotkaVolterra
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
             global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f10 + 0), 1, ws.Slice(f18 + 0), 2);
             global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f17 + 0), 1, ws.Slice(f18 + 1), 2);
-            // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-            ws.Slice(batch * 11, batch * 11).Clear();
+            // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+            ws.Slice(batch * 11, batch * 9).Clear();
             gradH.Slice(0, batch * 2).Clear();
             gradT.Slice(0, batch).Clear();
-            global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a18, batch * 2));
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
-            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a18 + 0), 2, ws.Slice(a10 + 0), 1);
-            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a18 + 1), 2, ws.Slice(a17 + 0), 1);
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(0), 2, ws.Slice(a10 + 0), 1);
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(1), 2, ws.Slice(a17 + 0), 1);
             // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
             // v16 = Mul(v15, v4) []   θ[3] * x * y
             // v15 = Mul(v14, v3) []   θ[3] * x
@@ -295,14 +294,13 @@ static partial class LotkaVolterra
             global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f10 + 0), 1, ws.Slice(f18 + 0), 2);
             global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f17 + 0), 1, ws.Slice(f18 + 1), 2);
             ws.Slice(f18, batch * 2).CopyTo(dh);
-            // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-            ws.Slice(batch * 11, batch * 11).Clear();
+            // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+            ws.Slice(batch * 11, batch * 9).Clear();
             gradH.Slice(0, batch * 2).Clear();
             gradT.Slice(0, batch).Clear();
-            global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a18, batch * 2));
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
-            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a18 + 0), 2, ws.Slice(a10 + 0), 1);
-            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a18 + 1), 2, ws.Slice(a17 + 0), 1);
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(0), 2, ws.Slice(a10 + 0), 1);
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(1), 2, ws.Slice(a17 + 0), 1);
             // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
             // v16 = Mul(v15, v4) []   θ[3] * x * y
             // v15 = Mul(v14, v3) []   θ[3] * x

@@ -51,18 +51,16 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v1 = Abs(v0) [3]   Abs(h)
                 global::OdeDsl.Tensors.Elementwise.Abs<T>(h.Slice(0, batch * 3), ws.Slice(f1, batch * 3));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 3, batch * 3).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a1, batch * 3));
                 // v1 = Abs(v0) [3]   Abs(h)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
                         T xv = h[b * 3 + i], yv = ws[f1 + b * 3 + i];
-                        gradH[b * 3 + i] += T.CopySign(T.One, xv) * ws[a1 + b * 3 + i];
+                        gradH[b * 3 + i] += T.CopySign(T.One, xv) * cotangent[b * 3 + i];
                     }
                 }
             }
@@ -84,18 +82,16 @@ namespace Demo
                 // v1 = Abs(v0) [3]   Abs(h)
                 global::OdeDsl.Tensors.Elementwise.Abs<T>(h.Slice(0, batch * 3), ws.Slice(f1, batch * 3));
                 ws.Slice(f1, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 3, batch * 3).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a1, batch * 3));
                 // v1 = Abs(v0) [3]   Abs(h)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
                         T xv = h[b * 3 + i], yv = ws[f1 + b * 3 + i];
-                        gradH[b * 3 + i] += T.CopySign(T.One, xv) * ws[a1 + b * 3 + i];
+                        gradH[b * 3 + i] += T.CopySign(T.One, xv) * cotangent[b * 3 + i];
                     }
                 }
             }

@@ -52,14 +52,12 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v2 = Add(v0, v1) [3]   h + b
                 global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 3, h.Slice(0, batch * 3), theta.Slice(0, 3), ws.Slice(f2, batch * 3));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 3, batch * 3).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = Add(v0, v1) [3]   h + b
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a2, batch * 3), gradH.Slice(0, batch * 3));
-                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 3, ws.Slice(a2, batch * 3), gradTheta.Slice(0, 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 3, cotangent.Slice(0, batch * 3), gradTheta.Slice(0, 3));
             }
             
             public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -79,14 +77,12 @@ namespace Demo
                 // v2 = Add(v0, v1) [3]   h + b
                 global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 3, h.Slice(0, batch * 3), theta.Slice(0, 3), ws.Slice(f2, batch * 3));
                 ws.Slice(f2, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 3, batch * 3).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = Add(v0, v1) [3]   h + b
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a2, batch * 3), gradH.Slice(0, batch * 3));
-                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 3, ws.Slice(a2, batch * 3), gradTheta.Slice(0, 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 3, cotangent.Slice(0, batch * 3), gradTheta.Slice(0, 3));
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)

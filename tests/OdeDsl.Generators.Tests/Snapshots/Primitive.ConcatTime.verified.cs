@@ -60,14 +60,13 @@ namespace Demo
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f3 + 3), 4);
                 // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 7, batch * 7).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 7, batch * 4).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
                 // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
-                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a4 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
-                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a4 + 0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, cotangent.Slice(0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, cotangent.Slice(0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);
                 // v3 = Concat(v0, v1) [4]   Concat(h, t)
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a3 + 0), 4, gradH.Slice(0), 3);
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a3 + 3), 4, gradT, 1);
@@ -94,14 +93,13 @@ namespace Demo
                 // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
                 ws.Slice(f4, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 7, batch * 7).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 7, batch * 4).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
                 // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
-                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a4 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
-                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a4 + 0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, cotangent.Slice(0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, cotangent.Slice(0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);
                 // v3 = Concat(v0, v1) [4]   Concat(h, t)
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a3 + 0), 4, gradH.Slice(0), 3);
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a3 + 3), 4, gradT, 1);

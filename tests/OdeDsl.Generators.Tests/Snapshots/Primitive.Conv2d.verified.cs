@@ -55,19 +55,17 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), theta.Slice(0), theta.Slice(36), ws.Slice(f3 + 0), scratch.Slice(0, 5440));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 32, batch * 32).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 32).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), ws.Slice(a3, batch * 32));
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
-                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), ws.Slice(a3 + 0), theta.Slice(0), scratch.Slice(5440, batch * 32), scratch.Slice(0, 5440));
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), cotangent.Slice(0), theta.Slice(0), scratch.Slice(5440, batch * 32), scratch.Slice(0, 5440));
                 {
                     var from = scratch.Slice(5440, batch * 32);
                     var into = gradH.Slice(0);
                     for (int q = 0; q < batch * 32; q++) into[q] += from[q];
                 }
-                global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), ws.Slice(a3 + 0), gradTheta.Slice(0), gradTheta.Slice(36), scratch.Slice(0, 5440));
+                global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), cotangent.Slice(0), gradTheta.Slice(0), gradTheta.Slice(36), scratch.Slice(0, 5440));
             }
             
             public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -88,19 +86,17 @@ namespace Demo
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), theta.Slice(0), theta.Slice(36), ws.Slice(f3 + 0), scratch.Slice(0, 5440));
                 ws.Slice(f3, batch * 32).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 32, batch * 32).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 32).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), ws.Slice(a3, batch * 32));
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
-                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), ws.Slice(a3 + 0), theta.Slice(0), scratch.Slice(5440, batch * 32), scratch.Slice(0, 5440));
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), cotangent.Slice(0), theta.Slice(0), scratch.Slice(5440, batch * 32), scratch.Slice(0, 5440));
                 {
                     var from = scratch.Slice(5440, batch * 32);
                     var into = gradH.Slice(0);
                     for (int q = 0; q < batch * 32; q++) into[q] += from[q];
                 }
-                global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), ws.Slice(a3 + 0), gradTheta.Slice(0), gradTheta.Slice(36), scratch.Slice(0, 5440));
+                global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), cotangent.Slice(0), gradTheta.Slice(0), gradTheta.Slice(36), scratch.Slice(0, 5440));
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)

@@ -78,17 +78,16 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Add<T>(k2, ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
                 // v5 = Div(v0, v4) [3]   h / (2f + b * b)
                 global::OdeDsl.Tensors.Elementwise.Divide<T>(h.Slice(0, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 9, batch * 9).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 9, batch * 6).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a5, batch * 3));
                 // v5 = Div(v0, v4) [3]   h / (2f + b * b)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        T g = ws[a5 + b * 3 + i];
+                        T g = cotangent[b * 3 + i];
                         gradH[b * 3 + i] += g / ws[f4 + b * 3 + i];
                         ws[a4 + b * 3 + i] += -g * ws[f5 + b * 3 + i] / ws[f4 + b * 3 + i];
                     }
@@ -137,17 +136,16 @@ namespace Demo
                 // v5 = Div(v0, v4) [3]   h / (2f + b * b)
                 global::OdeDsl.Tensors.Elementwise.Divide<T>(h.Slice(0, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
                 ws.Slice(f5, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 9, batch * 9).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 9, batch * 6).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a5, batch * 3));
                 // v5 = Div(v0, v4) [3]   h / (2f + b * b)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        T g = ws[a5 + b * 3 + i];
+                        T g = cotangent[b * 3 + i];
                         gradH[b * 3 + i] += g / ws[f4 + b * 3 + i];
                         ws[a4 + b * 3 + i] += -g * ws[f5 + b * 3 + i] / ws[f4 + b * 3 + i];
                     }

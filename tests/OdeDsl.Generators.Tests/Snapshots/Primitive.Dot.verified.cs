@@ -80,17 +80,16 @@ namespace Demo
                         ws[f3 + b * 3 + i] = h[b * 3 + i] * ws[f2 + b];
                     }
                 }
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 4, batch * 4).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 4, batch * 1).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a3, batch * 3));
                 // v3 = Mul(v0, v2) [3]   h * Dot(h, w)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        T g = ws[a3 + b * 3 + i];
+                        T g = cotangent[b * 3 + i];
                         gradH[b * 3 + i] += g * ws[f2 + b];
                         ws[a2 + b] += g * h[b * 3 + i];
                     }
@@ -138,17 +137,16 @@ namespace Demo
                     }
                 }
                 ws.Slice(f3, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 4, batch * 4).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 4, batch * 1).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a3, batch * 3));
                 // v3 = Mul(v0, v2) [3]   h * Dot(h, w)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        T g = ws[a3 + b * 3 + i];
+                        T g = cotangent[b * 3 + i];
                         gradH[b * 3 + i] += g * ws[f2 + b];
                         ws[a2 + b] += g * h[b * 3 + i];
                     }

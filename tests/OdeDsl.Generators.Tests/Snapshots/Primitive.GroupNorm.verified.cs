@@ -55,13 +55,11 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 4, 4, 2, T.CreateTruncating(1e-5d), h.Slice(0), theta.Slice(0), theta.Slice(4), ws.Slice(f3 + 0), ws.Slice(f3 + batch * 16, batch * 4));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 20, batch * 20).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 16).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 16), ws.Slice(a3, batch * 16));
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
-                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 4, 4, 2, h.Slice(0), theta.Slice(0), ws.Slice(f3 + batch * 16, batch * 4), ws.Slice(a3 + 0), scratch.Slice(0, batch * 16), gradTheta.Slice(0), gradTheta.Slice(4));
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 4, 4, 2, h.Slice(0), theta.Slice(0), ws.Slice(f3 + batch * 16, batch * 4), cotangent.Slice(0), scratch.Slice(0, batch * 16), gradTheta.Slice(0), gradTheta.Slice(4));
                 {
                     var from = scratch.Slice(0, batch * 16);
                     var into = gradH.Slice(0);
@@ -87,13 +85,11 @@ namespace Demo
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 4, 4, 2, T.CreateTruncating(1e-5d), h.Slice(0), theta.Slice(0), theta.Slice(4), ws.Slice(f3 + 0), ws.Slice(f3 + batch * 16, batch * 4));
                 ws.Slice(f3, batch * 16).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 20, batch * 20).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 16).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 16), ws.Slice(a3, batch * 16));
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
-                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 4, 4, 2, h.Slice(0), theta.Slice(0), ws.Slice(f3 + batch * 16, batch * 4), ws.Slice(a3 + 0), scratch.Slice(0, batch * 16), gradTheta.Slice(0), gradTheta.Slice(4));
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 4, 4, 2, h.Slice(0), theta.Slice(0), ws.Slice(f3 + batch * 16, batch * 4), cotangent.Slice(0), scratch.Slice(0, batch * 16), gradTheta.Slice(0), gradTheta.Slice(4));
                 {
                     var from = scratch.Slice(0, batch * 16);
                     var into = gradH.Slice(0);

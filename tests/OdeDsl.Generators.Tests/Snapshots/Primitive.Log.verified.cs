@@ -65,13 +65,12 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Add<T>(k1, ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
                 // v4 = Log(v3) [3]   Log(1f + Square(h))
                 global::OdeDsl.Tensors.Elementwise.Log<T>(ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 9, batch * 9).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 9, batch * 6).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
                 // v4 = Log(v3) [3]   Log(1f + Square(h))
-                global::OdeDsl.Tensors.Elementwise.DivideAddTo<T>(ws.Slice(a4, batch * 3), ws.Slice(f3, batch * 3), ws.Slice(a3, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.DivideAddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(f3, batch * 3), ws.Slice(a3, batch * 3));
                 // v3 = Add(v1, v2) [3]   1f + Square(h)
                 global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = Square(v0) [3]   Square(h)
@@ -102,13 +101,12 @@ namespace Demo
                 // v4 = Log(v3) [3]   Log(1f + Square(h))
                 global::OdeDsl.Tensors.Elementwise.Log<T>(ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
                 ws.Slice(f4, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 9, batch * 9).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 9, batch * 6).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
                 // v4 = Log(v3) [3]   Log(1f + Square(h))
-                global::OdeDsl.Tensors.Elementwise.DivideAddTo<T>(ws.Slice(a4, batch * 3), ws.Slice(f3, batch * 3), ws.Slice(a3, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.DivideAddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(f3, batch * 3), ws.Slice(a3, batch * 3));
                 // v3 = Add(v1, v2) [3]   1f + Square(h)
                 global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = Square(v0) [3]   Square(h)

@@ -52,14 +52,12 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v2 = MatVec(v1, v0) [3]   W * h
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 3, T.One, h.Slice(0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f2 + 0), 3);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 3, batch * 3).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = MatVec(v1, v0) [3]   W * h
-                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, ws.Slice(a2 + 0), 3, theta.Slice(0), 3, T.One, gradH.Slice(0), 3);
-                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, ws.Slice(a2 + 0), 3, h.Slice(0), 3, T.One, gradTheta.Slice(0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, cotangent.Slice(0), 3, theta.Slice(0), 3, T.One, gradH.Slice(0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, cotangent.Slice(0), 3, h.Slice(0), 3, T.One, gradTheta.Slice(0), 3);
             }
             
             public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -79,14 +77,12 @@ namespace Demo
                 // v2 = MatVec(v1, v0) [3]   W * h
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 3, T.One, h.Slice(0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f2 + 0), 3);
                 ws.Slice(f2, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 3, batch * 3).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = MatVec(v1, v0) [3]   W * h
-                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, ws.Slice(a2 + 0), 3, theta.Slice(0), 3, T.One, gradH.Slice(0), 3);
-                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, ws.Slice(a2 + 0), 3, h.Slice(0), 3, T.One, gradTheta.Slice(0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, cotangent.Slice(0), 3, theta.Slice(0), 3, T.One, gradH.Slice(0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, cotangent.Slice(0), 3, h.Slice(0), 3, T.One, gradTheta.Slice(0), 3);
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)

@@ -51,14 +51,12 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v1 = Mul(v0, v0) [3]   h * h
                 global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 3), h.Slice(0, batch * 3), ws.Slice(f1, batch * 3));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 3, batch * 3).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a1, batch * 3));
                 // v1 = Mul(v0, v0) [3]   h * h
-                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a1, batch * 3), h.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
-                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a1, batch * 3), h.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(cotangent.Slice(0, batch * 3), h.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(cotangent.Slice(0, batch * 3), h.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
             }
             
             public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -78,14 +76,12 @@ namespace Demo
                 // v1 = Mul(v0, v0) [3]   h * h
                 global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 3), h.Slice(0, batch * 3), ws.Slice(f1, batch * 3));
                 ws.Slice(f1, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 3, batch * 3).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a1, batch * 3));
                 // v1 = Mul(v0, v0) [3]   h * h
-                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a1, batch * 3), h.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
-                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a1, batch * 3), h.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(cotangent.Slice(0, batch * 3), h.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(cotangent.Slice(0, batch * 3), h.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)

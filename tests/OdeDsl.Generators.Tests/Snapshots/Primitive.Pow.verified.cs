@@ -57,13 +57,12 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Exp<T>(h.Slice(0, batch * 3), ws.Slice(f2, batch * 3));
                 // v3 = Pow(v2) [3]   Pow(Exp(h), 1.5f)
                 global::OdeDsl.Tensors.Elementwise.Pow<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(f3, batch * 3));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 6, batch * 6).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 6, batch * 3).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a3, batch * 3));
                 // v3 = Pow(v2) [3]   Pow(Exp(h), 1.5f)
-                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3), true);
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3), true);
                 // v2 = Exp(v0) [3]   Exp(h)
                 global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a2, batch * 3), ws.Slice(f2, batch * 3), gradH.Slice(0, batch * 3));
             }
@@ -88,13 +87,12 @@ namespace Demo
                 // v3 = Pow(v2) [3]   Pow(Exp(h), 1.5f)
                 global::OdeDsl.Tensors.Elementwise.Pow<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(f3, batch * 3));
                 ws.Slice(f3, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 6, batch * 6).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 6, batch * 3).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a3, batch * 3));
                 // v3 = Pow(v2) [3]   Pow(Exp(h), 1.5f)
-                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3), true);
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3), true);
                 // v2 = Exp(v0) [3]   Exp(h)
                 global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a2, batch * 3), ws.Slice(f2, batch * 3), gradH.Slice(0, batch * 3));
             }

@@ -59,13 +59,12 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 3), k1, ws.Slice(f2, batch * 3));
                 // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
                 global::OdeDsl.Tensors.Activations.Sigmoid<T>(ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 6, batch * 6).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 6, batch * 3).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a3, batch * 3));
                 // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
-                global::OdeDsl.Tensors.Activations.SigmoidBackwardAdd<T>(ws.Slice(f3, batch * 3), ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3));
+                global::OdeDsl.Tensors.Activations.SigmoidBackwardAdd<T>(ws.Slice(f3, batch * 3), cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = Mul(v0, v1) [3]   h * 2f
                 global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a2, batch * 3), k1, gradH.Slice(0, batch * 3));
             }
@@ -91,13 +90,12 @@ namespace Demo
                 // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
                 global::OdeDsl.Tensors.Activations.Sigmoid<T>(ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
                 ws.Slice(f3, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 6, batch * 6).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 6, batch * 3).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a3, batch * 3));
                 // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
-                global::OdeDsl.Tensors.Activations.SigmoidBackwardAdd<T>(ws.Slice(f3, batch * 3), ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3));
+                global::OdeDsl.Tensors.Activations.SigmoidBackwardAdd<T>(ws.Slice(f3, batch * 3), cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = Mul(v0, v1) [3]   h * 2f
                 global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a2, batch * 3), k1, gradH.Slice(0, batch * 3));
             }

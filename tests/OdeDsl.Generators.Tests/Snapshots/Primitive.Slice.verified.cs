@@ -69,14 +69,13 @@ namespace Demo
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f6 + 2), 3);
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
                 global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 9, batch * 9).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 9, batch * 6).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a7, batch * 3));
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a7, batch * 3), ws.Slice(a4, batch * 3));
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a7, batch * 3), ws.Slice(a6, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a6, batch * 3));
                 // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a6 + 0), 3, gradH.Slice(1), 3);
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a6 + 2), 3, gradH.Slice(0), 3);
@@ -112,14 +111,13 @@ namespace Demo
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
                 global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
                 ws.Slice(f7, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 9, batch * 9).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 9, batch * 6).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a7, batch * 3));
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a7, batch * 3), ws.Slice(a4, batch * 3));
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a7, batch * 3), ws.Slice(a6, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a6, batch * 3));
                 // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a6 + 0), 3, gradH.Slice(1), 3);
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a6 + 2), 3, gradH.Slice(0), 3);

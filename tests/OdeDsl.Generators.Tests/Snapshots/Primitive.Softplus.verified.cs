@@ -65,18 +65,16 @@ namespace Demo
                         ws[f1 + b * 3 + i] = (T.Max(xv, T.Zero) + T.Log(T.One + T.Exp(-T.Abs(xv))));
                     }
                 }
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 3, batch * 3).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a1, batch * 3));
                 // v1 = Softplus(v0) [3]   Softplus(h)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
                         T xv = h[b * 3 + i], yv = ws[f1 + b * 3 + i];
-                        gradH[b * 3 + i] += (T.One / (T.One + T.Exp(-xv))) * ws[a1 + b * 3 + i];
+                        gradH[b * 3 + i] += (T.One / (T.One + T.Exp(-xv))) * cotangent[b * 3 + i];
                     }
                 }
             }
@@ -105,18 +103,16 @@ namespace Demo
                     }
                 }
                 ws.Slice(f1, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 3, batch * 3).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a1, batch * 3));
                 // v1 = Softplus(v0) [3]   Softplus(h)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
                         T xv = h[b * 3 + i], yv = ws[f1 + b * 3 + i];
-                        gradH[b * 3 + i] += (T.One / (T.One + T.Exp(-xv))) * ws[a1 + b * 3 + i];
+                        gradH[b * 3 + i] += (T.One / (T.One + T.Exp(-xv))) * cotangent[b * 3 + i];
                     }
                 }
             }

@@ -65,18 +65,17 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Add<T>(k1, ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
                 // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
                 global::OdeDsl.Tensors.Elementwise.Sqrt<T>(ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 9, batch * 9).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 9, batch * 6).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
                 // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
                         T xv = ws[f3 + b * 3 + i], yv = ws[f4 + b * 3 + i];
-                        ws[a3 + b * 3 + i] += (T.CreateTruncating(0.5d) / yv) * ws[a4 + b * 3 + i];
+                        ws[a3 + b * 3 + i] += (T.CreateTruncating(0.5d) / yv) * cotangent[b * 3 + i];
                     }
                 }
                 // v3 = Add(v1, v2) [3]   1f + Square(h)
@@ -109,18 +108,17 @@ namespace Demo
                 // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
                 global::OdeDsl.Tensors.Elementwise.Sqrt<T>(ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
                 ws.Slice(f4, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 9, batch * 9).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 9, batch * 6).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
                 // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
                         T xv = ws[f3 + b * 3 + i], yv = ws[f4 + b * 3 + i];
-                        ws[a3 + b * 3 + i] += (T.CreateTruncating(0.5d) / yv) * ws[a4 + b * 3 + i];
+                        ws[a3 + b * 3 + i] += (T.CreateTruncating(0.5d) / yv) * cotangent[b * 3 + i];
                     }
                 }
                 // v3 = Add(v1, v2) [3]   1f + Square(h)

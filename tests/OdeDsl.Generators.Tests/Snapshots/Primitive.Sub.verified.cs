@@ -63,17 +63,15 @@ namespace Demo
                         ws[f2 + b * 3 + i] = h[b * 3 + i] - t[b];
                     }
                 }
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 3, batch * 3).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = Sub(v0, v1) [3]   h - t
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        T g = ws[a2 + b * 3 + i];
+                        T g = cotangent[b * 3 + i];
                         gradH[b * 3 + i] += g;
                         gradT[b] += -g;
                     }
@@ -103,17 +101,15 @@ namespace Demo
                     }
                 }
                 ws.Slice(f2, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 3, batch * 3).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = Sub(v0, v1) [3]   h - t
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        T g = ws[a2 + b * 3 + i];
+                        T g = cotangent[b * 3 + i];
                         gradH[b * 3 + i] += g;
                         gradT[b] += -g;
                     }

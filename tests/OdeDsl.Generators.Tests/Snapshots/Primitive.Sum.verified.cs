@@ -79,17 +79,16 @@ namespace Demo
                         ws[f2 + b * 3 + i] = h[b * 3 + i] * ws[f1 + b];
                     }
                 }
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 4, batch * 4).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 4, batch * 1).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = Mul(v0, v1) [3]   h * Sum(h)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        T g = ws[a2 + b * 3 + i];
+                        T g = cotangent[b * 3 + i];
                         gradH[b * 3 + i] += g * ws[f1 + b];
                         ws[a1 + b] += g * h[b * 3 + i];
                     }
@@ -133,17 +132,16 @@ namespace Demo
                     }
                 }
                 ws.Slice(f2, batch * 3).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 4, batch * 4).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 4, batch * 1).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = Mul(v0, v1) [3]   h * Sum(h)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        T g = ws[a2 + b * 3 + i];
+                        T g = cotangent[b * 3 + i];
                         gradH[b * 3 + i] += g * ws[f1 + b];
                         ws[a1 + b] += g * h[b * 3 + i];
                     }

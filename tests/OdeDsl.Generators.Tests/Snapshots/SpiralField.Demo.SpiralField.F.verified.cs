@@ -91,14 +91,13 @@ namespace Demo
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
                 global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f11, batch * 2), theta.Slice(250, 2), ws.Slice(f12, batch * 2));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 158, batch * 158).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 158, batch * 156).Clear();
                 gradH.Slice(0, batch * 2).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a12, batch * 2));
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a12, batch * 2), ws.Slice(a11, batch * 2));
-                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, ws.Slice(a12, batch * 2), gradTheta.Slice(250, 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a11, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, cotangent.Slice(0, batch * 2), gradTheta.Slice(250, 2));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a11 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a10 + 0), 50);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a11 + 0), 2, ws.Slice(f10 + 0), 50, T.One, gradTheta.Slice(150), 50);
@@ -153,14 +152,13 @@ namespace Demo
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
                 global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f11, batch * 2), theta.Slice(250, 2), ws.Slice(f12, batch * 2));
                 ws.Slice(f12, batch * 2).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 158, batch * 158).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 158, batch * 156).Clear();
                 gradH.Slice(0, batch * 2).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a12, batch * 2));
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a12, batch * 2), ws.Slice(a11, batch * 2));
-                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, ws.Slice(a12, batch * 2), gradTheta.Slice(250, 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a11, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, cotangent.Slice(0, batch * 2), gradTheta.Slice(250, 2));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a11 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a10 + 0), 50);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a11 + 0), 2, ws.Slice(f10 + 0), 50, T.One, gradTheta.Slice(150), 50);

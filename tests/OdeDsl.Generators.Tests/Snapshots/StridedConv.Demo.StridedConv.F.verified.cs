@@ -75,14 +75,13 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f5, batch * 32), k6, ws.Slice(f7, batch * 32));
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
                 global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f7, batch * 32), h.Slice(0, batch * 32), ws.Slice(f8, batch * 32));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 128, batch * 128).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 128, batch * 96).Clear();
                 gradH.Slice(0, batch * 32).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), ws.Slice(a8, batch * 32));
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a8, batch * 32), ws.Slice(a7, batch * 32));
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a8, batch * 32), gradH.Slice(0, batch * 32));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), ws.Slice(a7, batch * 32));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), gradH.Slice(0, batch * 32));
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
                 global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 32), k6, ws.Slice(a5, batch * 32));
                 // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
@@ -125,14 +124,13 @@ namespace Demo
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
                 global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f7, batch * 32), h.Slice(0, batch * 32), ws.Slice(f8, batch * 32));
                 ws.Slice(f8, batch * 32).CopyTo(dh);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 128, batch * 128).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 128, batch * 96).Clear();
                 gradH.Slice(0, batch * 32).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), ws.Slice(a8, batch * 32));
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a8, batch * 32), ws.Slice(a7, batch * 32));
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a8, batch * 32), gradH.Slice(0, batch * 32));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), ws.Slice(a7, batch * 32));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), gradH.Slice(0, batch * 32));
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
                 global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 32), k6, ws.Slice(a5, batch * 32));
                 // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))

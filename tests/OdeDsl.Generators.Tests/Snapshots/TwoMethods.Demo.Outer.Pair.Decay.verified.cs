@@ -71,14 +71,13 @@ namespace Demo
                     }
                     // v3 = Mul(v2, v0) [3]   -k * h
                     global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f2, batch * 3), h.Slice(0, batch * 3), ws.Slice(f3, batch * 3));
-                    // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                    ws.Slice(batch * 6, batch * 6).Clear();
+                    // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                    ws.Slice(batch * 6, batch * 3).Clear();
                     gradH.Slice(0, batch * 3).Clear();
                     gradT.Slice(0, batch).Clear();
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a3, batch * 3));
                     // v3 = Mul(v2, v0) [3]   -k * h
-                    global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a3, batch * 3), h.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
-                    global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a3, batch * 3), ws.Slice(f2, batch * 3), gradH.Slice(0, batch * 3));
+                    global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(cotangent.Slice(0, batch * 3), h.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
+                    global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(f2, batch * 3), gradH.Slice(0, batch * 3));
                     // v2 = Neg(v1) [3]   -k
                     for (int b = 0; b < batch; b++)
                     {
@@ -117,14 +116,13 @@ namespace Demo
                     // v3 = Mul(v2, v0) [3]   -k * h
                     global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f2, batch * 3), h.Slice(0, batch * 3), ws.Slice(f3, batch * 3));
                     ws.Slice(f3, batch * 3).CopyTo(dh);
-                    // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                    ws.Slice(batch * 6, batch * 6).Clear();
+                    // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                    ws.Slice(batch * 6, batch * 3).Clear();
                     gradH.Slice(0, batch * 3).Clear();
                     gradT.Slice(0, batch).Clear();
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a3, batch * 3));
                     // v3 = Mul(v2, v0) [3]   -k * h
-                    global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a3, batch * 3), h.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
-                    global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a3, batch * 3), ws.Slice(f2, batch * 3), gradH.Slice(0, batch * 3));
+                    global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(cotangent.Slice(0, batch * 3), h.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
+                    global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(f2, batch * 3), gradH.Slice(0, batch * 3));
                     // v2 = Neg(v1) [3]   -k
                     for (int b = 0; b < batch; b++)
                     {

@@ -110,17 +110,16 @@ namespace Demo
                             ws[f7 + b * 2 + i] = ws[f5 + b * 2 + i] * ws[f6 + b];
                         }
                     }
-                    // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                    ws.Slice(batch * 6, batch * 6).Clear();
+                    // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                    ws.Slice(batch * 6, batch * 4).Clear();
                     gradH.Slice(0, batch * 2).Clear();
                     gradT.Slice(0, batch).Clear();
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a7, batch * 2));
                     // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 2; i++)
                         {
-                            T g = ws[a7 + b * 2 + i];
+                            T g = cotangent[b * 2 + i];
                             ws[a5 + b * 2 + i] += g * ws[f6 + b];
                             ws[a6 + b] += g * ws[f5 + b * 2 + i];
                         }
@@ -195,17 +194,16 @@ namespace Demo
                         }
                     }
                     ws.Slice(f7, batch * 2).CopyTo(dh);
-                    // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                    ws.Slice(batch * 6, batch * 6).Clear();
+                    // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                    ws.Slice(batch * 6, batch * 4).Clear();
                     gradH.Slice(0, batch * 2).Clear();
                     gradT.Slice(0, batch).Clear();
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a7, batch * 2));
                     // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 2; i++)
                         {
-                            T g = ws[a7 + b * 2 + i];
+                            T g = cotangent[b * 2 + i];
                             ws[a5 + b * 2 + i] += g * ws[f6 + b];
                             ws[a6 + b] += g * ws[f5 + b * 2 + i];
                         }
