@@ -265,7 +265,11 @@ namespace OdeDsl.Generators.Emit
         {
             c.Line("global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));");
             Forward(c);
-            if (valueTarget is not null) CopyOut(c, valueTarget, c.ValBlock, id => c.Val(id, "i"));
+            if (valueTarget is not null)
+            {
+                c.Line($"// {valueTarget} = f, as Evaluate writes it, before the reverse sweep");
+                CopyOut(c, valueTarget, c.ValBlock, id => c.Val(id, "i"));
+            }
             // nothing after the output adds to its adjoint: where it can, the sweep reads the cotangent in place as that
             // adjoint, and only the slots before the output's are cleared
             bool inPlace = CotangentIsOutputAdjoint;

@@ -209,6 +209,7 @@ namespace Demo
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f16 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f17 + 0), 2);
                 // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
                 global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f17, batch * 2), theta.Slice(4610, 2), ws.Slice(f18, batch * 2));
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f18, batch * 2).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 521, batch * 519).Clear();

@@ -307,6 +307,7 @@ namespace Demo
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f18 + 0), theta.Slice(37760), theta.Slice(75200), ws.Slice(f19 + 0), scratch.Slice(0, 189508));
                 // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), ws.Slice(f19 + 0), theta.Slice(75264), theta.Slice(75328), ws.Slice(f20 + 0), ws.Slice(f20 + batch * 2304, batch * 64));
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f20, batch * 2304).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 21000, batch * 18632).Clear();

@@ -293,6 +293,7 @@ static partial class LotkaVolterra
             // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
             global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f10 + 0), 1, ws.Slice(f18 + 0), 2);
             global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f17 + 0), 1, ws.Slice(f18 + 1), 2);
+            // dh = f, as Evaluate writes it, before the reverse sweep
             ws.Slice(f18, batch * 2).CopyTo(dh);
             // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
             ws.Slice(batch * 11, batch * 9).Clear();

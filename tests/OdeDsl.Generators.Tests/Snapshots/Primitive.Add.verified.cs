@@ -76,6 +76,7 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v2 = Add(v0, v1) [3]   h + b
                 global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 3, h.Slice(0, batch * 3), theta.Slice(0, 3), ws.Slice(f2, batch * 3));
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f2, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();

@@ -149,6 +149,7 @@ namespace Demo
                 }
                 // v5 = Conv2d(v4, v2, v3) [2, 3, 3]   Conv2d(ConcatChannel(h, t), K, c)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), theta.Slice(0), theta.Slice(6), ws.Slice(f5 + 0), scratch.Slice(0, 1325));
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f5, batch * 18).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 45, batch * 27).Clear();

@@ -92,6 +92,7 @@ namespace Demo
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f3 + 3), 4);
                 // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f4, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 7, batch * 4).Clear();

@@ -85,6 +85,7 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), theta.Slice(0), theta.Slice(36), ws.Slice(f3 + 0), scratch.Slice(0, 5440));
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f3, batch * 32).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 32).Clear();

@@ -102,6 +102,7 @@ namespace Demo
                         ws[f1 + b * 3 + i] = T.Cos(xv);
                     }
                 }
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f1, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();

@@ -135,6 +135,7 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Add<T>(k2, ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
                 // v5 = Div(v0, v4) [3]   h / (2f + b * b)
                 global::OdeDsl.Tensors.Elementwise.Divide<T>(h.Slice(0, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f5, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 9, batch * 6).Clear();

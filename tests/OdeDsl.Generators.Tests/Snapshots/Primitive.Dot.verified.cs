@@ -136,6 +136,7 @@ namespace Demo
                         ws[f3 + b * 3 + i] = h[b * 3 + i] * ws[f2 + b];
                     }
                 }
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f3, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 4, batch * 1).Clear();

@@ -84,6 +84,7 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 4, 4, 2, T.CreateTruncating(1e-5d), h.Slice(0), theta.Slice(0), theta.Slice(4), ws.Slice(f3 + 0), ws.Slice(f3 + batch * 16, batch * 4));
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f3, batch * 16).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 16).Clear();

@@ -76,6 +76,7 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v2 = MatVec(v1, v0) [3]   W * h
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 3, T.One, h.Slice(0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f2 + 0), 3);
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f2, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();

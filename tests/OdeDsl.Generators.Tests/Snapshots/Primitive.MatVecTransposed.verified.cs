@@ -76,6 +76,7 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v3 = MatVec(v1, v0) [3]   Transpose(W) * h
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, h.Slice(0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f3 + 0), 3);
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f3, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();

@@ -75,6 +75,7 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v1 = Mul(v0, v0) [3]   h * h
                 global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 3), h.Slice(0, batch * 3), ws.Slice(f1, batch * 3));
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f1, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();

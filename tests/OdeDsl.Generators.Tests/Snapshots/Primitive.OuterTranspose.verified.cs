@@ -216,6 +216,7 @@ namespace Demo
                         for (int j = 0; j < 2; j++) ws[f5 + b * 4 + j * 2 + i] = ws[f4 + b * 4 + i * 2 + j];
                     }
                 }
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 2; i++)

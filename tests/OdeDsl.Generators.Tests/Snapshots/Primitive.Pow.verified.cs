@@ -86,6 +86,7 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Exp<T>(h.Slice(0, batch * 3), ws.Slice(f2, batch * 3));
                 // v3 = Pow(v2) [3]   Pow(Exp(h), 1.5f)
                 global::OdeDsl.Tensors.Elementwise.Pow<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(f3, batch * 3));
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f3, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 6, batch * 3).Clear();

@@ -89,6 +89,7 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 3), k1, ws.Slice(f2, batch * 3));
                 // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
                 global::OdeDsl.Tensors.Activations.Sigmoid<T>(ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f3, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 6, batch * 3).Clear();

@@ -110,6 +110,7 @@ namespace Demo
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f6 + 2), 3);
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
                 global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f7, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 9, batch * 6).Clear();

@@ -107,6 +107,7 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Add<T>(k1, ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
                 // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
                 global::OdeDsl.Tensors.Elementwise.Sqrt<T>(ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f4, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 9, batch * 6).Clear();

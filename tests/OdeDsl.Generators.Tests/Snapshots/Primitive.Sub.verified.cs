@@ -100,6 +100,7 @@ namespace Demo
                         ws[f2 + b * 3 + i] = h[b * 3 + i] - t[b];
                     }
                 }
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f2, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();

@@ -131,6 +131,7 @@ namespace Demo
                         ws[f2 + b * 3 + i] = h[b * 3 + i] * ws[f1 + b];
                     }
                 }
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f2, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 4, batch * 1).Clear();

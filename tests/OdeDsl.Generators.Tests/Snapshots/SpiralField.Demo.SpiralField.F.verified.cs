@@ -151,6 +151,7 @@ namespace Demo
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
                 global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f11, batch * 2), theta.Slice(250, 2), ws.Slice(f12, batch * 2));
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f12, batch * 2).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 158, batch * 156).Clear();

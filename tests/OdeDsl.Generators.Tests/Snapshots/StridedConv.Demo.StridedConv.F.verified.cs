@@ -123,6 +123,7 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f5, batch * 32), k6, ws.Slice(f7, batch * 32));
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
                 global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f7, batch * 32), h.Slice(0, batch * 32), ws.Slice(f8, batch * 32));
+                // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f8, batch * 32).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 128, batch * 96).Clear();

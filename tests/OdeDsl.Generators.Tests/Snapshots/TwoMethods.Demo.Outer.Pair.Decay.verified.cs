@@ -115,6 +115,7 @@ namespace Demo
                     }
                     // v3 = Mul(v2, v0) [3]   -k * h
                     global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f2, batch * 3), h.Slice(0, batch * 3), ws.Slice(f3, batch * 3));
+                    // dh = f, as Evaluate writes it, before the reverse sweep
                     ws.Slice(f3, batch * 3).CopyTo(dh);
                     // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                     ws.Slice(batch * 6, batch * 3).Clear();

@@ -193,6 +193,7 @@ namespace Demo
                             ws[f7 + b * 2 + i] = ws[f5 + b * 2 + i] * ws[f6 + b];
                         }
                     }
+                    // dh = f, as Evaluate writes it, before the reverse sweep
                     ws.Slice(f7, batch * 2).CopyTo(dh);
                     // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                     ws.Slice(batch * 6, batch * 4).Clear();
