@@ -50,7 +50,7 @@ public interface IOdeDynamics<TSelf> where TSelf : IOdeDynamics<TSelf>
     /// <see cref="Evaluate{T}"/> and <see cref="VectorJacobianProduct{T}"/> at the same point in one call, as the adjoint's
     /// augmented system needs them. A VJP computes f on its way, so an implementation that writes that value to
     /// <paramref name="dh"/> saves the separate evaluation (the generated systems do, bit-identical to the two calls).
-    /// The default calls the two members.
+    /// The default calls the two members. <paramref name="dh"/> must not overlap the workspace or the other arguments.
     /// </summary>
     static virtual void EvaluateAndVectorJacobianProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
         ReadOnlySpan<T> cotangent, Span<T> dh, Span<T> gradH, Span<T> gradTheta, Span<T> gradT, int batch, Span<T> workspace)
