@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Reflection;
+using System.Runtime.InteropServices;
 using OdeDsl.Training;
 
 namespace OdeDsl.Generators.Tests;
@@ -102,6 +105,55 @@ public abstract class DynamicsPropertyTests<TD> where TD : IOdeDynamics<TD>
     }
 
     [Fact]
+    public void FusedEvaluationAndVjpIsBitIdenticalToEvaluateThenVjp()
+    {
+        // the generated member, not the interface's default (which would make this test trivially pass)
+        Assert.NotNull(typeof(TD).GetMethod(nameof(IOdeDynamics<TD>.EvaluateAndVectorJacobianProduct), BindingFlags.Public | BindingFlags.Static));
+        FusedMatchesSeparate<float>();
+        FusedMatchesSeparate<double>();
+    }
+
+    private void FusedMatchesSeparate<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (t, h, theta) = Inputs<T>();
+        int n = TD.StateSize;
+        var a = DynamicsHarness<TD>.Random<T>(_rng, Batch * n);
+        var gradTheta0 = DynamicsHarness<TD>.Random<T>(_rng, TD.ParameterCount, 0.5);   // gradTheta accumulates
+
+        var ws = new T[TD.WorkspaceLength(Batch)];
+        var dh = new T[Batch * n];
+        var gh = new T[Batch * n];
+        var gt = new T[Batch];
+        var gTheta = (T[])gradTheta0.Clone();
+        TD.Evaluate<T>(t, h, theta, dh, Batch, ws);
+        TD.VectorJacobianProduct<T>(t, h, theta, a, gh, gTheta, gt, Batch, ws);
+
+        var fusedWs = new T[TD.WorkspaceLength(Batch)];
+        Array.Fill(fusedWs, T.NaN);   // stale contents must not leak into dh or the gradients
+        var fusedDh = new T[Batch * n];
+        var fusedGh = new T[Batch * n];
+        var fusedGt = new T[Batch];
+        var fusedGTheta = (T[])gradTheta0.Clone();
+        Array.Fill(fusedDh, T.NaN);
+        Array.Fill(fusedGh, T.NaN);
+        Array.Fill(fusedGt, T.NaN);
+        TD.EvaluateAndVectorJacobianProduct<T>(t, h, theta, a, fusedDh, fusedGh, fusedGTheta, fusedGt, Batch, fusedWs);
+
+        AssertBitIdentical(dh, fusedDh, "dh");
+        AssertBitIdentical(gh, fusedGh, "gradH");
+        AssertBitIdentical(gTheta, fusedGTheta, "gradTheta");
+        AssertBitIdentical(gt, fusedGt, "gradT");
+    }
+
+    private static void AssertBitIdentical<T>(T[] expected, T[] actual, string what) where T : unmanaged
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        var e = MemoryMarshal.AsBytes(expected.AsSpan()).ToArray();
+        var g = MemoryMarshal.AsBytes(actual.AsSpan()).ToArray();
+        Assert.True(e.AsSpan().SequenceEqual(g), $"{typeof(T).Name} {what}: fused [{string.Join(", ", actual)}], separate [{string.Join(", ", expected)}]");
+    }
+
+    [Fact]
     public void JvpAndVjpSatisfyTheTranspositionIdentity()
     {
         var (t, h, theta) = Inputs<double>();
@@ -141,7 +193,7 @@ public abstract class DynamicsPropertyTests<TD> where TD : IOdeDynamics<TD>
     }
 
     [Fact]
-    public void EvaluateAndVjpAllocateNothing()
+    public void EvaluateVjpAndFusedAllocateNothing()
     {
         var (t, h, theta) = Inputs<float>();
         int n = TD.StateSize;
@@ -150,16 +202,19 @@ public abstract class DynamicsPropertyTests<TD> where TD : IOdeDynamics<TD>
         var gh = new float[Batch * n];
         var gt = new float[Batch];
         var gTheta = new float[TD.ParameterCount];
+        var a = DynamicsHarness<TD>.Random<float>(_rng, Batch * n);
         for (int warm = 0; warm < 3; warm++)
         {
             TD.Evaluate<float>(t, h, theta, dh, Batch, ws);
             TD.VectorJacobianProduct<float>(t, h, theta, dh, gh, gTheta, gt, Batch, ws);
+            TD.EvaluateAndVectorJacobianProduct<float>(t, h, theta, a, dh, gh, gTheta, gt, Batch, ws);
         }
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int k = 0; k < 10; k++)
         {
             TD.Evaluate<float>(t, h, theta, dh, Batch, ws);
             TD.VectorJacobianProduct<float>(t, h, theta, dh, gh, gTheta, gt, Batch, ws);
+            TD.EvaluateAndVectorJacobianProduct<float>(t, h, theta, a, dh, gh, gTheta, gt, Batch, ws);
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }

@@ -101,7 +101,7 @@ namespace OdeDsl.Generators.Emit
             }
             else
             {
-                Line(indent, $"/// <summary>Generated from <c>{s.MethodName}</c>: batched evaluation, VJP, JVP and exact divergence.</summary>");
+                Line(indent, $"/// <summary>Generated from <c>{s.MethodName}</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>");
                 Line(indent, $"public sealed class {s.NestedName} : global::OdeDsl.IOdeDynamics<{s.NestedName}>");
                 Line(indent++, "{");
                 Members(indent);
@@ -157,15 +157,7 @@ namespace OdeDsl.Generators.Emit
             FunctionMethod(indent, "VectorJacobianProduct",
                 "global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradX, global::System.Span<T> gradTheta, int batch, global::System.Span<T> workspace",
                 new[] { ("cotangent", m), ("gradX", n) }, c =>
-            {
-                c.Line("global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));");
-                Forward(c);
-                c.Line("// reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls");
-                c.Line($"ws.Slice(batch * {_slotTotal}, batch * {_slotTotal}).Clear();");
-                c.Line($"gradX.Slice(0, batch * {n}).Clear();");
-                Seed(c, m);
-                EmitFused(c, LiveSlots.Reverse().ToList(), (p, node) => p.VjpBody(c, node), (p, node) => p.EmitVjp(c, node));
-            });
+                Vjp(c, m, valueTarget: null, $"gradX.Slice(0, batch * {n}).Clear();"));
 
             FunctionMethod(indent, "JacobianVectorProduct",
                 "global::System.ReadOnlySpan<T> tangent, global::System.Span<T> y, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace",
@@ -226,16 +218,13 @@ namespace OdeDsl.Generators.Emit
             Method(indent, "VectorJacobianProduct",
                 "global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace",
                 new[] { ("cotangent", n), ("gradH", n), ("gradT", 1) }, c =>
-            {
-                c.Line("global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));");
-                Forward(c);
-                c.Line("// reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls");
-                c.Line($"ws.Slice(batch * {_slotTotal}, batch * {_slotTotal}).Clear();");
-                c.Line($"gradH.Slice(0, batch * {n}).Clear();");
-                c.Line("gradT.Slice(0, batch).Clear();");
-                Seed(c, n);
-                EmitFused(c, LiveSlots.Reverse().ToList(), (p, n) => p.VjpBody(c, n), (p, n) => p.EmitVjp(c, n));
-            });
+                Vjp(c, n, valueTarget: null, $"gradH.Slice(0, batch * {n}).Clear();", "gradT.Slice(0, batch).Clear();"));
+
+            // the adjoint's augmented evaluation: the VJP's forward sweep already computes f, so dh costs one copy
+            Method(indent, "EvaluateAndVectorJacobianProduct",
+                "global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace",
+                new[] { ("cotangent", n), ("dh", n), ("gradH", n), ("gradT", 1) }, c =>
+                Vjp(c, n, valueTarget: "dh", $"gradH.Slice(0, batch * {n}).Clear();", "gradT.Slice(0, batch).Clear();"));
 
             Method(indent, "JacobianVectorProduct",
                 "global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace",
@@ -264,6 +253,50 @@ namespace OdeDsl.Generators.Emit
                 c.Line($"for (int b = 0; b < batch; b++) divergence[b] += {c.Tan(s.Output, "col")};");
                 c.Close();
             });
+        }
+
+        /// <summary>
+        /// A VJP body: the forward sweep; then, when <paramref name="valueTarget"/> is set, the output value copied
+        /// there exactly as Evaluate copies it (before the reverse sweep, which writes the workspace); then the reverse
+        /// sweep from the cotangent (<paramref name="m"/> values per row), after the <paramref name="clears"/> of the
+        /// input and time gradients.
+        /// </summary>
+        private void Vjp(EmitContext c, int m, string? valueTarget, params string[] clears)
+        {
+            c.Line("global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));");
+            Forward(c);
+            if (valueTarget is not null)
+            {
+                c.Line($"// {valueTarget} = f, as Evaluate writes it, before the reverse sweep");
+                CopyOut(c, valueTarget, c.ValBlock, id => c.Val(id, "i"));
+            }
+            // nothing after the output adds to its adjoint: where it can, the sweep reads the cotangent in place as that
+            // adjoint, and only the slots before the output's are cleared
+            bool inPlace = CotangentIsOutputAdjoint;
+            c.Line(inPlace ? "// reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls"
+                : "// reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls");
+            int cleared = inPlace ? _slot[_spec.Output] : _slotTotal;
+            if (cleared > 0) c.Line($"ws.Slice(batch * {_slotTotal}, batch * {cleared}).Clear();");
+            foreach (var line in clears) c.Line(line);
+            if (inPlace) c.CotangentOwner = _spec.Output;
+            else Seed(c, m);
+            EmitFused(c, LiveSlots.Reverse().ToList(), (p, node) => p.VjpBody(c, node), (p, node) => p.EmitVjp(c, node));
+            c.CotangentOwner = -1;
+        }
+
+        /// <summary>
+        /// Whether the output owns a contiguous [batch, m] slot, the last one: then its adjoint, which only the cotangent
+        /// feeds, can be the cotangent itself (no cleared slot, no add), and the adjoints to clear are the slots before it.
+        /// </summary>
+        private bool CotangentIsOutputAdjoint
+        {
+            get
+            {
+                int o = _spec.Output;
+                var l = _locs[o];
+                return l.Buffer == Buffer.Work && l.Owner == o && l.Off == 0 && l.RowStride == _nodes[o].Size
+                    && LiveSlots.All(x => x.Id == o || _slot[x.Id] < _slot[o]);
+            }
         }
 
         private void Method(int indent, string name, string tail, (string Name, int Row)[] rows, System.Action<EmitContext> body)

@@ -72,6 +72,11 @@ namespace OdeDsl.Generators.Emit
         }
 
         public IReadOnlyList<Node> Nodes { get; }
+        /// <summary>
+        /// The node whose adjoint is the read-only <c>cotangent</c> argument instead of a workspace slot (the output, during
+        /// a reverse sweep that reads the cotangent in place), or −1.
+        /// </summary>
+        public int CotangentOwner { get; set; } = -1;
         /// <summary>Names of the input buffer and of its gradient: h/gradH for dynamics, x/gradX for [Differentiable] functions.</summary>
         public string InputName { get; set; } = "h";
         public string InputGradName { get; set; } = "gradH";
@@ -155,7 +160,7 @@ namespace OdeDsl.Generators.Emit
                 Buffer.State => $"{InputGradName}[{Row(l, idx)}]",
                 Buffer.Time => "gradT[b]",
                 Buffer.Theta => $"gradTheta[{Ix(l.Off, idx)}]",
-                Buffer.Work => $"ws[a{l.Owner} + {Row(l, idx)}]",
+                Buffer.Work => l.Owner == CotangentOwner ? $"cotangent[{Row(l, idx)}]" : $"ws[a{l.Owner} + {Row(l, idx)}]",
                 _ => null,
             };
         }
@@ -186,15 +191,16 @@ namespace OdeDsl.Generators.Emit
             };
         }
 
-        public string? AdjSpan(int id)
+        /// <summary>The adjoint buffer from the node's first element (or <paramref name="shift"/> elements into its row: a piece of it).</summary>
+        public string? AdjSpan(int id, int shift = 0)
         {
-            var l = _locs[id];
+            var l = _locs[id].Shift(shift);
             return l.Buffer switch
             {
                 Buffer.State => $"{InputGradName}.Slice({l.Off})",
                 Buffer.Theta => $"gradTheta.Slice({l.Off})",
                 Buffer.Time => "gradT",
-                Buffer.Work => $"ws.Slice(a{l.Owner} + {l.Off})",
+                Buffer.Work => l.Owner == CotangentOwner ? $"cotangent.Slice({l.Off})" : $"ws.Slice(a{l.Owner} + {l.Off})",
                 _ => null,
             };
         }
@@ -242,7 +248,9 @@ namespace OdeDsl.Generators.Emit
             if (!IsContiguous(id)) return null;
             var l = _locs[id];
             string length = $"batch * {Nodes[id].Size}";
-            return l.Buffer == Buffer.State ? $"{stateName}.Slice(0, {length})" : $"ws.Slice({region}{l.Owner}, {length})";
+            if (l.Buffer == Buffer.State) return $"{stateName}.Slice(0, {length})";
+            if (region == "a" && l.Owner == CotangentOwner) return $"cotangent.Slice(0, {length})";
+            return $"ws.Slice({region}{l.Owner}, {length})";
         }
 
         /// <summary>

@@ -38,7 +38,8 @@ namespace OdeDsl.Generators.Primitives
 
         private static string At(int off) => off == 0 ? "i" : $"{off} + i";
 
-        // the piece of this node's slot in region f (values), d (tangents) or a (adjoints) that operand k fills
+        // the piece of this node's slot in region f (values) or d (tangents) that operand k fills (adjoints: EmitContext.AdjSpan,
+        // which knows when the output's adjoint is the cotangent)
         private static string Piece(Node n, string region, int off) => $"ws.Slice({region}{n.Id} + {off})";
 
         public override void EmitForward(EmitContext c, Node n) =>
@@ -54,6 +55,6 @@ namespace OdeDsl.Generators.Primitives
         public override void EmitVjp(EmitContext c, Node n) =>
             Pieces(c, n, (a, off) => c.Adj(a, "i") is { } ax ? $"{ax} += {c.Adj(n.Id, At(off))};" : null,
                 (a, off) => c.AdjSpan(a) is { } ax
-                    ? $"{Rows}AddBlock<T>(batch, {c.Node(a).Size}, {Piece(n, "a", off)}, {n.Size}, {ax}, {c.Ld(a)});" : null);
+                    ? $"{Rows}AddBlock<T>(batch, {c.Node(a).Size}, {c.AdjSpan(n.Id, off)}, {n.Size}, {ax}, {c.Ld(a)});" : null);
     }
 }

@@ -39,6 +39,8 @@ public interface IOdeDynamics<TSelf> where TSelf : IOdeDynamics<TSelf>
     /// <summary>
     /// Reverse mode: given the cotangent a = ∂L/∂f (per sample), writes aᵀ∂f/∂h into <paramref name="gradH"/>,
     /// writes aᵀ∂f/∂t per sample into <paramref name="gradT"/>, and ADDS Σ_b aᵀ∂f/∂θ into <paramref name="gradTheta"/>.
+    /// The cotangent is read during the whole call (generated systems use it as the output's adjoint), so it must not
+    /// overlap the gradients or the workspace.
     /// </summary>
     static abstract void VectorJacobianProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
         ReadOnlySpan<T> cotangent, Span<T> gradH, Span<T> gradTheta, Span<T> gradT, int batch, Span<T> workspace)
@@ -47,7 +49,8 @@ public interface IOdeDynamics<TSelf> where TSelf : IOdeDynamics<TSelf>
     /// <summary>
     /// <see cref="Evaluate{T}"/> and <see cref="VectorJacobianProduct{T}"/> at the same point in one call, as the adjoint's
     /// augmented system needs them. A VJP computes f on its way, so an implementation that writes that value to
-    /// <paramref name="dh"/> saves the separate evaluation. The default calls the two members.
+    /// <paramref name="dh"/> saves the separate evaluation (the generated systems do, bit-identical to the two calls).
+    /// The default calls the two members. <paramref name="dh"/> must not overlap the workspace or the other arguments.
     /// </summary>
     static virtual void EvaluateAndVectorJacobianProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
         ReadOnlySpan<T> cotangent, Span<T> dh, Span<T> gradH, Span<T> gradTheta, Span<T> gradT, int batch, Span<T> workspace)

@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP, JVP and exact divergence.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -123,14 +123,101 @@ namespace Demo
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f16 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f17 + 0), 2);
                 // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
                 global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f17, batch * 2), theta.Slice(4610, 2), ws.Slice(f18, batch * 2));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 521, batch * 521).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 521, batch * 519).Clear();
                 gradH.Slice(0, batch * 2).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a18, batch * 2));
                 // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a18, batch * 2), ws.Slice(a17, batch * 2));
-                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, ws.Slice(a18, batch * 2), gradTheta.Slice(4610, 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a17, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, cotangent.Slice(0, batch * 2), gradTheta.Slice(4610, 2));
+                // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 2, T.One, ws.Slice(a17 + 0), 2, theta.Slice(4480), 65, T.One, ws.Slice(a16 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 65, batch, T.One, ws.Slice(a17 + 0), 2, ws.Slice(f16 + 0), 65, T.One, gradTheta.Slice(4480), 65);
+                // v16 = Concat(v15, v1) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a16 + 0), 65, ws.Slice(a15 + 0), 64);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a16 + 64), 65, gradT, 1);
+                // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f15, batch * 64), ws.Slice(a15, batch * 64), ws.Slice(a14, batch * 64));
+                // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a14, batch * 64), ws.Slice(a13, batch * 64));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 64, ws.Slice(a14, batch * 64), gradTheta.Slice(4416, 64));
+                // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 64, T.One, ws.Slice(a13 + 0), 64, theta.Slice(256), 65, T.One, ws.Slice(a12 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 65, batch, T.One, ws.Slice(a13 + 0), 64, ws.Slice(f12 + 0), 65, T.One, gradTheta.Slice(256), 65);
+                // v12 = Concat(v11, v1) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a12 + 0), 65, ws.Slice(a11 + 0), 64);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a12 + 64), 65, gradT, 1);
+                // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f11, batch * 64), ws.Slice(a11, batch * 64), ws.Slice(a10, batch * 64));
+                // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a10, batch * 64), ws.Slice(a9, batch * 64));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 64, ws.Slice(a10, batch * 64), gradTheta.Slice(192, 64));
+                // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 64, T.One, ws.Slice(a9 + 0), 64, theta.Slice(0), 3, T.One, ws.Slice(a8 + 0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 3, batch, T.One, ws.Slice(a9 + 0), 64, ws.Slice(f8 + 0), 3, T.One, gradTheta.Slice(0), 3);
+                // v8 = Concat(v0, v1) [3]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a8 + 0), 3, gradH.Slice(0), 2);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a8 + 2), 3, gradT, 1);
+            }
+            
+            public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 2, nameof(cotangent));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f8 = batch * 0, a8 = batch * 521, d8 = a8;
+                int f9 = batch * 3, a9 = batch * 524, d9 = a9;
+                int f10 = batch * 67, a10 = batch * 588, d10 = a10;
+                int f11 = batch * 131, a11 = batch * 652, d11 = a11;
+                int f12 = batch * 195, a12 = batch * 716, d12 = a12;
+                int f13 = batch * 260, a13 = batch * 781, d13 = a13;
+                int f14 = batch * 324, a14 = batch * 845, d14 = a14;
+                int f15 = batch * 388, a15 = batch * 909, d15 = a15;
+                int f16 = batch * 452, a16 = batch * 973, d16 = a16;
+                int f17 = batch * 517, a17 = batch * 1038, d17 = a17;
+                int f18 = batch * 519, a18 = batch * 1040, d18 = a18;
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v8 = Concat(v0, v1) [3]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(0), 2, ws.Slice(f8 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f8 + 2), 3);
+                // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
+                // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f10, batch * 64));
+                // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10, batch * 64), ws.Slice(f11, batch * 64));
+                // v12 = Concat(v11, v1) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f11 + 0), 64, ws.Slice(f12 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f12 + 64), 65);
+                // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
+                // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f14, batch * 64));
+                // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14, batch * 64), ws.Slice(f15, batch * 64));
+                // v16 = Concat(v15, v1) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f15 + 0), 64, ws.Slice(f16 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f16 + 64), 65);
+                // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f16 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f17 + 0), 2);
+                // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f17, batch * 2), theta.Slice(4610, 2), ws.Slice(f18, batch * 2));
+                // dh = f, as Evaluate writes it, before the reverse sweep
+                ws.Slice(f18, batch * 2).CopyTo(dh);
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 521, batch * 519).Clear();
+                gradH.Slice(0, batch * 2).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a17, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, cotangent.Slice(0, batch * 2), gradTheta.Slice(4610, 2));
                 // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 2, T.One, ws.Slice(a17 + 0), 2, theta.Slice(4480), 65, T.One, ws.Slice(a16 + 0), 65);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 65, batch, T.One, ws.Slice(a17 + 0), 2, ws.Slice(f16 + 0), 65, T.One, gradTheta.Slice(4480), 65);

@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP, JVP and exact divergence.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -163,13 +163,158 @@ namespace Demo
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f18 + 0), theta.Slice(37760), theta.Slice(75200), ws.Slice(f19 + 0), scratch.Slice(0, 189508));
                 // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), ws.Slice(f19 + 0), theta.Slice(75264), theta.Slice(75328), ws.Slice(f20 + 0), ws.Slice(f20 + batch * 2304, batch * 64));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 21000, batch * 21000).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 21000, batch * 18632).Clear();
                 gradH.Slice(0, batch * 2304).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2304), ws.Slice(a20, batch * 2304));
                 // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
-                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f19 + 0), theta.Slice(75264), ws.Slice(f20 + batch * 2304, batch * 64), ws.Slice(a20 + 0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(75264), gradTheta.Slice(75328));
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f19 + 0), theta.Slice(75264), ws.Slice(f20 + batch * 2304, batch * 64), cotangent.Slice(0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(75264), gradTheta.Slice(75328));
+                {
+                    var from = scratch.Slice(189508, batch * 2304);
+                    var into = ws.Slice(a19 + 0);
+                    for (int q = 0; q < batch * 2304; q++) into[q] += from[q];
+                }
+                // v19 = Conv2d(v18, v8, v9) [64, 6, 6]   Conv2d(ConcatChannel(x, t), K2, c2, padding: 1)
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(a19 + 0), theta.Slice(37760), scratch.Slice(189508, batch * 2340), scratch.Slice(0, 189508));
+                {
+                    var from = scratch.Slice(189508, batch * 2340);
+                    var into = ws.Slice(a18 + 0);
+                    for (int q = 0; q < batch * 2340; q++) into[q] += from[q];
+                }
+                global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f18 + 0), ws.Slice(a19 + 0), gradTheta.Slice(37760), gradTheta.Slice(75200), scratch.Slice(0, 189508));
+                // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2304; i++)
+                    {
+                        ws[a17 + b * 2304 + i] += ws[a18 + b * 2340 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 36; i++)
+                    {
+                        gradT[b] += ws[a18 + b * 2340 + 2304 + i];
+                    }
+                }
+                // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
+                global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(ws.Slice(f16, batch * 2304), ws.Slice(a17, batch * 2304), ws.Slice(a16, batch * 2304));
+                // v16 = GroupNorm(v15, v6, v7) [64, 6, 6]   GroupNorm(x, groups: 32, g2, beta2)
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f15 + 0), theta.Slice(37632), ws.Slice(f16 + batch * 2304, batch * 64), ws.Slice(a16 + 0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(37632), gradTheta.Slice(37696));
+                {
+                    var from = scratch.Slice(189508, batch * 2304);
+                    var into = ws.Slice(a15 + 0);
+                    for (int q = 0; q < batch * 2304; q++) into[q] += from[q];
+                }
+                // v15 = Conv2d(v14, v4, v5) [64, 6, 6]   Conv2d(ConcatChannel(x, t), K1, c1, padding: 1)
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(a15 + 0), theta.Slice(128), scratch.Slice(189508, batch * 2340), scratch.Slice(0, 189508));
+                {
+                    var from = scratch.Slice(189508, batch * 2340);
+                    var into = ws.Slice(a14 + 0);
+                    for (int q = 0; q < batch * 2340; q++) into[q] += from[q];
+                }
+                global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f14 + 0), ws.Slice(a15 + 0), gradTheta.Slice(128), gradTheta.Slice(37568), scratch.Slice(0, 189508));
+                // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2304; i++)
+                    {
+                        ws[a13 + b * 2304 + i] += ws[a14 + b * 2340 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 36; i++)
+                    {
+                        gradT[b] += ws[a14 + b * 2340 + 2304 + i];
+                    }
+                }
+                // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
+                global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(ws.Slice(f12, batch * 2304), ws.Slice(a13, batch * 2304), ws.Slice(a12, batch * 2304));
+                // v12 = GroupNorm(v0, v2, v3) [64, 6, 6]   GroupNorm(h, groups: 32, g1, beta1)
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, h.Slice(0), theta.Slice(0), ws.Slice(f12 + batch * 2304, batch * 64), ws.Slice(a12 + 0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(0), gradTheta.Slice(64));
+                {
+                    var from = scratch.Slice(189508, batch * 2304);
+                    var into = gradH.Slice(0);
+                    for (int q = 0; q < batch * 2304; q++) into[q] += from[q];
+                }
+            }
+            
+            public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2304, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 2304, nameof(cotangent));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2304, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2304, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                var scratch = ws.Slice(batch * 44304, 189508 + batch * 2340);
+                int f12 = batch * 0, a12 = batch * 21000, d12 = a12;
+                int f13 = batch * 2368, a13 = batch * 23368, d13 = a13;
+                int f14 = batch * 4672, a14 = batch * 25672, d14 = a14;
+                int f15 = batch * 7012, a15 = batch * 28012, d15 = a15;
+                int f16 = batch * 9316, a16 = batch * 30316, d16 = a16;
+                int f17 = batch * 11684, a17 = batch * 32684, d17 = a17;
+                int f18 = batch * 13988, a18 = batch * 34988, d18 = a18;
+                int f19 = batch * 16328, a19 = batch * 37328, d19 = a19;
+                int f20 = batch * 18632, a20 = batch * 39632, d20 = a20;
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v12 = GroupNorm(v0, v2, v3) [64, 6, 6]   GroupNorm(h, groups: 32, g1, beta1)
+                global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), h.Slice(0), theta.Slice(0), theta.Slice(64), ws.Slice(f12 + 0), ws.Slice(f12 + batch * 2304, batch * 64));
+                // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
+                global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f12, batch * 2304), ws.Slice(f13, batch * 2304));
+                // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2304; i++)
+                    {
+                        ws[f14 + b * 2340 + i] = ws[f13 + b * 2304 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 36; i++)
+                    {
+                        ws[f14 + b * 2340 + 2304 + i] = t[b];
+                    }
+                }
+                // v15 = Conv2d(v14, v4, v5) [64, 6, 6]   Conv2d(ConcatChannel(x, t), K1, c1, padding: 1)
+                global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f14 + 0), theta.Slice(128), theta.Slice(37568), ws.Slice(f15 + 0), scratch.Slice(0, 189508));
+                // v16 = GroupNorm(v15, v6, v7) [64, 6, 6]   GroupNorm(x, groups: 32, g2, beta2)
+                global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), ws.Slice(f15 + 0), theta.Slice(37632), theta.Slice(37696), ws.Slice(f16 + 0), ws.Slice(f16 + batch * 2304, batch * 64));
+                // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
+                global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f16, batch * 2304), ws.Slice(f17, batch * 2304));
+                // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2304; i++)
+                    {
+                        ws[f18 + b * 2340 + i] = ws[f17 + b * 2304 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 36; i++)
+                    {
+                        ws[f18 + b * 2340 + 2304 + i] = t[b];
+                    }
+                }
+                // v19 = Conv2d(v18, v8, v9) [64, 6, 6]   Conv2d(ConcatChannel(x, t), K2, c2, padding: 1)
+                global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f18 + 0), theta.Slice(37760), theta.Slice(75200), ws.Slice(f19 + 0), scratch.Slice(0, 189508));
+                // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
+                global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), ws.Slice(f19 + 0), theta.Slice(75264), theta.Slice(75328), ws.Slice(f20 + 0), ws.Slice(f20 + batch * 2304, batch * 64));
+                // dh = f, as Evaluate writes it, before the reverse sweep
+                ws.Slice(f20, batch * 2304).CopyTo(dh);
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 21000, batch * 18632).Clear();
+                gradH.Slice(0, batch * 2304).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f19 + 0), theta.Slice(75264), ws.Slice(f20 + batch * 2304, batch * 64), cotangent.Slice(0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(75264), gradTheta.Slice(75328));
                 {
                     var from = scratch.Slice(189508, batch * 2304);
                     var into = ws.Slice(a19 + 0);

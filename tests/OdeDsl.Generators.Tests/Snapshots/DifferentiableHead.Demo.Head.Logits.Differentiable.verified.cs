@@ -59,13 +59,12 @@ namespace Demo
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
                 // v5 = Add(v4, v2) [3]   W * Relu(features) + b
                 global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 3, ws.Slice(f4, batch * 3), theta.Slice(12, 3), ws.Slice(f5, batch * 3));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 10, batch * 10).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 10, batch * 7).Clear();
                 gradX.Slice(0, batch * 4).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a5, batch * 3));
                 // v5 = Add(v4, v2) [3]   W * Relu(features) + b
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a5, batch * 3), ws.Slice(a4, batch * 3));
-                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 3, ws.Slice(a5, batch * 3), gradTheta.Slice(12, 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 3, cotangent.Slice(0, batch * 3), gradTheta.Slice(12, 3));
                 // v4 = MatVec(v1, v3) [3]   W * Relu(features)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a4 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a4 + 0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);

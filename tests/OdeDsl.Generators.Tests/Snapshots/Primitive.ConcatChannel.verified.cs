@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP, JVP and exact divergence.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -87,19 +87,82 @@ namespace Demo
                 }
                 // v5 = Conv2d(v4, v2, v3) [2, 3, 3]   Conv2d(ConcatChannel(h, t), K, c)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), theta.Slice(0), theta.Slice(6), ws.Slice(f5 + 0), scratch.Slice(0, 1325));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 45, batch * 45).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 45, batch * 27).Clear();
                 gradH.Slice(0, batch * 18).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 18), ws.Slice(a5, batch * 18));
                 // v5 = Conv2d(v4, v2, v3) [2, 3, 3]   Conv2d(ConcatChannel(h, t), K, c)
-                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(a5 + 0), theta.Slice(0), scratch.Slice(1325, batch * 27), scratch.Slice(0, 1325));
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), cotangent.Slice(0), theta.Slice(0), scratch.Slice(1325, batch * 27), scratch.Slice(0, 1325));
                 {
                     var from = scratch.Slice(1325, batch * 27);
                     var into = ws.Slice(a4 + 0);
                     for (int q = 0; q < batch * 27; q++) into[q] += from[q];
                 }
-                global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), ws.Slice(a5 + 0), gradTheta.Slice(0), gradTheta.Slice(6), scratch.Slice(0, 1325));
+                global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), cotangent.Slice(0), gradTheta.Slice(0), gradTheta.Slice(6), scratch.Slice(0, 1325));
+                // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 18; i++)
+                    {
+                        gradH[b * 18 + i] += ws[a4 + b * 27 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 9; i++)
+                    {
+                        gradT[b] += ws[a4 + b * 27 + 18 + i];
+                    }
+                }
+            }
+            
+            public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 18, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 18, nameof(cotangent));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 18, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 18, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                var scratch = ws.Slice(batch * 108, 1325 + batch * 27);
+                int f4 = batch * 0, a4 = batch * 45, d4 = a4;
+                int f5 = batch * 27, a5 = batch * 72, d5 = a5;
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 18; i++)
+                    {
+                        ws[f4 + b * 27 + i] = h[b * 18 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 9; i++)
+                    {
+                        ws[f4 + b * 27 + 18 + i] = t[b];
+                    }
+                }
+                // v5 = Conv2d(v4, v2, v3) [2, 3, 3]   Conv2d(ConcatChannel(h, t), K, c)
+                global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), theta.Slice(0), theta.Slice(6), ws.Slice(f5 + 0), scratch.Slice(0, 1325));
+                // dh = f, as Evaluate writes it, before the reverse sweep
+                ws.Slice(f5, batch * 18).CopyTo(dh);
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 45, batch * 27).Clear();
+                gradH.Slice(0, batch * 18).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v5 = Conv2d(v4, v2, v3) [2, 3, 3]   Conv2d(ConcatChannel(h, t), K, c)
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), cotangent.Slice(0), theta.Slice(0), scratch.Slice(1325, batch * 27), scratch.Slice(0, 1325));
+                {
+                    var from = scratch.Slice(1325, batch * 27);
+                    var into = ws.Slice(a4 + 0);
+                    for (int q = 0; q < batch * 27; q++) into[q] += from[q];
+                }
+                global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), cotangent.Slice(0), gradTheta.Slice(0), gradTheta.Slice(6), scratch.Slice(0, 1325));
                 // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
                 for (int b = 0; b < batch; b++)
                 {

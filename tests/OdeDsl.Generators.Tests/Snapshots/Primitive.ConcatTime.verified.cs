@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP, JVP and exact divergence.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -60,14 +60,47 @@ namespace Demo
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f3 + 3), 4);
                 // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 7, batch * 7).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 7, batch * 4).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
                 // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
-                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a4 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
-                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a4 + 0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, cotangent.Slice(0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, cotangent.Slice(0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                // v3 = Concat(v0, v1) [4]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a3 + 0), 4, gradH.Slice(0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a3 + 3), 4, gradT, 1);
+            }
+            
+            public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 3, nameof(cotangent));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 7, d3 = a3;
+                int f4 = batch * 4, a4 = batch * 11, d4 = a4;
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v3 = Concat(v0, v1) [4]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, h.Slice(0), 3, ws.Slice(f3 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f3 + 3), 4);
+                // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
+                // dh = f, as Evaluate writes it, before the reverse sweep
+                ws.Slice(f4, batch * 3).CopyTo(dh);
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 7, batch * 4).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, cotangent.Slice(0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, cotangent.Slice(0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);
                 // v3 = Concat(v0, v1) [4]   Concat(h, t)
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a3 + 0), 4, gradH.Slice(0), 3);
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a3 + 3), 4, gradT, 1);

@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP, JVP and exact divergence.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -55,19 +55,49 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), theta.Slice(0), theta.Slice(36), ws.Slice(f3 + 0), scratch.Slice(0, 5440));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 32, batch * 32).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 32).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), ws.Slice(a3, batch * 32));
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
-                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), ws.Slice(a3 + 0), theta.Slice(0), scratch.Slice(5440, batch * 32), scratch.Slice(0, 5440));
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), cotangent.Slice(0), theta.Slice(0), scratch.Slice(5440, batch * 32), scratch.Slice(0, 5440));
                 {
                     var from = scratch.Slice(5440, batch * 32);
                     var into = gradH.Slice(0);
                     for (int q = 0; q < batch * 32; q++) into[q] += from[q];
                 }
-                global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), ws.Slice(a3 + 0), gradTheta.Slice(0), gradTheta.Slice(36), scratch.Slice(0, 5440));
+                global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), cotangent.Slice(0), gradTheta.Slice(0), gradTheta.Slice(36), scratch.Slice(0, 5440));
+            }
+            
+            public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 32, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 32, nameof(cotangent));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 32, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 32, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                var scratch = ws.Slice(batch * 96, 5440 + batch * 32);
+                int f3 = batch * 0, a3 = batch * 32, d3 = a3;
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
+                global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), theta.Slice(0), theta.Slice(36), ws.Slice(f3 + 0), scratch.Slice(0, 5440));
+                // dh = f, as Evaluate writes it, before the reverse sweep
+                ws.Slice(f3, batch * 32).CopyTo(dh);
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                gradH.Slice(0, batch * 32).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), cotangent.Slice(0), theta.Slice(0), scratch.Slice(5440, batch * 32), scratch.Slice(0, 5440));
+                {
+                    var from = scratch.Slice(5440, batch * 32);
+                    var into = gradH.Slice(0);
+                    for (int q = 0; q < batch * 32; q++) into[q] += from[q];
+                }
+                global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), cotangent.Slice(0), gradTheta.Slice(0), gradTheta.Slice(36), scratch.Slice(0, 5440));
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)

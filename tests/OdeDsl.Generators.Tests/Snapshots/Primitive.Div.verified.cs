@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP, JVP and exact divergence.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -78,17 +78,75 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Add<T>(k2, ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
                 // v5 = Div(v0, v4) [3]   h / (2f + b * b)
                 global::OdeDsl.Tensors.Elementwise.Divide<T>(h.Slice(0, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 9, batch * 9).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 9, batch * 6).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a5, batch * 3));
                 // v5 = Div(v0, v4) [3]   h / (2f + b * b)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        T g = ws[a5 + b * 3 + i];
+                        T g = cotangent[b * 3 + i];
+                        gradH[b * 3 + i] += g / ws[f4 + b * 3 + i];
+                        ws[a4 + b * 3 + i] += -g * ws[f5 + b * 3 + i] / ws[f4 + b * 3 + i];
+                    }
+                }
+                // v4 = Add(v2, v3) [3]   2f + b * b
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a4, batch * 3), ws.Slice(a3, batch * 3));
+                // v3 = Mul(v1, v1) [3]   b * b
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a3 + b * 3 + i];
+                        gradTheta[i] += g * theta[i];
+                        gradTheta[i] += g * theta[i];
+                    }
+                }
+            }
+            
+            public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 3, nameof(cotangent));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 9, d3 = a3;
+                int f4 = batch * 3, a4 = batch * 12, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 15, d5 = a5;
+                T k2 = T.CreateTruncating(2d);
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v3 = Mul(v1, v1) [3]   b * b
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f3 + b * 3 + i] = theta[i] * theta[i];
+                    }
+                }
+                // v4 = Add(v2, v3) [3]   2f + b * b
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k2, ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                // v5 = Div(v0, v4) [3]   h / (2f + b * b)
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(h.Slice(0, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
+                // dh = f, as Evaluate writes it, before the reverse sweep
+                ws.Slice(f5, batch * 3).CopyTo(dh);
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 9, batch * 6).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v5 = Div(v0, v4) [3]   h / (2f + b * b)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = cotangent[b * 3 + i];
                         gradH[b * 3 + i] += g / ws[f4 + b * 3 + i];
                         ws[a4 + b * 3 + i] += -g * ws[f5 + b * 3 + i] / ws[f4 + b * 3 + i];
                     }

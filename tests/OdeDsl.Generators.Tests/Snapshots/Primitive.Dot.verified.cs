@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP, JVP and exact divergence.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -80,17 +80,74 @@ namespace Demo
                         ws[f3 + b * 3 + i] = h[b * 3 + i] * ws[f2 + b];
                     }
                 }
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 4, batch * 4).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 4, batch * 1).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a3, batch * 3));
                 // v3 = Mul(v0, v2) [3]   h * Dot(h, w)
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
                     {
-                        T g = ws[a3 + b * 3 + i];
+                        T g = cotangent[b * 3 + i];
+                        gradH[b * 3 + i] += g * ws[f2 + b];
+                        ws[a2 + b] += g * h[b * 3 + i];
+                    }
+                }
+                // v2 = Dot(v0, v1) []   Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a2 + b];
+                    for (int i = 0; i < 3; i++)
+                    {
+                        gradH[b * 3 + i] += g * theta[i];
+                        gradTheta[i] += g * h[b * 3 + i];
+                    }
+                }
+            }
+            
+            public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 3, nameof(cotangent));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 4, d2 = a2;
+                int f3 = batch * 1, a3 = batch * 5, d3 = a3;
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v2 = Dot(v0, v1) []   Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 3 + i] * theta[i];
+                    ws[f2 + b] = s;
+                }
+                // v3 = Mul(v0, v2) [3]   h * Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f3 + b * 3 + i] = h[b * 3 + i] * ws[f2 + b];
+                    }
+                }
+                // dh = f, as Evaluate writes it, before the reverse sweep
+                ws.Slice(f3, batch * 3).CopyTo(dh);
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 4, batch * 1).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v3 = Mul(v0, v2) [3]   h * Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = cotangent[b * 3 + i];
                         gradH[b * 3 + i] += g * ws[f2 + b];
                         ws[a2 + b] += g * h[b * 3 + i];
                     }

@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP, JVP and exact divergence.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -55,13 +55,42 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 4, 4, 2, T.CreateTruncating(1e-5d), h.Slice(0), theta.Slice(0), theta.Slice(4), ws.Slice(f3 + 0), ws.Slice(f3 + batch * 16, batch * 4));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 20, batch * 20).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 16).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 16), ws.Slice(a3, batch * 16));
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
-                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 4, 4, 2, h.Slice(0), theta.Slice(0), ws.Slice(f3 + batch * 16, batch * 4), ws.Slice(a3 + 0), scratch.Slice(0, batch * 16), gradTheta.Slice(0), gradTheta.Slice(4));
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 4, 4, 2, h.Slice(0), theta.Slice(0), ws.Slice(f3 + batch * 16, batch * 4), cotangent.Slice(0), scratch.Slice(0, batch * 16), gradTheta.Slice(0), gradTheta.Slice(4));
+                {
+                    var from = scratch.Slice(0, batch * 16);
+                    var into = gradH.Slice(0);
+                    for (int q = 0; q < batch * 16; q++) into[q] += from[q];
+                }
+            }
+            
+            public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 16, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 16, nameof(cotangent));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 16, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 16, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                var scratch = ws.Slice(batch * 56, 0 + batch * 16);
+                int f3 = batch * 0, a3 = batch * 20, d3 = a3;
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
+                global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 4, 4, 2, T.CreateTruncating(1e-5d), h.Slice(0), theta.Slice(0), theta.Slice(4), ws.Slice(f3 + 0), ws.Slice(f3 + batch * 16, batch * 4));
+                // dh = f, as Evaluate writes it, before the reverse sweep
+                ws.Slice(f3, batch * 16).CopyTo(dh);
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                gradH.Slice(0, batch * 16).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 4, 4, 2, h.Slice(0), theta.Slice(0), ws.Slice(f3 + batch * 16, batch * 4), cotangent.Slice(0), scratch.Slice(0, batch * 16), gradTheta.Slice(0), gradTheta.Slice(4));
                 {
                     var from = scratch.Slice(0, batch * 16);
                     var into = gradH.Slice(0);

@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP, JVP and exact divergence.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -52,14 +52,38 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v2 = MatVec(v1, v0) [3]   W * h
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 3, T.One, h.Slice(0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f2 + 0), 3);
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 3, batch * 3).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = MatVec(v1, v0) [3]   W * h
-                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, ws.Slice(a2 + 0), 3, theta.Slice(0), 3, T.One, gradH.Slice(0), 3);
-                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, ws.Slice(a2 + 0), 3, h.Slice(0), 3, T.One, gradTheta.Slice(0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, cotangent.Slice(0), 3, theta.Slice(0), 3, T.One, gradH.Slice(0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, cotangent.Slice(0), 3, h.Slice(0), 3, T.One, gradTheta.Slice(0), 3);
+            }
+            
+            public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 3, nameof(cotangent));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 3, d2 = a2;
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v2 = MatVec(v1, v0) [3]   W * h
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 3, T.One, h.Slice(0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f2 + 0), 3);
+                // dh = f, as Evaluate writes it, before the reverse sweep
+                ws.Slice(f2, batch * 3).CopyTo(dh);
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v2 = MatVec(v1, v0) [3]   W * h
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, cotangent.Slice(0), 3, theta.Slice(0), 3, T.One, gradH.Slice(0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, cotangent.Slice(0), 3, h.Slice(0), 3, T.One, gradTheta.Slice(0), 3);
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)

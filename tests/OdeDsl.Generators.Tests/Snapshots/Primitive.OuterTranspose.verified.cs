@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP, JVP and exact divergence.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -127,6 +127,101 @@ namespace Demo
                     for (int i = 0; i < 2; i++)
                     {
                         for (int j = 0; j < 2; j++) ws[f5 + b * 4 + j * 2 + i] = ws[f4 + b * 4 + i * 2 + j];
+                    }
+                }
+                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
+                ws.Slice(batch * 10, batch * 10).Clear();
+                gradH.Slice(0, batch * 2).Clear();
+                gradT.Slice(0, batch).Clear();
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        ws[a5 + b * 4 + i] += cotangent[b * 2 + i];
+                    }
+                }
+                // v5 = Transpose(v4) [2, 2]   Transpose(Outer(h, Vec.Of(1f, 2f)))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[a4 + b * 4 + i * 2 + j] += ws[a5 + b * 4 + j * 2 + i];
+                    }
+                }
+                // v4 = Outer(v0, v3) [2, 2]   Outer(h, Vec.Of(1f, 2f))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            T g = ws[a4 + b * 4 + i * 2 + j];
+                            gradH[b * 2 + i] += g * ws[f3 + b * 2 + j];
+                            ws[a3 + b * 2 + j] += g * h[b * 2 + i];
+                        }
+                    }
+                }
+                // v3 = Concat(v1, v2) [2]   Vec.Of(1f, 2f)
+            }
+            
+            public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 2, nameof(cotangent));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 10, d3 = a3;
+                int f4 = batch * 2, a4 = batch * 12, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 16, d5 = a5;
+                T k1 = T.CreateTruncating(1d);
+                T k2 = T.CreateTruncating(2d);
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v3 = Concat(v1, v2) [2]   Vec.Of(1f, 2f)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f3 + b * 2 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f3 + b * 2 + 1 + i] = k2;
+                    }
+                }
+                // v4 = Outer(v0, v3) [2, 2]   Outer(h, Vec.Of(1f, 2f))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            ws[f4 + b * 4 + i * 2 + j] = h[b * 2 + i] * ws[f3 + b * 2 + j];
+                        }
+                    }
+                }
+                // v5 = Transpose(v4) [2, 2]   Transpose(Outer(h, Vec.Of(1f, 2f)))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[f5 + b * 4 + j * 2 + i] = ws[f4 + b * 4 + i * 2 + j];
+                    }
+                }
+                // dh = f, as Evaluate writes it, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        dh[b * 2 + i] = ws[f5 + b * 4 + i];
                     }
                 }
                 // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls

@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP, JVP and exact divergence.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -69,14 +69,56 @@ namespace Demo
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f6 + 2), 3);
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
                 global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 9, batch * 9).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 9, batch * 6).Clear();
                 gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a7, batch * 3));
                 // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a7, batch * 3), ws.Slice(a4, batch * 3));
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a7, batch * 3), ws.Slice(a6, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a6, batch * 3));
+                // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a6 + 0), 3, gradH.Slice(1), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a6 + 2), 3, gradH.Slice(0), 3);
+                // v4 = Concat(v1, v2, v3) [3]   Vec.Of(h[2], h[0], h[1])
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a4 + 0), 3, gradH.Slice(2), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a4 + 1), 3, gradH.Slice(0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a4 + 2), 3, gradH.Slice(1), 3);
+            }
+            
+            public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 3, nameof(cotangent));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f4 = batch * 0, a4 = batch * 9, d4 = a4;
+                int f6 = batch * 3, a6 = batch * 12, d6 = a6;
+                int f7 = batch * 6, a7 = batch * 15, d7 = a7;
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v4 = Concat(v1, v2, v3) [3]   Vec.Of(h[2], h[0], h[1])
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(2), 3, ws.Slice(f4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f4 + 1), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(1), 3, ws.Slice(f4 + 2), 3);
+                // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(1), 3, ws.Slice(f6 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f6 + 2), 3);
+                // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
+                // dh = f, as Evaluate writes it, before the reverse sweep
+                ws.Slice(f7, batch * 3).CopyTo(dh);
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 9, batch * 6).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a6, batch * 3));
                 // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a6 + 0), 3, gradH.Slice(1), 3);
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a6 + 2), 3, gradH.Slice(0), 3);

@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP, JVP and exact divergence.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -91,14 +91,75 @@ namespace Demo
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
                 global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f11, batch * 2), theta.Slice(250, 2), ws.Slice(f12, batch * 2));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 158, batch * 158).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 158, batch * 156).Clear();
                 gradH.Slice(0, batch * 2).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a12, batch * 2));
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a12, batch * 2), ws.Slice(a11, batch * 2));
-                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, ws.Slice(a12, batch * 2), gradTheta.Slice(250, 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a11, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, cotangent.Slice(0, batch * 2), gradTheta.Slice(250, 2));
+                // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a11 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a10 + 0), 50);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a11 + 0), 2, ws.Slice(f10 + 0), 50, T.One, gradTheta.Slice(150), 50);
+                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f10, batch * 50), ws.Slice(a10, batch * 50), ws.Slice(a9, batch * 50));
+                // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a9, batch * 50), ws.Slice(a8, batch * 50));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 50, ws.Slice(a9, batch * 50), gradTheta.Slice(100, 50));
+                // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 2, 50, T.One, ws.Slice(a8 + 0), 50, theta.Slice(0), 2, T.One, ws.Slice(a7 + 0), 2);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 50, 2, batch, T.One, ws.Slice(a8 + 0), 50, ws.Slice(f7 + 0), 2, T.One, gradTheta.Slice(0), 2);
+                // v7 = Mul(v6, v0) [2]   h * h * h
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 2), h.Slice(0, batch * 2), ws.Slice(a6, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 2), ws.Slice(f6, batch * 2), gradH.Slice(0, batch * 2));
+                // v6 = Mul(v0, v0) [2]   h * h
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a6, batch * 2), h.Slice(0, batch * 2), gradH.Slice(0, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a6, batch * 2), h.Slice(0, batch * 2), gradH.Slice(0, batch * 2));
+            }
+            
+            public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 2, nameof(cotangent));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f6 = batch * 0, a6 = batch * 158, d6 = a6;
+                int f7 = batch * 2, a7 = batch * 160, d7 = a7;
+                int f8 = batch * 4, a8 = batch * 162, d8 = a8;
+                int f9 = batch * 54, a9 = batch * 212, d9 = a9;
+                int f10 = batch * 104, a10 = batch * 262, d10 = a10;
+                int f11 = batch * 154, a11 = batch * 312, d11 = a11;
+                int f12 = batch * 156, a12 = batch * 314, d12 = a12;
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v6 = Mul(v0, v0) [2]   h * h
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), h.Slice(0, batch * 2), ws.Slice(f6, batch * 2));
+                // v7 = Mul(v6, v0) [2]   h * h * h
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), h.Slice(0, batch * 2), ws.Slice(f7, batch * 2));
+                // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
+                // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f9, batch * 50));
+                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9, batch * 50), ws.Slice(f10, batch * 50));
+                // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
+                // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f11, batch * 2), theta.Slice(250, 2), ws.Slice(f12, batch * 2));
+                // dh = f, as Evaluate writes it, before the reverse sweep
+                ws.Slice(f12, batch * 2).CopyTo(dh);
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 158, batch * 156).Clear();
+                gradH.Slice(0, batch * 2).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a11, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, cotangent.Slice(0, batch * 2), gradTheta.Slice(250, 2));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a11 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a10 + 0), 50);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a11 + 0), 2, ws.Slice(f10 + 0), 50, T.One, gradTheta.Slice(150), 50);

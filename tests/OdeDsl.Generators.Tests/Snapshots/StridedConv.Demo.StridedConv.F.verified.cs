@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP, JVP and exact divergence.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -75,14 +75,63 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f5, batch * 32), k6, ws.Slice(f7, batch * 32));
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
                 global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f7, batch * 32), h.Slice(0, batch * 32), ws.Slice(f8, batch * 32));
-                // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                ws.Slice(batch * 128, batch * 128).Clear();
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 128, batch * 96).Clear();
                 gradH.Slice(0, batch * 32).Clear();
                 gradT.Slice(0, batch).Clear();
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), ws.Slice(a8, batch * 32));
                 // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a8, batch * 32), ws.Slice(a7, batch * 32));
-                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a8, batch * 32), gradH.Slice(0, batch * 32));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), ws.Slice(a7, batch * 32));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), gradH.Slice(0, batch * 32));
+                // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 32), k6, ws.Slice(a5, batch * 32));
+                // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f5, batch * 32), ws.Slice(a5, batch * 32), ws.Slice(a4, batch * 32));
+                // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), ws.Slice(a4 + 0), theta.Slice(0), scratch.Slice(10400, batch * 32), scratch.Slice(0, 10400));
+                {
+                    var from = scratch.Slice(10400, batch * 32);
+                    var into = gradH.Slice(0);
+                    for (int q = 0; q < batch * 32; q++) into[q] += from[q];
+                }
+                global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), h.Slice(0), ws.Slice(a4 + 0), gradTheta.Slice(0), gradTheta.Slice(256), scratch.Slice(0, 10400));
+            }
+            
+            public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 32, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 32, nameof(cotangent));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 32, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 32, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                var scratch = ws.Slice(batch * 288, 10400 + batch * 32);
+                int f4 = batch * 0, a4 = batch * 128, d4 = a4;
+                int f5 = batch * 32, a5 = batch * 160, d5 = a5;
+                int f7 = batch * 64, a7 = batch * 192, d7 = a7;
+                int f8 = batch * 96, a8 = batch * 224, d8 = a8;
+                T k6 = T.CreateTruncating(0.5d);
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v4 = Conv2d(v0, v2, v3) [8, 2, 2]   Conv2d(h, K, c, stride: 2, padding: 1)
+                global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), h.Slice(0), theta.Slice(0), theta.Slice(256), ws.Slice(f4 + 0), scratch.Slice(0, 10400));
+                // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))
+                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f4, batch * 32), ws.Slice(f5, batch * 32));
+                // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f5, batch * 32), k6, ws.Slice(f7, batch * 32));
+                // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f7, batch * 32), h.Slice(0, batch * 32), ws.Slice(f8, batch * 32));
+                // dh = f, as Evaluate writes it, before the reverse sweep
+                ws.Slice(f8, batch * 32).CopyTo(dh);
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 128, batch * 96).Clear();
+                gradH.Slice(0, batch * 32).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v8 = Add(v7, v0) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f + h
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), ws.Slice(a7, batch * 32));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 32), gradH.Slice(0, batch * 32));
                 // v7 = Mul(v5, v6) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1)) * 0.5f
                 global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 32), k6, ws.Slice(a5, batch * 32));
                 // v5 = Tanh(v4) [8, 2, 2]   Tanh(Conv2d(h, K, c, stride: 2, padding: 1))

@@ -6,7 +6,7 @@ namespace Demo
     {
         partial struct Pair
         {
-            /// <summary>Generated from <c>Rotate</c>: batched evaluation, VJP, JVP and exact divergence.</summary>
+            /// <summary>Generated from <c>Rotate</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
             public sealed class RotateDynamics : global::OdeDsl.IOdeDynamics<RotateDynamics>
             {
                 private RotateDynamics() { }
@@ -110,17 +110,101 @@ namespace Demo
                             ws[f7 + b * 2 + i] = ws[f5 + b * 2 + i] * ws[f6 + b];
                         }
                     }
-                    // reverse sweep: adjoints start at zero, gradTheta accumulates over rows and calls
-                    ws.Slice(batch * 6, batch * 6).Clear();
+                    // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                    ws.Slice(batch * 6, batch * 4).Clear();
                     gradH.Slice(0, batch * 2).Clear();
                     gradT.Slice(0, batch).Clear();
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 2), ws.Slice(a7, batch * 2));
                     // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 2; i++)
                         {
-                            T g = ws[a7 + b * 2 + i];
+                            T g = cotangent[b * 2 + i];
+                            ws[a5 + b * 2 + i] += g * ws[f6 + b];
+                            ws[a6 + b] += g * ws[f5 + b * 2 + i];
+                        }
+                    }
+                    // v6 = Cos(v1) []   Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = t[b], yv = ws[f6 + b * 1 + i];
+                            gradT[b] += (-T.Sin(xv)) * ws[a6 + b * 1 + i];
+                        }
+                    }
+                    // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a5 + 0), 2, ws.Slice(a3 + 0), 1);
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a5 + 1), 2, gradH.Slice(0), 2);
+                    // v3 = Neg(v2) []   -h[1]
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = h[b * 2 + 1 + i], yv = ws[f3 + b * 1 + i];
+                            gradH[b * 2 + 1 + i] += (-T.One) * ws[a3 + b * 1 + i];
+                        }
+                    }
+                }
+                
+                public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                    where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+                {
+                    global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                    global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                    global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                    global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 2, nameof(cotangent));
+                    global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                    global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+                    global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                    global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                    var ws = workspace;
+                    int f3 = batch * 0, a3 = batch * 6, d3 = a3;
+                    int f5 = batch * 1, a5 = batch * 7, d5 = a5;
+                    int f6 = batch * 3, a6 = batch * 9, d6 = a6;
+                    int f7 = batch * 4, a7 = batch * 10, d7 = a7;
+                    global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                    // v3 = Neg(v2) []   -h[1]
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = h[b * 2 + 1 + i];
+                            ws[f3 + b * 1 + i] = -xv;
+                        }
+                    }
+                    // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f3 + 0), 1, ws.Slice(f5 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 2, ws.Slice(f5 + 1), 2);
+                    // v6 = Cos(v1) []   Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = t[b];
+                            ws[f6 + b * 1 + i] = T.Cos(xv);
+                        }
+                    }
+                    // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            ws[f7 + b * 2 + i] = ws[f5 + b * 2 + i] * ws[f6 + b];
+                        }
+                    }
+                    // dh = f, as Evaluate writes it, before the reverse sweep
+                    ws.Slice(f7, batch * 2).CopyTo(dh);
+                    // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                    ws.Slice(batch * 6, batch * 4).Clear();
+                    gradH.Slice(0, batch * 2).Clear();
+                    gradT.Slice(0, batch).Clear();
+                    // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            T g = cotangent[b * 2 + i];
                             ws[a5 + b * 2 + i] += g * ws[f6 + b];
                             ws[a6 + b] += g * ws[f5 + b * 2 + i];
                         }
