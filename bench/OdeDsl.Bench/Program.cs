@@ -14,6 +14,7 @@ Command[] commands =
     SpiralCommand.Create(),
     MemoryCommand.Create(),
     TanhTimingCommand.Create(),
+    SpiralOpsCommand.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

@@ -81,6 +81,14 @@ internal static unsafe class GemmDriver
             // Outputs narrower than one vector over many rows (the 50 → 2 layer) would waste most of a padded panel.
             if (n < TK.Lanes<T>())
             {
+                if (typeof(TK) == typeof(Kernels512) && transB && acs == 1 && GemmNarrow512.Applies<T>(n, k))
+                {
+                    if (typeof(T) == typeof(float))
+                        GemmNarrow512.Run(m, k, Unsafe.As<T, float>(ref alpha), (float*)pa, ars, (float*)pb, ldb, Unsafe.As<T, float>(ref beta), (float*)pc, ldc, readC);
+                    else
+                        GemmNarrow512.Run(m, k, Unsafe.As<T, double>(ref alpha), (double*)pa, ars, (double*)pb, ldb, Unsafe.As<T, double>(ref beta), (double*)pc, ldc, readC);
+                    return;
+                }
                 if (acs == 1)
                 {
                     NarrowDots<T, TK>(transB, m, n, k, alpha, pa, ars, pb, ldb, beta, pc, ldc, readC);

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace OdeDsl.Tensors;
 
@@ -16,21 +17,91 @@ public static class RowOps
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(rows, cols, x.Length, v.Length, y.Length);
-        int width = Vector<T>.Count;
+        bool wide = Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported;
+        AddRowVector(wide ? 512 : Vector.IsHardwareAccelerated ? Vector<T>.Count * Unsafe.SizeOf<T>() * 8 : 0, rows, cols, x, v, y);
+    }
+
+    /// <summary>
+    /// <see cref="AddRowVector{T}(int, int, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T})"/> on Vector512 (bits = 512),
+    /// Vector&lt;T&gt; (bits = its width) or scalar (0), after the checks; internal so that tests run every width.
+    /// Rows at least one vector wide: whole vectors, the last one ending at the row's end (overlapping), loaded before
+    /// the others are stored so that in-place use reads the original row. Rows narrower than a vector whose width
+    /// divides the vector's (the 50 → 2 layer's 2): the block as one flat array plus a vector holding v repeated, the
+    /// last vector again ending at the block's end. Other narrow rows: a scalar loop. All exact (one add each).
+    /// </summary>
+    internal static void AddRowVector<T>(int bits, int rows, int cols, ReadOnlySpan<T> x, ReadOnlySpan<T> v, Span<T> y)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         ref T xr = ref MemoryMarshal.GetReference(x);
         ref T vr = ref MemoryMarshal.GetReference(v);
         ref T yr = ref MemoryMarshal.GetReference(y);
-        // Rows as wide as a vector: whole vectors of each row, then its tail. Narrow rows (the 50 → 2 layer): a flat
-        // loop beats a vector step per row. Extents were checked above, so the unchecked loads stay in bounds.
-        int body = Vector.IsHardwareAccelerated && cols >= width ? cols - cols % width : 0;
+        int lanes = bits / (8 * Unsafe.SizeOf<T>());
+        if (bits == 512 && cols >= lanes) { Rows512(rows, cols, ref xr, ref vr, ref yr); return; }
+        if (bits == 512 && lanes % cols == 0 && rows * cols >= lanes) { Flat512(rows * cols, cols, ref xr, ref vr, ref yr); return; }
+        if (bits != 0 && bits != 512 && lanes == Vector<T>.Count)
+        {
+            if (cols >= lanes) { RowsVector(rows, cols, ref xr, ref vr, ref yr); return; }
+            if (lanes % cols == 0 && rows * cols >= lanes) { FlatVector(rows * cols, cols, ref xr, ref vr, ref yr); return; }
+        }
         for (int i = 0; i < rows; i++)
         {
             nuint o = (nuint)i * (nuint)cols;
-            for (int j = 0; j < body; j += width)
-                Vector.StoreUnsafe(Vector.LoadUnsafe(ref xr, o + (nuint)j) + Vector.LoadUnsafe(ref vr, (nuint)j), ref yr, o + (nuint)j);
-            for (int j = body; j < cols; j++)
+            for (int j = 0; j < cols; j++)
                 Unsafe.Add(ref yr, o + (nuint)j) = Unsafe.Add(ref xr, o + (nuint)j) + Unsafe.Add(ref vr, j);
         }
+    }
+
+    private static void Rows512<T>(int rows, int cols, ref T x, ref T v, ref T y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nuint width = (nuint)Vector512<T>.Count, last = (nuint)cols - width;
+        var vLast = Vector512.LoadUnsafe(ref v, last);
+        for (int i = 0; i < rows; i++)
+        {
+            nuint o = (nuint)i * (nuint)cols;
+            var tail = Vector512.LoadUnsafe(ref x, o + last) + vLast;
+            for (nuint j = 0; j < last; j += width)
+                (Vector512.LoadUnsafe(ref x, o + j) + Vector512.LoadUnsafe(ref v, j)).StoreUnsafe(ref y, o + j);
+            tail.StoreUnsafe(ref y, o + last);
+        }
+    }
+
+    private static void RowsVector<T>(int rows, int cols, ref T x, ref T v, ref T y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nuint width = (nuint)Vector<T>.Count, last = (nuint)cols - width;
+        var vLast = Vector.LoadUnsafe(ref v, last);
+        for (int i = 0; i < rows; i++)
+        {
+            nuint o = (nuint)i * (nuint)cols;
+            var tail = Vector.LoadUnsafe(ref x, o + last) + vLast;
+            for (nuint j = 0; j < last; j += width)
+                Vector.StoreUnsafe(Vector.LoadUnsafe(ref x, o + j) + Vector.LoadUnsafe(ref v, j), ref y, o + j);
+            Vector.StoreUnsafe(tail, ref y, o + last);
+        }
+    }
+
+    // length ≥ one vector, cols divides the lane count: lane l of every vector starting at a multiple of cols adds v[l mod cols].
+    private static void Flat512<T>(int length, int cols, ref T x, ref T v, ref T y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int width = Vector512<T>.Count;
+        Span<T> pattern = stackalloc T[width];
+        for (int l = 0; l < width; l++) pattern[l] = Unsafe.Add(ref v, l % cols);
+        var vp = Vector512.Create<T>(pattern);
+        nuint last = (nuint)(length - width); // a multiple of cols, as length and width are
+        var tail = Vector512.LoadUnsafe(ref x, last) + vp;
+        for (nuint o = 0; o < last; o += (nuint)width) (Vector512.LoadUnsafe(ref x, o) + vp).StoreUnsafe(ref y, o);
+        tail.StoreUnsafe(ref y, last);
+    }
+
+    private static void FlatVector<T>(int length, int cols, ref T x, ref T v, ref T y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int width = Vector<T>.Count;
+        Span<T> pattern = stackalloc T[width];
+        for (int l = 0; l < width; l++) pattern[l] = Unsafe.Add(ref v, l % cols);
+        var vp = new Vector<T>(pattern);
+        nuint last = (nuint)(length - width);
+        var tail = Vector.LoadUnsafe(ref x, last) + vp;
+        for (nuint o = 0; o < last; o += (nuint)width) Vector.StoreUnsafe(Vector.LoadUnsafe(ref x, o) + vp, ref y, o);
+        Vector.StoreUnsafe(tail, ref y, last);
     }
 
     /// <summary>sum[j] += Σ_i x[i, j] (ACCUMULATED: a bias gradient over the batch), rows added in order.</summary>
