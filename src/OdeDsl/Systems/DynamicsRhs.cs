@@ -8,6 +8,7 @@ namespace OdeDsl;
 /// Holds its own workspace, sized for <c>maxBatch</c> rows; nothing is allocated per evaluation. Batches of more
 /// than two chunks (about 200 rows for a small MLP field) are evaluated chunk by chunk on two cores
 /// (<see cref="RowChunkedEvaluator{TDynamics, T}"/>).
+/// One solve at a time per instance (and its copies, which share the workspace): concurrent solves need one each.
 /// </summary>
 public readonly struct DynamicsRhs<TDynamics, T> : IOdeRhs<T>
     where TDynamics : IOdeDynamics<TDynamics>

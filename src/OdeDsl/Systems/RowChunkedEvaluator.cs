@@ -20,7 +20,7 @@ internal sealed unsafe class RowChunkedEvaluator<TDynamics, T> : IThreadPoolWork
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Scratch per chunk to aim for: half of a typical 1–2 MiB L2, leaving room for the chunk's state rows.</summary>
-    internal const int TargetChunkBytes = 256 * 1024;
+    internal static int TargetChunkBytes = 256 * 1024;
 
     /// <summary>Fewer rows than this per chunk and the per-call overhead of the generated code starts to show.</summary>
     internal const int MinChunkRows = 32;
@@ -82,13 +82,14 @@ internal sealed unsafe class RowChunkedEvaluator<TDynamics, T> : IThreadPoolWork
                 Volatile.Write(ref _state, Queued); // publishes the fields above to the pool thread
                 ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
             }
-            RunChunks(_callerWorkspace);
-            if (queued)
+            try { RunChunks(_callerWorkspace); }
+            finally
             {
-                // Every chunk is claimed by now. If the pool thread never started, cancel it; else wait for its chunk.
-                if (Interlocked.CompareExchange(ref _state, Taken, Queued) != Queued) _done.Wait();
-                _helperFailure?.Throw();
+                // Every chunk is claimed by now (or the caller's threw). If the pool thread never started, cancel it; else
+                // wait for its chunk: it reads and writes through the pinned pointers, so it must finish before they unpin.
+                if (queued && Interlocked.CompareExchange(ref _state, Taken, Queued) != Queued) _done.Wait();
             }
+            _helperFailure?.Throw();
         }
     }
 

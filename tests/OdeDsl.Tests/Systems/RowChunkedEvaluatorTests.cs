@@ -103,6 +103,51 @@ public class RowChunkedEvaluatorTests
         Assert.Equal(serial.States, chunked.States);
     }
 
+    [Fact]
+    public void AChunkThatThrowsSurfacesOnTheCallerAndTheNextCallWorks()
+    {
+        const int batch = 4000;
+        var rhs = new DynamicsRhs<PoisonedRows, double>([], batch);
+        var t = new double[batch]; var y = new double[batch]; var dy = new double[batch];
+        for (int poisoned = 0; poisoned < batch; poisoned += 997) // first, middle and last chunks: caller's or pool's
+        {
+            y[poisoned] = double.NaN;
+            var ex = Assert.Throws<InvalidOperationException>(() => rhs.Evaluate(t, y, dy, batch));
+            Assert.Contains("poisoned", ex.Message);
+            y[poisoned] = 1;
+            rhs.Evaluate(t, y, dy, batch);
+            Assert.All(dy, v => Assert.Equal(-1.0, v));
+        }
+    }
+
+    /// <summary>dh = −1 per row; throws for a NaN row, from whichever thread evaluates its chunk.</summary>
+    private sealed class PoisonedRows : IOdeDynamics<PoisonedRows>
+    {
+        public static int StateSize => 1;
+        public static ReadOnlySpan<int> StateShape => new[] { 1 };
+        public static int ParameterCount => 0;
+        public static ParameterLayout Layout { get; } = new();
+        public static int WorkspaceLength(int batch) => 64 * batch;
+        public static void Evaluate<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, Span<T> dh, int batch, Span<T> workspace)
+            where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                if (T.IsNaN(h[b])) throw new InvalidOperationException("row poisoned");
+                dh[b] = -T.One;
+            }
+        }
+        public static void VectorJacobianProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, ReadOnlySpan<T> cotangent,
+            Span<T> gradH, Span<T> gradTheta, Span<T> gradT, int batch, Span<T> workspace)
+            where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => throw new NotSupportedException();
+        public static void JacobianVectorProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, ReadOnlySpan<T> tangent,
+            Span<T> dh, Span<T> jvp, int batch, Span<T> workspace)
+            where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => throw new NotSupportedException();
+        public static void EvaluateWithDivergence<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, Span<T> dh,
+            Span<T> divergence, int batch, Span<T> workspace)
+            where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => throw new NotSupportedException();
+    }
+
     private readonly struct SerialRhs(double[] theta, int batch) : IOdeRhs<double>
     {
         private readonly double[] _ws = new double[ChunkTestField.Dynamics.WorkspaceLength(batch)];
