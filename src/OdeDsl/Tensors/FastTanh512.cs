@@ -1,20 +1,15 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace OdeDsl.Tensors;
 
 /// <summary>
 /// <see cref="FastTanh"/> on Vector512, for machines where AVX-512 is accelerated: the same algorithms, constants and
-/// operation order, 16 floats or 8 doubles per vector, up to the final quotient. With AVX-512F that quotient is not a
-/// vector division (a 512-bit vdivpd issues about once per 16 cycles on Intel, roughly half of the double kernel's
-/// time) but <see cref="Quotient(Vector512{double}, Vector512{double})"/>: vrcp14 refined by Newton–Raphson and one
-/// residual correction, a few FMAs. Its result can differ from the rounded quotient in the last bit, so the lanes are
-/// no longer bitwise equal to the Vector256 kernel's; the tests check both kernels against Math.Tanh with the same ulp
-/// bounds (float ≤ 3, double ≤ 4 on the dense sweeps). Without AVX-512F (Vector512 emulated in software) the plain
-/// division is kept, and then the lanes match the Vector256 kernel exactly. The kernels are compute-bound, so twice
-/// the lanes per instruction is where the speed comes from.
+/// operation order, 16 floats or 8 doubles per vector. Every step is an IEEE-rounded lane-wise operation (FMA, min,
+/// round, divide, integer add/shift), so each lane computes exactly what the Vector256 kernel computes for it and the
+/// error bounds documented there carry over unchanged (the tests check bitwise agreement with the Vector256 kernel).
+/// The kernels are compute-bound, so twice the lanes per instruction is where the speed comes from.
 /// </summary>
 internal static class FastTanh512
 {
@@ -58,8 +53,7 @@ internal static class FastTanh512
     }
 
     /// <summary>Double: tanh|x| = −E/(2 + E), E = expm1(−2|x|); see FastTanh.Apply(double) for the derivation.
-    /// AVX-512 could convert double → int64 directly, but the 1.5·2⁵² trick is kept so that every step before the
-    /// quotient matches FastTanh.</summary>
+    /// AVX-512 could convert double → int64 directly, but the 1.5·2⁵² trick is kept so the lanes match FastTanh.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<double> Tanh(Vector512<double> x)
     {
@@ -86,7 +80,7 @@ internal static class FastTanh512
         var em = Vector512.FusedMultiplyAdd(r * r, q, r);
         var scale = ((shifted.AsInt64() - magic.AsInt64() + Vector512.Create(1023L)) << 52).AsDouble(); // 2ⁿ, n ∈ [−58, 0]
         var e = Vector512.FusedMultiplyAdd(scale, em, scale - Vector512<double>.One);     // expm1(y)
-        var magnitude = Quotient(-e, e + Vector512.Create(2.0));                        // d ∈ (1, 2]
+        var magnitude = -e / (e + Vector512.Create(2.0));
         var signed = Vector512.CopySign(magnitude, x);
         return Vector512.ConditionalSelect(Vector512.Equals(x, x), signed, x); // NaN stays NaN
     }
@@ -124,39 +118,11 @@ internal static class FastTanh512
         q = Vector512.FusedMultiplyAdd(q, r, Vector512<float>.One);
         var scale = (Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23;     // 2ⁿ, n ∈ [−29, 0]
         var e = q * scale.AsSingle();
-        var large = Quotient(Vector512<float>.One - e, Vector512<float>.One + e);         // d ∈ [1, 2]
+        var large = (Vector512<float>.One - e) / (Vector512<float>.One + e);
 
         var magnitude = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(0.3f)), small, large);
         magnitude = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(a, Vector512.Create(10f)), Vector512<float>.One, magnitude);
         var signed = Vector512.CopySign(magnitude, x);
         return Vector512.ConditionalSelect(Vector512.Equals(x, x), signed, x); // NaN stays NaN
-    }
-
-    /// <summary>n/d for d ∈ [1, 2] (normal, finite) and finite n, as the tanh kernels call it. With AVX-512F:
-    /// r₀ = vrcp14(d) (relative error ≤ 2⁻¹⁴), two Newton–Raphson steps r ← r + r·(1 − d·r) (the FMA form of
-    /// r·(2 − d·r); the error squares each step: 2⁻²⁸, then about one ulp), q = n·r, and one correction
-    /// q + r·(n − d·q), whose residual n − d·q the FMA computes almost exactly, so q ends within about half an ulp
-    /// plus a tiny bit of the true quotient. Otherwise the plain division.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<double> Quotient(Vector512<double> n, Vector512<double> d)
-    {
-        if (!Avx512F.IsSupported) return n / d;
-        var r = Avx512F.Reciprocal14(d);
-        r = Vector512.FusedMultiplyAdd(r, Vector512.FusedMultiplyAdd(-d, r, Vector512<double>.One), r);
-        r = Vector512.FusedMultiplyAdd(r, Vector512.FusedMultiplyAdd(-d, r, Vector512<double>.One), r);
-        var q = n * r;
-        return Vector512.FusedMultiplyAdd(r, Vector512.FusedMultiplyAdd(-d, q, n), q);
-    }
-
-    /// <summary>Float n/d, d ∈ [1, 2]: vrcp14, one Newton–Raphson step (relative error about 2⁻²⁸, below a float
-    /// ulp), q = n·r and the same residual correction as the double version.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Quotient(Vector512<float> n, Vector512<float> d)
-    {
-        if (!Avx512F.IsSupported) return n / d;
-        var r = Avx512F.Reciprocal14(d);
-        r = Vector512.FusedMultiplyAdd(r, Vector512.FusedMultiplyAdd(-d, r, Vector512<float>.One), r);
-        var q = n * r;
-        return Vector512.FusedMultiplyAdd(r, Vector512.FusedMultiplyAdd(-d, q, n), q);
     }
 }
