@@ -15,6 +15,11 @@ namespace OdeDsl.Bench.Commands;
 /// 2 columns). Every case is warmed up, then the cases of one (type, rows) are timed round-robin in B batches of
 /// calls (about 20 µs of work each), so that on a shared machine they see the same load. One JSON line per case: the
 /// minimum per-call time over the batches (the figure to quote) and the median. Run with DOTNET_TieredCompilation=0.
+/// The reverse sweep's calls (VectorJacobianProduct, all accumulating, β = 1) follow the forward ones: a10 += a11·W2
+/// (Gemm, k = 2), gradW2 += a11ᵀ·f10 (Gemm, Aᵀ, m = 2, k = rows), TanhBackwardAdd (rows·50), the bias gradients
+/// (AccumulateColumnSums, 50 and 2 columns), a7 += a8·W1 (Gemm, n = 2, k = 50, B not transposed) and
+/// gradW1 += a8ᵀ·f7 (Gemm, Aᵀ, m = 50, n = 2, k = rows). Accumulated outputs grow without bound over the repeats,
+/// which does not change the timing (no denormals: they grow, not shrink).
 /// </summary>
 public static class SpiralOpsCommand
 {
@@ -46,6 +51,8 @@ public static class SpiralOpsCommand
         var h = Rand(m * state, 2);
         T[] sq = new T[m * state], cube = new T[m * state], pre = new T[m * hidden], z = new T[m * hidden], act = new T[m * hidden];
         T[] o = new T[m * state], dh = new T[m * state];
+        var a11 = Rand(m * state, 1); var a8 = Rand(m * hidden, 1);
+        T[] a10 = new T[m * hidden], a9 = new T[m * hidden], a7 = new T[m * state], grad = new T[252];
         Elementwise.Multiply<T>(h, h, sq);
         Elementwise.Multiply<T>(sq, h, cube);
         Gemm.Multiply(false, true, m, hidden, state, T.One, cube, state, w1.Span, state, T.Zero, pre, hidden);
@@ -60,6 +67,13 @@ public static class SpiralOpsCommand
             ("tanh", () => Activations.Tanh<T>(z, act)),
             ("gemm n=2 k=50 (W2)", () => Gemm.Multiply(false, true, m, state, hidden, T.One, act, hidden, w2.Span, hidden, T.Zero, o, state)),
             ("addrow cols=2", () => RowOps.AddRowVector<T>(m, state, o, b2.Span, dh)),
+            ("vjp colsums cols=2 (b2)", () => RowOps.AccumulateColumnSums<T>(m, state, a11, grad.AsSpan(250, 2))),
+            ("vjp gemm k=2 (a11*W2)", () => Gemm.Multiply(false, false, m, hidden, state, T.One, a11, state, w2.Span, hidden, T.One, a10, hidden)),
+            ("vjp gemm At m=2 (gW2)", () => Gemm.Multiply(true, false, state, hidden, m, T.One, a11, state, act, hidden, T.One, grad.AsSpan(150, 100), hidden)),
+            ("vjp tanh backward add", () => Activations.TanhBackwardAdd<T>(act, a10, a9)),
+            ("vjp colsums cols=50 (b1)", () => RowOps.AccumulateColumnSums<T>(m, hidden, a8, grad.AsSpan(100, 50))),
+            ("vjp gemm n=2 k=50 (a8*W1)", () => Gemm.Multiply(false, false, m, state, hidden, T.One, a8, hidden, w1.Span, state, T.One, a7, state)),
+            ("vjp gemm At n=2 (gW1)", () => Gemm.Multiply(true, false, hidden, state, m, T.One, a8, hidden, cube, state, T.One, grad.AsSpan(0, 100), state)),
         ];
         var perBatch = new int[cases.Length];
         for (int c = 0; c < cases.Length; c++)

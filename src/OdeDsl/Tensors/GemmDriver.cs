@@ -13,12 +13,18 @@ internal enum GemmPath { Scalar, Vector256, Vector512 }
 /// A is read through strides (no packing for Aᵀ); Bᵀ is packed once per call into a pooled, zero-padded
 /// buffer, except for small m where row-by-row dot products are cheaper than the packing.
 /// Column tails narrower than a panel are computed into a stack tile and merged with α/β.
+/// Small shapes go elsewhere first: GemmTiny (m·n·k ≤ 512), GemmSmallK (k ≤ 4), GemmOuter (Aᵀ·B with a side ≤ 4: weight
+/// gradients over a batch), and inside the blocked path n = 2 with contiguous A rows to GemmNarrow512 on AVX-512
+/// (B not transposed: its two columns are first copied into rows).
 /// </summary>
 internal static unsafe class GemmDriver
 {
     /// <summary>The kernel family in use: the widest accelerated one. Tests set it to exercise every family
     /// (Vector512 code is still correct, only slow, where the hardware lacks AVX-512).</summary>
     internal static GemmPath Path = Detect();
+
+    /// <summary>Products that took GemmNarrow512 with B not transposed, on this thread (for the dispatch tests).</summary>
+    [ThreadStatic] internal static int NarrowColumnsCalls;
 
     private static GemmPath Detect()
     {
@@ -39,6 +45,13 @@ internal static unsafe class GemmDriver
         if (Path != GemmPath.Scalar && GemmSmallK.Applies<T>(n, k))
         {
             GemmSmallK.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        if (Path != GemmPath.Scalar
+            && GemmOuter.Applies(transA, transB, m, n, Path == GemmPath.Vector512 ? Vector512<T>.Count : Vector256<T>.Count))
+        {
+            fixed (T* pa = a, pb = b, pc = c)
+                GemmOuter.Run(Path == GemmPath.Vector512, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
             return;
         }
         if (Path != GemmPath.Scalar && GemmParallel.ShouldSplit(m, n, k))
@@ -87,6 +100,18 @@ internal static unsafe class GemmDriver
                         GemmNarrow512.Run(m, k, Unsafe.As<T, float>(ref alpha), (float*)pa, ars, (float*)pb, ldb, Unsafe.As<T, float>(ref beta), (float*)pc, ldc, readC);
                     else
                         GemmNarrow512.Run(m, k, Unsafe.As<T, double>(ref alpha), (double*)pa, ars, (double*)pb, ldb, Unsafe.As<T, double>(ref beta), (double*)pc, ldc, readC);
+                    return;
+                }
+                if (typeof(TK) == typeof(Kernels512) && !transB && acs == 1 && GemmNarrow512.Applies<T>(n, k))
+                {
+                    // B (k×2, e.g. W1 of the 2 → 50 layer in the reverse sweep) split into its two columns: then Bᵀ's rows.
+                    NarrowColumnsCalls++;
+                    T* bt = GemmScratch<T>.Get(GemmScratch<T>.PackedB, 2 * k);
+                    for (int p = 0; p < k; p++) { bt[p] = pb[p * (nint)ldb]; bt[k + p] = pb[p * (nint)ldb + 1]; }
+                    if (typeof(T) == typeof(float))
+                        GemmNarrow512.Run(m, k, Unsafe.As<T, float>(ref alpha), (float*)pa, ars, (float*)bt, k, Unsafe.As<T, float>(ref beta), (float*)pc, ldc, readC);
+                    else
+                        GemmNarrow512.Run(m, k, Unsafe.As<T, double>(ref alpha), (double*)pa, ars, (double*)bt, k, Unsafe.As<T, double>(ref beta), (double*)pc, ldc, readC);
                     return;
                 }
                 if (acs == 1)

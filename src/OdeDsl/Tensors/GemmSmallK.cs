@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -39,8 +40,12 @@ internal static class GemmSmallK
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Span<T> packed = stackalloc T[k * n];
-        for (int p = 0; p < k; p++)
-            for (int j = 0; j < n; j++) packed[p * n + j] = alpha * (transB ? b[j * ldb + p] : b[p * ldb + j]);
+        // α·B_pj, the same single rounding either way; B's rows (not transposed) are scaled as whole spans.
+        if (transB)
+            for (int p = 0; p < k; p++)
+                for (int j = 0; j < n; j++) packed[p * n + j] = alpha * b[j * ldb + p];
+        else
+            for (int p = 0; p < k; p++) TensorPrimitives.Multiply(b.Slice(p * ldb, n), alpha, packed.Slice(p * n, n));
 
         bool readC = !T.IsZero(beta);
         if (readC && beta != T.One) Gemm.ScaleC(m, n, beta, c, ldc); // β·C first, as the sum's first term

@@ -105,27 +105,75 @@ public static class RowOps
     }
 
     /// <summary>sum[j] += Σ_i x[i, j] (ACCUMULATED: a bias gradient over the batch), rows added in order.</summary>
+    /// <remarks>Every column is summed the same way on every path: s = sum[j], then s += x[i, j] for i = 0, 1, …,
+    /// rows − 1. Columns are vectorised (Vector512 where accelerated, else Vector&lt;T&gt;, the last strip ending at
+    /// the row's end and loaded before the others are stored), so no order changes with the width.</remarks>
     public static void AccumulateColumnSums<T>(int rows, int cols, ReadOnlySpan<T> x, Span<T> sum)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(rows, cols, x.Length, sum.Length, rows * cols);
-        int width = Vector<T>.Count;
+        bool wide = Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported;
+        AccumulateColumnSums(wide ? 512 : Vector.IsHardwareAccelerated ? Vector<T>.Count * Unsafe.SizeOf<T>() * 8 : 0, rows, cols, x, sum);
+    }
+
+    /// <summary><see cref="AccumulateColumnSums{T}(int, int, ReadOnlySpan{T}, Span{T})"/> on Vector512 (bits = 512),
+    /// Vector&lt;T&gt; (its width) or scalar (0), after the checks; internal so that tests run every width.</summary>
+    internal static void AccumulateColumnSums<T>(int bits, int rows, int cols, ReadOnlySpan<T> x, Span<T> sum)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         ref T xr = ref MemoryMarshal.GetReference(x);
         ref T sr = ref MemoryMarshal.GetReference(sum);
-        int body = Vector.IsHardwareAccelerated && cols >= width ? cols - cols % width : 0;
-        // A strip of columns stays in a register while the rows stream past.
-        for (int j = 0; j < body; j += width)
+        int lanes = bits / (8 * Unsafe.SizeOf<T>());
+        if (rows == 0 || cols == 0) return;
+        if (bits == 512 && cols >= lanes) { ColumnSums512(rows, cols, ref xr, ref sr); return; }
+        if (bits != 0 && bits != 512 && lanes == Vector<T>.Count && cols >= lanes) { ColumnSumsVector(rows, cols, ref xr, ref sr); return; }
+        if (cols == 2)
         {
-            var acc = Vector.LoadUnsafe(ref sr, (nuint)j);
-            for (int i = 0; i < rows; i++) acc += Vector.LoadUnsafe(ref xr, (nuint)i * (nuint)cols + (nuint)j);
-            Vector.StoreUnsafe(acc, ref sr, (nuint)j);
+            // Both columns' chains interleaved (each still in row order), so their add latencies overlap.
+            T s0 = sr, s1 = Unsafe.Add(ref sr, 1);
+            for (int i = 0; i < rows; i++)
+            {
+                s0 += Unsafe.Add(ref xr, 2 * (nuint)i);
+                s1 += Unsafe.Add(ref xr, 2 * (nuint)i + 1);
+            }
+            sr = s0;
+            Unsafe.Add(ref sr, 1) = s1;
+            return;
         }
-        for (int j = body; j < cols; j++)
+        for (int j = 0; j < cols; j++)
         {
             T acc = Unsafe.Add(ref sr, j);
             for (int i = 0; i < rows; i++) acc += Unsafe.Add(ref xr, (nuint)i * (nuint)cols + (nuint)j);
             Unsafe.Add(ref sr, j) = acc;
         }
+    }
+
+    private static void ColumnSums512<T>(int rows, int cols, ref T x, ref T sum) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nuint width = (nuint)Vector512<T>.Count, last = (nuint)cols - width, ld = (nuint)cols;
+        var tail = Vector512.LoadUnsafe(ref sum, last);
+        for (nuint i = 0; i < (nuint)rows; i++) tail += Vector512.LoadUnsafe(ref x, i * ld + last);
+        for (nuint j = 0; j < last; j += width)
+        {
+            var acc = Vector512.LoadUnsafe(ref sum, j);
+            for (nuint i = 0; i < (nuint)rows; i++) acc += Vector512.LoadUnsafe(ref x, i * ld + j);
+            acc.StoreUnsafe(ref sum, j);
+        }
+        tail.StoreUnsafe(ref sum, last);
+    }
+
+    private static void ColumnSumsVector<T>(int rows, int cols, ref T x, ref T sum) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nuint width = (nuint)Vector<T>.Count, last = (nuint)cols - width, ld = (nuint)cols;
+        var tail = Vector.LoadUnsafe(ref sum, last);
+        for (nuint i = 0; i < (nuint)rows; i++) tail += Vector.LoadUnsafe(ref x, i * ld + last);
+        for (nuint j = 0; j < last; j += width)
+        {
+            var acc = Vector.LoadUnsafe(ref sum, j);
+            for (nuint i = 0; i < (nuint)rows; i++) acc += Vector.LoadUnsafe(ref x, i * ld + j);
+            Vector.StoreUnsafe(acc, ref sum, j);
+        }
+        Vector.StoreUnsafe(tail, ref sum, last);
     }
 
     /// <summary>
