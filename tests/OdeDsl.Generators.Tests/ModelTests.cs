@@ -69,3 +69,15 @@ public sealed class StridedConvFieldTests : DynamicsPropertyTests<StridedConvFie
     protected override float[] Eager(float[] h, float t, float[] θ) =>
         StridedConvField.F(new Tensor([3, 2, 2], h), t, new Tensor([3, 4, 2, 2], θ.AsSpan(0, 48).ToArray()), V(θ, 48, 3)).ToArray();
 }
+
+public sealed class BiasFusedFieldTests : DynamicsPropertyTests<BiasFusedField.Dynamics>
+{
+    protected override float[] Eager(float[] h, float t, float[] θ) =>
+        BiasFusedField.F(new Vec(h), t, M(θ, 0, 19, 3), V(θ, 57, 19), M(θ, 76, 13, 19), V(θ, 323, 13), M(θ, 336, 3, 13), V(θ, 375, 3)).ToArray();
+}
+
+public sealed class BiasNotFusedFieldTests : DynamicsPropertyTests<BiasNotFusedField.Dynamics>
+{
+    protected override float[] Eager(float[] h, float t, float[] θ) =>
+        BiasNotFusedField.F(new Vec(h), t, M(θ, 0, 19, 3), V(θ, 57, 19), M(θ, 76, 13, 19), V(θ, 323, 13), M(θ, 336, 3, 13), V(θ, 375, 3)).ToArray();
+}

@@ -26,6 +26,9 @@ namespace OdeDsl.Generators.Emit
         private readonly int _scratchFixed;
         private readonly int _scratchPerRow;
         private readonly StringBuilder _sb = new();
+        /// <summary>Activation id → the bias add it absorbs (its block and row operands); those adds' sums are never stored.</summary>
+        private readonly Dictionary<int, (int Add, int Block, int Row)> _biasFusion = new();
+        private readonly HashSet<int> _fusedAdds = new();
 
         private CSharpEmitter(DynamicsSpec spec)
         {
@@ -64,6 +67,45 @@ namespace OdeDsl.Generators.Emit
                 }
             }
             _slotTotal = total;
+            FindBiasFusions();
+        }
+
+        /// <summary>
+        /// Bias add + activation fusion: an Add of a contiguous [batch, n] block and a θ row vector (what
+        /// RowOps.AddRowVector is emitted for) whose only use is an activation with a <see cref="UnaryElementwise.BiasKernel"/>
+        /// (its JVP and VJP read its output, never its input), and which is not the output, is computed inside that
+        /// activation's forward call (BiasActivations) instead of being stored. Nothing else reads the sum: the Add's own
+        /// JVP and VJP do not read its value, so its tangent and adjoint (and the bias gradient's column sums) are
+        /// emitted as before. The Add keeps its slot; only its forward value goes unwritten.
+        /// </summary>
+        private void FindBiasFusions()
+        {
+            var uses = new int[_nodes.Length];
+            foreach (var n in _nodes)
+                if (_live[n.Id]) foreach (int a in n.Args) uses[a]++;
+            var probe = new EmitContext(new StringBuilder(), _nodes, _locs, _dependsOnState, 0);
+            foreach (var act in _nodes)
+            {
+                if (!_live[act.Id] || !EmitContext.WantsKernel(act.Size) || PrimitiveTable.Get(act.Op) is not UnaryElementwise { BiasKernel: not null })
+                    continue;
+                var add = _nodes[act.Arg(0)];
+                if (add.Op != OpKind.Add || uses[add.Id] != 1 || add.Id == _spec.Output || add.Size != act.Size) continue;
+                int block = add.Arg(0), row = add.Arg(1);
+                if (probe.OperandOf(block, add.Size).Kind == OperandKind.Row) (block, row) = (row, block);
+                if (probe.OperandOf(block, add.Size).Kind != OperandKind.Block || probe.OperandOf(row, add.Size).Kind != OperandKind.Row) continue;
+                _biasFusion[act.Id] = (add.Id, block, row);
+                _fusedAdds.Add(add.Id);
+            }
+        }
+
+        /// <summary>A fused activation's forward call (its own comment line is already written).</summary>
+        private void EmitBiasActivation(EmitContext c, Node act)
+        {
+            var (addId, block, row) = _biasFusion[act.Id];
+            var add = _nodes[addId];
+            var kernel = ((UnaryElementwise)PrimitiveTable.Get(act.Op)).BiasKernel;
+            c.Line($"//   with v{addId} = Add({string.Join(", ", add.Args.Select(a => "v" + a))}) fused in: v{addId} is not stored, {act.Op}'s derivative reads only v{act.Id}");
+            c.Line($"global::OdeDsl.Tensors.BiasActivations.{kernel}<T>(batch, {act.Size}, {c.OperandOf(block, act.Size).Value}, {c.OperandOf(row, act.Size).Value}, {c.ValBlock(act.Id)});");
         }
 
         public static string Emit(DynamicsSpec spec) => new CSharpEmitter(spec).Run();
@@ -330,8 +372,15 @@ namespace OdeDsl.Generators.Emit
         private static void Comment(EmitContext c, Node node) =>
             c.Line($"// v{node.Id} = {node.Op}({string.Join(", ", node.Args.Select(a => "v" + a))}) {Primitive.ShapeText(node)}   {node.Text.Replace("\n", " ").Replace("\r", "")}");
 
+        // fused bias adds emit nothing here; their activation emits both (EmitBiasActivation)
         private void Forward(EmitContext c) =>
-            EmitFused(c, LiveSlots.ToList(), (p, n) => p.ForwardBody(c, n), (p, n) => p.EmitForward(c, n));
+            EmitFused(c, LiveSlots.Where(x => !_fusedAdds.Contains(x.Id)).ToList(),
+                (p, n) => _biasFusion.ContainsKey(n.Id) ? null : p.ForwardBody(c, n),
+                (p, n) =>
+                {
+                    if (_biasFusion.ContainsKey(n.Id)) EmitBiasActivation(c, n);
+                    else p.EmitForward(c, n);
+                });
 
         private void Tangents(EmitContext c) =>
             EmitFused(c, LiveSlots.Where(x => _dependsOnState[x.Id]).ToList(), (p, n) => p.JvpBody(c, n), (p, n) => p.EmitJvp(c, n));

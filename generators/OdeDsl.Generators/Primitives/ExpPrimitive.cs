@@ -6,6 +6,7 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class ExpPrimitive : UnaryElementwise
     {
         public override OpKind Kind => OpKind.Exp;
+        public override string? BiasKernel => "Exp";
         protected override string Forward(string x, Node n) => $"T.Exp({x})";
         protected override string Derivative(string x, string y, Node n) => $"{y}";
         protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Elementwise.Exp<T>({x}, {y});";

@@ -74,6 +74,13 @@ namespace OdeDsl.Generators.Primitives
 
         protected const string Tensors = "global::OdeDsl.Tensors.";
 
+        /// <summary>
+        /// The OdeDsl.Tensors.BiasActivations method computing F(x + v) for a [batch, n] block x and a bias row v, set
+        /// only where this primitive's JVP and VJP read its output and never its input (the kernels above ignore x):
+        /// then a bias add feeding only this node need not store its sum (see CSharpEmitter.FindBiasFusions).
+        /// </summary>
+        public virtual string? BiasKernel => null;
+
         private string? ForwardCall(EmitContext c, Node n) =>
             EmitContext.WantsKernel(n.Size) && c.ValBlock(n.Arg(0)) is { } x ? ForwardKernel(x, c.ValBlock(n.Id)!, n) : null;
 

@@ -6,6 +6,7 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class SigmoidPrimitive : UnaryElementwise
     {
         public override OpKind Kind => OpKind.Sigmoid;
+        public override string? BiasKernel => "Sigmoid";
         protected override string Forward(string x, Node n) => $"T.One / (T.One + T.Exp(-{x}))";
         protected override string Derivative(string x, string y, Node n) => $"{y} * (T.One - {y})";
         protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Activations.Sigmoid<T>({x}, {y});";

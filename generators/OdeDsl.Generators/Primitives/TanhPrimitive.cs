@@ -6,6 +6,7 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class TanhPrimitive : UnaryElementwise
     {
         public override OpKind Kind => OpKind.Tanh;
+        public override string? BiasKernel => "Tanh";
         protected override string Forward(string x, Node n) => $"T.Tanh({x})";
         protected override string Derivative(string x, string y, Node n) => $"(T.One - {y} * {y})";
         protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Activations.Tanh<T>({x}, {y});";

@@ -64,7 +64,7 @@ internal static class FastTanh
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<double> Tanh(Vector256<double> x)
+    internal static Vector256<double> Tanh(Vector256<double> x)
     {
         var a = Vector256.Min(Vector256.Abs(x), Vector256.Create(20.0));
         var yv = a * Vector256.Create(-2.0);                                              // y ∈ [−40, 0]
@@ -95,7 +95,7 @@ internal static class FastTanh
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Tanh(Vector256<float> x)
+    internal static Vector256<float> Tanh(Vector256<float> x)
     {
         var a = Vector256.Abs(x);
 

@@ -55,7 +55,7 @@ internal static class FastTanh512
     /// <summary>Double: tanh|x| = −E/(2 + E), E = expm1(−2|x|); see FastTanh.Apply(double) for the derivation.
     /// AVX-512 could convert double → int64 directly, but the 1.5·2⁵² trick is kept so the lanes match FastTanh.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<double> Tanh(Vector512<double> x)
+    internal static Vector512<double> Tanh(Vector512<double> x)
     {
         var a = Vector512.Min(Vector512.Abs(x), Vector512.Create(20.0));
         var yv = a * Vector512.Create(-2.0);                                              // y ∈ [−40, 0]
@@ -88,7 +88,7 @@ internal static class FastTanh512
     /// <summary>Float: odd Taylor series below 0.3, (1 − e)/(1 + e) with e = exp(−2|x|) up to 10, ±1 beyond;
     /// see FastTanh for the error analysis.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Tanh(Vector512<float> x)
+    internal static Vector512<float> Tanh(Vector512<float> x)
     {
         var a = Vector512.Abs(x);
 

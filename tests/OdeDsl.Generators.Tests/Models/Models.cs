@@ -102,3 +102,36 @@ public static partial class Heads
     internal static Vec PooledHead([Shape(2, 4, 4)] Tensor x, [Param(3, 2)] Mat W, [Param(3)] Vec b)
         => W * GlobalAvgPool(Square(AvgPool(x, kernel: 2, stride: 1))) + b;
 }
+
+/// <summary>
+/// Bias adds that the emitter fuses into their activation (BiasActivations): σ, tanh with the bias on the left, and
+/// exp; 19 and 13 columns, so the kernels' row tails are exercised. The same text is in BiasFusionTests.Fused.
+/// </summary>
+public static partial class BiasFusedField
+{
+    [OdeDynamics]
+    internal static Vec F([Shape(3)] Vec h, float t, [Param(19, 3)] Mat W1, [Param(19)] Vec b1,
+                          [Param(13, 19)] Mat W2, [Param(13)] Vec b2, [Param(3, 13)] Mat W3, [Param(3)] Vec b3)
+    {
+        var u = Sigmoid(W1 * h + b1);
+        var v = Tanh(b2 + W2 * u);
+        return Exp(W3 * v + b3) * 0.5f - h * 0.25f;
+    }
+}
+
+/// <summary>
+/// Bias adds that must not be fused: z is read twice (by tanh and by the sum), relu's derivative reads its input,
+/// softplus has no fused kernel. The same text is in BiasFusionTests.NotFused.
+/// </summary>
+public static partial class BiasNotFusedField
+{
+    [OdeDynamics]
+    internal static Vec F([Shape(3)] Vec h, float t, [Param(19, 3)] Mat W1, [Param(19)] Vec b1,
+                          [Param(13, 19)] Mat W2, [Param(13)] Vec b2, [Param(3, 13)] Mat W3, [Param(3)] Vec b3)
+    {
+        var z = W1 * h + b1;
+        var a = Tanh(z) + z * 0.5f;
+        var r = Relu(W2 * a + b2);
+        return Softplus(W3 * r + b3) - h * 0.25f;
+    }
+}

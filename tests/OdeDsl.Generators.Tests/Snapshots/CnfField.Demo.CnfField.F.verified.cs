@@ -52,19 +52,17 @@ namespace Demo
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f8 + 2), 3);
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
-                // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f10, batch * 64));
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10, batch * 64), ws.Slice(f11, batch * 64));
+                //   with v10 = Add(v9, v3) fused in: v10 is not stored, Tanh's derivative reads only v11
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f11, batch * 64));
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f11 + 0), 64, ws.Slice(f12 + 0), 65);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f12 + 64), 65);
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
-                // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f14, batch * 64));
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14, batch * 64), ws.Slice(f15, batch * 64));
+                //   with v14 = Add(v13, v5) fused in: v14 is not stored, Tanh's derivative reads only v15
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f15, batch * 64));
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f15 + 0), 64, ws.Slice(f16 + 0), 65);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f16 + 64), 65);
@@ -103,19 +101,17 @@ namespace Demo
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f8 + 2), 3);
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
-                // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f10, batch * 64));
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10, batch * 64), ws.Slice(f11, batch * 64));
+                //   with v10 = Add(v9, v3) fused in: v10 is not stored, Tanh's derivative reads only v11
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f11, batch * 64));
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f11 + 0), 64, ws.Slice(f12 + 0), 65);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f12 + 64), 65);
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
-                // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f14, batch * 64));
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14, batch * 64), ws.Slice(f15, batch * 64));
+                //   with v14 = Add(v13, v5) fused in: v14 is not stored, Tanh's derivative reads only v15
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f15, batch * 64));
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f15 + 0), 64, ws.Slice(f16 + 0), 65);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f16 + 64), 65);
@@ -189,19 +185,17 @@ namespace Demo
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f8 + 2), 3);
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
-                // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f10, batch * 64));
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10, batch * 64), ws.Slice(f11, batch * 64));
+                //   with v10 = Add(v9, v3) fused in: v10 is not stored, Tanh's derivative reads only v11
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f11, batch * 64));
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f11 + 0), 64, ws.Slice(f12 + 0), 65);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f12 + 64), 65);
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
-                // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f14, batch * 64));
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14, batch * 64), ws.Slice(f15, batch * 64));
+                //   with v14 = Add(v13, v5) fused in: v14 is not stored, Tanh's derivative reads only v15
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f15, batch * 64));
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f15 + 0), 64, ws.Slice(f16 + 0), 65);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f16 + 64), 65);
@@ -275,19 +269,17 @@ namespace Demo
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f8 + 2), 3);
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
-                // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f10, batch * 64));
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10, batch * 64), ws.Slice(f11, batch * 64));
+                //   with v10 = Add(v9, v3) fused in: v10 is not stored, Tanh's derivative reads only v11
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f11, batch * 64));
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f11 + 0), 64, ws.Slice(f12 + 0), 65);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f12 + 64), 65);
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
-                // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f14, batch * 64));
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14, batch * 64), ws.Slice(f15, batch * 64));
+                //   with v14 = Add(v13, v5) fused in: v14 is not stored, Tanh's derivative reads only v15
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f15, batch * 64));
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f15 + 0), 64, ws.Slice(f16 + 0), 65);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f16 + 64), 65);
@@ -350,19 +342,17 @@ namespace Demo
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f8 + 2), 3);
                 // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
-                // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f10, batch * 64));
                 // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f10, batch * 64), ws.Slice(f11, batch * 64));
+                //   with v10 = Add(v9, v3) fused in: v10 is not stored, Tanh's derivative reads only v11
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f11, batch * 64));
                 // v12 = Concat(v11, v1) [65]   Concat(x, t)
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f11 + 0), 64, ws.Slice(f12 + 0), 65);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f12 + 64), 65);
                 // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
-                // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f14, batch * 64));
                 // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f14, batch * 64), ws.Slice(f15, batch * 64));
+                //   with v14 = Add(v13, v5) fused in: v14 is not stored, Tanh's derivative reads only v15
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f15, batch * 64));
                 // v16 = Concat(v15, v1) [65]   Concat(x, t)
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f15 + 0), 64, ws.Slice(f16 + 0), 65);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f16 + 64), 65);

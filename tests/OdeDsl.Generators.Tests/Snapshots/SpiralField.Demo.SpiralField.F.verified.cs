@@ -47,10 +47,9 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), h.Slice(0, batch * 2), ws.Slice(f7, batch * 2));
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
-                // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f9, batch * 50));
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9, batch * 50), ws.Slice(f10, batch * 50));
+                //   with v9 = Add(v8, v3) fused in: v9 is not stored, Tanh's derivative reads only v10
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f10, batch * 50));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
@@ -83,10 +82,9 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), h.Slice(0, batch * 2), ws.Slice(f7, batch * 2));
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
-                // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f9, batch * 50));
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9, batch * 50), ws.Slice(f10, batch * 50));
+                //   with v9 = Add(v8, v3) fused in: v9 is not stored, Tanh's derivative reads only v10
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f10, batch * 50));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
@@ -143,10 +141,9 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), h.Slice(0, batch * 2), ws.Slice(f7, batch * 2));
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
-                // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f9, batch * 50));
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9, batch * 50), ws.Slice(f10, batch * 50));
+                //   with v9 = Add(v8, v3) fused in: v9 is not stored, Tanh's derivative reads only v10
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f10, batch * 50));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
@@ -203,10 +200,9 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), h.Slice(0, batch * 2), ws.Slice(f7, batch * 2));
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
-                // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f9, batch * 50));
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9, batch * 50), ws.Slice(f10, batch * 50));
+                //   with v9 = Add(v8, v3) fused in: v9 is not stored, Tanh's derivative reads only v10
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f10, batch * 50));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
@@ -254,10 +250,9 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), h.Slice(0, batch * 2), ws.Slice(f7, batch * 2));
                 // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
-                // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
-                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f9, batch * 50));
                 // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
-                global::OdeDsl.Tensors.Activations.Tanh<T>(ws.Slice(f9, batch * 50), ws.Slice(f10, batch * 50));
+                //   with v9 = Add(v8, v3) fused in: v9 is not stored, Tanh's derivative reads only v10
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f10, batch * 50));
                 // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
                 // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
