@@ -17,8 +17,10 @@ public static class RowOps
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(rows, cols, x.Length, v.Length, y.Length);
+        if (rows == 0 || cols == 0) return;
         bool wide = Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported;
-        AddRowVector(wide ? 512 : Vector.IsHardwareAccelerated ? Vector<T>.Count * Unsafe.SizeOf<T>() * 8 : 0, rows, cols, x, v, y);
+        bool vector = Vector.IsHardwareAccelerated && Vector<T>.IsSupported; // not for Half
+        AddRowVector(wide ? 512 : vector ? Vector<T>.Count * Unsafe.SizeOf<T>() * 8 : 0, rows, cols, x, v, y);
     }
 
     /// <summary>

@@ -195,4 +195,14 @@ public class RowBlockTests
         Assert.Throws<ArgumentException>(() => RowOps.CopyBlock<double>(rows, cols, src.AsSpan(1), ldSrc, dst, ldDst));
         Assert.Throws<ArgumentException>(() => RowOps.AddBlock<double>(rows, cols, src, ldSrc, dst.AsSpan(0, cols), ldDst));
     }
+
+    [Fact]
+    public void AddRowVectorOfEmptyBlocksAndOfHalfs()
+    {
+        RowOps.AddRowVector<double>(5, 0, [], [], []); // zero-width rows: nothing to do (once a division by zero)
+        RowOps.AddRowVector<double>(0, 7, [], new double[7], []);
+        Half[] x = [(Half)1, (Half)2, (Half)3, (Half)4], v = [(Half)0.5, (Half)(-1)], y = new Half[4];
+        RowOps.AddRowVector<Half>(2, 2, x, v, y); // no Vector<Half>: the scalar loop (once NotSupportedException)
+        Assert.Equal(new[] { (Half)1.5, (Half)1, (Half)3.5, (Half)3 }, y);
+    }
 }
