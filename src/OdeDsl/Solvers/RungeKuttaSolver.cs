@@ -93,6 +93,7 @@ internal static class RungeKuttaSolver<TRhs, T>
         // index, so each decision is made once for the batch and the per-row arrays are filled, not looped over. The
         // first row-wise event (a non-finite row) ends it; the general path below then carries on from the per-row state.
         bool together = shared && nEv == 0 && !overshoot;
+        var blockOutputs = together && !finalOnly ? new BlockOutputs<T>(n, slots, times.Length) : null;
         long pendingNfe = 0, pendingAcc = 0, pendingRej = 0; // per-row counters owed while together
         while (true)
         {
@@ -421,19 +422,20 @@ internal static class RungeKuttaSolver<TRhs, T>
         {
             if (finalOnly) return;
             int next = outIdx[0];
+            blockOutputs!.Begin(y, k, yNew, states);
             while (next < outTimes.Length && dir * (outTimes[next] - upTo) <= T.Zero)
             {
                 T to = outTimes[next];
-                var dst = states.AsSpan(next * n, n);
-                if (to == upTo) yNew.AsSpan().CopyTo(dst);
+                if (to == upTo) blockOutputs.AddAtEnd(next);
                 else
                 {
                     tab.InterpolationWeights(double.CreateChecked((to - tRow[0]) / hStep[0]), wD);
                     InterpolationCoefficients(hStep[0], coef);
-                    StageCombination.Combine<T>(y, k, n, 0, coef, dst);
+                    blockOutputs.AddInterpolated(next, coef);
                 }
                 next++;
             }
+            blockOutputs.Flush();
             Array.Fill(outIdx, next);
         }
 

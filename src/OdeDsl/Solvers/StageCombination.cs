@@ -34,6 +34,16 @@ internal static class StageCombination
         ref T dr = ref MemoryMarshal.GetReference(dst);
         if (y.Length < len || (terms > 0 && k.Length < at[terms - 1] + len)) throw new ArgumentException("combination extents out of range");
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= len - Vector512<T>.Count; i += Vector512<T>.Count)
+            {
+                var acc = Vector512.LoadUnsafe(ref yr, (nuint)i);
+                for (int j = 0; j < terms; j++)
+                    acc += Vector512.Create(c[j]) * Vector512.LoadUnsafe(ref kr, (nuint)(at[j] + i));
+                acc.StoreUnsafe(ref dr, (nuint)i);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             for (; i <= len - Vector256<T>.Count; i += Vector256<T>.Count)

@@ -44,4 +44,26 @@ public class LockstepOutputTests
         Assert.Equal(b2.FinalStates, a.FinalStates);
         Assert.All(a.Status, s => Assert.Equal(SolveStatus.Success, s));
     }
+
+    /// <summary>
+    /// A block of 700 rows (1400 elements) collects each step's outputs and writes them on two threads; the results must
+    /// still equal the row-by-row path's bit for bit, and rows must not leak into each other.
+    /// </summary>
+    [Theory]
+    [InlineData("dopri5")]
+    [InlineData("dopri8")]
+    public void LargeBlocksWriteOutputsOnTwoThreadsWithTheSameBits(string method)
+    {
+        const int batch = 700;
+        Assert.True(2 * batch >= BlockOutputs<double>.MinBlockElements);
+        var y0 = new double[2 * batch];
+        for (int b = 0; b < batch; b++) { y0[2 * b] = 2.0 - 0.001 * b; y0[2 * b + 1] = 0.0005 * b; }
+        var times = Grid.Linspace(0, 5, 1001); // many outputs per step
+        var m = Methods.ByName(method);
+        var plain = Ode.Solve(new CubicSpiral(), y0, times, new SolveOptions<double> { Method = m });
+        var rowByRow = Ode.Solve(new CubicSpiral(), y0, times, new SolveOptions<double> { Method = m, Events = [(t, y) => 1.0] });
+        Assert.Equal(rowByRow.Stats, plain.Stats);
+        Assert.Equal(rowByRow.States, plain.States);
+        Assert.DoesNotContain(plain.States, double.IsNaN);
+    }
 }
