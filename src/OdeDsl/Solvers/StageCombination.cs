@@ -16,6 +16,7 @@ namespace OdeDsl;
 /// each non-zero coefficient in slot order one multiply and one add (.NET does not contract them into an FMA). So the
 /// vector and scalar paths, and a row done alone or inside a block, give the same bits.
 /// </remarks>
+[SkipLocalsInit] // the stack buffers below are written before they are read
 internal static class StageCombination
 {
     /// <summary>The most stage terms one combination can have (dopri8's interpolant uses 16 slots).</summary>
@@ -25,8 +26,9 @@ internal static class StageCombination
     public static void Combine<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> k, int n, int off, ReadOnlySpan<T> coef, Span<T> dst)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Span<T> c = stackalloc T[MaxTerms];
-        Span<int> at = stackalloc int[MaxTerms];
+        if (coef.Length > MaxTerms) throw new ArgumentException($"at most {MaxTerms} stage terms; got {coef.Length}.", nameof(coef));
+        Span<T> c = stackalloc T[coef.Length];
+        Span<int> at = stackalloc int[coef.Length];
         int terms = Terms(coef, n, off, c, at);
         int len = dst.Length;
         ref T yr = ref MemoryMarshal.GetReference(y);
@@ -70,8 +72,9 @@ internal static class StageCombination
         T atol, T rtol, Span<T> dst)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Span<T> c = stackalloc T[MaxTerms];
-        Span<int> at = stackalloc int[MaxTerms];
+        if (coef.Length > MaxTerms) throw new ArgumentException($"at most {MaxTerms} stage terms; got {coef.Length}.", nameof(coef));
+        Span<T> c = stackalloc T[coef.Length];
+        Span<int> at = stackalloc int[coef.Length];
         int terms = Terms(coef, n, 0, c, at);
         if (y.Length < n || yNew.Length < n || dst.Length < n || (terms > 0 && k.Length < at[terms - 1] + n))
             throw new ArgumentException("error extents out of range");
@@ -122,7 +125,6 @@ internal static class StageCombination
 
     private static int Terms<T>(ReadOnlySpan<T> coef, int n, int off, Span<T> c, Span<int> at) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (coef.Length > MaxTerms) throw new ArgumentException($"at most {MaxTerms} stage terms; got {coef.Length}.", nameof(coef));
         int terms = 0;
         for (int j = 0; j < coef.Length; j++)
         {
