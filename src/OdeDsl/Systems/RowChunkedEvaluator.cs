@@ -10,8 +10,10 @@ namespace OdeDsl;
 /// Two reasons, both measured on the spiral field at batch 1024 (docs/performance.md): a chunk's intermediates
 /// ([rows, 50] hidden layers) stay in L2 between the generated code's element-wise passes instead of streaming
 /// 400 KB arrays through memory five times, and the rows of an <c>[OdeDynamics]</c> batch are independent samples,
-/// so the chunks split across cores with no reduction. Every row goes through the same generated code with the same
-/// operands whichever thread runs it, so results do not depend on the split. Nothing is allocated per call.
+/// so the chunks split across cores with no reduction. Chunk boundaries depend only on the batch size, and a chunk gets
+/// the same arithmetic whichever thread runs it, so results repeat exactly from call to call. They can differ in the last
+/// bits from one call over the whole batch: kernels group rows (GEMM register blocks, row tails gathered across
+/// rows), and a boundary moves a row within those groups. Nothing is allocated per call.
 /// </remarks>
 internal sealed unsafe class RowChunkedEvaluator<TDynamics, T> : IChunkBody
     where TDynamics : IOdeDynamics<TDynamics>
