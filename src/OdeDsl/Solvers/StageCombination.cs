@@ -26,11 +26,23 @@ internal static class StageCombination
     public static void Combine<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> k, int n, int off, ReadOnlySpan<T> coef, Span<T> dst)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        int len = dst.Length;
+        if (len < Vector256<T>.Count)
+        {
+            // A row or two of a small system (batch 1): no vector pass, so no list of terms to build first.
+            if (y.Length < len || k.Length < (coef.Length - 1) * n + off + len) throw new ArgumentException("combination extents out of range");
+            for (int e = 0; e < len; e++)
+            {
+                T acc = y[e];
+                for (int j = 0; j < coef.Length; j++) if (coef[j] != T.Zero) acc += coef[j] * k[j * n + off + e];
+                dst[e] = acc;
+            }
+            return;
+        }
         if (coef.Length > MaxTerms) throw new ArgumentException($"at most {MaxTerms} stage terms; got {coef.Length}.", nameof(coef));
         Span<T> c = stackalloc T[coef.Length];
         Span<int> at = stackalloc int[coef.Length];
         int terms = Terms(coef, n, off, c, at);
-        int len = dst.Length;
         ref T yr = ref MemoryMarshal.GetReference(y);
         ref T kr = ref MemoryMarshal.GetReference(k);
         ref T dr = ref MemoryMarshal.GetReference(dst);
