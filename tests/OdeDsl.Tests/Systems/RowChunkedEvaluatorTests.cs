@@ -99,17 +99,7 @@ public class RowChunkedEvaluatorTests
         var rhs = new DynamicsRhs<ChunkTestField.Dynamics, double>(theta, 2048);
         var dy = new double[3 * 2048];
         for (int i = 0; i < 50; i++) rhs.Evaluate(t, y, dy, 2048); // JIT, pool-thread start-up and its thread statics
-        // The first time this thread blocks on the pool's share, the runtime sets up its wait machinery once (≈ 2 KB,
-        // seen under load; GemmTests has the same allowance). A per-call allocation shows in every window, so require
-        // one window of 100 calls that allocates nothing within five tries.
-        var windows = new List<long>();
-        for (int attempt = 0; attempt < 5 && (windows.Count == 0 || windows[^1] != 0); attempt++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 100; i++) rhs.Evaluate(t, y, dy, 2048);
-            windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-        Assert.True(windows[^1] == 0, $"Bytes allocated per window of 100 calls: {string.Join(", ", windows)}.");
+        AllocationAssert.NoneWithin(() => { for (int i = 0; i < 100; i++) rhs.Evaluate(t, y, dy, 2048); });
     }
 
     [Fact]

@@ -181,17 +181,6 @@ public class Conv2dTests
             Conv2d.BackwardInput<float>(s, y, w, gx, scratch);
             Conv2d.BackwardWeight<float>(s, x, y, gw, bias, scratch);
         }
-        Run();
-        // The GEMMs inside split across the thread pool; the first time this thread has to block on the pool's half the
-        // runtime sets up its wait machinery once (≈ 2 KB, seen under a loaded test run). A per-call allocation shows in
-        // every window, so require one window of three calls that allocates nothing within five tries.
-        var windows = new List<long>();
-        for (int attempt = 0; attempt < 5 && (windows.Count == 0 || windows[^1] != 0); attempt++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 3; i++) Run();
-            windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-        Assert.True(windows[^1] == 0, $"Bytes allocated per window of three calls: {string.Join(", ", windows)}.");
+        AllocationAssert.NoneWithin(Run); // its GEMMs split across the thread pool
     }
 }

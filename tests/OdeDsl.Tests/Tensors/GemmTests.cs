@@ -141,17 +141,7 @@ public class GemmTests
                 Gemm.Multiply(false, false, 64, 40, 48, 1.0, a, 48, b, 40, 0.0, c, 40);
                 Assert.Equal(expected, c);
             }
-            // The first time this thread has to block on the pool's half, the runtime lazily sets up its wait machinery
-            // (a one-off ≈ 2 KB, seen under load). A per-call allocation would show in every window, so require a
-            // window of 50 calls that allocates nothing, within three tries.
-            var windows = new List<long>();
-            for (int attempt = 0; attempt < 3 && (windows.Count == 0 || windows[^1] != 0); attempt++)
-            {
-                long before = GC.GetAllocatedBytesForCurrentThread();
-                for (int i = 0; i < 50; i++) Gemm.Multiply(false, false, 64, 40, 48, 1.0, a, 48, b, 40, 0.0, c, 40);
-                windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
-            }
-            Assert.True(windows[^1] == 0, $"Bytes allocated per window of 50 calls: {string.Join(", ", windows)}.");
+            AllocationAssert.NoneWithin(() => { for (int i = 0; i < 50; i++) Gemm.Multiply(false, false, 64, 40, 48, 1.0, a, 48, b, 40, 0.0, c, 40); });
         }
         finally
         {
@@ -202,9 +192,6 @@ public class GemmTests
                 Gemm.Multiply(ta, tb, 1, 64, 64, 1f, a, ta ? 1 : 64, b, 64, 0f, c, 64);
             }
         }
-        Run();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.NoneWithin(Run);
     }
 }

@@ -149,9 +149,6 @@ public class GroupNormTests
             GroupNorm.Backward<float>(b, c, s, g, x, gamma, stats, y, gx, gg, gb);
             GroupNorm.JacobianVectorProduct<float>(b, c, s, g, x, gamma, stats, y, gx);
         }
-        Run();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.NoneWithin(Run);
     }
 }

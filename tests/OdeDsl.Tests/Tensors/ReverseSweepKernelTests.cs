@@ -236,9 +236,6 @@ public class ReverseSweepKernelTests
             RowOps.AccumulateColumnSums<double>(200, 50, a, s);
             RowOps.AccumulateColumnSums<double>(200, 2, a, s);
         }
-        Run();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.NoneWithin(Run);
     }
 }

@@ -163,10 +163,7 @@ public class SpiralKernelTests
             RowOps.AddRowVector<double>(200, 50, cd, ad, cd);
             RowOps.AddRowVector<double>(200, 2, cd, ad, cd);
         }
-        Run();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.NoneWithin(Run);
     }
 
     // ---- AddRowVector ----
