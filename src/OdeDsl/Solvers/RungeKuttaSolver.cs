@@ -307,10 +307,7 @@ internal static class RungeKuttaSolver<TRhs, T>
                     pendingNfe++;
                 }
                 if (nDense > 0 && (dense is not null || (!finalOnly && outIdx[0] < outTimes.Length && dir * (outTimes[outIdx[0]] - tNew) < T.Zero)))
-                {
-                    accept.AsSpan().Fill(true);
                     EvalDenseStages();
-                }
                 if (dense is not null) dense.Add(t0, hs, y, k);
                 steps?.Add(new StepRecord<T>(t0, hs));
                 EmitOutputsAllRows(tNew);
@@ -381,19 +378,25 @@ internal static class RungeKuttaSolver<TRhs, T>
         }
 
         // The extra stages into slots s + 1 …; rows that did not accept a step get a zero step (their slots are unused).
+        // In lockstep every row accepted the same step: one block combination per stage, as for the method's own stages.
         void EvalDenseStages()
         {
-            for (int b = 0; b < B; b++) hDense![b] = accept[b] ? hStep[b] : T.Zero;
+            if (!together) for (int b = 0; b < B; b++) hDense![b] = accept[b] ? hStep[b] : T.Zero;
             for (int j = 0; j < nDense; j++)
             {
                 var row = aD.AsSpan(j * slots, s + 1 + j);
-                for (int b = 0; b < B; b++)
+                if (together)
+                {
+                    tDense.AsSpan().Fill(tRow[0] + cD[j] * hStep[0]);
+                    Combine(y, k, row, hStep[0], stage, 0, n, n);
+                }
+                else for (int b = 0; b < B; b++)
                 {
                     tDense![b] = tRow[b] + cD[j] * hDense![b];
                     Combine(y, k, row, hDense[b], stage, b * S, S, n);
                 }
                 Eval(ref rhs, tDense!, stage, k.AsSpan((s + 1 + j) * n, n), B); totalNfe++;
-                for (int b = 0; b < B; b++) if (active[b]) nfe[b]++;
+                CountEvaluation();
             }
         }
 
