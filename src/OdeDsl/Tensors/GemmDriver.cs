@@ -14,8 +14,8 @@ internal enum GemmPath { Scalar, Vector256, Vector512 }
 /// buffer, except for small m where row-by-row dot products are cheaper than the packing.
 /// Column tails narrower than a panel are computed into a stack tile and merged with α/β.
 /// Small shapes go elsewhere first: GemmTiny (m·n·k ≤ 512), GemmSmallK (k ≤ 4), GemmOuter (Aᵀ·B with a side ≤ 4: weight
-/// gradients over a batch), and inside the blocked path n = 2 with contiguous A rows to GemmNarrow512 on AVX-512
-/// (B not transposed: its two columns are first copied into rows).
+/// gradients over a batch), and inside the blocked path n = 2 with contiguous A rows to GemmNarrow512 on AVX-512 or
+/// GemmNarrow256 on AVX2 + FMA (B not transposed: its two columns are first copied into rows).
 /// </summary>
 internal static unsafe class GemmDriver
 {
@@ -23,7 +23,7 @@ internal static unsafe class GemmDriver
     /// (Vector512 code is still correct, only slow, where the hardware lacks AVX-512).</summary>
     internal static GemmPath Path = Detect();
 
-    /// <summary>Products that took GemmNarrow512 with B not transposed, on this thread (for the dispatch tests).</summary>
+    /// <summary>Products that took GemmNarrow512 or GemmNarrow256 with B not transposed, on this thread (for the dispatch tests).</summary>
     [ThreadStatic] internal static int NarrowColumnsCalls;
 
     private static GemmPath Detect()
@@ -94,24 +94,31 @@ internal static unsafe class GemmDriver
             // Outputs narrower than one vector over many rows (the 50 → 2 layer) would waste most of a padded panel.
             if (n < TK.Lanes<T>())
             {
-                if (typeof(TK) == typeof(Kernels512) && transB && acs == 1 && GemmNarrow512.Applies<T>(n, k))
+                if (acs == 1 && NarrowTwo<T, TK>(n, k))
                 {
+                    T* bt = pb;
+                    nint ldbt = ldb;
+                    if (!transB)
+                    {
+                        // B (k×2, e.g. W1 of the 2 → 50 layer in the reverse sweep) split into its two columns: then Bᵀ's rows.
+                        NarrowColumnsCalls++;
+                        bt = GemmScratch<T>.Get(GemmScratch<T>.PackedB, 2 * k);
+                        for (int p = 0; p < k; p++) { bt[p] = pb[p * (nint)ldb]; bt[k + p] = pb[p * (nint)ldb + 1]; }
+                        ldbt = k;
+                    }
+                    bool wide = typeof(TK) == typeof(Kernels512);
                     if (typeof(T) == typeof(float))
-                        GemmNarrow512.Run(m, k, Unsafe.As<T, float>(ref alpha), (float*)pa, ars, (float*)pb, ldb, Unsafe.As<T, float>(ref beta), (float*)pc, ldc, readC);
+                    {
+                        float al = Unsafe.As<T, float>(ref alpha), be = Unsafe.As<T, float>(ref beta);
+                        if (wide) GemmNarrow512.Run(m, k, al, (float*)pa, ars, (float*)bt, ldbt, be, (float*)pc, ldc, readC);
+                        else GemmNarrow256.Run(m, k, al, (float*)pa, ars, (float*)bt, ldbt, be, (float*)pc, ldc, readC);
+                    }
                     else
-                        GemmNarrow512.Run(m, k, Unsafe.As<T, double>(ref alpha), (double*)pa, ars, (double*)pb, ldb, Unsafe.As<T, double>(ref beta), (double*)pc, ldc, readC);
-                    return;
-                }
-                if (typeof(TK) == typeof(Kernels512) && !transB && acs == 1 && GemmNarrow512.Applies<T>(n, k))
-                {
-                    // B (k×2, e.g. W1 of the 2 → 50 layer in the reverse sweep) split into its two columns: then Bᵀ's rows.
-                    NarrowColumnsCalls++;
-                    T* bt = GemmScratch<T>.Get(GemmScratch<T>.PackedB, 2 * k);
-                    for (int p = 0; p < k; p++) { bt[p] = pb[p * (nint)ldb]; bt[k + p] = pb[p * (nint)ldb + 1]; }
-                    if (typeof(T) == typeof(float))
-                        GemmNarrow512.Run(m, k, Unsafe.As<T, float>(ref alpha), (float*)pa, ars, (float*)bt, k, Unsafe.As<T, float>(ref beta), (float*)pc, ldc, readC);
-                    else
-                        GemmNarrow512.Run(m, k, Unsafe.As<T, double>(ref alpha), (double*)pa, ars, (double*)bt, k, Unsafe.As<T, double>(ref beta), (double*)pc, ldc, readC);
+                    {
+                        double al = Unsafe.As<T, double>(ref alpha), be = Unsafe.As<T, double>(ref beta);
+                        if (wide) GemmNarrow512.Run(m, k, al, (double*)pa, ars, (double*)bt, ldbt, be, (double*)pc, ldc, readC);
+                        else GemmNarrow256.Run(m, k, al, (double*)pa, ars, (double*)bt, ldbt, be, (double*)pc, ldc, readC);
+                    }
                     return;
                 }
                 if (acs == 1)
@@ -206,6 +213,12 @@ internal static unsafe class GemmDriver
             }
         }
     }
+
+    /// <summary>Whether an n = 2 product with contiguous A rows takes this family's n = 2 kernel: GemmNarrow512 on
+    /// Kernels512, GemmNarrow256 (AVX2 + FMA) on Kernels256; otherwise NarrowDots.</summary>
+    private static bool NarrowTwo<T, TK>(int n, int k) where T : unmanaged where TK : struct, IGemmKernels
+        => typeof(TK) == typeof(Kernels512) ? GemmNarrow512.Applies<T>(n, k)
+         : typeof(TK) == typeof(Kernels256) && GemmNarrow256.Applies<T>(n, k);
 
     /// <summary>Rows from which a narrow output with transposed A takes the transposed route (≥ the widest vector,
     /// so the transposed product, whose n is this m, is never narrow itself).</summary>

@@ -7,7 +7,7 @@ namespace OdeDsl.Tests.Tensors;
 /// <summary>
 /// The kernels behind the spiral field's reverse sweep: GemmOuter (Aᵀ·B with a side ≤ 4, the weight gradients) on both
 /// widths against its documented fused multiply-add chain (bit for bit) and a double reference; the n = 2, B-not-
-/// transposed route into GemmNarrow512; AccumulateColumnSums on every width against the row-order scalar sum; and a
+/// transposed route into GemmNarrow512 (GemmNarrow256 has its own tests); AccumulateColumnSums on every width against the row-order scalar sum; and a
 /// dispatch check that the VJP's four Gemm shapes reach these kernels.
 /// </summary>
 [Collection(nameof(GemmGlobalSettings))]
@@ -210,7 +210,8 @@ public class ReverseSweepKernelTests
                 Assert.Equal(outer + 2, GemmOuter.Calls);
                 int narrow = GemmDriver.NarrowColumnsCalls;
                 Gemm.Multiply(false, false, batch, 2, 50, T.One, a8, 50, w, 2, T.One, c2, 2);      // a7 += a8·W1
-                Assert.Equal(narrow + (path == GemmPath.Vector512 && GemmNarrow512.IsSupported ? 1 : 0), GemmDriver.NarrowColumnsCalls);
+                bool narrowKernel = path == GemmPath.Vector512 ? GemmNarrow512.IsSupported : GemmNarrow256.IsSupported;
+                Assert.Equal(narrow + (narrowKernel ? 1 : 0), GemmDriver.NarrowColumnsCalls);
                 // a10 += a11·W2 (k = 2) takes GemmSmallK: the same bits as calling it directly.
                 var viaGemm = (T[])c50.Clone();
                 var direct = (T[])c50.Clone();
