@@ -51,7 +51,7 @@ public static class BiasActivations
     internal static void Tanh<T>(int bits, int rows, int cols, ReadOnlySpan<T> x, ReadOnlySpan<T> v, Span<T> y)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (rows == 0 || cols == 0) return; // (AddRowVector divides by cols on some paths)
+        if (rows == 0 || cols == 0) return;
         bool fast = typeof(T) == typeof(float) || typeof(T) == typeof(double);
         if (fast && bits == 512) Tanh512(rows, cols, x, v, y);
         else if (fast && bits == 256) Tanh256(rows, cols, x, v, y);
