@@ -19,21 +19,16 @@ internal sealed class BlockOutputs<T> : IChunkBody where T : unmanaged, IFloatin
     private readonly T[] _coef = [];       // [output due, slot]
     private readonly int[] _output = [];   // which output time each due one is
     private readonly bool[] _atEnd = [];   // due exactly at the step's end: a copy of y_{n+1}
+    private readonly T[] _y, _k, _yNew, _states; // the solve's arrays: y_n, the stage slots, y_{n+1}, the result
     private int _count;
-    private T[] _y = [], _k = [], _yNew = [], _states = [];
 
-    public BlockOutputs(int n, int slots, int outputs)
+    public BlockOutputs(T[] y, T[] k, T[] yNew, T[] states, int n, int slots, int outputs)
     {
+        (_y, _k, _yNew, _states) = (y, k, yNew, states);
         _n = n; _slots = slots;
         if (n < MinBlockElements || !TwoThreadLoop.Enabled) return;
         _loop = new TwoThreadLoop();
         _coef = new T[outputs * slots]; _output = new int[outputs]; _atEnd = new bool[outputs];
-    }
-
-    public void Begin(T[] y, T[] k, T[] yNew, T[] states)
-    {
-        (_y, _k, _yNew, _states) = (y, k, yNew, states);
-        _count = 0;
     }
 
     /// <summary>Output <paramref name="output"/> from the interpolation coefficients h·wᵢ (0 skips a slot).</summary>
@@ -50,7 +45,7 @@ internal sealed class BlockOutputs<T> : IChunkBody where T : unmanaged, IFloatin
         _output[_count] = output; _atEnd[_count] = true; _count++;
     }
 
-    /// <summary>Writes what was collected since <see cref="Begin"/>.</summary>
+    /// <summary>Writes what was collected since the last flush.</summary>
     public void Flush()
     {
         if (_count > 1) _loop!.Run(this, _count);

@@ -93,7 +93,7 @@ internal static class RungeKuttaSolver<TRhs, T>
         // index, so each decision is made once for the batch and the per-row arrays are filled, not looped over. The
         // first row-wise event (a non-finite row) ends it; the general path below then carries on from the per-row state.
         bool together = shared && nEv == 0 && !overshoot;
-        var blockOutputs = together && !finalOnly ? new BlockOutputs<T>(n, slots, times.Length) : null;
+        var blockOutputs = together && !finalOnly ? new BlockOutputs<T>(y, k, yNew, states, n, slots, times.Length) : null;
         long pendingNfe = 0, pendingAcc = 0, pendingRej = 0; // per-row counters owed while together
         while (true)
         {
@@ -139,12 +139,12 @@ internal static class RungeKuttaSolver<TRhs, T>
             if (adaptive)
             {
                 ScaledError(e, scaled, uniform);
-                ComputeRatios(scaled, active, ratio, shared, B, S, o.Norm, together);
+                ComputeRatios(scaled, active, ratio, shared, B, S, o.Norm);
                 if (eLow is not null)
                 {
                     // DOP853: r = r₁² / √(r₁² + 0.01 r₂²), of order h^8 like the propagated solution's error.
                     ScaledError(eLow, scaledLow!, uniform);
-                    ComputeRatios(scaledLow!, active, ratioLow!, shared, B, S, o.Norm, together);
+                    ComputeRatios(scaledLow!, active, ratioLow!, shared, B, S, o.Norm);
                     for (int b = 0; b < B; b++)
                     {
                         double r1 = ratio[b] * ratio[b], den = Math.Sqrt(r1 + 0.01 * ratioLow![b] * ratioLow[b]);
@@ -171,7 +171,7 @@ internal static class RungeKuttaSolver<TRhs, T>
             {
                 accept[b] = false;
                 if (!active[b]) continue;
-                bool finite = AllFinite(yNew.AsSpan(b * S, S)) && (!adaptive || double.IsFinite(ratio[b]));
+                bool finite = StageCombination.AllFinite<T>(yNew.AsSpan(b * S, S)) && (!adaptive || double.IsFinite(ratio[b]));
                 if (!finite)
                 {
                     nrej[b]++;
@@ -425,20 +425,20 @@ internal static class RungeKuttaSolver<TRhs, T>
         {
             if (finalOnly) return;
             int next = outIdx[0];
-            blockOutputs!.Begin(y, k, yNew, states);
+            var outputs = blockOutputs!; // made whenever lockstep writes outputs
             while (next < outTimes.Length && dir * (outTimes[next] - upTo) <= T.Zero)
             {
                 T to = outTimes[next];
-                if (to == upTo) blockOutputs.AddAtEnd(next);
+                if (to == upTo) outputs.AddAtEnd(next);
                 else
                 {
                     tab.InterpolationWeights(double.CreateChecked((to - tRow[0]) / hStep[0]), wD);
                     InterpolationCoefficients(hStep[0], coef);
-                    blockOutputs.AddInterpolated(next, coef);
+                    outputs.AddInterpolated(next, coef);
                 }
                 next++;
             }
-            blockOutputs.Flush();
+            outputs.Flush();
             Array.Fill(outIdx, next);
         }
 
@@ -499,19 +499,14 @@ internal static class RungeKuttaSolver<TRhs, T>
         StageCombination.Combine(y.AsSpan(off, len), k, n, off, coef, dst.AsSpan(off, len));
     }
 
-    private static bool AllFinite(ReadOnlySpan<T> v)
-    {
-        foreach (var x in v) if (!T.IsFinite(x)) return false;
-        return true;
-    }
 
     /// <summary>Error ratio per row: RMS (or the custom norm) of the scaled error; in shared mode over all live rows.</summary>
-    private static void ComputeRatios(T[] scaled, bool[] active, double[] ratio, bool shared, int B, int S, ErrorNorm<T>? norm, bool allLive)
+    private static void ComputeRatios(T[] scaled, bool[] active, double[] ratio, bool shared, int B, int S, ErrorNorm<T>? norm)
     {
         if (shared)
         {
             double r;
-            if (!allLive) allLive = Array.IndexOf(active, false) < 0; // the same sum, so the same bits, in either path
+            bool allLive = Array.IndexOf(active, false) < 0; // lockstep or row-wise: the same sum, so the same bits
             if (norm is not null)
             {
                 if (!allLive) for (int b = 0; b < B; b++) if (!active[b]) scaled.AsSpan(b * S, S).Clear();

@@ -70,7 +70,7 @@ internal sealed class AdamsMethod : OdeMethod
             rhs.Evaluate(work.RowTimes, work.Y, work.History[0], batch);
             nfe++;
             taken++;
-            if (!AllFinite<T>(work.Y)) { status = SolveStatus.NonFiniteState; break; }
+            if (!StageCombination.AllFinite<T>(work.Y)) { status = SolveStatus.NonFiniteState; break; }
             for (; nextOut < outTimes.Length && (outTimes[nextOut] - tNext) * direction <= T.Zero; nextOut++)
                 Hermite(work.YOld, work.FOld, work.Y, work.History[0], t, h, outTimes[nextOut], states.AsSpan(nextOut * size, size));
             t = tNext;
@@ -144,12 +144,6 @@ internal sealed class AdamsMethod : OdeMethod
     }
 
     private static void Fill<T>(Span<T> t, T value) where T : unmanaged, IFloatingPointIeee754<T> => t.Fill(value);
-
-    private static bool AllFinite<T>(ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        foreach (var v in y) if (!T.IsFinite(v)) return false;
-        return true;
-    }
 
     /// <summary>Cubic Hermite interpolation on [t0, t0+h] from end values and slopes (Hairer et al. I, §II.6).</summary>
     private static void Hermite<T>(ReadOnlySpan<T> y0, ReadOnlySpan<T> f0, ReadOnlySpan<T> y1, ReadOnlySpan<T> f1, T t0, T h, T t, Span<T> result)

@@ -84,7 +84,7 @@ internal sealed class AdaptiveAdamsMethod : OdeMethod
                 accepted++;
                 Output(w, t, tNext, hT, outTimes, states, ref nextOut, dir, size);
                 t = tNext;
-                if (!AllFinite<T>(w.Y)) { status = SolveStatus.NonFiniteState; break; }
+                if (!StageCombination.AllFinite<T>(w.Y)) { status = SolveStatus.NonFiniteState; break; }
                 if (factor != 1.0 && (tEnd - t) * dir > 0) { Rescale(w, K, factor); h *= factor; }
                 continue;
             }
@@ -96,7 +96,7 @@ internal sealed class AdaptiveAdamsMethod : OdeMethod
             history++;
             Output(w, t, tNext, hT, outTimes, states, ref nextOut, dir, size);
             t = tNext;
-            if (!AllFinite<T>(w.Y)) { status = SolveStatus.NonFiniteState; break; }
+            if (!StageCombination.AllFinite<T>(w.Y)) { status = SolveStatus.NonFiniteState; break; }
         }
 
         var statuses = new SolveStatus[batch];
@@ -231,12 +231,6 @@ internal sealed class AdaptiveAdamsMethod : OdeMethod
         d0 = Math.Sqrt(d0 / w.Y.Length); d1 = Math.Sqrt(d1 / w.Y.Length);
         double h = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
         return Math.Min(0.1 * h, span / K);
-    }
-
-    private static bool AllFinite<T>(ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        foreach (var v in y) if (!T.IsFinite(v)) return false;
-        return true;
     }
 
     private sealed class Work<T> where T : unmanaged, IFloatingPointIeee754<T>
