@@ -60,6 +60,11 @@ public static class HarnessTrainer
 {
     private static readonly double[] Times = [0.0, 0.5];
 
+    public static int ParameterCount => HarnessField.Dynamics.ParameterCount;
+
+    /// <summary>One process (no MPI), as the reference of the MPI tests.</summary>
+    public static double[] RunSingle(HarnessOptions o) => Run(o, new DataParallel<double>(ProcessGroup.Single, ParameterCount, o.Reduction));
+
     private static readonly SolveOptions<double> Options = new() { Method = Methods.Rk4, FixedStep = 0.05 };
 
     /// <summary>Trains on <paramref name="dp"/>'s group (created for <see cref="HarnessField.Dynamics"/>' parameters).</summary>

@@ -82,24 +82,26 @@ internal sealed unsafe class MpiLibrary
     {
         lock (s_gate)
         {
-            if (s_loaded is not null) return s_loaded;
             string? chosen = Environment.GetEnvironmentVariable(LibraryVariable);
-            string[] candidates = string.IsNullOrWhiteSpace(chosen) ? DefaultNames : [chosen];
-            var errors = new List<string>();
-            foreach (string name in candidates)
-            {
-                // RTLD_GLOBAL: Open MPI dlopens its own plugins (mca_*.so), which resolve symbols of libmpi/libopen-pal
-                // through the global namespace; NativeLibrary.Load would open libmpi RTLD_LOCAL.
-                nint handle = OperatingSystem.IsLinux() ? DlOpen(name, RtldNow | RtldGlobal) : 0;
-                if (handle == 0 && NativeLibrary.TryLoad(name, out nint h)) handle = h;
-                if (handle != 0) return s_loaded = new MpiLibrary(handle, name);
-                errors.Add(name);
-            }
-            throw new MpiUnavailableException(
-                $"--distributed needs an MPI library, but none could be loaded (tried {string.Join(", ", errors)}). Install Open MPI " +
-                $"(Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev), or set {LibraryVariable} to the path of its libmpi.so, " +
-                "and start the program with mpirun -np N.");
+            return s_loaded ??= LoadFrom(string.IsNullOrWhiteSpace(chosen) ? DefaultNames : [chosen]);
         }
+    }
+
+    /// <summary>Binds the first of <paramref name="candidates"/> that loads (names or paths); no caching.</summary>
+    internal static MpiLibrary LoadFrom(IReadOnlyList<string> candidates)
+    {
+        foreach (string name in candidates)
+        {
+            // RTLD_GLOBAL: Open MPI dlopens its own plugins (mca_*.so), which resolve symbols of libmpi/libopen-pal
+            // through the global namespace; NativeLibrary.Load would open libmpi RTLD_LOCAL.
+            nint handle = OperatingSystem.IsLinux() ? DlOpen(name, RtldNow | RtldGlobal) : 0;
+            if (handle == 0 && NativeLibrary.TryLoad(name, out nint h)) handle = h;
+            if (handle != 0) return new MpiLibrary(handle, name);
+        }
+        throw new MpiUnavailableException(
+            $"--distributed needs an MPI library, but none could be loaded (tried {string.Join(", ", candidates)}). Install Open MPI " +
+            $"(Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev), or set {LibraryVariable} to the path of its libmpi.so, " +
+            "and start the program with mpirun -np N.");
     }
 
     [DllImport("libc", EntryPoint = "dlopen")]
