@@ -57,6 +57,14 @@ public sealed class DataParallel<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <summary>The global step of the last <see cref="ReduceGradients"/> call (−1 before the first), for messages.</summary>
     public long Step { get; private set; } = -1;
 
+    /// <summary>Time spent in <see cref="ReduceGradients"/> so far (the collectives, including waiting for slower ranks,
+    /// and the local sum), and the number of calls: the all-reduce cost per step is their ratio.</summary>
+    public TimeSpan ReduceTime => TimeSpan.FromTicks(_reduceTicks * TimeSpan.TicksPerSecond / System.Diagnostics.Stopwatch.Frequency);
+
+    public long Reductions { get; private set; }
+
+    private long _reduceTicks;
+
     /// <summary>Bytes this rank sends per <see cref="ReduceGradients"/> (status plus gradient).</summary>
     public long BytesSentPerStep => 16 + (long)ParameterCount * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
 
@@ -96,7 +104,20 @@ public sealed class DataParallel<T> where T : unmanaged, IFloatingPointIeee754<T
         ArgumentOutOfRangeException.ThrowIfNegative(step);
         if (!double.IsFinite(scale)) throw new ArgumentOutOfRangeException(nameof(scale), scale, "The gradient scale must be finite.");
         Step = step;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            return Reduce(gradient, localLoss, step, scale);
+        }
+        finally
+        {
+            _reduceTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
+            Reductions++;
+        }
+    }
 
+    private double Reduce(Span<T> gradient, double localLoss, long step, double scale)
+    {
         // First a tiny exchange of every rank's loss and health, so all ranks agree to stop before any update.
         _status[0] = localLoss;
         _status[1] = (double.IsFinite(localLoss) ? 0 : LossNotFinite) + (AllFinite(gradient) ? 0 : GradientNotFinite);
