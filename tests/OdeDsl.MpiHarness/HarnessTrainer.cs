@@ -19,7 +19,7 @@ public sealed record HarnessOptions
     public bool Resume { get; init; }
     public int FaultRank { get; init; } = -1;
     public long FaultStep { get; init; } = -1;
-    /// <summary>"nan": the fault rank's loss is NaN at the fault step; "kill": it SIGKILLs itself there.</summary>
+    /// <summary>"nan": the fault rank's loss is NaN at the fault step; "kill": it SIGKILLs itself there; "throw": it throws.</summary>
     public string Fault { get; init; } = "nan";
     public bool Backprop { get; init; }
 
@@ -114,6 +114,7 @@ public static class HarnessTrainer
             if (group.Rank == o.FaultRank && iteration == o.FaultStep)
             {
                 if (o.Fault == "kill") Process.GetCurrentProcess().Kill(); // SIGKILL: no managed code runs after this
+                if (o.Fault == "throw") throw new IOException("injected fault (--fault throw)");
                 lossSum = double.NaN;
             }
             dp.ReduceGradients(gradient, lossSum, iteration, scale: 1.0 / batch);

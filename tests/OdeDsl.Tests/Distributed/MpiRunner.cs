@@ -22,11 +22,12 @@ internal static class MpiRunner
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        // Open MPI refuses root unless told; 2 ranks on a 2-core (or smaller) machine need --oversubscribe.
+        // Open MPI refuses root unless told; 2 ranks on a 2-core (or smaller) machine need --oversubscribe; waiting ranks
+        // yield the core instead of spinning (mpi_yield_when_idle), which matters on a shared CI machine.
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
         psi.Environment["TERM"] = "dumb";
-        foreach (string a in new[] { "--oversubscribe", "-np", ranks.ToString(), Dotnet, HarnessDll, "--distributed" }.Concat(harnessArgs))
+        foreach (string a in new[] { "--oversubscribe", "--mca", "mpi_yield_when_idle", "1", "-np", ranks.ToString(), Dotnet, HarnessDll, "--distributed" }.Concat(harnessArgs))
             psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;
         var output = new StringBuilder();

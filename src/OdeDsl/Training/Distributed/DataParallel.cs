@@ -54,8 +54,9 @@ public sealed class DataParallel<T> where T : unmanaged, IFloatingPointIeee754<T
     public int ParameterCount { get; }
     public GradientReduction Reduction { get; }
 
-    /// <summary>The global step of the last <see cref="ReduceGradients"/> call (−1 before the first), for messages.</summary>
-    public long Step { get; private set; } = -1;
+    /// <summary>The global step in progress, for messages: set by <see cref="SynchronizeState"/> and by
+    /// <see cref="ReduceGradients"/> (its step while it runs, the next one after it returns).</summary>
+    public long Step { get; private set; }
 
     /// <summary>Time spent in <see cref="ReduceGradients"/> so far (the collectives, including waiting for slower ranks,
     /// and the local sum), and the number of calls: the all-reduce cost per step is their ratio.</summary>
@@ -86,6 +87,7 @@ public sealed class DataParallel<T> where T : unmanaged, IFloatingPointIeee754<T
         Span<ulong> scalars = [(ulong)iteration, (ulong)optimizer.Steps, s0, s1, s2, s3, BitConverter.DoubleToUInt64Bits(optimizer.LearningRate)];
         Group.Broadcast(scalars);
         iteration = (long)scalars[0];
+        Step = iteration;
         optimizer.RestoreSteps((long)scalars[1]);
         rng = Rng.FromState((scalars[2], scalars[3], scalars[4], scalars[5]));
         optimizer.LearningRate = BitConverter.UInt64BitsToDouble(scalars[6]);
@@ -107,7 +109,9 @@ public sealed class DataParallel<T> where T : unmanaged, IFloatingPointIeee754<T
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            return Reduce(gradient, localLoss, step, scale);
+            double loss = Reduce(gradient, localLoss, step, scale);
+            Step = step + 1;
+            return loss;
         }
         finally
         {
