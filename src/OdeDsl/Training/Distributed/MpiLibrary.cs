@@ -31,7 +31,7 @@ internal sealed unsafe class MpiLibrary
     public readonly string LoadedFrom;
 
     private readonly delegate* unmanaged<int*, int> _initialized, _finalized;
-    private readonly delegate* unmanaged<int*, nint, int> _init;
+    private readonly delegate* unmanaged<int*, nint, int, int*, int> _initThread;
     private readonly delegate* unmanaged<int> _finalize;
     private readonly delegate* unmanaged<nint, int*, int> _commRank, _commSize;
     private readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, int> _allreduce;
@@ -57,7 +57,7 @@ internal sealed unsafe class MpiLibrary
         ErrorsReturn = Export(handle, "ompi_mpi_errors_return");
         _initialized = (delegate* unmanaged<int*, int>)Export(handle, "MPI_Initialized");
         _finalized = (delegate* unmanaged<int*, int>)Export(handle, "MPI_Finalized");
-        _init = (delegate* unmanaged<int*, nint, int>)Export(handle, "MPI_Init");
+        _initThread = (delegate* unmanaged<int*, nint, int, int*, int>)Export(handle, "MPI_Init_thread");
         _finalize = (delegate* unmanaged<int>)Export(handle, "MPI_Finalize");
         _commRank = (delegate* unmanaged<nint, int*, int>)Export(handle, "MPI_Comm_rank");
         _commSize = (delegate* unmanaged<nint, int*, int>)Export(handle, "MPI_Comm_size");
@@ -118,10 +118,16 @@ internal sealed unsafe class MpiLibrary
 
     public bool IsFinalized { get { int flag; Check(_finalized(&flag), "MPI_Finalized"); return flag != 0; } }
 
-    /// <summary>MPI_Init, then MPI_ERRORS_RETURN on MPI_COMM_WORLD so a failed call becomes an exception naming the call.</summary>
+    /// <summary>
+    /// MPI_Init_thread(MPI_THREAD_FUNNELED): a .NET process always has several threads (GC, finaliser, the solvers' worker),
+    /// and only the thread that initialised MPI calls it. Then MPI_ERRORS_RETURN on MPI_COMM_WORLD, so a failed call
+    /// becomes an exception naming the call.
+    /// </summary>
     public void Init()
     {
-        Check(_init(null, 0), "MPI_Init");
+        const int threadFunneled = 1; // Open MPI's mpi.h: MPI_THREAD_SINGLE 0, FUNNELED 1, SERIALIZED 2, MULTIPLE 3
+        int provided;
+        Check(_initThread(null, 0, threadFunneled, &provided), "MPI_Init_thread");
         Check(_commSetErrhandler(CommWorld, ErrorsReturn), "MPI_Comm_set_errhandler");
     }
 
