@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Numerics;
 using OdeDsl;
 using OdeDsl.Training;
+using OdeDsl.Training.Distributed;
 using Spectre.Console;
 using Spiral;
 
@@ -28,10 +29,14 @@ var quick = new Option<bool>("--quick") { Description = "Smoke run: 40 iteration
 var float32 = new Option<bool>("--float32") { Description = "Train in float32 (as PyTorch does) instead of float64." };
 var resume = new Option<bool>("--resume") { Description = "Continue from <out>/checkpoint.bin." };
 var plain = new Option<bool>("--plain") { Description = "Plain progress lines even on an interactive terminal." };
+var distributed = new Option<bool>("--distributed")
+{
+    Description = "Data-parallel over MPI (start with mpirun -np N): each rank solves its shard of every batch; rank 0 writes the output. Needs Open MPI.",
+};
 
 var root = new RootCommand("Neural ODE spiral demo (Chen et al. 2018, ode_demo): learn a 2-50-2 tanh field from trajectory windows.")
 {
-    iterations, testEvery, plotEvery, sensitivity, outDir, seed, learningRate, schedule, batchSize, batchTime, quick, float32, resume, plain,
+    iterations, testEvery, plotEvery, sensitivity, outDir, seed, learningRate, schedule, batchSize, batchTime, quick, float32, resume, plain, distributed,
 };
 root.SetAction(pr =>
 {
@@ -47,7 +52,8 @@ root.SetAction(pr =>
         LearningRate: pr.GetValue(learningRate),
         Schedule: pr.GetValue(schedule)!,
         BatchSize: pr.GetValue(batchSize),
-        BatchTime: pr.GetValue(batchTime));
+        BatchTime: pr.GetValue(batchTime),
+        Distributed: pr.GetValue(distributed));
     if (settings.Iterations < 1 || settings.TestEvery < 1 || settings.PlotEvery < 1 || settings.BatchSize < 1 || settings.BatchTime < 2
         || settings.BatchSize > SpiralProblem.DataSize - settings.BatchTime || !(settings.LearningRate > 0) || double.IsInfinity(settings.LearningRate)
         || settings.Schedule is not ("constant" or "cosine") || settings.Sensitivity is not ("adjoint" or "backprop"))
@@ -57,41 +63,70 @@ root.SetAction(pr =>
                                 "--lr-schedule constant|cosine, --sensitivity adjoint|backprop.");
         return 2;
     }
-    return pr.GetValue(float32) ? SpiralRun.Run<float>(settings) : SpiralRun.Run<double>(settings);
+    if (!settings.Distributed) return pr.GetValue(float32) ? SpiralRun.Run<float>(settings, null) : SpiralRun.Run<double>(settings, null);
+    ProcessGroup group;
+    try { group = ProcessGroup.InitializeMpi(); }
+    catch (MpiUnavailableException e) { Console.Error.WriteLine(e.Message); return 2; }
+    using (group)
+    {
+        if (settings.BatchSize < group.Size)
+        {
+            if (group.IsRoot) Console.Error.WriteLine($"--batch-size {settings.BatchSize} is smaller than the {group.Size} ranks: every rank needs a window.");
+            return 2;
+        }
+        return pr.GetValue(float32) ? SpiralRun.Run<float>(settings, group) : SpiralRun.Run<double>(settings, group);
+    }
 });
 return root.Parse(args).Invoke();
 
 internal sealed record SpiralSettings(int Iterations, int TestEvery, int PlotEvery, string Sensitivity, string OutDir, ulong Seed, bool Resume, bool Plain,
-    double LearningRate, string Schedule, int BatchSize, int BatchTime);
+    double LearningRate, string Schedule, int BatchSize, int BatchTime, bool Distributed);
 
 internal static class SpiralRun
 {
-    public static int Run<T>(SpiralSettings s) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Trains; with a <paramref name="group"/> (--distributed) data-parallel, rank 0 alone writing output.</summary>
+    public static int Run<T>(SpiralSettings s, ProcessGroup? group) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Directory.CreateDirectory(s.OutDir);
+        var parallel = group is null ? null : new DataParallel<T>(group, SpiralField.Dynamics.ParameterCount);
+        if (parallel is null) return Train<T>(s, null);
+        // A fault (non-finite loss on any rank, an exception on one, a rank killed) stops every rank naming rank and step.
+        return parallel.RunGuarded(() => Train(s, parallel));
+    }
+
+    private static int Train<T>(SpiralSettings s, DataParallel<T>? parallel) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool root = parallel is null || parallel.Group.IsRoot;
+        TextWriter log = root ? Console.Out : TextWriter.Null;
+        if (root) Directory.CreateDirectory(s.OutDir);
         var clock = Stopwatch.StartNew();
         var problem = new SpiralProblem();
         var sens = s.Sensitivity == "backprop" ? Sensitivity.Backprop : Sensitivity.Adjoint();
         var schedule = s.Schedule == "cosine"
             ? LearningRateSchedule.Cosine(s.LearningRate, s.Iterations, minimum: s.LearningRate / 100)
             : LearningRateSchedule.Constant(s.LearningRate);
-        var trainer = new SpiralTrainer<T>(problem, sens, s.Seed, s.BatchTime, s.BatchSize, s.LearningRate, schedule);
+        var trainer = new SpiralTrainer<T>(problem, sens, s.Seed, s.BatchTime, s.BatchSize, s.LearningRate, schedule, parallel);
         string checkpoint = Path.Combine(s.OutDir, "checkpoint.bin");
-        if (s.Resume)
+        if (s.Resume && root)
         {
             trainer.LoadCheckpoint(checkpoint);
-            Console.WriteLine($"Resumed from {checkpoint} at iteration {trainer.Iteration}.");
+            log.WriteLine($"Resumed from {checkpoint} at iteration {trainer.Iteration}.");
         }
-        Console.WriteLine($"Spiral (ode_demo): {SpiralField.Dynamics.ParameterCount} parameters, {typeof(T).Name}, {s.Sensitivity}, " +
+        if (parallel is not null)
+        {
+            trainer.Synchronize(parallel); // θ, optimiser state, iteration and RNG from rank 0
+            log.WriteLine($"Distributed: {parallel.Group.Size} ranks ({parallel.Group.Description}), each solving {s.BatchSize / parallel.Group.Size}–{(s.BatchSize + parallel.Group.Size - 1) / parallel.Group.Size} " +
+                          $"of the {s.BatchSize} windows; gradients summed in rank order, {parallel.BytesSentPerStep} bytes per rank per step.");
+        }
+        log.WriteLine($"Spiral (ode_demo): {SpiralField.Dynamics.ParameterCount} parameters, {typeof(T).Name}, {s.Sensitivity}, " +
                           $"dopri5 rtol 1e-7 atol 1e-9, RMSprop lr {s.LearningRate:G3} ({s.Schedule}), batch {s.BatchSize} × {s.BatchTime} points; true trajectory took {problem.TrueSolveStats.FunctionEvaluations} evaluations.");
 
-        var (initialLoss, _, _) = trainer.Test();
+        var (initialLoss, _, _) = root ? trainer.Test() : (double.NaN, null!, default);
         long nfeForward = 0, nfeBackward = 0, steps = 0;
         double lastTest = initialLoss, bestTest = initialLoss;
         var recentTests = new Queue<double>();
         var trainClock = Stopwatch.StartNew();
-        using var metrics = new MetricsWriter(Path.Combine(s.OutDir, "metrics.jsonl"), append: s.Resume);
-        TrainingProgress.Run("training", s.Iterations, reporter =>
+        using var metrics = root ? new MetricsWriter(Path.Combine(s.OutDir, "metrics.jsonl"), append: s.Resume) : null;
+        void Loop(IProgressReporter reporter)
         {
             while (trainer.Iteration < s.Iterations)
             {
@@ -100,12 +135,14 @@ internal static class SpiralRun
                 long it = trainer.Iteration;
                 bool test = it % s.TestEvery == 0 || it == s.Iterations, plot = it % s.PlotEvery == 0 || it == s.Iterations;
                 if (!test && !plot) continue;
+                if (plot && parallel is not null) parallel.CheckInSync(trainer.Theta, it); // collective: every rank
+                if (!root) continue;
                 var (testLoss, prediction, _) = trainer.Test();
                 lastTest = testLoss; bestTest = Math.Min(bestTest, testLoss);
                 recentTests.Enqueue(testLoss);
                 if (recentTests.Count > 10) recentTests.Dequeue();
                 var m = new TrainingMetrics(it, testLoss, fwd.FunctionEvaluations, bwd.FunctionEvaluations, trainClock.Elapsed.TotalSeconds, trainer.Optimizer.LearningRate);
-                metrics.Write(m, ("batch_loss", loss));
+                metrics!.Write(m, ("batch_loss", loss));
                 reporter.Report(m);
                 if (plot)
                 {
@@ -113,8 +150,11 @@ internal static class SpiralRun
                     trainer.SaveCheckpoint(checkpoint);
                 }
             }
-        }, s.Plain);
+        }
+        if (root) TrainingProgress.Run("training", s.Iterations, Loop, s.Plain);
+        else Loop(new SilentReporter());
         trainClock.Stop();
+        if (!root) return 0;
 
         var table = new Table().AddColumn("quantity").AddColumn(new TableColumn("value").RightAligned());
         void Row(string k, string v) => table.AddRow(Markup.Escape(k), Markup.Escape(v));
@@ -127,11 +167,22 @@ internal static class SpiralRun
         Row("median of the last 10 test losses", recentTests.Count == 0 ? "-" : $"{Median(recentTests):F4}");
         Row("mean NFE per step, forward / backward", steps == 0 ? "-" : $"{(double)nfeForward / steps:F1} / {(double)nfeBackward / steps:F1}");
         Row("training time", $"{trainClock.Elapsed.TotalSeconds:F1} s ({(steps == 0 ? 0 : 1000 * trainClock.Elapsed.TotalSeconds / steps):F2} ms/step)");
+        if (parallel is not null && parallel.Reductions > 0)
+        {
+            Row("ranks", $"{parallel.Group.Size} (Open MPI)");
+            Row("gradient reduction per step (incl. waiting)", $"{1000 * parallel.ReduceTime.TotalSeconds / parallel.Reductions:F3} ms, {parallel.BytesSentPerStep} bytes sent per rank");
+        }
         Row("total time", $"{clock.Elapsed.TotalSeconds:F1} s");
         Row("output", Path.GetFullPath(s.OutDir));
         AnsiConsole.Write(table);
         Console.WriteLine($"Final test loss: {lastTest:F6}");
         return double.IsFinite(lastTest) ? 0 : 1;
+    }
+
+    private sealed class SilentReporter : IProgressReporter
+    {
+        public void Report(in TrainingMetrics metrics) { }
+        public void Message(string text) { }
     }
 
     private static double Median(IEnumerable<double> values)

@@ -1,13 +1,16 @@
 using System.Numerics;
 using OdeDsl;
 using OdeDsl.Training;
+using OdeDsl.Training.Distributed;
 
 namespace Spiral;
 
 /// <summary>
 /// ode_demo's training loop: each iteration draws <c>batchSize</c> distinct start indices s (without replacement,
 /// as np.random.choice(..., replace=False)), solves from true_y[s] over t[0 .. batchTime) and takes one RMSprop
-/// step on mean |pred − true|.
+/// step on mean |pred − true|. With a <see cref="DataParallel{T}"/> (--distributed) every rank draws the same global
+/// batch, solves only its shard of the windows, and the gradients of the shards' summed |pred − true| are summed over
+/// ranks and scaled by 1/n before the step.
 /// </summary>
 public sealed class SpiralTrainer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -20,7 +23,7 @@ public sealed class SpiralTrainer<T> where T : unmanaged, IFloatingPointIeee754<
     private Rng _rng;
 
     public SpiralTrainer(SpiralProblem problem, Sensitivity sensitivity, ulong seed, int batchTime = 10, int batchSize = 20, double learningRate = 1e-3,
-        LearningRateSchedule? schedule = null)
+        LearningRateSchedule? schedule = null, DataParallel<T>? parallel = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchTime, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
@@ -42,7 +45,10 @@ public sealed class SpiralTrainer<T> where T : unmanaged, IFloatingPointIeee754<
         Theta = SpiralProblem.DemoInitialParameters<T>(SpiralField.Dynamics.Layout, seed);
         Optimizer = new RmsProp<T>(Theta.Length, learningRate);
         _schedule = schedule ?? LearningRateSchedule.Constant(learningRate);
+        _parallel = parallel;
     }
+
+    private readonly DataParallel<T>? _parallel;
 
     private readonly LearningRateSchedule _schedule;
 
@@ -54,6 +60,7 @@ public sealed class SpiralTrainer<T> where T : unmanaged, IFloatingPointIeee754<
     public (double Loss, SolverStats Forward, SolverStats Backward) Step()
     {
         SampleBatch();
+        if (_parallel is not null) return DistributedStep(_parallel);
         var forward = Ode.Forward<SpiralField.Dynamics, T>(_y0, _batchTimes, Theta, _sensitivity, _options);
         var pred = forward.Solution.States;
         T n = T.CreateChecked(_target.Length), sum = T.Zero;
@@ -69,6 +76,41 @@ public sealed class SpiralTrainer<T> where T : unmanaged, IFloatingPointIeee754<
         Optimizer.Step(Theta, gradients.Theta);
         Iteration++;
         return (double.CreateChecked(sum / n), gradients.Forward, gradients.Backward);
+    }
+
+    /// <summary>The step on this rank's shard of the windows; the loss returned is the global batch's.</summary>
+    private (double Loss, SolverStats Forward, SolverStats Backward) DistributedStep(DataParallel<T> parallel)
+    {
+        var (start, count) = parallel.Shard(_batchSize);
+        var y0 = _y0.AsSpan(2 * start, 2 * count);
+        var target = new T[_batchTime * count * 2];
+        for (int i = 0; i < _batchTime; i++)
+            _target.AsSpan((i * _batchSize + start) * 2, count * 2).CopyTo(target.AsSpan(i * count * 2)); // [time, shard, 2]
+        var forward = Ode.Forward<SpiralField.Dynamics, T>(y0, _batchTimes, Theta, _sensitivity, _options);
+        var pred = forward.Solution.States;
+        var dLoss = new T[pred.Length];
+        double sum = 0;
+        for (int i = 0; i < pred.Length; i++)
+        {
+            T d = pred[i] - target[i];
+            sum += double.CreateChecked(T.Abs(d));
+            dLoss[i] = d == T.Zero ? T.Zero : T.CopySign(T.One, d);
+        }
+        var gradients = forward.Backward(dLoss);
+        double n = _target.Length;
+        double lossSum = parallel.ReduceGradients(gradients.Theta, sum, Iteration, scale: 1 / n);
+        _schedule.Apply(Optimizer, Iteration);
+        Optimizer.Step(Theta, gradients.Theta);
+        Iteration++;
+        return (lossSum / n, gradients.Forward, gradients.Backward);
+    }
+
+    /// <summary>Makes every rank hold rank 0's θ, optimiser state, iteration and RNG (at start and after rank 0 resumed).</summary>
+    public void Synchronize(DataParallel<T> parallel)
+    {
+        long iteration = Iteration;
+        parallel.SynchronizeState(Theta, Optimizer, ref iteration, ref _rng);
+        Iteration = iteration;
     }
 
     /// <summary>ode_demo's test: solve from y₀ over all 1000 times; mean |pred − true|. Returns the prediction too, [1000, 2].</summary>
