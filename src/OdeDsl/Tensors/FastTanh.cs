@@ -44,7 +44,7 @@ internal static class FastTanh
     /// Double precision, with one division and no branch. Range reduction −2|x| = k·ln2 + r, |r| ≤ ln2/2 (k from the
     /// 1.5·2⁵² rounding trick, since AVX2 has no double → int64 conversion; ln2/2 split in two so k·high is exact),
     /// ρ = −r/2 = |x| + k·ln2/2 ∈ [−ln2/4, ln2/4]. Then tanh|x| = tanh(ρ + c) with tanh c = (1 − 2ᵏ)/(1 + 2ᵏ) = u/v (u and v
-    /// exact), and the addition theorem with tanh ρ = N/Q gives tanh|x| = (u·Q + v·N)/(v·Q + u·N). N/Q is the [6/6] Padé
+    /// exact for k ≥ −53; beyond, tanh rounds to 1 anyway), and the addition theorem with tanh ρ = N/Q gives tanh|x| = (u·Q + v·N)/(v·Q + u·N). N/Q is the [6/6] Padé
     /// approximant of e^{2ρ} written as tanh ρ (the continued fraction ρ/(1 + ρ²/(3 + ρ²/(5 + …))) cut after 11), whose
     /// truncation error is about 2e-19 on that range. For k = 0 (|x| ≤ ln2/4) it is N/Q itself, so small |x| keeps its
     /// relative accuracy and tiny or subnormal x come back unchanged. |x| is clamped to 20, where tanh rounds to 1.
