@@ -16,6 +16,7 @@ Command[] commands =
     TanhTimingCommand.Create(),
     SpiralOpsCommand.Create(),
     MpiReduceCommand.Create(),
+    AugmentedTimingCommand.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

@@ -64,13 +64,20 @@ internal sealed unsafe class RowChunkedEvaluator<TDynamics, T> : IChunkBody
         DynamicsGuard.Rows(dy.Length, batch, TDynamics.StateSize, nameof(dy));
         fixed (T* pt = t, py = y, pdy = dy)
         {
-            // An even number of equal chunks, none over ChunkRows: 1024 float rows are 6 × 171, not 5 × 203 + 9, which
-            // left one thread a chunk short.
-            int chunks = (batch + ChunkRows - 1) / ChunkRows;
-            if (chunks > 1 && chunks % 2 == 1) chunks++;
-            _t = pt; _y = py; _dy = pdy; _batch = batch; _rowsPerChunk = (batch + chunks - 1) / chunks;
+            _t = pt; _y = py; _dy = pdy; _batch = batch; _rowsPerChunk = RowsPerChunk(batch, ChunkRows);
             _loop.Run(this, (batch + _rowsPerChunk - 1) / _rowsPerChunk);
         }
+    }
+
+    /// <summary>
+    /// Rows per chunk for an even number of equal chunks, none over <paramref name="chunkRows"/>: 1024 float rows are
+    /// 6 × 171, not 5 × 203 + 9, which left one thread a chunk short. Depends on the batch only, never on the threads.
+    /// </summary>
+    internal static int RowsPerChunk(int batch, int chunkRows)
+    {
+        int chunks = (batch + chunkRows - 1) / chunkRows;
+        if (chunks > 1 && chunks % 2 == 1) chunks++;
+        return (batch + chunks - 1) / chunks;
     }
 
     public void RunChunk(int chunk, int worker)

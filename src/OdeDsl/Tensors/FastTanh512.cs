@@ -52,35 +52,28 @@ internal static class FastTanh512
         }
     }
 
-    /// <summary>Double: tanh|x| = −E/(2 + E), E = expm1(−2|x|); see FastTanh.Apply(double) for the derivation.
-    /// AVX-512 could convert double → int64 directly, but the 1.5·2⁵² trick is kept so the lanes match FastTanh.</summary>
+    /// <summary>Double: tanh|x| = (u·Q + v·N)/(v·Q + u·N) after reducing |x| by k·ln2/2; see FastTanh.Apply(double) for the
+    /// derivation. AVX-512 could convert double → int64 directly, but the 1.5·2⁵² trick is kept so the lanes match FastTanh.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<double> Tanh(Vector512<double> x)
     {
         var a = Vector512.Min(Vector512.Abs(x), Vector512.Create(20.0));
-        var yv = a * Vector512.Create(-2.0);                                              // y ∈ [−40, 0]
-        var magic = Vector512.Create(6755399441055744.0);                                  // 1.5·2⁵²
-        var shifted = Vector512.FusedMultiplyAdd(yv, Vector512.Create(1.4426950408889634), magic); // magic + round(y/ln2)
-        var n = shifted - magic;
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.6931471803691238), yv);   // ln2 high part (exact n·hi)
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-1.9082149292705877e-10), r);   // ln2 low part
-        // expm1(r) = r + r²·q(r), q(r) = 1/2! + r/3! + … + r¹¹/13!
-        var q = Vector512.Create(1.0 / 6227020800.0);
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 479001600.0));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 39916800.0));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 3628800.0));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 362880.0));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 40320.0));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 5040.0));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 720.0));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 120.0));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 24.0));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 6.0));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(0.5));
-        var em = Vector512.FusedMultiplyAdd(r * r, q, r);
-        var scale = ((shifted.AsInt64() - magic.AsInt64() + Vector512.Create(1023L)) << 52).AsDouble(); // 2ⁿ, n ∈ [−58, 0]
-        var e = Vector512.FusedMultiplyAdd(scale, em, scale - Vector512<double>.One);     // expm1(y)
-        var magnitude = -e / (e + Vector512.Create(2.0));
+        var magic = Vector512.Create(6755399441055744.0);                                      // 1.5·2⁵²
+        var shifted = Vector512.FusedMultiplyAdd(a, Vector512.Create(-2.8853900817779268), magic);  // magic + k, k = round(−2|x|/ln2)
+        var k = shifted - magic;
+        var rho = Vector512.FusedMultiplyAdd(k, Vector512.Create(0.6931471803691238 / 2), a);      // ρ = |x| + k·ln2/2, ln2/2 in two parts
+        rho = Vector512.FusedMultiplyAdd(k, Vector512.Create(1.9082149292705877e-10 / 2), rho);     // (k·high is exact)
+        var s = rho * rho;
+        // tanh ρ ≈ N/Q = ρ(1 + 4/33 s + 1/495 s²)/(1 + 5/11 s + 2/99 s² + 1/10395 s³), s = ρ²
+        var q = Vector512.FusedMultiplyAdd(Vector512.Create(1.0 / 10395), s, Vector512.Create(2.0 / 99));
+        q = Vector512.FusedMultiplyAdd(q, s, Vector512.Create(5.0 / 11));
+        q = Vector512.FusedMultiplyAdd(q, s, Vector512<double>.One);
+        var p = Vector512.FusedMultiplyAdd(Vector512.Create(1.0 / 495), s, Vector512.Create(4.0 / 33));
+        var n = Vector512.FusedMultiplyAdd(rho * s, p, rho);                                   // ρ + ρs·p: one rounding, and ρ exactly when tiny
+        var scale = ((shifted.AsInt64() + Vector512.Create(1023L)) << 52).AsDouble();          // 2ᵏ (magic's low 12 bits are 0)
+        var u = Vector512<double>.One - scale;                                                  // tanh(−k·ln2/2) = u/v (exact for k ≥ −53; below, tanh is 1)
+        var v = Vector512<double>.One + scale;
+        var magnitude = Vector512.FusedMultiplyAdd(u, q, v * n) / Vector512.FusedMultiplyAdd(v, q, u * n);
         var signed = Vector512.CopySign(magnitude, x);
         return Vector512.ConditionalSelect(Vector512.Equals(x, x), signed, x); // NaN stays NaN
     }

@@ -91,10 +91,14 @@ public class FastTanh512Tests
         Assert.True(worst <= 3, $"{kernel}: worst error {worst:F2} ulp at x = {at:R}");
     }
 
+    /// <summary>
+    /// Against Math.Tanh the bound is 5 ulps: the kernel's own error is at most 2.6 (next test) and Math.Tanh's is up to
+    /// 2.1 near |x| ≈ 0.2–0.6, where the two can add up. This sweep covers the tails and the small inputs.
+    /// </summary>
     [Theory]
     [InlineData("512")]
     [InlineData("dispatch")]
-    public void DoubleDenseSweepIsWithinFourUlpsOfMathTanh(string kernel)
+    public void DoubleDenseSweepIsWithinFiveUlpsOfMathTanh(string kernel)
     {
         var x = DoubleSweep();
         var y = new double[x.Length];
@@ -105,7 +109,42 @@ public class FastTanh512Tests
             double u = DoubleUlps(y[i], Math.Tanh(x[i]));
             if (!(u <= worst)) (worst, at) = (u, x[i]);
         }
-        Assert.True(worst <= 4, $"{kernel}: worst error {worst:F2} ulp at x = {at:R}");
+        Assert.True(worst <= 5, $"{kernel}: worst error {worst:F2} ulp at x = {at:R}");
+    }
+
+    /// <summary>
+    /// The double kernel within 2.6 ulps of tanh computed in decimal (≈ 1e-25 relative): every 10th point of [−26, 26] at
+    /// a 1.3e-4 step and 20,000 random points on [−1.2, 1.2], where the range reduction's first steps (k = −1, −2, …) meet
+    /// results just below 1/4 and 1/2. The worst seen on 600,000 points was 2.52 ulps. The Vector256 kernel gives the same
+    /// bits (<see cref="Vector512KernelsAgreeBitwiseWithTheVector256Kernels"/>).
+    /// </summary>
+    [Fact]
+    public void DoubleKernelIsWithinTwoPointSixUlpsOfAnAccurateTanh()
+    {
+        var rng = new Random(3);
+        var xs = new List<double>();
+        for (int i = -200_000; i <= 200_000; i += 10) xs.Add(i * 1.3e-4);
+        for (int i = 0; i < 20_000; i++) xs.Add(rng.NextDouble() * 2.4 - 1.2);
+        xs.RemoveAll(v => Math.Abs(v) < 1e-6);   // below, tanh x = x to the last bit (DoubleSpecialValues)
+        double[] x = [.. xs], y = new double[x.Length];
+        FastTanh512.Apply(x, y);
+        double worst = 0, at = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            double u = DecimalTanh.Ulps(y[i], x[i]);
+            if (!(u <= worst)) (worst, at) = (u, x[i]);
+        }
+        Assert.True(worst <= 2.6, $"worst error {worst:F3} ulp at x = {at:R}");
+    }
+
+    [Theory]
+    [InlineData(0.2, "0.197375320224904")]
+    [InlineData(0.55, "0.500520211190235")]
+    [InlineData(-3.0, "-0.995054753686730")]
+    public void DecimalReferenceMatchesKnownValues(double x, string expected)
+    {
+        // tanh of these doubles to 15 digits (mpmath, 30 digits): checks the reference itself.
+        Assert.Equal(decimal.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), Math.Round(DecimalTanh.Tanh(x), 15));
     }
 
     [Fact]

@@ -1,0 +1,102 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace OdeDsl;
+
+/// <summary>
+/// One backward evaluation of the adjoint over the whole batch: f (optionally) and the VJP with cotangent −a, so that
+/// da = −aᵀ∂f/∂h, da_θ = −Σ_b aᵀ∂f/∂θ and da_t = −Σ_b aᵀ∂f/∂t. Used by <see cref="AugmentedRhs{TDynamics, T}"/> and
+/// <see cref="InterpolatedAdjointRhs{TDynamics, T}"/>.
+/// </summary>
+/// <remarks>
+/// <para>A batch of at least two chunks (<see cref="RowChunkedEvaluator{TDynamics, T}.ChunkRowsFor"/> rows each, ≈ 100
+/// rows of the spiral field in float64) is cut into an even number of equal chunks run on the calling thread and one
+/// pool thread (<see cref="TwoThreadLoop"/>), as the forward's <see cref="RowChunkedEvaluator{TDynamics, T}"/> does.
+/// Rows are independent except for the parameter gradient, a sum over rows: each chunk adds its rows into its OWN
+/// slot of P numbers, and the caller then adds the slots in chunk order. Chunk boundaries depend only on the batch and
+/// a slot only on its rows, so the result repeats bit for bit whichever thread ran which chunk. (Per-thread slots would
+/// not: the threads claim chunks first come, first served.) a_t is summed in row order over the batch, as before.</para>
+/// <para>Against one call over the whole batch the results differ in the last bits: the kernels group rows (GEMM blocks,
+/// the weight-gradient GEMMs' sums over rows), and chunking changes the groups and the order of the θ sum. A batch
+/// under two chunks is one call on the calling thread, bit for bit what it was before chunking existed.
+/// Nothing is allocated per call. One evaluation at a time per instance.</para>
+/// </remarks>
+internal sealed unsafe class AdjointBatch<TDynamics, T> : IChunkBody
+    where TDynamics : IOdeDynamics<TDynamics>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T[] _theta;
+    private readonly int _batch, _rowsPerChunk;
+    private readonly T[] _rowTimes;    // [batch]: the augmented row's t broadcast to every sample
+    private readonly T[] _minusA;      // [batch·S]: −a, the VJP's cotangent (so its outputs need no negation)
+    private readonly T[] _gradT;       // [batch]
+    private readonly T[] _gradTheta;   // [chunks, P]: each chunk's own θ sum
+    private readonly T[][] _workspaces; // one per worker
+    private readonly TwoThreadLoop? _loop;
+    private T _time;
+    private T* _h, _a, _dh, _da;       // set for one Evaluate; _dh null: VJP only
+
+    /// <param name="allowChunks">False: always one call over the batch (tests compare the two paths).</param>
+    public AdjointBatch(T[] theta, int batch, bool allowChunks = true)
+    {
+        _theta = theta;
+        _batch = batch;
+        int chunkRows = RowChunkedEvaluator<TDynamics, T>.ChunkRowsFor();
+        _rowsPerChunk = allowChunks && batch >= 2 * chunkRows ? RowChunkedEvaluator<TDynamics, T>.RowsPerChunk(batch, chunkRows) : batch;
+        Chunks = (batch + _rowsPerChunk - 1) / _rowsPerChunk;
+        _rowTimes = new T[batch];
+        _minusA = new T[batch * TDynamics.StateSize];
+        _gradT = new T[batch];
+        _gradTheta = new T[Chunks * TDynamics.ParameterCount];
+        int workers = Chunks > 1 ? 2 : 1;
+        _workspaces = new T[workers][];
+        for (int w = 0; w < workers; w++) _workspaces[w] = new T[TDynamics.WorkspaceLength(_rowsPerChunk)];
+        _loop = Chunks > 1 ? new TwoThreadLoop() : null;
+    }
+
+    public int Chunks { get; }
+
+    /// <summary>
+    /// Writes f into <paramref name="dh"/> (skipped when it is empty), −aᵀ∂f/∂h into <paramref name="da"/> and
+    /// −Σ aᵀ∂f/∂θ into <paramref name="daTheta"/>; returns −Σ aᵀ∂f/∂t. h, a, dh and da are [batch, S].
+    /// </summary>
+    public T Evaluate(T time, ReadOnlySpan<T> h, ReadOnlySpan<T> a, Span<T> dh, Span<T> da, Span<T> daTheta)
+    {
+        int n = _batch * TDynamics.StateSize, p = TDynamics.ParameterCount;
+        // The chunks are cut from raw pointers: the extents must be exact (callers slice them from the augmented state).
+        if (h.Length != n || a.Length != n || da.Length != n || (!dh.IsEmpty && dh.Length != n) || daTheta.Length != p)
+            throw new ArgumentException($"adjoint batch of {_batch} rows: h, a, dh and da need {n} elements and a_θ {p}.");
+        fixed (T* ph = h, pa = a, pdh = dh, pda = da)
+        {
+            _time = time; _h = ph; _a = pa; _dh = pdh; _da = pda;
+            if (_loop is null) RunChunk(0, 0);   // one call, on this thread, free to split its GEMMs
+            else _loop.Run(this, Chunks);
+            _h = _a = _dh = _da = null;
+        }
+        // Chunk order, whichever thread ran which chunk.
+        _gradTheta.AsSpan(0, p).CopyTo(daTheta);
+        for (int c = 1; c < Chunks; c++) TensorPrimitives.Add(daTheta, _gradTheta.AsSpan(c * p, p), daTheta);
+        T sum = T.Zero;   // in row order: a_t's increment does not depend on chunks or SIMD lanes
+        foreach (T v in _gradT) sum += v;
+        return sum;
+    }
+
+    public void RunChunk(int chunk, int worker)
+    {
+        int s = TDynamics.StateSize, p = TDynamics.ParameterCount;
+        int first = chunk * _rowsPerChunk, rows = Math.Min(_rowsPerChunk, _batch - first);
+        nint o = (nint)first * s;
+        int len = rows * s;
+        Span<T> times = _rowTimes.AsSpan(first, rows), minusA = _minusA.AsSpan((int)o, len), gradT = _gradT.AsSpan(first, rows);
+        Span<T> gradTheta = _gradTheta.AsSpan(chunk * p, p);
+        var h = new ReadOnlySpan<T>(_h + o, len);
+        var da = new Span<T>(_da + o, len);
+        Span<T> workspace = _workspaces[worker].AsSpan(0, TDynamics.WorkspaceLength(rows));
+        times.Fill(_time);
+        // dst = −a: the VJP is linear in its cotangent, so −aᵀ∂f/∂(h, θ, t) comes out with no pass over the P outputs.
+        TensorPrimitives.Negate(new ReadOnlySpan<T>(_a + o, len), minusA);
+        gradTheta.Clear();
+        if (_dh is null) TDynamics.VectorJacobianProduct(times, h, _theta, minusA, da, gradTheta, gradT, rows, workspace);
+        else TDynamics.EvaluateAndVectorJacobianProduct(times, h, _theta, minusA, new Span<T>(_dh + o, len), da, gradTheta, gradT, rows, workspace);
+    }
+}
