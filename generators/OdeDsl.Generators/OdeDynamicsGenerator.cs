@@ -24,14 +24,18 @@ namespace OdeDsl.Generators
         {
             var results = context.SyntaxProvider.ForAttributeWithMetadataName(
                     "OdeDsl.OdeDynamicsAttribute",
-                    static (node, _) => node is MethodDeclarationSyntax,
-                    static (ctx, _) => DynamicsParser.Parse((MethodDeclarationSyntax)ctx.TargetNode, (IMethodSymbol)ctx.TargetSymbol, ctx.SemanticModel))
+                    static (node, _) => IsMethodLike(node),
+                    static (ctx, _) => ctx.TargetNode is MethodDeclarationSyntax method
+                        ? DynamicsParser.Parse(method, (IMethodSymbol)ctx.TargetSymbol, ctx.SemanticModel)
+                        : DynamicsParser.NotAMethod(ctx.TargetNode, "OdeDynamics"))
                 .WithTrackingName(ParseStep);
 
             var functions = context.SyntaxProvider.ForAttributeWithMetadataName(
                     "OdeDsl.DifferentiableAttribute",
-                    static (node, _) => node is MethodDeclarationSyntax,
-                    static (ctx, _) => DynamicsParser.Parse((MethodDeclarationSyntax)ctx.TargetNode, (IMethodSymbol)ctx.TargetSymbol, ctx.SemanticModel, isFunction: true))
+                    static (node, _) => IsMethodLike(node),
+                    static (ctx, _) => ctx.TargetNode is MethodDeclarationSyntax method
+                        ? DynamicsParser.Parse(method, (IMethodSymbol)ctx.TargetSymbol, ctx.SemanticModel, isFunction: true)
+                        : DynamicsParser.NotAMethod(ctx.TargetNode, "Differentiable"))
                 .WithTrackingName(FunctionParseStep);
 
             // a runtime of another version than this generator: one ODE0009 instead of errors inside generated code
@@ -46,6 +50,10 @@ namespace OdeDsl.Generators
             Register(context, results, mismatch);
             Register(context, functions, mismatch);
         }
+
+        /// <summary>Methods, and the local functions and lambdas the attribute also fits on (those get ODE0007).</summary>
+        private static bool IsMethodLike(SyntaxNode node) =>
+            node is MethodDeclarationSyntax or LocalFunctionStatementSyntax or AnonymousFunctionExpressionSyntax;
 
         private static void Register(IncrementalGeneratorInitializationContext context, IncrementalValuesProvider<Ir.ParseResult> results,
             IncrementalValueProvider<string?> mismatch)

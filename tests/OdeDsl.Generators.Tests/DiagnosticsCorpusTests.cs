@@ -56,6 +56,8 @@ public class DiagnosticsCorpusTests
         { "ODE0007", "return type 'object'", "object", "[OdeDynamics] static object F([Shape(2)] Vec h) => h;" },
         { "ODE0007", "must not be generic", "<T>", "[OdeDynamics] static Vec F<T>([Shape(2)] Vec h) => h;" },
         { "ODE0007", "'ref' modifier on parameter 'x'", "ref", "[Differentiable] static Vec F([Shape(2)] ref Vec x) => x;" },
+        { "ODE0007", "[OdeDynamics] on the local function 'G'", "G", "static Vec F(Vec h) { [OdeDynamics] static Vec G([Shape(2)] Vec x) => x; return G(h); }" },
+        { "ODE0007", "[Differentiable] on a lambda", "[Differentiable]", "static System.Func<Vec, float> F = [Differentiable] (Vec x) => Sum(x);" },
         { "ODE0002", "'dynamic' local 'd'", "d = h", "[OdeDynamics] static Vec F([Shape(2)] Vec h) { dynamic d = h; return d; }" },
         { "ODE0002", "'dynamic' value '(dynamic)h * 2f'", "(dynamic)h * 2f", "[OdeDynamics] static Vec F([Shape(2)] Vec h) => (dynamic)h * 2f;" },
         { "ODE0002", "'dynamic' value 'Sum((dynamic)x)'", "Sum((dynamic)x)", "[Differentiable] static float F([Shape(2)] Vec x) => Sum((dynamic)x);" },

@@ -51,6 +51,22 @@ namespace OdeDsl.Generators.Parsing
             }
         }
 
+        /// <summary>
+        /// [OdeDynamics]/[Differentiable] on a local function or a lambda (the attribute's Method target allows both):
+        /// nothing can be generated for them, so say so instead of ignoring the attribute.
+        /// </summary>
+        public static ParseResult NotAMethod(SyntaxNode node, string attribute)
+        {
+            var (what, at) = node switch
+            {
+                LocalFunctionStatementSyntax f => ($"the local function '{f.Identifier.Text}'", f.Identifier.GetLocation()),
+                _ => ($"a lambda '{Short(node)}'", node.GetLocation()),
+            };
+            var info = DiagnosticInfo.Create("ODE0007", at,
+                $"[{attribute}] on {what}; declare it as a static method of a partial type");
+            return new ParseResult(null, EquatableArray.Of(info), "");
+        }
+
         private static string HintName(IMethodSymbol symbol)
         {
             var type = symbol.ContainingType;
