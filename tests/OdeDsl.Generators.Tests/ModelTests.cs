@@ -81,3 +81,8 @@ public sealed class BiasNotFusedFieldTests : DynamicsPropertyTests<BiasNotFusedF
     protected override float[] Eager(float[] h, float t, float[] θ) =>
         BiasNotFusedField.F(new Vec(h), t, M(θ, 0, 19, 3), V(θ, 57, 19), M(θ, 76, 13, 19), V(θ, 323, 13), M(θ, 336, 3, 13), V(θ, 375, 3)).ToArray();
 }
+
+public sealed class IntegerArithmeticFieldTests : DynamicsPropertyTests<IntegerArithmeticField.Dynamics>
+{
+    protected override float[] Eager(float[] h, float t, float[] θ) => IntegerArithmeticField.F(new Vec(h), t, new Vec(θ)).ToArray();
+}

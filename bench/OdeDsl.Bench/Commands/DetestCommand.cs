@@ -7,7 +7,7 @@ namespace OdeDsl.Bench.Commands;
 
 /// <summary>
 /// `detest --method M --rtol R --atol A`: solves the 25 non-stiff DETEST problems to t = 20 and prints one JSON
-/// line per problem (final state, work counters, max-norm error against Detest/DetestReference.cs), then a
+/// line per problem (final state, work counters, max-norm error against bench/OdeDsl.Detest/DetestReference.cs), then a
 /// per-method summary on stderr (total nfe, steps, rejected, geometric-mean errors, seconds).
 /// </summary>
 public static class DetestCommand

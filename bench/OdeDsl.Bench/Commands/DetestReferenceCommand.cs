@@ -6,7 +6,7 @@ namespace OdeDsl.Bench.Commands;
 
 /// <summary>
 /// `detest-reference`: recomputes the DETEST reference solutions at t = 20 (closed form where one exists, else GBS extrapolation) and prints them as C# data for
-/// Detest/DetestReference.cs. Two macro steps are compared (and the closed forms where they exist) on stderr.
+/// bench/OdeDsl.Detest/DetestReference.cs. Two macro steps are compared (and the closed forms where they exist) on stderr.
 /// </summary>
 public static class DetestReferenceCommand
 {

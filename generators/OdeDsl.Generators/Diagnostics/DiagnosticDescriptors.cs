@@ -25,6 +25,10 @@ namespace OdeDsl.Generators.Diagnostics
         public static readonly DiagnosticDescriptor InternalError = Make("ODE0008",
             "Generator internal error", "The OdeDsl generator failed on '{0}': {1}");
 
+        public static readonly DiagnosticDescriptor VersionMismatch = Make("ODE0009",
+            "OdeDsl generator and runtime versions differ",
+            "The OdeDsl source generator is version {0} but the referenced OdeDsl runtime is version {1}; no dynamics code was generated. Reference a single OdeDsl package version (the generator ships inside the package) and rebuild.");
+
         private static DiagnosticDescriptor Make(string id, string title, string message) =>
             new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: Help);
 
@@ -37,6 +41,7 @@ namespace OdeDsl.Generators.Diagnostics
             "ODE0005" => WrongReturnShape,
             "ODE0006" => CapturedState,
             "ODE0007" => BadSignature,
+            "ODE0009" => VersionMismatch,
             _ => InternalError,
         };
     }

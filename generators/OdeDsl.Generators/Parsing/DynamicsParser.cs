@@ -51,6 +51,22 @@ namespace OdeDsl.Generators.Parsing
             }
         }
 
+        /// <summary>
+        /// [OdeDynamics]/[Differentiable] on a local function or a lambda (the attribute's Method target allows both):
+        /// nothing can be generated for them, so say so instead of ignoring the attribute.
+        /// </summary>
+        public static ParseResult NotAMethod(SyntaxNode node, string attribute)
+        {
+            var (what, at) = node switch
+            {
+                LocalFunctionStatementSyntax f => ($"the local function '{f.Identifier.Text}'", f.Identifier.GetLocation()),
+                _ => ($"a lambda '{Short(node)}'", node.GetLocation()),
+            };
+            var info = DiagnosticInfo.Create("ODE0007", at,
+                $"[{attribute}] on {what}; declare it as a static method of a partial type");
+            return new ParseResult(null, EquatableArray.Of(info), "");
+        }
+
         private static string HintName(IMethodSymbol symbol)
         {
             var type = symbol.ContainingType;
@@ -83,6 +99,7 @@ namespace OdeDsl.Generators.Parsing
             }
             if (!symbol.IsStatic) throw Error("ODE0007", method.Identifier.Parent, $"'{symbol.Name}' must be static");
             if (symbol.IsGenericMethod) throw Error("ODE0007", method.TypeParameterList, $"'{symbol.Name}' must not be generic");
+            CheckMethodShape(method, symbol);
 
             int[]? stateShape = null;
             var parameters = new List<ParamSpec>();
@@ -90,6 +107,7 @@ namespace OdeDsl.Generators.Parsing
             bool sawTime = false;
             foreach (var (ps, syntax) in symbol.Parameters.Zip(method.ParameterList.Parameters, (a, b) => (a, b)))
             {
+                CheckParameterSyntax(syntax, ps);
                 var shapeAttr = ps.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "OdeDsl.ShapeAttribute");
                 var paramAttr = ps.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "OdeDsl.ParamAttribute");
                 string typeName = ps.Type.ToDisplayString();
@@ -123,7 +141,7 @@ namespace OdeDsl.Generators.Parsing
                     CheckRank(typeName, stateShape, syntax);
                     _env[ps.Name] = _g.Leaf(OpKind.State, stateShape, new int[0], ps.Name);
                 }
-                else throw Error("ODE0007", syntax, $"parameter '{ps.Name}' is neither the state, the time nor a [Param]");
+                else throw Error("ODE0007", syntax, $"parameter '{ps.Name}' of type '{typeName}' is neither the state, the time nor a [Param]");
             }
             if (stateShape is null) throw Error("ODE0004", method.ParameterList, "(none)");
 
@@ -172,6 +190,45 @@ namespace OdeDsl.Generators.Parsing
             }
             return p with { InitKind = "FanIn", Scale = p.Length };
         }
+
+        /// <summary>
+        /// Modifiers and return forms the generated code cannot honour: it evaluates a pure function of values, so an
+        /// async, unsafe, extern or by-ref method, or a return type other than a DSL value, is rejected by name.
+        /// </summary>
+        private static void CheckMethodShape(MethodDeclarationSyntax method, IMethodSymbol symbol)
+        {
+            foreach (var modifier in method.Modifiers)
+                if (modifier.IsKind(SyntaxKind.AsyncKeyword) || modifier.IsKind(SyntaxKind.UnsafeKeyword) || modifier.IsKind(SyntaxKind.ExternKeyword))
+                    throw new DslException(DiagnosticInfo.Create("ODE0007", modifier.GetLocation(),
+                        $"the '{modifier.Text}' modifier on '{symbol.Name}' (dynamics are plain static methods)"));
+            if (symbol.ReturnsByRef || symbol.ReturnsByRefReadonly)
+                throw Error("ODE0007", method.ReturnType, $"'{symbol.Name}' returns by reference ('{method.ReturnType}'); return the value");
+            if (!IsValueType(symbol.ReturnType))
+                throw Error("ODE0007", method.ReturnType, $"the return type '{symbol.ReturnType.ToDisplayString()}' of '{symbol.Name}' is not Vec, Mat, Tensor, float or double");
+        }
+
+        /// <summary>
+        /// ref/out/in/ref readonly, params, scoped and this change how an argument is passed, and a default value lets a
+        /// caller omit it; the generated Evaluate/VJP pass every input by value, so each is rejected by name.
+        /// </summary>
+        private static void CheckParameterSyntax(ParameterSyntax syntax, IParameterSymbol ps)
+        {
+            if (syntax.Modifiers.Count > 0)
+            {
+                string modifiers = string.Join(" ", syntax.Modifiers.Select(m => m.Text));
+                throw new DslException(DiagnosticInfo.Create("ODE0007", syntax.Modifiers.First().GetLocation(),
+                    $"the '{modifiers}' modifier on parameter '{ps.Name}' (state, time and parameters are passed by value)"));
+            }
+            if (syntax.Default is { } value)
+                throw Error("ODE0007", value, $"the default value '{value.Value}' of parameter '{ps.Name}' (every argument is passed)");
+            if (ps.Type.TypeKind == TypeKind.Dynamic)
+                throw Error("ODE0007", syntax.Type, $"the 'dynamic' type of parameter '{ps.Name}'");
+        }
+
+        /// <summary>The types a DSL value may have: the three array types and the floating-point scalars.</summary>
+        private static bool IsValueType(ITypeSymbol type) =>
+            type.SpecialType is SpecialType.System_Single or SpecialType.System_Double
+            || type.ToDisplayString() is "OdeDsl.Vec" or "OdeDsl.Mat" or "OdeDsl.Tensor";
 
         private static void CheckRank(string typeName, int[] dims, SyntaxNode at)
         {
@@ -227,10 +284,19 @@ namespace OdeDsl.Generators.Parsing
             switch (st)
             {
                 case LocalDeclarationStatementSyntax local:
+                    if (!local.UsingKeyword.IsKind(SyntaxKind.None))
+                        throw Error("ODE0002", local, $"a 'using' declaration '{Short(local)}'");
+                    foreach (var modifier in local.Modifiers)
+                        if (!modifier.IsKind(SyntaxKind.ConstKeyword))
+                            throw new DslException(DiagnosticInfo.Create("ODE0002", modifier.GetLocation(), $"the '{modifier.Text}' modifier on a local"));
                     foreach (var v in local.Declaration.Variables)
                     {
                         if (v.Initializer is null) throw Error("ODE0002", v, $"a local without initialiser '{v.Identifier.Text}'");
-                        _env[v.Identifier.Text] = Expr(v.Initializer.Value);
+                        if (_model.GetDeclaredSymbol(v) is ILocalSymbol { Type.TypeKind: TypeKind.Dynamic })
+                            throw Error("ODE0002", v, $"the 'dynamic' local '{v.Identifier.Text}'");
+                        int value = Expr(v.Initializer.Value);
+                        CheckLocalType(v, value);
+                        _env[v.Identifier.Text] = value;
                     }
                     break;
                 case ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax assign }:
@@ -248,6 +314,23 @@ namespace OdeDsl.Generators.Parsing
                     throw Error("ODE0002", st, $"{Describe(st)} statement '{Short(st)}'");
             }
         }
+
+        /// <summary>
+        /// A local holds a DSL value (Vec, Mat, Tensor, float, double) or an integer constant (an index, a loop bound);
+        /// a dynamic, object or other local would make the C# method and the generated code disagree.
+        /// </summary>
+        private void CheckLocalType(VariableDeclaratorSyntax v, int value)
+        {
+            if (_model.GetDeclaredSymbol(v) is not ILocalSymbol local) return;
+            var type = local.Type;
+            if (IsValueType(type)) return;
+            if (IsIntegral(type) && _g[value].Op == OpKind.Const) return;
+            throw Error("ODE0002", v, $"the local '{local.Name}' of type '{type.ToDisplayString()}' (locals are Vec, Mat, Tensor, float, double or integer constants)");
+        }
+
+        private static bool IsIntegral(ITypeSymbol? type) => type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64
+            or SpecialType.System_Int16 or SpecialType.System_SByte or SpecialType.System_Byte or SpecialType.System_UInt16
+            or SpecialType.System_UInt32 or SpecialType.System_UInt64;
 
         private static string Describe(SyntaxNode n) => n.Kind().ToString().Replace("Statement", "").Replace("Expression", "").ToLowerInvariant() is var k && k.Length > 0 ? $"'{k}'" : "this";
 
@@ -342,10 +425,17 @@ namespace OdeDsl.Generators.Parsing
 
         private int Expr(ExpressionSyntax e)
         {
+            // C#'s own value for a constant expression: integer division and (int) casts of constants keep C# semantics
+            var constant = _model.GetConstantValue(e);
+            if (constant.HasValue && constant.Value is int or long or short or sbyte or byte or ushort or uint or ulong or float or double)
+                return _g.Constant(Convert.ToDouble(constant.Value, System.Globalization.CultureInfo.InvariantCulture));
+            var typeInfo = _model.GetTypeInfo(e);
+            if (typeInfo.Type?.TypeKind == TypeKind.Dynamic || typeInfo.ConvertedType?.TypeKind == TypeKind.Dynamic)
+                throw Error("ODE0002", e, $"the 'dynamic' value '{Short(e)}'");
             switch (e)
             {
                 case ParenthesizedExpressionSyntax p: return Expr(p.Expression);
-                case CastExpressionSyntax c: return Expr(c.Expression);
+                case CastExpressionSyntax c: return Cast(c);
                 case CheckedExpressionSyntax ch: return Expr(ch.Expression);
                 case LiteralExpressionSyntax lit when lit.IsKind(SyntaxKind.NumericLiteralExpression):
                     return _g.Constant(Convert.ToDouble(lit.Token.Value, System.Globalization.CultureInfo.InvariantCulture));
@@ -403,8 +493,36 @@ namespace OdeDsl.Generators.Parsing
             }
         }
 
+        /// <summary>Casts between DSL value types are the identity; an integer cast is exact only on a constant.</summary>
+        private int Cast(CastExpressionSyntax c)
+        {
+            var target = _model.GetTypeInfo(c.Type).Type;
+            if (target is not null && IsValueType(target)) return Expr(c.Expression);
+            if (IsIntegral(target))
+            {
+                int inner = Expr(c.Expression);
+                if (_g[inner].Op == OpKind.Const) return _g.Constant(Math.Truncate(_g[inner].Value));
+            }
+            throw Error("ODE0002", c, $"a cast to '{c.Type}' of the non-constant value '{Short(c.Expression)}'");
+        }
+
         private int Binary(SyntaxKind kind, int left, int right, SyntaxNode at)
         {
+            // integer arithmetic (on loop variables) is folded with C#'s truncating division; it is never run per sample
+            if (IsIntegral(_model.GetTypeInfo(at).Type))
+            {
+                if (_g[left].Op != OpKind.Const || _g[right].Op != OpKind.Const)
+                    throw Error("ODE0002", at, $"integer arithmetic on a non-constant '{Short(at)}'");
+                double a = _g[left].Value, b = _g[right].Value;
+                if (kind == SyntaxKind.DivideExpression && b == 0) throw Error("ODE0002", at, $"an integer division by zero '{Short(at)}'");
+                return _g.Constant(kind switch
+                {
+                    SyntaxKind.AddExpression => a + b,
+                    SyntaxKind.SubtractExpression => a - b,
+                    SyntaxKind.MultiplyExpression => a * b,
+                    _ => Math.Truncate(a / b),
+                });
+            }
             if (kind == SyntaxKind.MultiplyExpression && _g[left].Shape.Count == 2 && _g[right].Shape.Count == 1)
                 return MatVec(left, right, at);
             if (_g[left].Shape.Count == 2 && _g[right].Shape.Count == 2 && kind == SyntaxKind.MultiplyExpression)

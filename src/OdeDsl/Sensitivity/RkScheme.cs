@@ -11,7 +11,10 @@ namespace OdeDsl;
 internal sealed class RkScheme<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <param name="a">[s·s] row-major, strictly lower triangular.</param>
+    /// <param name="b">[s] the weights of the step.</param>
+    /// <param name="c">[s] the stage times as fractions of the step.</param>
     /// <param name="interpolation">[s, degree]: w_i(θ) = Σ_p interpolation[i, p] θ^(p+1).</param>
+    /// <param name="degree">The interpolant's degree in θ.</param>
     public RkScheme(double[] a, double[] b, double[] c, double[] interpolation, int degree)
     {
         Stages = b.Length;

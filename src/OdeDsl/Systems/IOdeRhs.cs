@@ -6,7 +6,7 @@ namespace OdeDsl;
 /// The batched right-hand side f(t, y) that every solver integrates.
 /// A batch is <c>batch</c> independent states stored row-major: <c>y[b * StateSize + i]</c>.
 /// Each row carries its own time <c>t[b]</c> so that per-sample step sizes need no second contract;
-/// in shared-step mode all entries of <paramref name="t"/> are equal.
+/// in shared-step mode all entries of <c>t</c> are equal.
 /// </summary>
 /// <remarks>
 /// Solvers take the right-hand side as a generic type argument (<c>where TRhs : IOdeRhs&lt;T&gt;</c>),

@@ -135,3 +135,18 @@ public static partial class BiasNotFusedField
         return Softplus(W3 * r + b3) - h * 0.25f;
     }
 }
+
+/// <summary>
+/// Integer arithmetic keeps C#'s meaning: 1 / 2 is 0, (int)2.7f is 2 and i / 2 in an unrolled loop truncates
+/// (the generator once folded them as real numbers, so generated and eager results differed).
+/// </summary>
+public static partial class IntegerArithmeticField
+{
+    [OdeDynamics]
+    internal static Vec F([Shape(4)] Vec h, float t, [Param(4)] Vec θ)
+    {
+        var r = h * (1 / 2) + θ * (int)2.7f;
+        for (int i = 0; i < 4; i++) r = r + h * (i / 2) * θ[i];
+        return r;
+    }
+}

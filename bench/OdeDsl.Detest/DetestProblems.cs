@@ -6,7 +6,7 @@ namespace OdeDsl.Bench.Detest;
 //   SIAM J. Numer. Anal. 9(4):603–637, 1972 (problems listed in its appendix).
 // Every problem is integrated from t = 0 to t = 20. Where public copies differ we follow the paper:
 // E4 uses the constant 0.032, and C5 uses the paper's five-outer-planet table (k2, masses, and
-// heliocentric positions/velocities of Jupiter, Saturn, Uranus, Neptune, Pluto; time in days).
+// heliocentric positions/velocities of Jupiter, Saturn, Uranus, Neptune, Pluto; time in units of 100 days).
 // Only the equations and constants are taken from the paper; the code is ours.
 
 /// <summary>One DETEST right-hand side for a single state row; <see cref="Rows"/> lifts it to a batch.</summary>
@@ -221,11 +221,17 @@ public readonly struct C4 : IOdeRhs<double>, IDetestRow
 
 /// <summary>
 /// C5: the five outer planets (Jupiter … Pluto) about the Sun (whose mass includes the inner planets),
-/// 30 components: positions (body-major, x y z) then velocities. Units: AU, days, solar masses.
+/// 30 components: positions (body-major, x y z) then velocities. Units: AU, 100 days, solar masses.
 /// </summary>
+/// <remarks>
+/// The table's velocities are in AU per 100 days (Jupiter: |v| ≈ 0.79 at r ≈ 4.98, a near-circular orbit only if
+/// v² ≈ k²·M/r), so k² is the Gaussian constant squared in those units: 0.01720209895² · 100² = 2.95912208286.
+/// With the per-day value 2.959e-4 the planets would barely feel the Sun and fly nearly straight; the tests check
+/// that Jupiter stays between 4.9 and 5.5 AU from the Sun over t ∈ [0, 20] (2000 days).
+/// </remarks>
 public readonly struct C5 : IOdeRhs<double>, IDetestRow
 {
-    private const double K2 = 2.95912208286e-4;
+    public const double K2 = 2.95912208286;
     private const double M0 = 1.00000597682;
     private static ReadOnlySpan<double> Mass => [0.000954786104043, 0.000285583733151, 0.0000437273164546, 0.0000517759138449, 0.00000277777777778];
 
