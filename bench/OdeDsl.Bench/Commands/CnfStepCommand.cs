@@ -2,8 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
-using OdeDsl.Flows;
-using OdeDsl.Training;
 
 namespace OdeDsl.Bench.Commands;
 
@@ -44,41 +42,15 @@ public static class CnfStepCommand
         return command;
     }
 
-    /// <summary>One step: (loss, forward NFE, backward NFE, gradient) for a model and mode.</summary>
-    public static (double Loss, long ForwardNfe, long BackwardNfe, T[] Gradient) Step<T>(CnfStepProblem problem, string model, string mode)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        => model == "hyper"
-            ? Step<HyperPlanarField<CnfPyHyperSpec>, T>(problem.Hyper, problem.X, mode)
-            : Step<MlpField<CnfPyMlpSpec>, T>(problem.Mlp, problem.X, mode);
-
-    private static (double, long, long, T[]) Step<TField, T>(double[] weights, double[] x, string mode)
-        where TField : ICnfField<TField>
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var theta = weights.Select(T.CreateChecked).ToArray();
-        var points = x.Select(T.CreateChecked).ToArray();
-        var flow = new ContinuousFlow<TField, T>(theta, new FlowOptions<T>
-        {
-            BaseTime = T.Zero, DataTime = T.CreateChecked(10), BaseStd = T.CreateChecked(Math.Sqrt(0.1)),
-            Solve = new SolveOptions<T> { RelTol = T.CreateChecked(1e-5), AbsTol = T.CreateChecked(1e-5), OvershootFinalTime = true },
-        });
-        var grad = new T[theta.Length];
-        var rng = new Rng(0);
-        var step = flow.NegativeLogLikelihood(points, grad, mode == "adjoint"
-            ? Sensitivity.Adjoint(new AdjointOptions { TimeChannelInNorm = false }) // cnf.py's t needs no gradient: torchdiffeq's a_t is 0
-            : Sensitivity.Backprop, ref rng);
-        return (step.Loss, step.Forward.FunctionEvaluations, step.Backward.FunctionEvaluations, grad);
-    }
-
     private static string Run<T>(CnfStepProblem problem, string model, string mode, int repeats)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var first = Step<T>(problem, model, mode); // warm-up (JIT) and the figures
+        var first = CnfStepProblem.Step<T>(problem, model, mode); // warm-up (JIT) and the figures
         var times = new double[repeats];
         for (int i = 0; i < repeats; i++)
         {
             var sw = Stopwatch.StartNew();
-            Step<T>(problem, model, mode);
+            CnfStepProblem.Step<T>(problem, model, mode);
             times[i] = sw.Elapsed.TotalMilliseconds;
         }
         Array.Sort(times);

@@ -1,4 +1,7 @@
+using System.Numerics;
 using System.Text.Json;
+using OdeDsl.Flows;
+using OdeDsl.Training;
 
 namespace OdeDsl.Bench.Commands;
 
@@ -52,6 +55,32 @@ public sealed class CnfStepProblem
             "hyper_net.fc2.bias", "hyper_net.fc3.weight", "hyper_net.fc3.bias");
         var mlp = Concat(w.GetProperty("mlp"), "net.0.weight", "net.0.bias", "net.2.weight", "net.2.bias", "net.4.weight", "net.4.bias");
         return new CnfStepProblem { X = Flat(root.GetProperty("x")), Hyper = hyper, Mlp = mlp, Source = found };
+    }
+
+    /// <summary>One step: (loss, forward NFE, backward NFE, gradient) for a model and mode.</summary>
+    public static (double Loss, long ForwardNfe, long BackwardNfe, T[] Gradient) Step<T>(CnfStepProblem problem, string model, string mode)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => model == "hyper"
+            ? Step<HyperPlanarField<CnfPyHyperSpec>, T>(problem.Hyper, problem.X, mode)
+            : Step<MlpField<CnfPyMlpSpec>, T>(problem.Mlp, problem.X, mode);
+
+    private static (double, long, long, T[]) Step<TField, T>(double[] weights, double[] x, string mode)
+        where TField : ICnfField<TField>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var theta = weights.Select(T.CreateChecked).ToArray();
+        var points = x.Select(T.CreateChecked).ToArray();
+        var flow = new ContinuousFlow<TField, T>(theta, new FlowOptions<T>
+        {
+            BaseTime = T.Zero, DataTime = T.CreateChecked(10), BaseStd = T.CreateChecked(Math.Sqrt(0.1)),
+            Solve = new SolveOptions<T> { RelTol = T.CreateChecked(1e-5), AbsTol = T.CreateChecked(1e-5), OvershootFinalTime = true },
+        });
+        var grad = new T[theta.Length];
+        var rng = new Rng(0);
+        var step = flow.NegativeLogLikelihood(points, grad, mode == "adjoint"
+            ? Sensitivity.Adjoint(new AdjointOptions { TimeChannelInNorm = false }) // cnf.py's t needs no gradient: torchdiffeq's a_t is 0
+            : Sensitivity.Backprop, ref rng);
+        return (step.Loss, step.Forward.FunctionEvaluations, step.Backward.FunctionEvaluations, grad);
     }
 
     private static double[] Flat(JsonElement e) => e.ValueKind == JsonValueKind.Array
