@@ -28,8 +28,11 @@ public sealed class FlowOptions<T> where T : unmanaged, IFloatingPointIeee754<T>
     public SolveOptions<T> Solve { get; init; } = new() { RelTol = T.CreateChecked(1e-5), AbsTol = T.CreateChecked(1e-5) };
 }
 
-/// <summary>What a differentiated flow solve reports.</summary>
-public readonly record struct FlowStep(double Loss, SolverStats Forward, SolverStats Backward);
+/// <summary>
+/// What a differentiated flow solve reports. <see cref="BaseTimeGradient"/> computes dL/d(base time) on call (the adjoint
+/// pays f evaluations for it), for a learnable integration time as FFJORD's.
+/// </summary>
+public readonly record struct FlowStep(double Loss, SolverStats Forward, SolverStats Backward, Func<double> BaseTimeGradient);
 
 /// <summary>
 /// A continuous normalising flow: the field <typeparamref name="TField"/> with parameters θ carries the base
@@ -223,7 +226,8 @@ public sealed class ContinuousFlow<TField, T>
             grads = fwd.Backward(dL);
         }
         grads.Theta.CopyTo(gradTheta);
-        return new FlowStep(double.CreateChecked(value), grads.Forward, grads.Backward);
+        int baseIndex = Options.BaseTime == from ? 0 : 1;
+        return new FlowStep(double.CreateChecked(value), grads.Forward, grads.Backward, () => double.CreateChecked(grads.Times[baseIndex]));
     }
 
     /// <summary>The adjoint's norm treats [z, Δlog p (, ε)] as torchdiffeq treats a tuple state, unless the caller chose groups.</summary>
