@@ -47,21 +47,28 @@ public static class CnfStepCommand
     {
         var first = CnfStepProblem.Step<T>(problem, model, mode); // warm-up (JIT) and the figures
         var times = new double[repeats];
+        var cpu = new double[repeats];
+        var proc = Process.GetCurrentProcess();
         for (int i = 0; i < repeats; i++)
         {
+            proc.Refresh();
+            var c0 = proc.TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             CnfStepProblem.Step<T>(problem, model, mode);
             times[i] = sw.Elapsed.TotalMilliseconds;
+            proc.Refresh();
+            cpu[i] = (proc.TotalProcessorTime - c0).TotalMilliseconds;
         }
         Array.Sort(times);
+        Array.Sort(cpu);
         double median = times[repeats / 2];
         var torch = CnfStepProblem.Torch[model];
         double torchMs = mode == "adjoint" ? torch.AdjointMs : torch.BackpropMs;
         var c = CultureInfo.InvariantCulture;
         return string.Format(c,
             "{{\"model\":\"{0}\",\"mode\":\"{1}\",\"dtype\":\"{2}\",\"loss\":{3:R},\"torch_loss\":{4},\"nfe_forward\":{5},\"nfe_backward\":{6}," +
-            "\"torch_nfe\":\"{7}/{8}\",\"median_ms\":{9:F2},\"min_ms\":{10:F2},\"torch_ms\":{11},\"speedup\":{12:F1},\"repeats\":{13}}}",
+            "\"torch_nfe\":\"{7}/{8}\",\"median_ms\":{9:F2},\"min_ms\":{10:F2},\"median_cpu_ms\":{14:F2},\"torch_ms\":{11},\"speedup\":{12:F1},\"repeats\":{13},\"threads\":{15}}}",
             model, mode, typeof(T) == typeof(float) ? "float32" : "float64", first.Loss, torch.Loss, first.ForwardNfe, first.BackwardNfe,
-            torch.ForwardNfe, mode == "adjoint" ? torch.AdjointBackwardNfe : 0, median, times[0], torchMs, torchMs / median, repeats);
+            torch.ForwardNfe, mode == "adjoint" ? torch.AdjointBackwardNfe : 0, median, times[0], torchMs, torchMs / median, repeats, cpu[repeats / 2], Environment.ProcessorCount);
     }
 }

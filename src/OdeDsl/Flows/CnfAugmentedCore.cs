@@ -57,9 +57,7 @@ internal static class CnfAugmentedCore<TField> where TField : ICnfField<TField>
         var buf = new Buffers<T>(workspace, batch, k);
         T time = CommonTime(t, batch);
         Gather(h, S, 0, buf.Z, batch);
-        if (hutchinson) Gather(h, S, d + 1, buf.V, batch);
-        else FillBasis(buf.V, batch);
-        TField.Forward(time, buf.Z, theta, buf.V, k, buf.F, buf.Jv, batch, buf.Field);
+        ForwardPass(hutchinson, time, h, theta, buf, batch);
         for (int b = 0; b < batch; b++)
         {
             var row = dh.Slice(b * S, S);
@@ -83,20 +81,25 @@ internal static class CnfAugmentedCore<TField> where TField : ICnfField<TField>
         var buf = new Buffers<T>(workspace, batch, k);
         T time = CommonTime(t, batch);
         Gather(h, S, 0, buf.Z, batch);
-        if (hutchinson) Gather(h, S, d + 1, buf.V, batch);
-        else FillBasis(buf.V, batch);
-        TField.Forward(time, buf.Z, theta, buf.V, k, buf.F, buf.Jv, batch, buf.Field);
+        ForwardPass(hutchinson, time, h, theta, buf, batch);
         Gather(a, S, 0, buf.CotF, batch);
-        // the cotangent of jv_k is −ā_logp·v_k (q = Σ_k v_kᵀ jv_k)
-        for (int j = 0; j < k; j++)
+        T gt;
+        if (hutchinson)
+        {
+            // the cotangent of jv = (∂f/∂z)ε is −ā_logp·ε (q = εᵀ jv)
             for (int b = 0; b < batch; b++)
             {
                 T al = -a[b * S + d];
-                var src = buf.V.Slice((j * batch + b) * d, d);
-                var dst = buf.CotJv.Slice((j * batch + b) * d, d);
-                for (int i = 0; i < d; i++) dst[i] = al * src[i];
+                for (int i = 0; i < d; i++) buf.CotJv[b * d + i] = al * buf.V[b * d + i];
             }
-        T gt = TField.Backward(time, theta, k, buf.CotF, buf.CotJv, buf.GradZ, hutchinson ? buf.GradV : default, gradTheta, batch, buf.Field);
+            gt = TField.Backward(time, theta, k, buf.CotF, buf.CotJv, buf.GradZ, buf.GradV, gradTheta, batch, buf.Field);
+        }
+        else
+        {
+            var cotTrace = buf.CotJv.Slice(0, batch);
+            for (int b = 0; b < batch; b++) cotTrace[b] = -a[b * S + d];
+            gt = TField.BackwardTrace(time, theta, buf.CotF, cotTrace, buf.GradZ, gradTheta, batch, buf.Field);
+        }
         for (int b = 0; b < batch; b++)
         {
             var row = gradH.Slice(b * S, S);
@@ -125,11 +128,9 @@ internal static class CnfAugmentedCore<TField> where TField : ICnfField<TField>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int d = D;
-        if (hutchinson)
-            return System.Numerics.Tensors.TensorPrimitives.Dot<T>(buf.V.Slice(b * d, d), buf.Jv.Slice(b * d, d));
-        T q = T.Zero;
-        for (int j = 0; j < k; j++) q += buf.Jv[(j * batch + b) * d + j];
-        return q;
+        return hutchinson
+            ? System.Numerics.Tensors.TensorPrimitives.Dot<T>(buf.V.Slice(b * d, d), buf.Jv.Slice(b * d, d))
+            : buf.Jv[b];   // ForwardPass left the exact trace there
     }
 
     private static void Gather<T>(ReadOnlySpan<T> rows, int stride, int offset, Span<T> dst, int batch) where T : unmanaged
@@ -138,12 +139,16 @@ internal static class CnfAugmentedCore<TField> where TField : ICnfField<TField>
         for (int b = 0; b < batch; b++) rows.Slice(b * stride + offset, d).CopyTo(dst.Slice(b * d, d));
     }
 
-    private static void FillBasis<T>(Span<T> v, int batch) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Exact: f and the trace (into Jv[0, batch)); Hutchinson: f and (∂f/∂z)ε with ε from the state.</summary>
+    private static void ForwardPass<T>(bool hutchinson, T time, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, in Buffers<T> buf, int batch)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int d = D;
-        v.Slice(0, d * batch * d).Clear();
-        for (int j = 0; j < d; j++)
-            for (int b = 0; b < batch; b++) v[(j * batch + b) * d + j] = T.One;
+        if (hutchinson)
+        {
+            Gather(h, 2 * D + 1, D + 1, buf.V, batch);
+            TField.Forward(time, buf.Z, theta, buf.V, 1, buf.F, buf.Jv, batch, buf.Field);
+        }
+        else TField.ForwardTrace(time, buf.Z, theta, buf.F, buf.Jv.Slice(0, batch), batch, buf.Field);
     }
 
     /// <summary>The rows' shared time. The fields compute time-dependent weights once per call, so rows must agree.</summary>

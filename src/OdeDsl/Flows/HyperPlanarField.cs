@@ -61,6 +61,14 @@ public sealed class HyperPlanarField<TSpec> : ICnfField<HyperPlanarField<TSpec>>
     {
         CnfGuard.Check(D, ParameterCount, theta.Length, z.Length, v.Length, directions, batch, workspace.Length, WorkspaceLength(batch, directions));
         var fr = new TanhNet.Frame<T>(Shape, workspace, batch, directions);
+        SetWeights(t, theta, fr, workspace, batch, directions);
+        TanhNet.Forward(Shape, fr, z, v, f, jv);
+    }
+
+    /// <summary>Runs the hypernetwork at t and writes the planar units as the effective weights of the d → M → d network.</summary>
+    private static void SetWeights<T>(T t, ReadOnlySpan<T> theta, in TanhNet.Frame<T> fr, Span<T> workspace, int batch, int directions)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var hyper = workspace.Slice(Shape.WorkspaceLength(batch, directions));
         Span<T> h1 = hyper.Slice(0, H), h2 = hyper.Slice(H, H), p = hyper.Slice(2 * H, P);
         for (int i = 0; i < H; i++) h1[i] = T.Tanh(theta[Fc1W + i] * t + theta[Fc1B + i]);
@@ -77,7 +85,16 @@ public sealed class HyperPlanarField<TSpec> : ICnfField<HyperPlanarField<TSpec>>
             for (int i = 0; i < D; i++)
                 w2[i * M + n] = p[md + n * D + i] * Sigmoid(p[2 * md + n * D + i]) * invM;
         fr.C(2).Clear();
-        TanhNet.Forward(Shape, fr, z, v, f, jv);
+    }
+
+    public static void ForwardTrace<T>(T t, ReadOnlySpan<T> z, ReadOnlySpan<T> theta, Span<T> f, Span<T> trace, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int d = Dimension;
+        CnfGuard.Check(d, ParameterCount, theta.Length, z.Length, d * batch * d, d, batch, workspace.Length, WorkspaceLength(batch, d));
+        var fr = new TanhNet.Frame<T>(Shape, workspace, batch, d);
+        SetWeights(t, theta, fr, workspace, batch, d);
+        TanhNet.ForwardTrace(Shape, fr, z, f, trace);
     }
 
     public static T Backward<T>(T t, ReadOnlySpan<T> theta, int directions, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotJv,
@@ -89,6 +106,26 @@ public sealed class HyperPlanarField<TSpec> : ICnfField<HyperPlanarField<TSpec>>
         var fr = new TanhNet.Frame<T>(Shape, workspace, batch, directions);
         fr.EffGrad.Clear();
         TanhNet.Backward(Shape, fr, cotF, cotJv, gradZ, gradV);
+        return MapGradients(t, theta, fr, gradTheta, workspace, batch, directions);
+    }
+
+    public static T BackwardTrace<T>(T t, ReadOnlySpan<T> theta, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace,
+        Span<T> gradZ, Span<T> gradTheta, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (gradTheta.Length != ParameterCount)
+            throw new ArgumentException($"gradTheta has {gradTheta.Length} elements; the field has {ParameterCount} parameters.", nameof(gradTheta));
+        int d = Dimension;
+        var fr = new TanhNet.Frame<T>(Shape, workspace, batch, d);
+        fr.EffGrad.Clear();
+        TanhNet.BackwardTrace(Shape, fr, cotF, cotTrace, gradZ);
+        return MapGradients(t, theta, fr, gradTheta, workspace, batch, d);
+    }
+
+    /// <summary>The effective weights' gradients (in the frame) back to θ and t.</summary>
+    private static T MapGradients<T>(T t, ReadOnlySpan<T> theta, in TanhNet.Frame<T> fr, Span<T> gradTheta, Span<T> workspace, int batch, int directions)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
 
         var hyper = workspace.Slice(Shape.WorkspaceLength(batch, directions));
         Span<T> h1 = hyper.Slice(0, H), h2 = hyper.Slice(H, H), p = hyper.Slice(2 * H, P);

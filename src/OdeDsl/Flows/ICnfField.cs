@@ -42,4 +42,13 @@ public interface ICnfField<TSelf> where TSelf : ICnfField<TSelf>
     static abstract T Backward<T>(T t, ReadOnlySpan<T> theta, int directions, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotJv,
         Span<T> gradZ, Span<T> gradV, Span<T> gradTheta, int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>f and the exact trace tr(∂f/∂z) per row ([batch]); needs WorkspaceLength(batch, d). May skip the tangent rows.</summary>
+    static abstract void ForwardTrace<T>(T t, ReadOnlySpan<T> z, ReadOnlySpan<T> theta, Span<T> f, Span<T> trace, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>Reverse mode of <see cref="ForwardTrace{T}"/> (called just before): cotangents of f and of the trace → gradZ, gradTheta (ADDED), ∂/∂t.</summary>
+    static abstract T BackwardTrace<T>(T t, ReadOnlySpan<T> theta, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace,
+        Span<T> gradZ, Span<T> gradTheta, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>;
 }

@@ -90,6 +90,14 @@ public sealed class MlpField<TSpec> : ICnfField<MlpField<TSpec>> where TSpec : I
     {
         CnfGuard.Check(Dimension, ParameterCount, theta.Length, z.Length, v.Length, directions, batch, workspace.Length, WorkspaceLength(batch, directions));
         var fr = new TanhNet.Frame<T>(Shape, workspace, batch, directions);
+        SetWeights(t, theta, fr, workspace, batch, directions);
+        TanhNet.Forward(Shape, fr, z, v, f, jv);
+    }
+
+    /// <summary>(θ, t) → the effective weights W_l, s_l, c_l in the frame.</summary>
+    private static void SetWeights<T>(T t, ReadOnlySpan<T> theta, in TanhNet.Frame<T> fr, Span<T> workspace, int batch, int directions)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var w = Shape.Widths;
         bool squash = TSpec.Time == TimeInput.ConcatSquash;
         for (int l = 1; l <= Shape.Layers; l++)
@@ -111,7 +119,16 @@ public sealed class MlpField<TSpec> : ICnfField<MlpField<TSpec>> where TSpec : I
                 c[j] = c[j] * sj + theta[HbTheta[l] + j] * t;
             }
         }
-        TanhNet.Forward(Shape, fr, z, v, f, jv);
+    }
+
+    public static void ForwardTrace<T>(T t, ReadOnlySpan<T> z, ReadOnlySpan<T> theta, Span<T> f, Span<T> trace, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int d = Dimension;
+        CnfGuard.Check(d, ParameterCount, theta.Length, z.Length, d * batch * d, d, batch, workspace.Length, WorkspaceLength(batch, d));
+        var fr = new TanhNet.Frame<T>(Shape, workspace, batch, d);
+        SetWeights(t, theta, fr, workspace, batch, d);
+        TanhNet.ForwardTrace(Shape, fr, z, f, trace);
     }
 
     public static T Backward<T>(T t, ReadOnlySpan<T> theta, int directions, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotJv,
@@ -123,6 +140,26 @@ public sealed class MlpField<TSpec> : ICnfField<MlpField<TSpec>> where TSpec : I
         var fr = new TanhNet.Frame<T>(Shape, workspace, batch, directions);
         fr.EffGrad.Clear();
         TanhNet.Backward(Shape, fr, cotF, cotJv, gradZ, gradV);
+        return MapGradients(t, theta, fr, gradTheta, workspace, batch, directions);
+    }
+
+    public static T BackwardTrace<T>(T t, ReadOnlySpan<T> theta, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace,
+        Span<T> gradZ, Span<T> gradTheta, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (gradTheta.Length != ParameterCount)
+            throw new ArgumentException($"gradTheta has {gradTheta.Length} elements; the field has {ParameterCount} parameters.", nameof(gradTheta));
+        int d = Dimension;
+        var fr = new TanhNet.Frame<T>(Shape, workspace, batch, d);
+        fr.EffGrad.Clear();
+        TanhNet.BackwardTrace(Shape, fr, cotF, cotTrace, gradZ);
+        return MapGradients(t, theta, fr, gradTheta, workspace, batch, d);
+    }
+
+    /// <summary>The effective weights' gradients (in the frame) back to θ and t.</summary>
+    private static T MapGradients<T>(T t, ReadOnlySpan<T> theta, in TanhNet.Frame<T> fr, Span<T> gradTheta, Span<T> workspace, int batch, int directions)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var w = Shape.Widths;
         bool squash = TSpec.Time == TimeInput.ConcatSquash;
         T gradT = T.Zero;

@@ -53,8 +53,17 @@ internal sealed class NetShape
     private int PerRow { get; }
     public int Dimension => Widths[0];
 
-    /// <summary>Effective weights, their gradients, and the stacked rows of (1 + K)·batch.</summary>
-    public int WorkspaceLength(int batch, int directions) => 2 * EffectiveLength + (1 + directions) * batch * PerRow;
+    /// <summary>Scratch of the exact-trace shortcut (C, P, P̄ and a vector).</summary>
+    public int TraceLength => 3 * MaxWidth * MaxWidth + MaxWidth;
+
+    /// <summary>
+    /// Whether <see cref="TanhNet.ForwardTrace{T}"/> can skip the tangent rows: no scales and one or two hidden layers,
+    /// where tr(∂f/∂z) collapses to a per-call vector (one layer) or matrix (two) between the activations' derivatives.
+    /// </summary>
+    public bool HasTraceShortcut => !HasScale.Any(x => x) && (Layers == 2 || Layers == 3);
+
+    /// <summary>Effective weights, their gradients, the trace scratch, and the stacked rows of (1 + K)·batch.</summary>
+    public int WorkspaceLength(int batch, int directions) => 2 * EffectiveLength + TraceLength + (1 + directions) * batch * PerRow;
 }
 
 /// <summary>
@@ -68,7 +77,7 @@ internal static class TanhNet
     /// <summary>Workspace carving: effective weights, their gradients, then per-layer row blocks.</summary>
     internal readonly ref struct Frame<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public readonly Span<T> Eff, EffGrad, Rows;
+        public readonly Span<T> Eff, EffGrad, Trace, Rows;
         public readonly int Batch, Directions, R;
         private readonly NetShape _shape;
 
@@ -80,7 +89,8 @@ internal static class TanhNet
             R = (1 + directions) * batch;
             Eff = ws.Slice(0, shape.EffectiveLength);
             EffGrad = ws.Slice(shape.EffectiveLength, shape.EffectiveLength);
-            Rows = ws.Slice(2 * shape.EffectiveLength);
+            Trace = ws.Slice(2 * shape.EffectiveLength, shape.TraceLength);
+            Rows = ws.Slice(2 * shape.EffectiveLength + shape.TraceLength);
         }
 
         /// <summary>X_l, the input of layer l + 1 (X_0 = [z; v_1 … v_K]).</summary>
@@ -125,10 +135,20 @@ internal static class TanhNet
     public static void Forward<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> z, ReadOnlySpan<T> v, Span<T> f, Span<T> jv)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int B = fr.Batch, R = fr.R, d = shape.Dimension;
+        int B = fr.Batch, d = shape.Dimension;
         var x0 = fr.X(0);
         z.Slice(0, B * d).CopyTo(x0);
         v.Slice(0, fr.Directions * B * d).CopyTo(x0.Slice(B * d));
+        Run(shape, fr, fr.R);
+        var aOut = fr.A(shape.Layers);
+        aOut.Slice(0, B * d).CopyTo(f);
+        aOut.Slice(B * d, fr.Directions * B * d).CopyTo(jv);
+    }
+
+    /// <summary>The layers over the first <paramref name="R"/> stacked rows (R = B: the primal rows only).</summary>
+    private static void Run<T>(NetShape shape, in Frame<T> fr, int R) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch;
         for (int l = 1; l <= shape.Layers; l++)
         {
             int wo = shape.Widths[l], wi = shape.Widths[l - 1];
@@ -136,7 +156,7 @@ internal static class TanhNet
             var a = fr.A(l);
             Gemm.Multiply<T>(false, true, R, wo, wi, T.One, fr.X(l - 1), wi, fr.W(l), wi, T.Zero, m, wo);
             if (shape.HasScale[l - 1]) ScaleRows(R, wo, m, fr.S(l), a);
-            else m.CopyTo(a);
+            else m.Slice(0, R * wo).CopyTo(a);
             RowOps.AddRowVector<T>(B, wo, a.Slice(0, B * wo), fr.C(l), a.Slice(0, B * wo));
             if (l == shape.Layers) break;
             var x = fr.X(l);
@@ -144,16 +164,13 @@ internal static class TanhNet
             // tangent rows: u = (1 − x²) ⊙ p
             int n = B * wo;
             var xp = x.Slice(0, n);
-            for (int k = 1; k <= fr.Directions; k++)
+            for (int k = 1; k < R / B; k++)
             {
                 var p = a.Slice(k * n, n);
                 var u = x.Slice(k * n, n);
                 for (int i = 0; i < n; i++) u[i] = (T.One - xp[i] * xp[i]) * p[i];
             }
         }
-        var aOut = fr.A(shape.Layers);
-        aOut.Slice(0, B * d).CopyTo(f);
-        aOut.Slice(B * d, fr.Directions * B * d).CopyTo(jv);
     }
 
     /// <summary>
@@ -208,6 +225,189 @@ internal static class TanhNet
                 na[i] = D * (bx[i] - (xi + xi) * s);
             }
         }
+    }
+
+    /// <summary>
+    /// f and the exact trace tr(∂f/∂z) per row. With <see cref="NetShape.HasTraceShortcut"/>, only the primal rows run:
+    /// one hidden layer gives tr = Σₙ cₙ(1 − x₁ₙ²) with cₙ = Σⱼ W₂[j, n]W₁[n, j]; two give tr = D₂ᵀ P D₁ with
+    /// P = W₂ ⊙ C, C = W₃ᵀW₁ᵀ, Dₗ = 1 − xₗ² (the chain rule's diagonal factors pulled out of the trace). Otherwise the d
+    /// basis directions run as tangent rows. The frame must have d directions.
+    /// </summary>
+    public static void ForwardTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> z, Span<T> f, Span<T> trace)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, d = shape.Dimension;
+        var x0 = fr.X(0);
+        z.Slice(0, B * d).CopyTo(x0);
+        if (!shape.HasTraceShortcut)
+        {
+            var v = x0.Slice(B * d, d * B * d);
+            v.Clear();
+            for (int j = 0; j < d; j++)
+                for (int b = 0; b < B; b++) v[(j * B + b) * d + j] = T.One;
+            Run(shape, fr, fr.R);
+            var outRows = fr.A(shape.Layers);
+            outRows.Slice(0, B * d).CopyTo(f);
+            for (int b = 0; b < B; b++)
+            {
+                T q = T.Zero;
+                for (int j = 0; j < d; j++) q += outRows[((1 + j) * B + b) * d + j];
+                trace[b] = q;
+            }
+            return;
+        }
+        Run(shape, fr, B);
+        fr.A(shape.Layers).Slice(0, B * d).CopyTo(f);
+        int w1 = shape.Widths[1];
+        var x1 = fr.X(1).Slice(0, B * w1);
+        if (shape.Layers == 2)
+        {
+            var c = fr.Trace.Slice(0, w1);
+            var W1 = fr.W(1); var W2 = fr.W(2);
+            for (int n = 0; n < w1; n++)
+            {
+                T cn = T.Zero;
+                for (int j = 0; j < d; j++) cn += W2[j * w1 + n] * W1[n * d + j];
+                c[n] = cn;
+            }
+            for (int b = 0; b < B; b++)
+            {
+                T q = T.Zero;
+                for (int n = 0; n < w1; n++) { T x = x1[b * w1 + n]; q += (T.One - x * x) * c[n]; }
+                trace[b] = q;
+            }
+            return;
+        }
+        int w2 = shape.Widths[2];
+        Span<T> C = fr.Trace.Slice(0, w2 * w1), P = fr.Trace.Slice(w2 * w1, w2 * w1);
+        Gemm.Multiply<T>(true, true, w2, w1, d, T.One, fr.W(3), w2, fr.W(1), d, T.Zero, C, w1);
+        TensorPrimitives.Multiply<T>(fr.W(2), C, P);
+        var D1 = fr.X(1).Slice(B * w1, B * w1);   // the tangent rows are free on this path
+        for (int i = 0; i < B * w1; i++) D1[i] = T.One - x1[i] * x1[i];
+        var Y = fr.A(2).Slice(B * w2, B * w2);
+        Gemm.Multiply<T>(false, true, B, w2, w1, T.One, D1, w1, P, w1, T.Zero, Y, w2);
+        var x2 = fr.X(2);
+        for (int b = 0; b < B; b++)
+        {
+            T q = T.Zero;
+            for (int m = 0; m < w2; m++) { T x = x2[b * w2 + m]; q += (T.One - x * x) * Y[b * w2 + m]; }
+            trace[b] = q;
+        }
+    }
+
+    /// <summary>
+    /// Reverse of <see cref="ForwardTrace{T}"/> (just called at the same point): cotangents of f ([B, d]) and of the
+    /// trace ([B]) → gradZ, and the effective weights' gradients ADDED into EffGrad (which the caller clears).
+    /// </summary>
+    public static void BackwardTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace, Span<T> gradZ)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, d = shape.Dimension, L = shape.Layers;
+        if (!shape.HasTraceShortcut)
+        {
+            var cotJv = fr.BarX.Slice(0, d * B * d);   // Backward copies it into Ā before it uses X̄
+            cotJv.Clear();
+            for (int j = 0; j < d; j++)
+                for (int b = 0; b < B; b++) cotJv[(j * B + b) * d + j] = cotTrace[b];
+            Backward(shape, fr, cotF, cotJv, gradZ, default);
+            return;
+        }
+        var barA = fr.BarA;
+        var barX = fr.BarX;
+        cotF.Slice(0, B * d).CopyTo(barA);
+        for (int l = L; l >= 1; l--)
+        {
+            int wo = shape.Widths[l], wi = shape.Widths[l - 1];
+            var g = barA.Slice(0, B * wo);
+            RowOps.AccumulateColumnSums<T>(B, wo, g, fr.GradC(l));
+            Gemm.Multiply<T>(true, false, wo, wi, B, T.One, g, wo, fr.X(l - 1), wi, T.One, fr.GradW(l), wi);
+            var bx = l == 1 ? gradZ : barX.Slice(0, B * wi);
+            Gemm.Multiply<T>(false, false, B, wi, wo, T.One, g, wo, fr.W(l), wi, T.Zero, bx, wi);
+            if (l == 1) break;
+            // ā_{l−1} = x̄ ⊙ D + D̄ ⊙ ∂D/∂a with D = 1 − x², ∂D/∂a = −2x·D, D̄ the trace's cotangent on D
+            var x = fr.X(l - 1).Slice(0, B * wi);
+            var Dbar = TraceCotangentOnD(shape, fr, l - 1, cotTrace);
+            var na = barA.Slice(0, B * wi);
+            for (int i = 0; i < B * wi; i++)
+            {
+                T xi = x[i], D = T.One - xi * xi;
+                na[i] = D * (bx[i] - (xi + xi) * Dbar[i]);
+            }
+        }
+        AccumulateTraceWeights(shape, fr, cotTrace);
+    }
+
+    /// <summary>∂tr/∂D_l per row, scaled by the trace's cotangent τ: τ·c (one hidden layer), τ·Y for D₂ and (τ ⊙ D₂)·P for D₁.</summary>
+    private static Span<T> TraceCotangentOnD<T>(NetShape shape, in Frame<T> fr, int l, ReadOnlySpan<T> tau)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, w = shape.Widths[l];
+        var dbar = fr.M(l).Slice(B * w, B * w);   // a free tangent-row slot
+        if (shape.Layers == 2)
+        {
+            var c = fr.Trace.Slice(0, w);
+            for (int b = 0; b < B; b++)
+                for (int n = 0; n < w; n++) dbar[b * w + n] = tau[b] * c[n];
+            return dbar;
+        }
+        int w1 = shape.Widths[1], w2 = shape.Widths[2];
+        if (l == 2)
+        {
+            var Y = fr.A(2).Slice(B * w2, B * w2);
+            for (int b = 0; b < B; b++)
+                for (int m = 0; m < w2; m++) dbar[b * w2 + m] = tau[b] * Y[b * w2 + m];
+            return dbar;
+        }
+        // l == 1: E = τ ⊙ D₂ (kept for P̄), D̄₁ = E·P
+        var E = fr.M(2).Slice(B * w2, B * w2);
+        var x2 = fr.X(2);
+        for (int b = 0; b < B; b++)
+            for (int m = 0; m < w2; m++) { T x = x2[b * w2 + m]; E[b * w2 + m] = tau[b] * (T.One - x * x); }
+        Gemm.Multiply<T>(false, false, B, w1, w2, T.One, E, w2, fr.Trace.Slice(w2 * w1, w2 * w1), w1, T.Zero, dbar, w1);
+        return dbar;
+    }
+
+    /// <summary>The trace's dependence on the weights through c (one hidden layer) or P = W₂ ⊙ C, C = W₃ᵀW₁ᵀ (two).</summary>
+    private static void AccumulateTraceWeights<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> tau)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, d = shape.Dimension, w1 = shape.Widths[1];
+        var x1 = fr.X(1).Slice(0, B * w1);
+        if (shape.Layers == 2)
+        {
+            // c̄ₙ = Σ_b τ_b D₁[b, n]; cₙ = Σⱼ W₂[j, n]W₁[n, j]
+            Span<T> cbar = fr.Trace.Slice(w1, w1);
+            cbar.Clear();
+            for (int b = 0; b < B; b++)
+                for (int n = 0; n < w1; n++) { T x = x1[b * w1 + n]; cbar[n] += tau[b] * (T.One - x * x); }
+            var W1 = fr.W(1); var W2 = fr.W(2); var gW1 = fr.GradW(1); var gW2 = fr.GradW(2);
+            for (int n = 0; n < w1; n++)
+                for (int j = 0; j < d; j++)
+                {
+                    gW2[j * w1 + n] += cbar[n] * W1[n * d + j];
+                    gW1[n * d + j] += cbar[n] * W2[j * w1 + n];
+                }
+            return;
+        }
+        int w2 = shape.Widths[2];
+        Span<T> C = fr.Trace.Slice(0, w2 * w1), Pbar = fr.Trace.Slice(2 * w2 * w1, w2 * w1);
+        var E = fr.M(2).Slice(B * w2, B * w2);      // τ ⊙ D₂ from TraceCotangentOnD
+        var D1 = fr.X(1).Slice(B * w1, B * w1);     // from ForwardTrace
+        Gemm.Multiply<T>(true, false, w2, w1, B, T.One, E, w2, D1, w1, T.Zero, Pbar, w1);   // P̄ = Eᵀ D₁
+        var G2w = fr.GradW(2);
+        TensorPrimitives.FusedMultiplyAdd<T>(Pbar, C, G2w, G2w);                             // W̄₂ += P̄ ⊙ C
+        TensorPrimitives.Multiply<T>(Pbar, fr.W(2), Pbar);                                  // C̄ = P̄ ⊙ W₂
+        // C = W₃ᵀW₁ᵀ: W̄₃ += (C̄W₁)ᵀ, W̄₁ += C̄ᵀW₃ᵀ
+        Gemm.Multiply<T>(false, false, d, w1, w2, T.One, fr.W(3), w2, Pbar, w1, T.Zero, fr.Trace.Slice(w2 * w1, d * w1), w1); // W₃C̄ [d, w1]
+        var tmp = fr.Trace.Slice(w2 * w1, d * w1);
+        var G1 = fr.GradW(1);
+        for (int n = 0; n < w1; n++)
+            for (int j = 0; j < d; j++) G1[n * d + j] += tmp[j * w1 + n];
+        Gemm.Multiply<T>(false, false, w2, d, w1, T.One, Pbar, w1, fr.W(1), d, T.Zero, fr.Trace.Slice(w2 * w1, w2 * d), d);  // C̄W₁ [w2, d]
+        tmp = fr.Trace.Slice(w2 * w1, w2 * d);
+        var G3 = fr.GradW(3);
+        for (int m = 0; m < w2; m++)
+            for (int j = 0; j < d; j++) G3[j * w2 + m] += tmp[m * d + j];
     }
 
     /// <summary>y[r, j] = x[r, j]·s[j].</summary>
