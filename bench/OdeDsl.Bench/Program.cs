@@ -17,6 +17,7 @@ Command[] commands =
     SpiralOpsCommand.Create(),
     MpiReduceCommand.Create(),
     AugmentedTimingCommand.Create(),
+    CnfStepCommand.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

@@ -21,7 +21,7 @@ internal sealed class AdjointSensitivity(AdjointOptions options) : Sensitivity
     {
         var problem = forward.Problem;
         int batch = problem.Batch, n = batch * TDynamics.StateSize, p = TDynamics.ParameterCount, nTimes = problem.Times.Length;
-        var backOptions = AdjointShared.BackwardOptions(problem.Options, Options, AdjointNorms.For<TDynamics, T>([n, n], Options.Seminorm));
+        var backOptions = AdjointShared.BackwardOptions(problem.Options, Options, AdjointNorms.For<TDynamics, T>([n, n], Options.Seminorm, Options.StateGroups, Options.TimeChannelInNorm));
         var rhs = new AugmentedRhs<TDynamics, T>(problem.Theta, batch);
         T[] states = forward.Solution.States;
 

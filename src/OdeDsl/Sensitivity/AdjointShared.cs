@@ -27,6 +27,7 @@ internal static class AdjointShared
             MaxStep = forward.MaxStep,
             MaxSteps = forward.MaxSteps,
             Output = OutputMode.FinalOnly,
+            OvershootFinalTime = forward.OvershootFinalTime, // torchdiffeq's backward solve overshoots too
         };
     }
 
@@ -39,6 +40,7 @@ internal static class AdjointShared
             Norm = o.Norm, Controller = o.Controller, FirstStep = o.FirstStep, FixedStep = o.FixedStep,
             MinStep = o.MinStep, MaxStep = o.MaxStep, MaxSteps = o.MaxSteps, StepMode = o.StepMode,
             Output = OutputMode.AtTimes, RecordSteps = recordSteps, KeepDenseOutput = keepDenseOutput,
+            OvershootFinalTime = o.OvershootFinalTime,
         };
 
     /// <summary>target += source (SIMD).</summary>

@@ -72,7 +72,7 @@ internal sealed class CheckpointedAdjointSensitivity(int checkpoints, AdjointOpt
         var problem = forward.Problem;
         var record = (Record<T>)forward.Record!;
         int batch = problem.Batch, n = batch * TDynamics.StateSize, p = TDynamics.ParameterCount;
-        var backOptions = AdjointShared.BackwardOptions(problem.Options, Options, AdjointNorms.For<TDynamics, T>([n], Options.Seminorm));
+        var backOptions = AdjointShared.BackwardOptions(problem.Options, Options, AdjointNorms.For<TDynamics, T>([n], Options.Seminorm, Options.StateGroups, Options.TimeChannelInNorm));
         var denseOptions = AdjointShared.ForwardOptions(problem.Options, recordSteps: false, keepDenseOutput: true);
         var forwardRhs = new DynamicsRhs<TDynamics, T>(problem.Theta, batch);
         T[] states = forward.Solution.States, times = problem.Times;

@@ -65,4 +65,18 @@ public sealed class AdjointOptions
 
     /// <summary>Method of the backward solve; null means the forward's.</summary>
     public OdeMethod? Method { get; init; }
+
+    /// <summary>
+    /// Lengths of consecutive groups of one state row's components (e.g. [d, 1] for a CNF's [z, Δlog p]); null means one
+    /// group. h and a then enter the error norm as one RMS channel per group over the batch, as torchdiffeq's mixed norm
+    /// treats a tuple state (the default adjoint norm applies its state norm to y and to adj_y).
+    /// </summary>
+    public int[]? StateGroups { get; init; }
+
+    /// <summary>
+    /// Whether a_t's error enters the norm (the default). false: it is still integrated (dL/dtᵢ stays exact) but does not
+    /// shorten steps, as in torchdiffeq when the times need no gradient (its a_t is then zero) — for step-for-step parity
+    /// on time-dependent fields.
+    /// </summary>
+    public bool TimeChannelInNorm { get; init; } = true;
 }

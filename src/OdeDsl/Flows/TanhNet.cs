@@ -1,0 +1,428 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using OdeDsl.Tensors;
+
+namespace OdeDsl.Flows;
+
+/// <summary>
+/// The shape of a tanh network with per-call effective weights: widths w₀ = d, w₁ … w_L hidden, w_{L+1} = d.
+/// Layer l computes a_l = s_l ⊙ (W_l x_{l−1}) + c_l (s_l only where <see cref="HasScale"/>), x_l = tanh(a_l) for the
+/// hidden layers and f = a_{L+1}. The CNF fields map (θ, t) to (W_l, s_l, c_l) once per call (time concatenation,
+/// concatsquash gating, a hypernetwork) and back in reverse, so the batched work below is shared by all of them.
+/// </summary>
+internal sealed class NetShape
+{
+    public NetShape(int[] widths, bool[] hasScale)
+    {
+        if (widths.Length < 2 || widths[0] != widths[^1])
+            throw new ArgumentException("A CNF network maps d to d: at least two widths, the first equal to the last.", nameof(widths));
+        if (hasScale.Length != widths.Length - 1)
+            throw new ArgumentException("One scale flag per layer.", nameof(hasScale));
+        Widths = widths;
+        HasScale = hasScale;
+        Layers = widths.Length - 1;
+        WOffset = new int[Layers + 1];
+        SOffset = new int[Layers + 1];
+        COffset = new int[Layers + 1];
+        int o = 0;
+        for (int l = 1; l <= Layers; l++)
+        {
+            WOffset[l] = o; o += widths[l] * widths[l - 1];
+            SOffset[l] = o; o += widths[l];
+            COffset[l] = o; o += widths[l];
+        }
+        EffectiveLength = o;
+        MaxWidth = widths.Max();
+        // per stacked row: X_0..X_{L} (inputs of every layer), M_l and A_l for l = 1..L+1
+        int perRow = 0;
+        for (int l = 0; l < Layers; l++) perRow += widths[l];
+        for (int l = 1; l <= Layers; l++) perRow += 2 * widths[l];
+        PerRow = perRow + 2 * MaxWidth; // plus the two backward buffers (Ā, X̄)
+    }
+
+    public int[] Widths { get; }
+    public bool[] HasScale { get; }
+    /// <summary>Number of affine layers (hidden layers + 1).</summary>
+    public int Layers { get; }
+    public int[] WOffset { get; }
+    public int[] SOffset { get; }
+    public int[] COffset { get; }
+    /// <summary>Length of one set of effective weights (W, s, c of every layer).</summary>
+    public int EffectiveLength { get; }
+    public int MaxWidth { get; }
+    private int PerRow { get; }
+    public int Dimension => Widths[0];
+
+    /// <summary>Scratch of the exact-trace shortcut (C, P, P̄ and a vector).</summary>
+    public int TraceLength => 3 * MaxWidth * MaxWidth + MaxWidth;
+
+    /// <summary>
+    /// Whether <see cref="TanhNet.ForwardTrace{T}"/> can skip the tangent rows: no scales and one or two hidden layers,
+    /// where tr(∂f/∂z) collapses to a per-call vector (one layer) or matrix (two) between the activations' derivatives.
+    /// </summary>
+    public bool HasTraceShortcut => !HasScale.Any(x => x) && (Layers == 2 || Layers == 3);
+
+    /// <summary>Effective weights, their gradients, the trace scratch, and the stacked rows of (1 + K)·batch.</summary>
+    public int WorkspaceLength(int batch, int directions) => 2 * EffectiveLength + TraceLength + (1 + directions) * batch * PerRow;
+}
+
+/// <summary>
+/// Batched forward and reverse sweeps of a <see cref="NetShape"/> network together with K tangent streams:
+/// rows [0, B) carry the primal x, rows [kB, (k+1)B) the tangent (∂x/∂z)·v_k. One GEMM per layer serves all
+/// (1 + K)·B rows. The reverse sweep differentiates both the primal and the tangent computations (reverse over
+/// forward), which is what the gradient of a trace or a Jacobian-vector product with respect to θ and z needs.
+/// </summary>
+internal static class TanhNet
+{
+    /// <summary>Workspace carving: effective weights, their gradients, then per-layer row blocks.</summary>
+    internal readonly ref struct Frame<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public readonly Span<T> Eff, EffGrad, Trace, Rows;
+        public readonly int Batch, Directions, R;
+        private readonly NetShape _shape;
+
+        public Frame(NetShape shape, Span<T> ws, int batch, int directions)
+        {
+            _shape = shape;
+            Batch = batch;
+            Directions = directions;
+            R = (1 + directions) * batch;
+            Eff = ws.Slice(0, shape.EffectiveLength);
+            EffGrad = ws.Slice(shape.EffectiveLength, shape.EffectiveLength);
+            Trace = ws.Slice(2 * shape.EffectiveLength, shape.TraceLength);
+            Rows = ws.Slice(2 * shape.EffectiveLength + shape.TraceLength);
+        }
+
+        /// <summary>X_l, the input of layer l + 1 (X_0 = [z; v_1 … v_K]).</summary>
+        public Span<T> X(int l)
+        {
+            int o = 0;
+            for (int i = 0; i < l; i++) o += _shape.Widths[i];
+            return Rows.Slice(o * R, _shape.Widths[l] * R);
+        }
+
+        /// <summary>M_l = X_{l−1}·W_lᵀ (before scale and shift).</summary>
+        public Span<T> M(int l) => Rows.Slice(MOffset(l) * R, _shape.Widths[l] * R);
+
+        /// <summary>A_l: the pre-activation (primal rows) and the tangent pre-activation (tangent rows).</summary>
+        public Span<T> A(int l) => Rows.Slice((MOffset(l) + _shape.Widths[l]) * R, _shape.Widths[l] * R);
+
+        public Span<T> BarA => Rows.Slice(End * R, _shape.MaxWidth * R);
+        public Span<T> BarX => Rows.Slice((End + _shape.MaxWidth) * R, _shape.MaxWidth * R);
+
+        private int MOffset(int l)
+        {
+            int o = 0;
+            for (int i = 0; i < _shape.Layers; i++) o += _shape.Widths[i];
+            for (int i = 1; i < l; i++) o += 2 * _shape.Widths[i];
+            return o;
+        }
+
+        private int End => MOffset(_shape.Layers + 1);
+
+        public Span<T> W(int l) => Eff.Slice(_shape.WOffset[l], _shape.Widths[l] * _shape.Widths[l - 1]);
+        public Span<T> S(int l) => Eff.Slice(_shape.SOffset[l], _shape.Widths[l]);
+        public Span<T> C(int l) => Eff.Slice(_shape.COffset[l], _shape.Widths[l]);
+        public Span<T> GradW(int l) => EffGrad.Slice(_shape.WOffset[l], _shape.Widths[l] * _shape.Widths[l - 1]);
+        public Span<T> GradS(int l) => EffGrad.Slice(_shape.SOffset[l], _shape.Widths[l]);
+        public Span<T> GradC(int l) => EffGrad.Slice(_shape.COffset[l], _shape.Widths[l]);
+    }
+
+    /// <summary>
+    /// f = net(z) and jv_k = (∂f/∂z)·v_k, with the effective weights already in the frame.
+    /// z is [B, d]; v and jv are [K·B, d] (direction-major); f is [B, d]. Leaves what <see cref="Backward{T}"/> reads.
+    /// </summary>
+    public static void Forward<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> z, ReadOnlySpan<T> v, Span<T> f, Span<T> jv)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, d = shape.Dimension;
+        var x0 = fr.X(0);
+        z.Slice(0, B * d).CopyTo(x0);
+        v.Slice(0, fr.Directions * B * d).CopyTo(x0.Slice(B * d));
+        Run(shape, fr, fr.R);
+        var aOut = fr.A(shape.Layers);
+        aOut.Slice(0, B * d).CopyTo(f);
+        aOut.Slice(B * d, fr.Directions * B * d).CopyTo(jv);
+    }
+
+    /// <summary>The layers over the first <paramref name="R"/> stacked rows (R = B: the primal rows only).</summary>
+    private static void Run<T>(NetShape shape, in Frame<T> fr, int R) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch;
+        for (int l = 1; l <= shape.Layers; l++)
+        {
+            int wo = shape.Widths[l], wi = shape.Widths[l - 1];
+            var m = fr.M(l);
+            var a = fr.A(l);
+            Gemm.Multiply<T>(false, true, R, wo, wi, T.One, fr.X(l - 1), wi, fr.W(l), wi, T.Zero, m, wo);
+            if (shape.HasScale[l - 1]) ScaleRows(R, wo, m, fr.S(l), a);
+            else m.Slice(0, R * wo).CopyTo(a);
+            RowOps.AddRowVector<T>(B, wo, a.Slice(0, B * wo), fr.C(l), a.Slice(0, B * wo));
+            if (l == shape.Layers) break;
+            var x = fr.X(l);
+            Activations.Tanh<T>(a.Slice(0, B * wo), x.Slice(0, B * wo));
+            // tangent rows: u = (1 − x²) ⊙ p
+            int n = B * wo;
+            var xp = x.Slice(0, n);
+            for (int k = 1; k < R / B; k++)
+            {
+                var p = a.Slice(k * n, n);
+                var u = x.Slice(k * n, n);
+                for (int i = 0; i < n; i++) u[i] = (T.One - xp[i] * xp[i]) * p[i];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reverse sweep after <see cref="Forward{T}"/> at the same point: given cotangents of f ([B, d]) and of every jv_k
+    /// ([K·B, d]), writes ∂/∂z into gradZ, ∂/∂v_k into gradV (when not empty; [K·B, d]) and ADDS the effective weights'
+    /// gradients into the frame's EffGrad (which the caller clears).
+    /// </summary>
+    public static void Backward<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotJv,
+        Span<T> gradZ, Span<T> gradV)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, R = fr.R, d = shape.Dimension, L = shape.Layers;
+        var barA = fr.BarA;
+        var barX = fr.BarX;
+        cotF.Slice(0, B * d).CopyTo(barA);
+        cotJv.Slice(0, fr.Directions * B * d).CopyTo(barA.Slice(B * d));
+        for (int l = L; l >= 1; l--)
+        {
+            int wo = shape.Widths[l], wi = shape.Widths[l - 1];
+            var g = barA.Slice(0, R * wo);
+            RowOps.AccumulateColumnSums<T>(B, wo, g.Slice(0, B * wo), fr.GradC(l));
+            if (shape.HasScale[l - 1])
+            {
+                AccumulateProductColumnSums(R, wo, g, fr.M(l), fr.GradS(l));
+                ScaleRows(R, wo, g, fr.S(l), g);
+            }
+            Gemm.Multiply<T>(true, false, wo, wi, R, T.One, g, wo, fr.X(l - 1), wi, T.One, fr.GradW(l), wi);
+            if (l == 1)
+            {
+                // z's gradient from the primal rows; v's (when asked) from the tangent rows
+                Gemm.Multiply<T>(false, false, B, wi, wo, T.One, g, wo, fr.W(l), wi, T.Zero, gradZ, wi);
+                if (!gradV.IsEmpty)
+                    Gemm.Multiply<T>(false, false, R - B, wi, wo, T.One, g.Slice(B * wo), wo, fr.W(l), wi, T.Zero, gradV, wi);
+                break;
+            }
+            var bx = barX.Slice(0, R * wi);
+            Gemm.Multiply<T>(false, false, R, wi, wo, T.One, g, wo, fr.W(l), wi, T.Zero, bx, wi);
+            // through x = tanh(a), u_k = (1 − x²) ⊙ p_k: ā = D ⊙ (x̄ − 2x Σ_k ū_k ⊙ p_k), p̄_k = D ⊙ ū_k
+            int n = B * wi;
+            var x = fr.X(l - 1).Slice(0, n);
+            var pre = fr.A(l - 1);
+            var na = barA.Slice(0, R * wi);
+            for (int i = 0; i < n; i++)
+            {
+                T xi = x[i], D = T.One - xi * xi, s = T.Zero;
+                for (int k = 1; k <= fr.Directions; k++)
+                {
+                    T ub = bx[k * n + i];
+                    s += ub * pre[k * n + i];
+                    na[k * n + i] = D * ub;
+                }
+                na[i] = D * (bx[i] - (xi + xi) * s);
+            }
+        }
+    }
+
+    /// <summary>
+    /// f and the exact trace tr(∂f/∂z) per row. With <see cref="NetShape.HasTraceShortcut"/>, only the primal rows run:
+    /// one hidden layer gives tr = Σₙ cₙ(1 − x₁ₙ²) with cₙ = Σⱼ W₂[j, n]W₁[n, j]; two give tr = D₂ᵀ P D₁ with
+    /// P = W₂ ⊙ C, C = W₃ᵀW₁ᵀ, Dₗ = 1 − xₗ² (the chain rule's diagonal factors pulled out of the trace). Otherwise the d
+    /// basis directions run as tangent rows. The frame must have d directions.
+    /// </summary>
+    public static void ForwardTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> z, Span<T> f, Span<T> trace)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, d = shape.Dimension;
+        var x0 = fr.X(0);
+        z.Slice(0, B * d).CopyTo(x0);
+        if (!shape.HasTraceShortcut)
+        {
+            var v = x0.Slice(B * d, d * B * d);
+            v.Clear();
+            for (int j = 0; j < d; j++)
+                for (int b = 0; b < B; b++) v[(j * B + b) * d + j] = T.One;
+            Run(shape, fr, fr.R);
+            var outRows = fr.A(shape.Layers);
+            outRows.Slice(0, B * d).CopyTo(f);
+            for (int b = 0; b < B; b++)
+            {
+                T q = T.Zero;
+                for (int j = 0; j < d; j++) q += outRows[((1 + j) * B + b) * d + j];
+                trace[b] = q;
+            }
+            return;
+        }
+        Run(shape, fr, B);
+        fr.A(shape.Layers).Slice(0, B * d).CopyTo(f);
+        int w1 = shape.Widths[1];
+        var x1 = fr.X(1).Slice(0, B * w1);
+        if (shape.Layers == 2)
+        {
+            var c = fr.Trace.Slice(0, w1);
+            var W1 = fr.W(1); var W2 = fr.W(2);
+            for (int n = 0; n < w1; n++)
+            {
+                T cn = T.Zero;
+                for (int j = 0; j < d; j++) cn += W2[j * w1 + n] * W1[n * d + j];
+                c[n] = cn;
+            }
+            for (int b = 0; b < B; b++)
+            {
+                T q = T.Zero;
+                for (int n = 0; n < w1; n++) { T x = x1[b * w1 + n]; q += (T.One - x * x) * c[n]; }
+                trace[b] = q;
+            }
+            return;
+        }
+        int w2 = shape.Widths[2];
+        Span<T> C = fr.Trace.Slice(0, w2 * w1), P = fr.Trace.Slice(w2 * w1, w2 * w1);
+        Gemm.Multiply<T>(true, true, w2, w1, d, T.One, fr.W(3), w2, fr.W(1), d, T.Zero, C, w1);
+        TensorPrimitives.Multiply<T>(fr.W(2), C, P);
+        var D1 = fr.X(1).Slice(B * w1, B * w1);   // the tangent rows are free on this path
+        for (int i = 0; i < B * w1; i++) D1[i] = T.One - x1[i] * x1[i];
+        var Y = fr.A(2).Slice(B * w2, B * w2);
+        Gemm.Multiply<T>(false, true, B, w2, w1, T.One, D1, w1, P, w1, T.Zero, Y, w2);
+        var x2 = fr.X(2);
+        for (int b = 0; b < B; b++)
+        {
+            T q = T.Zero;
+            for (int m = 0; m < w2; m++) { T x = x2[b * w2 + m]; q += (T.One - x * x) * Y[b * w2 + m]; }
+            trace[b] = q;
+        }
+    }
+
+    /// <summary>
+    /// Reverse of <see cref="ForwardTrace{T}"/> (just called at the same point): cotangents of f ([B, d]) and of the
+    /// trace ([B]) → gradZ, and the effective weights' gradients ADDED into EffGrad (which the caller clears).
+    /// </summary>
+    public static void BackwardTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace, Span<T> gradZ)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, d = shape.Dimension, L = shape.Layers;
+        if (!shape.HasTraceShortcut)
+        {
+            var cotJv = fr.BarX.Slice(0, d * B * d);   // Backward copies it into Ā before it uses X̄
+            cotJv.Clear();
+            for (int j = 0; j < d; j++)
+                for (int b = 0; b < B; b++) cotJv[(j * B + b) * d + j] = cotTrace[b];
+            Backward(shape, fr, cotF, cotJv, gradZ, default);
+            return;
+        }
+        var barA = fr.BarA;
+        var barX = fr.BarX;
+        cotF.Slice(0, B * d).CopyTo(barA);
+        for (int l = L; l >= 1; l--)
+        {
+            int wo = shape.Widths[l], wi = shape.Widths[l - 1];
+            var g = barA.Slice(0, B * wo);
+            RowOps.AccumulateColumnSums<T>(B, wo, g, fr.GradC(l));
+            Gemm.Multiply<T>(true, false, wo, wi, B, T.One, g, wo, fr.X(l - 1), wi, T.One, fr.GradW(l), wi);
+            var bx = l == 1 ? gradZ : barX.Slice(0, B * wi);
+            Gemm.Multiply<T>(false, false, B, wi, wo, T.One, g, wo, fr.W(l), wi, T.Zero, bx, wi);
+            if (l == 1) break;
+            // ā_{l−1} = x̄ ⊙ D + D̄ ⊙ ∂D/∂a with D = 1 − x², ∂D/∂a = −2x·D, D̄ the trace's cotangent on D
+            var x = fr.X(l - 1).Slice(0, B * wi);
+            var Dbar = TraceCotangentOnD(shape, fr, l - 1, cotTrace);
+            var na = barA.Slice(0, B * wi);
+            for (int i = 0; i < B * wi; i++)
+            {
+                T xi = x[i], D = T.One - xi * xi;
+                na[i] = D * (bx[i] - (xi + xi) * Dbar[i]);
+            }
+        }
+        AccumulateTraceWeights(shape, fr, cotTrace);
+    }
+
+    /// <summary>∂tr/∂D_l per row, scaled by the trace's cotangent τ: τ·c (one hidden layer), τ·Y for D₂ and (τ ⊙ D₂)·P for D₁.</summary>
+    private static Span<T> TraceCotangentOnD<T>(NetShape shape, in Frame<T> fr, int l, ReadOnlySpan<T> tau)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, w = shape.Widths[l];
+        var dbar = fr.M(l).Slice(B * w, B * w);   // a free tangent-row slot
+        if (shape.Layers == 2)
+        {
+            var c = fr.Trace.Slice(0, w);
+            for (int b = 0; b < B; b++)
+                for (int n = 0; n < w; n++) dbar[b * w + n] = tau[b] * c[n];
+            return dbar;
+        }
+        int w1 = shape.Widths[1], w2 = shape.Widths[2];
+        if (l == 2)
+        {
+            var Y = fr.A(2).Slice(B * w2, B * w2);
+            for (int b = 0; b < B; b++)
+                for (int m = 0; m < w2; m++) dbar[b * w2 + m] = tau[b] * Y[b * w2 + m];
+            return dbar;
+        }
+        // l == 1: E = τ ⊙ D₂ (kept for P̄), D̄₁ = E·P
+        var E = fr.M(2).Slice(B * w2, B * w2);
+        var x2 = fr.X(2);
+        for (int b = 0; b < B; b++)
+            for (int m = 0; m < w2; m++) { T x = x2[b * w2 + m]; E[b * w2 + m] = tau[b] * (T.One - x * x); }
+        Gemm.Multiply<T>(false, false, B, w1, w2, T.One, E, w2, fr.Trace.Slice(w2 * w1, w2 * w1), w1, T.Zero, dbar, w1);
+        return dbar;
+    }
+
+    /// <summary>The trace's dependence on the weights through c (one hidden layer) or P = W₂ ⊙ C, C = W₃ᵀW₁ᵀ (two).</summary>
+    private static void AccumulateTraceWeights<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> tau)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, d = shape.Dimension, w1 = shape.Widths[1];
+        var x1 = fr.X(1).Slice(0, B * w1);
+        if (shape.Layers == 2)
+        {
+            // c̄ₙ = Σ_b τ_b D₁[b, n]; cₙ = Σⱼ W₂[j, n]W₁[n, j]
+            Span<T> cbar = fr.Trace.Slice(w1, w1);
+            cbar.Clear();
+            for (int b = 0; b < B; b++)
+                for (int n = 0; n < w1; n++) { T x = x1[b * w1 + n]; cbar[n] += tau[b] * (T.One - x * x); }
+            var W1 = fr.W(1); var W2 = fr.W(2); var gW1 = fr.GradW(1); var gW2 = fr.GradW(2);
+            for (int n = 0; n < w1; n++)
+                for (int j = 0; j < d; j++)
+                {
+                    gW2[j * w1 + n] += cbar[n] * W1[n * d + j];
+                    gW1[n * d + j] += cbar[n] * W2[j * w1 + n];
+                }
+            return;
+        }
+        int w2 = shape.Widths[2];
+        Span<T> C = fr.Trace.Slice(0, w2 * w1), Pbar = fr.Trace.Slice(2 * w2 * w1, w2 * w1);
+        var E = fr.M(2).Slice(B * w2, B * w2);      // τ ⊙ D₂ from TraceCotangentOnD
+        var D1 = fr.X(1).Slice(B * w1, B * w1);     // from ForwardTrace
+        Gemm.Multiply<T>(true, false, w2, w1, B, T.One, E, w2, D1, w1, T.Zero, Pbar, w1);   // P̄ = Eᵀ D₁
+        var G2w = fr.GradW(2);
+        TensorPrimitives.FusedMultiplyAdd<T>(Pbar, C, G2w, G2w);                             // W̄₂ += P̄ ⊙ C
+        TensorPrimitives.Multiply<T>(Pbar, fr.W(2), Pbar);                                  // C̄ = P̄ ⊙ W₂
+        // C = W₃ᵀW₁ᵀ: W̄₃ += (C̄W₁)ᵀ, W̄₁ += C̄ᵀW₃ᵀ
+        Gemm.Multiply<T>(false, false, d, w1, w2, T.One, fr.W(3), w2, Pbar, w1, T.Zero, fr.Trace.Slice(w2 * w1, d * w1), w1); // W₃C̄ [d, w1]
+        var tmp = fr.Trace.Slice(w2 * w1, d * w1);
+        var G1 = fr.GradW(1);
+        for (int n = 0; n < w1; n++)
+            for (int j = 0; j < d; j++) G1[n * d + j] += tmp[j * w1 + n];
+        Gemm.Multiply<T>(false, false, w2, d, w1, T.One, Pbar, w1, fr.W(1), d, T.Zero, fr.Trace.Slice(w2 * w1, w2 * d), d);  // C̄W₁ [w2, d]
+        tmp = fr.Trace.Slice(w2 * w1, w2 * d);
+        var G3 = fr.GradW(3);
+        for (int m = 0; m < w2; m++)
+            for (int j = 0; j < d; j++) G3[j * w2 + m] += tmp[m * d + j];
+    }
+
+    /// <summary>y[r, j] = x[r, j]·s[j].</summary>
+    private static void ScaleRows<T>(int rows, int cols, ReadOnlySpan<T> x, ReadOnlySpan<T> s, Span<T> y)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++)
+            TensorPrimitives.Multiply(x.Slice(r * cols, cols), s.Slice(0, cols), y.Slice(r * cols, cols));
+    }
+
+    /// <summary>sum[j] += Σ_r x[r, j]·y[r, j].</summary>
+    private static void AccumulateProductColumnSums<T>(int rows, int cols, ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> sum)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++)
+            TensorPrimitives.FusedMultiplyAdd(x.Slice(r * cols, cols), y.Slice(r * cols, cols), sum.Slice(0, cols), sum.Slice(0, cols));
+    }
+}
