@@ -56,7 +56,7 @@ public sealed class ExactTraceCnf<TField> : IOdeDynamics<ExactTraceCnf<TField>> 
 /// <summary>
 /// The augmented system with Hutchinson's trace estimator (FFJORD, Grathwohl et al. 2019): rows [z, Δlog p, ε] with
 /// dΔlog p/dt = −εᵀ(∂f/∂z)ε and dε/dt = 0, so the noise drawn into the initial state (Gaussian or Rademacher, see
-/// <see cref="ContinuousFlow{TField}"/>) is fixed for the solve. E[εᵀAε] = tr A for noise of zero mean and identity covariance.
+/// <see cref="ContinuousFlow{TField, T}"/>) is fixed for the solve. E[εᵀAε] = tr A for noise of zero mean and identity covariance.
 /// The error norm of a solve should skip the ε channel (it is constant); <see cref="FlowNorms"/> does.
 /// </summary>
 public sealed class HutchinsonCnf<TField> : IOdeDynamics<HutchinsonCnf<TField>> where TField : ICnfField<TField>

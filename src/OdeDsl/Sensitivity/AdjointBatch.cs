@@ -36,6 +36,8 @@ internal sealed unsafe class AdjointBatch<TDynamics, T> : IChunkBody
     private T _time;
     private T* _h, _a, _dh, _da;       // set for one Evaluate; _dh null: VJP only
 
+    /// <param name="theta">The parameters θ shared by every row.</param>
+    /// <param name="batch">Rows of the augmented state.</param>
     /// <param name="allowChunks">False: always one call over the batch (tests compare the two paths).</param>
     public AdjointBatch(T[] theta, int batch, bool allowChunks = true)
     {
