@@ -27,6 +27,7 @@ namespace OdeDsl.Generators
                     static (ctx, _) => DynamicsParser.Parse((MethodDeclarationSyntax)ctx.TargetNode, (IMethodSymbol)ctx.TargetSymbol, ctx.SemanticModel))
                 .WithTrackingName(ParseStep);
             Register(context, results);
+            Emit.Device.DeviceOutput.Register(context, results);
 
             var functions = context.SyntaxProvider.ForAttributeWithMetadataName(
                     "OdeDsl.DifferentiableAttribute",

@@ -25,6 +25,10 @@ namespace OdeDsl.Generators.Diagnostics
         public static readonly DiagnosticDescriptor InternalError = Make("ODE0008",
             "Generator internal error", "The OdeDsl generator failed on '{0}': {1}");
 
+        public static readonly DiagnosticDescriptor NoDeviceCode = new("ODE0100",
+            "No device (GPU) code for this dynamics", "'{0}' has no device code for OdeDsl.Gpu: no device rule for {1} (its CPU code is unaffected)",
+            Category, DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: Help);
+
         private static DiagnosticDescriptor Make(string id, string title, string message) =>
             new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: Help);
 
@@ -37,6 +41,7 @@ namespace OdeDsl.Generators.Diagnostics
             "ODE0005" => WrongReturnShape,
             "ODE0006" => CapturedState,
             "ODE0007" => BadSignature,
+            "ODE0100" => NoDeviceCode,
             _ => InternalError,
         };
     }
