@@ -36,7 +36,7 @@ public static class GpuOde
         args.DenseD = buffers.Upload(Dopri5D);
         args.Times = buffers.Upload(times);
         args.Y0 = buffers.Upload(y0);
-        args.Theta = buffers.Upload(theta.Length == 0 ? new double[1] : theta);
+        args.Theta = buffers.Upload(theta.Length == 0 ? new double[1] : perTrajectory ? Interleave(theta, n, field.ParameterCount) : theta);
         args.Scratch = buffers.Allocate<double>((long)ScratchRows(args.S, args.Slots, args.WorkRows) * n);
         args.States = buffers.Allocate<double>((long)times.Length * n * S);
         args.FinalStates = buffers.Allocate<double>((long)n * S);
@@ -83,7 +83,7 @@ public static class GpuOde
         args.DenseD = buffers.Upload(Dopri5D);
         args.Times = buffers.Upload(times);
         args.Y0 = buffers.Upload(y0);
-        args.Theta = buffers.Upload(theta.Length == 0 ? new float[1] : theta);
+        args.Theta = buffers.Upload(theta.Length == 0 ? new float[1] : perTrajectory ? Interleave(theta, n, field.ParameterCount) : theta);
         args.Scratch = buffers.Allocate<float>((long)ScratchRows(args.S, args.Slots, args.WorkRows) * n);
         args.States = buffers.Allocate<float>((long)times.Length * n * S);
         args.FinalStates = buffers.Allocate<float>((long)n * S);
@@ -113,6 +113,16 @@ public static class GpuOde
         -12715105075.0 / 11282082432, 0, 87487479700.0 / 32700410799, -10690763975.0 / 1880347072,
         701980252875.0 / 199316789632, -1453857185.0 / 822651844, 69997945.0 / 29380423,
     ];
+
+    /// <summary>[N, P] row-major → [P, N], so that trajectory i's θ is the strided vector (offset i, stride N) and
+    /// neighbouring threads read neighbouring addresses.</summary>
+    private static T[] Interleave<T>(T[] rows, int n, int p)
+    {
+        var dst = new T[rows.Length];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < p; j++) dst[(long)j * n + i] = rows[(long)i * p + j];
+        return dst;
+    }
 
     internal static int ScratchRows(int S, int slots, int workRows) => (3 + slots) * S + Math.Max(workRows, 1);
 
