@@ -88,9 +88,7 @@ public class DeviceFunctionTests
     }
 
     [Fact] public void LotkaVolterra() => Check<Models.LotkaVolterra.Dynamics, Models.LotkaVolterra.DynamicsDevice.F64>(default);
-    [Fact] public void Lorenz() => Check<Fields.Lorenz.Dynamics, Fields.Lorenz.DynamicsDevice.F64>(default);
     [Fact] public void SpiralMlp() => Check<Spiral.SpiralField.Dynamics, Spiral.SpiralField.DynamicsDevice.F64>(default);
     [Fact] public void CnfField() => Check<Models.CnfField.Dynamics, Models.CnfField.DynamicsDevice.F64>(default);
     [Fact] public void EveryElementwisePrimitive() => Check<Models.AllPrimitivesField.Dynamics, Models.AllPrimitivesField.DynamicsDevice.F64>(default);
-    [Fact] public void BiasFusedField() => Check<Models.BiasFusedField.Dynamics, Models.BiasFusedField.DynamicsDevice.F64>(default);
 }
