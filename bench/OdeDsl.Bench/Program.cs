@@ -15,6 +15,7 @@ Command[] commands =
     MemoryCommand.Create(),
     TanhTimingCommand.Create(),
     SpiralOpsCommand.Create(),
+    GpuEnsembleCommand.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

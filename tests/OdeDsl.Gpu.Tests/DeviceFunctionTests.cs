@@ -51,7 +51,7 @@ public class DeviceFunctionTests
         var dh2 = new double[batch * S]; var div = new double[batch];
         TDyn.EvaluateWithDivergence<double>(t, h, theta, dh2, div, batch, ws);
 
-        var acc = GpuTestContext.Cpu;
+        var acc = GpuTestContext.Device;
         using var bt = acc.Allocate1D(t); using var bh = acc.Allocate1D(h); using var bth = acc.Allocate1D(theta.Length == 0 ? new double[1] : theta);
         using var bc = acc.Allocate1D(cot); using var btan = acc.Allocate1D(tan);
         using var bdh = acc.Allocate1D<double>(batch * S); using var bgh = acc.Allocate1D<double>(batch * S);

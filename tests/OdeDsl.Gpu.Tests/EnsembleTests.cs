@@ -56,7 +56,7 @@ public class EnsembleTests
     {
         var (y0, theta) = LvProblem(6);
         var m = (RungeKuttaMethod)Methods.ByName(method);
-        var gpu = GpuOde.Solve(GpuTestContext.Cpu, default(Models.LotkaVolterra.DynamicsDevice.F64), y0, theta, LvTimes,
+        var gpu = GpuOde.Solve(GpuTestContext.Device, default(Models.LotkaVolterra.DynamicsDevice.F64), y0, theta, LvTimes,
             new EnsembleOptions { Method = m, RelTol = 1e-8, AbsTol = 1e-10, Controller = controller });
         Assert.True(gpu.AllSucceeded);
         Compare<Models.LotkaVolterra.Dynamics>(gpu, y0, theta, true, LvTimes, new SolveOptions<double>
@@ -75,7 +75,7 @@ public class EnsembleTests
         var theta = Enumerable.Range(0, n).SelectMany(i => new[] { 10.0, 28.0 * i / (n - 1) + 0.5, 8.0 / 3 }).ToArray();
         double[] times = [0, 0.25, 0.5, 1];
         var o = new EnsembleOptions { Method = Methods.Tsit5, RelTol = 1e-8, AbsTol = 1e-8 };
-        var gpu = GpuOde.Solve(GpuTestContext.Cpu, default(Lorenz.DynamicsDevice.F64), y0, theta, times, o);
+        var gpu = GpuOde.Solve(GpuTestContext.Device, default(Lorenz.DynamicsDevice.F64), y0, theta, times, o);
         Assert.True(gpu.AllSucceeded);
         Compare<Lorenz.Dynamics>(gpu, y0, theta, true, times,
             new SolveOptions<double> { Method = Methods.Tsit5, RelTol = 1e-8, AbsTol = 1e-8, StepMode = BatchStepMode.PerSample });
@@ -87,7 +87,7 @@ public class EnsembleTests
         int n = 4;
         var y0 = Enumerable.Range(0, n).SelectMany(i => new[] { 1f + i, 0f, 0f }).ToArray();
         float[] theta = [10f, 28f, 8f / 3], times = [0f, 0.5f, 1f];
-        var gpu = GpuOde.Solve(GpuTestContext.Cpu, default(Lorenz.DynamicsDevice.F32), y0, theta, times,
+        var gpu = GpuOde.Solve(GpuTestContext.Device, default(Lorenz.DynamicsDevice.F32), y0, theta, times,
             new EnsembleOptions { Method = Methods.Tsit5, RelTol = 1e-5, AbsTol = 1e-6 });
         for (int i = 0; i < n; i++)
         {
@@ -118,7 +118,7 @@ public class EnsembleTests
         var theta = RandomTheta(Spiral.SpiralField.Dynamics.ParameterCount, 0.3, 3);
         var y0 = RandomTheta(n * 2, 1.5, 4);
         double[] times = [0, 0.3, 0.9, 1.5];
-        var gpu = GpuOde.Solve(GpuTestContext.Cpu, default(Spiral.SpiralField.DynamicsDevice.F64), y0, theta, times, new EnsembleOptions());
+        var gpu = GpuOde.Solve(GpuTestContext.Device, default(Spiral.SpiralField.DynamicsDevice.F64), y0, theta, times, new EnsembleOptions());
         Assert.True(gpu.AllSucceeded);
         Compare<Spiral.SpiralField.Dynamics>(gpu, y0, theta, false, times, new SolveOptions<double> { StepMode = BatchStepMode.PerSample });
     }
@@ -131,7 +131,7 @@ public class EnsembleTests
         var y0 = RandomTheta(n * 2, 2, 6);
         double[] times = [0, 0.5, 1];
         var o = new EnsembleOptions { Method = Methods.Dopri5, RelTol = 1e-6, AbsTol = 1e-8 };
-        var gpu = GpuOde.Solve(GpuTestContext.Cpu, default(Models.CnfField.DynamicsDevice.F64), y0, theta, times, o);
+        var gpu = GpuOde.Solve(GpuTestContext.Device, default(Models.CnfField.DynamicsDevice.F64), y0, theta, times, o);
         Assert.True(gpu.AllSucceeded);
         Compare<Models.CnfField.Dynamics>(gpu, y0, theta, false, times,
             new SolveOptions<double> { RelTol = 1e-6, AbsTol = 1e-8, StepMode = BatchStepMode.PerSample });
@@ -145,7 +145,7 @@ public class EnsembleTests
     {
         var (y0, theta) = LvProblem(4);
         var m = (RungeKuttaMethod)Methods.ByName(method);
-        var gpu = GpuOde.Solve(GpuTestContext.Cpu, default(Models.LotkaVolterra.DynamicsDevice.F64), y0, theta, LvTimes,
+        var gpu = GpuOde.Solve(GpuTestContext.Device, default(Models.LotkaVolterra.DynamicsDevice.F64), y0, theta, LvTimes,
             new EnsembleOptions { Method = m, FixedStep = 0.05 });
         Assert.True(gpu.AllSucceeded);
         Compare<Models.LotkaVolterra.Dynamics>(gpu, y0, theta, true, LvTimes,
@@ -161,14 +161,14 @@ public class EnsembleTests
         double[] y0 = [1, 1, 1], theta = [0.1, 1, 0.45], times = [0, 0.5, 2];
         var o = new EnsembleOptions { RelTol = 1e-6, AbsTol = 1e-8, MinStep = 0.03, MaxSteps = 25 };
         var cpuO = new SolveOptions<double> { RelTol = 1e-6, AbsTol = 1e-8, MinStep = 0.03, MaxSteps = 25, StepMode = BatchStepMode.PerSample };
-        var gpu = GpuOde.Solve(GpuTestContext.Cpu, default(Riccati.DynamicsDevice.F64), y0, theta, times, o);
+        var gpu = GpuOde.Solve(GpuTestContext.Device, default(Riccati.DynamicsDevice.F64), y0, theta, times, o);
         Assert.Equal([SolveStatus.Success, SolveStatus.StepSizeUnderflow, SolveStatus.MaxStepsReached], gpu.Status);
         Compare<Riccati.Dynamics>(gpu, y0, theta, true, times, cpuO);
 
         // euler with step 1 from h0 = 1e200: h1 = 1e200 + 1e400 = ∞ (a fixed-step method does not retry)
         double[] big = [1e200, 1], k = [1, 1];
         var e = new EnsembleOptions { Method = Methods.Euler, FixedStep = 1 };
-        var blown = GpuOde.Solve(GpuTestContext.Cpu, default(Riccati.DynamicsDevice.F64), big, k, [0.0, 0.5, 3], e);
+        var blown = GpuOde.Solve(GpuTestContext.Device, default(Riccati.DynamicsDevice.F64), big, k, [0.0, 0.5, 3], e);
         Assert.Equal([SolveStatus.NonFiniteState, SolveStatus.Success], blown.Status); // the second: 1 → 2 → 6 → 42
         Compare<Riccati.Dynamics>(blown, big, k, true, [0.0, 0.5, 3], new SolveOptions<double> { Method = Methods.Euler, FixedStep = 1, StepMode = BatchStepMode.PerSample });
     }
@@ -177,13 +177,13 @@ public class EnsembleTests
     public void BadArgumentsAreClearExceptions()
     {
         var f = default(Lorenz.DynamicsDevice.F64);
-        var ex = Assert.Throws<ArgumentException>(() => GpuOde.Solve(GpuTestContext.Cpu, f, new double[4], new double[3], [0.0, 1]));
+        var ex = Assert.Throws<ArgumentException>(() => GpuOde.Solve(GpuTestContext.Device, f, new double[4], new double[3], [0.0, 1]));
         Assert.Contains("multiple of the field's StateSize 3", ex.Message);
-        ex = Assert.Throws<ArgumentException>(() => GpuOde.Solve(GpuTestContext.Cpu, f, new double[6], new double[5], [0.0, 1]));
+        ex = Assert.Throws<ArgumentException>(() => GpuOde.Solve(GpuTestContext.Device, f, new double[6], new double[5], [0.0, 1]));
         Assert.Contains("theta has 5 elements", ex.Message);
-        ex = Assert.Throws<ArgumentException>(() => GpuOde.Solve(GpuTestContext.Cpu, f, new double[3], new double[3], [0.0, 1], new EnsembleOptions { Method = Methods.Rk4 }));
+        ex = Assert.Throws<ArgumentException>(() => GpuOde.Solve(GpuTestContext.Device, f, new double[3], new double[3], [0.0, 1], new EnsembleOptions { Method = Methods.Rk4 }));
         Assert.Contains("FixedStep", ex.Message);
-        ex = Assert.Throws<ArgumentException>(() => GpuOde.Solve(GpuTestContext.Cpu, f, new double[3], new double[3], [0.0, 1], new EnsembleOptions { Method = Methods.Dopri8 }));
+        ex = Assert.Throws<ArgumentException>(() => GpuOde.Solve(GpuTestContext.Device, f, new double[3], new double[3], [0.0, 1], new EnsembleOptions { Method = Methods.Dopri8 }));
         Assert.Contains("dopri8", ex.Message);
     }
 }

@@ -12,16 +12,22 @@ namespace OdeDsl.Gpu.Tests;
 /// <summary>
 /// One ILGPU context (CPU accelerator plus the CUDA backend for PTX, algorithms enabled) for the whole test run, and
 /// PTX compilation of a kernel without a GPU: PTXBackend for SM 8.0 / ISA 7.0, as issue 12 describes.
+/// With ODEDSL_GPU_TESTS_DEVICE=cuda (bench/gpu/run.sh) the kernels run on the first CUDA GPU instead, so the same
+/// tests check the real device against the CPU runtime; without a CUDA device that setting fails loudly.
 /// </summary>
 internal static class GpuTestContext
 {
-    private static readonly Lazy<(Context Context, Accelerator Cpu)> s_shared = new(() =>
+    private static readonly Lazy<(Context Context, Accelerator Device)> s_shared = new(() =>
     {
         var context = Context.Create(b => b.CPU().Cuda().EnableAlgorithms());
-        return (context, context.CreateCPUAccelerator(0));
+        if (Environment.GetEnvironmentVariable("ODEDSL_GPU_TESTS_DEVICE") != "cuda") return (context, context.CreateCPUAccelerator(0));
+        var gpus = context.GetCudaDevices();
+        if (gpus.Count == 0) throw new InvalidOperationException("ODEDSL_GPU_TESTS_DEVICE=cuda but ILGPU finds no CUDA device.");
+        return (context, gpus[0].CreateAccelerator(context));
     });
 
-    public static Accelerator Cpu => s_shared.Value.Cpu;
+    /// <summary>ILGPU's CPU accelerator, or the GPU under ODEDSL_GPU_TESTS_DEVICE=cuda.</summary>
+    public static Accelerator Device => s_shared.Value.Device;
     public static Context Context => s_shared.Value.Context;
 
     private static readonly object s_ptxLock = new();

@@ -16,7 +16,7 @@ public class GradientTests
         var rng = new Random(11);
         var dL = Enumerable.Range(0, times.Length * n * S).Select(_ => rng.NextDouble() - 0.5).ToArray();
         var m = (RungeKuttaMethod)Methods.ByName(method);
-        var gpu = GpuGradients.Backprop(GpuTestContext.Cpu, field, y0, theta, times, dL, new EnsembleOptions { Method = m, FixedStep = step });
+        var gpu = GpuGradients.Backprop(GpuTestContext.Device, field, y0, theta, times, dL, new EnsembleOptions { Method = m, FixedStep = step });
         Assert.All(gpu.Status, s => Assert.Equal(SolveStatus.Success, s));
         var cpu = Ode.Gradient<TDyn, double>(y0, times, theta, dL, Sensitivity.Backprop, new SolveOptions<double> { Method = m, FixedStep = step });
         DeviceFunctionTests.Close(cpu.InitialState, gpu.InitialState, "dL/dy0");
@@ -44,10 +44,10 @@ public class GradientTests
     [Fact]
     public void OutputTimesOffTheStepGridAreRejected()
     {
-        var ex = Assert.Throws<ArgumentException>(() => GpuGradients.Backprop(GpuTestContext.Cpu, default(Lorenz.DynamicsDevice.F64),
+        var ex = Assert.Throws<ArgumentException>(() => GpuGradients.Backprop(GpuTestContext.Device, default(Lorenz.DynamicsDevice.F64),
             [1.0, 0, 0], [10, 28, 8.0 / 3], [0, 0.3, 1], new double[9], new EnsembleOptions { Method = Methods.Rk4, FixedStep = 0.25 }));
         Assert.Contains("not on the step grid", ex.Message);
-        ex = Assert.Throws<ArgumentException>(() => GpuGradients.Backprop(GpuTestContext.Cpu, default(Lorenz.DynamicsDevice.F64),
+        ex = Assert.Throws<ArgumentException>(() => GpuGradients.Backprop(GpuTestContext.Device, default(Lorenz.DynamicsDevice.F64),
             [1.0, 0, 0], [10, 28, 8.0 / 3], [0, 1], new double[6], new EnsembleOptions()));
         Assert.Contains("fixed-step", ex.Message);
     }
