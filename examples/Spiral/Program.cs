@@ -28,10 +28,12 @@ var quick = new Option<bool>("--quick") { Description = "Smoke run: 40 iteration
 var float32 = new Option<bool>("--float32") { Description = "Train in float32 (as PyTorch does) instead of float64." };
 var resume = new Option<bool>("--resume") { Description = "Continue from <out>/checkpoint.bin." };
 var plain = new Option<bool>("--plain") { Description = "Plain progress lines even on an interactive terminal." };
+var device = new Option<string>("--device") { Description = "cpu (the CPU runtime), cuda or ilgpu-cpu: also solve the learned field with the GPU kernels (OdeDsl.Gpu) after training.", DefaultValueFactory = _ => "cpu" };
+device.AcceptOnlyFromAmong("cpu", "cuda", "ilgpu-cpu");
 
 var root = new RootCommand("Neural ODE spiral demo (Chen et al. 2018, ode_demo): learn a 2-50-2 tanh field from trajectory windows.")
 {
-    iterations, testEvery, plotEvery, sensitivity, outDir, seed, learningRate, schedule, batchSize, batchTime, quick, float32, resume, plain,
+    iterations, testEvery, plotEvery, sensitivity, outDir, seed, learningRate, schedule, batchSize, batchTime, quick, float32, resume, plain, device,
 };
 root.SetAction(pr =>
 {
@@ -57,7 +59,14 @@ root.SetAction(pr =>
                                 "--lr-schedule constant|cosine, --sensitivity adjoint|backprop.");
         return 2;
     }
-    return pr.GetValue(float32) ? SpiralRun.Run<float>(settings) : SpiralRun.Run<double>(settings);
+    OdeDsl.Gpu.GpuDevice? gpu = null;
+    if (pr.GetValue(device) != "cpu" && !OdeDsl.Gpu.GpuDevice.TryOpen(pr.GetValue(device)!, out gpu, out var why))
+    {
+        Console.Error.WriteLine(why);
+        return 3;
+    }
+    using (gpu)
+        return pr.GetValue(float32) ? SpiralRun.Run<float>(settings, gpu) : SpiralRun.Run<double>(settings, gpu);
 });
 return root.Parse(args).Invoke();
 
@@ -66,7 +75,7 @@ internal sealed record SpiralSettings(int Iterations, int TestEvery, int PlotEve
 
 internal static class SpiralRun
 {
-    public static int Run<T>(SpiralSettings s) where T : unmanaged, IFloatingPointIeee754<T>
+    public static int Run<T>(SpiralSettings s, OdeDsl.Gpu.GpuDevice? gpu = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Directory.CreateDirectory(s.OutDir);
         var clock = Stopwatch.StartNew();
@@ -130,6 +139,7 @@ internal static class SpiralRun
         Row("total time", $"{clock.Elapsed.TotalSeconds:F1} s");
         Row("output", Path.GetFullPath(s.OutDir));
         AnsiConsole.Write(table);
+        if (gpu is not null) SpiralDevice.Report(gpu, problem, trainer.Theta, trainer.Test().Prediction);
         Console.WriteLine($"Final test loss: {lastTest:F6}");
         return double.IsFinite(lastTest) ? 0 : 1;
     }
