@@ -18,6 +18,7 @@ Command[] commands =
     MpiReduceCommand.Create(),
     AugmentedTimingCommand.Create(),
     CnfStepCommand.Create(),
+    GpuEnsembleCommand.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

@@ -34,9 +34,12 @@ var distributed = new Option<bool>("--distributed")
     Description = "Data-parallel over MPI (start with mpirun -np N): each rank solves its shard of every batch; rank 0 writes the output. Needs Open MPI.",
 };
 
+var device = new Option<string>("--device") { Description = "cpu (the CPU runtime), cuda or ilgpu-cpu: also solve the learned field with the GPU kernels (OdeDsl.Gpu) after training.", DefaultValueFactory = _ => "cpu" };
+device.AcceptOnlyFromAmong("cpu", "cuda", "ilgpu-cpu");
+
 var root = new RootCommand("Neural ODE spiral demo (Chen et al. 2018, ode_demo): learn a 2-50-2 tanh field from trajectory windows.")
 {
-    iterations, testEvery, plotEvery, sensitivity, outDir, seed, learningRate, schedule, batchSize, batchTime, quick, float32, resume, plain, distributed,
+    iterations, testEvery, plotEvery, sensitivity, outDir, seed, learningRate, schedule, batchSize, batchTime, quick, float32, resume, plain, distributed, device,
 };
 root.SetAction(pr =>
 {
@@ -63,7 +66,14 @@ root.SetAction(pr =>
                                 "--lr-schedule constant|cosine, --sensitivity adjoint|backprop.");
         return 2;
     }
-    if (!settings.Distributed) return pr.GetValue(float32) ? SpiralRun.Run<float>(settings, null) : SpiralRun.Run<double>(settings, null);
+    OdeDsl.Gpu.GpuDevice? gpu = null;
+    if (pr.GetValue(device) != "cpu" && !OdeDsl.Gpu.GpuDevice.TryOpen(pr.GetValue(device)!, out gpu, out var why))
+    {
+        Console.Error.WriteLine(why);
+        return 3;
+    }
+    using var deviceScope = gpu;
+    if (!settings.Distributed) return pr.GetValue(float32) ? SpiralRun.Run<float>(settings, null, gpu) : SpiralRun.Run<double>(settings, null, gpu);
     ProcessGroup group;
     try { group = ProcessGroup.InitializeMpi(); }
     catch (MpiUnavailableException e) { Console.Error.WriteLine(e.Message); return 2; }
@@ -74,7 +84,7 @@ root.SetAction(pr =>
             if (group.IsRoot) Console.Error.WriteLine($"--batch-size {settings.BatchSize} is smaller than the {group.Size} ranks: every rank needs a window.");
             return 2;
         }
-        return pr.GetValue(float32) ? SpiralRun.Run<float>(settings, group) : SpiralRun.Run<double>(settings, group);
+        return pr.GetValue(float32) ? SpiralRun.Run<float>(settings, group, gpu) : SpiralRun.Run<double>(settings, group, gpu);
     }
 });
 return root.Parse(args).Invoke();
@@ -84,16 +94,17 @@ internal sealed record SpiralSettings(int Iterations, int TestEvery, int PlotEve
 
 internal static class SpiralRun
 {
-    /// <summary>Trains; with a <paramref name="group"/> (--distributed) data-parallel, rank 0 alone writing output.</summary>
-    public static int Run<T>(SpiralSettings s, ProcessGroup? group) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Trains; with a <paramref name="group"/> (--distributed) data-parallel, rank 0 alone writing output; with a
+    /// <paramref name="gpu"/> (--device) the learned field is also solved on that device and compared.</summary>
+    public static int Run<T>(SpiralSettings s, ProcessGroup? group, OdeDsl.Gpu.GpuDevice? gpu) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var parallel = group is null ? null : new DataParallel<T>(group, SpiralField.Dynamics.ParameterCount);
-        if (parallel is null) return Train<T>(s, null);
+        if (parallel is null) return Train<T>(s, null, gpu);
         // A fault (non-finite loss on any rank, an exception on one, a rank killed) stops every rank naming rank and step.
-        return parallel.RunGuarded(() => Train(s, parallel));
+        return parallel.RunGuarded(() => Train(s, parallel, gpu));
     }
 
-    private static int Train<T>(SpiralSettings s, DataParallel<T>? parallel) where T : unmanaged, IFloatingPointIeee754<T>
+    private static int Train<T>(SpiralSettings s, DataParallel<T>? parallel, OdeDsl.Gpu.GpuDevice? gpu) where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool root = parallel is null || parallel.Group.IsRoot;
         TextWriter log = root ? Console.Out : TextWriter.Null;
@@ -175,6 +186,7 @@ internal static class SpiralRun
         Row("total time", $"{clock.Elapsed.TotalSeconds:F1} s");
         Row("output", Path.GetFullPath(s.OutDir));
         AnsiConsole.Write(table);
+        if (gpu is not null && root) SpiralDevice.Report(gpu, problem, trainer.Theta, trainer.Test().Prediction);
         Console.WriteLine($"Final test loss: {lastTest:F6}");
         return double.IsFinite(lastTest) ? 0 : 1;
     }

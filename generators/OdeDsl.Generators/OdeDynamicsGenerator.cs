@@ -49,6 +49,8 @@ namespace OdeDsl.Generators
 
             Register(context, results, mismatch);
             Register(context, functions, mismatch);
+            // device (ILGPU) code only where the CPU code is generated too (no version mismatch)
+            Emit.Device.DeviceOutput.Register(context, results.Combine(mismatch).Where(static p => p.Right is null).Select(static (p, _) => p.Left));
         }
 
         /// <summary>Methods, and the local functions and lambdas the attribute also fits on (those get ODE0007).</summary>

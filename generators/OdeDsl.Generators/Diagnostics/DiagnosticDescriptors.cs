@@ -28,6 +28,9 @@ namespace OdeDsl.Generators.Diagnostics
         public static readonly DiagnosticDescriptor VersionMismatch = Make("ODE0009",
             "OdeDsl generator and runtime versions differ",
             "The OdeDsl source generator is version {0} but the referenced OdeDsl runtime is version {1}; no dynamics code was generated. Reference a single OdeDsl package version (the generator ships inside the package) and rebuild.");
+        public static readonly DiagnosticDescriptor NoDeviceCode = new("ODE0100",
+            "No device (GPU) code for this dynamics", "'{0}' has no device code for OdeDsl.Gpu: no device rule for {1} (its CPU code is unaffected)",
+            Category, DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: Help);
 
         private static DiagnosticDescriptor Make(string id, string title, string message) =>
             new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: Help);
@@ -42,6 +45,7 @@ namespace OdeDsl.Generators.Diagnostics
             "ODE0006" => CapturedState,
             "ODE0007" => BadSignature,
             "ODE0009" => VersionMismatch,
+            "ODE0100" => NoDeviceCode,
             _ => InternalError,
         };
     }
