@@ -425,9 +425,11 @@ namespace OdeDsl.Generators.Parsing
 
         private int Expr(ExpressionSyntax e)
         {
-            // C#'s own value for a constant expression: integer division and (int) casts of constants keep C# semantics
+            // C#'s own value for an integer constant expression: integer division and (int) casts keep C# semantics.
+            // Floating-point constant expressions are folded by the graph builder in double instead (so `1f / 3f` is 1/3 to
+            // double precision in double code, not C#'s float-rounded 0.33333334f); their literals are read as written.
             var constant = _model.GetConstantValue(e);
-            if (constant.HasValue && constant.Value is int or long or short or sbyte or byte or ushort or uint or ulong or float or double)
+            if (constant.HasValue && constant.Value is int or long or short or sbyte or byte or ushort or uint or ulong)
                 return _g.Constant(Convert.ToDouble(constant.Value, System.Globalization.CultureInfo.InvariantCulture));
             var typeInfo = _model.GetTypeInfo(e);
             if (typeInfo.Type?.TypeKind == TypeKind.Dynamic || typeInfo.ConvertedType?.TypeKind == TypeKind.Dynamic)
