@@ -42,11 +42,13 @@ public static class TimesBenchmark
                 for (int m = 0; m < 3; m++) ms[m] = [];
                 float[] a = [], u = [];
                 int unionSize = 0;
-                for (int r = 0; r < repeats; r++)
+                for (int r = -1; r < repeats; r++) // r = −1: warm-up (JIT tiers), not timed
                 {
-                    ms[0].Add(Time(() => a = Ragged(z0, times, theta, g, sensitivity, options)));
-                    ms[1].Add(Time(() => (u, unionSize) = Union(z0, times, theta, g, sensitivity, options)));
-                    ms[2].Add(Time(() => PerSample(z0, times, theta, g, sensitivity, options)));
+                    double t0 = Time(() => a = Ragged(z0, times, theta, g, sensitivity, options));
+                    double t1 = Time(() => (u, unionSize) = Union(z0, times, theta, g, sensitivity, options));
+                    double t2 = Time(() => PerSample(z0, times, theta, g, sensitivity, options));
+                    if (r < 0) continue;
+                    ms[0].Add(t0); ms[1].Add(t1); ms[2].Add(t2);
                 }
                 double diff = 0, scale = 0;
                 for (int i = 0; i < a.Length; i++) { diff = Math.Max(diff, Math.Abs(a[i] - u[i])); scale = Math.Max(scale, Math.Abs(u[i])); }

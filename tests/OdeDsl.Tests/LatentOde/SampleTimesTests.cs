@@ -1,7 +1,7 @@
 using OdeDsl.Tests.Sensitivity;
 using OdeDsl.Training;
 
-namespace OdeDsl.Tests.LatentOde;
+namespace OdeDsl.Tests.LatentOdeExample;
 
 /// <summary>
 /// Per-sample output times (irregular, a different count per sample) solved and differentiated in one call: the outputs
