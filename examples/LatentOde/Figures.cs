@@ -30,8 +30,9 @@ public static class Figures
         var z0 = model.PosteriorMean(theta, batch);
         int w = test.Settings.Window, hz = test.Settings.Horizon, g = w + hz;
         var x = model.Decode(theta, z0, Evaluation.GridTimes(test, picks.Length));
-        var rnn = rnnTheta is null ? null
-            : new RnnBaseline<float>(test.Settings.NoiseStd).Extrapolate(rnnTheta, batch, Array.ConvertAll(test.GridTimes[w..], t => (float)t));
+        var rnnModel = new RnnBaseline<float>(test.Settings.NoiseStd);
+        var rnn = rnnTheta is null ? null : rnnModel.Extrapolate(rnnTheta, batch, Array.ConvertAll(test.GridTimes[w..], t => (float)t));
+        var rnnWindow = rnnTheta is null ? null : rnnModel.PredictGrid(rnnTheta, batch, Array.ConvertAll(test.GridTimes[..w], t => (float)t));
         var panels = new List<SvgPlot>();
         for (int p = 0; p < picks.Length; p++)
         {
@@ -45,8 +46,10 @@ public static class Figures
             var (rx, ry) = Split(ToDouble(x.AsSpan(p * g * 2, w * 2)));
             var (ex, ey) = Split(ToDouble(x.AsSpan((p * g + w) * 2, hz * 2)));
             plot.Line("latent ODE reconstruction", rx, ry, "#1f77b4").Line("latent ODE extrapolation", ex, ey, "#d62728");
-            if (rnn is not null)
+            if (rnn is not null && rnnWindow is not null)
             {
+                var (wx, wy) = Split(ToDouble(rnnWindow.AsSpan(p * w * 2, w * 2)));
+                plot.Line("RNN (window)", wx, wy, "#9467bd");
                 var (nx, ny) = Split(ToDouble(rnn.AsSpan(p * hz * 2, hz * 2)));
                 plot.Line("RNN extrapolation", nx, ny, "#2ca02c", dashed: true);
             }

@@ -15,21 +15,28 @@ public static class Report
         var sb = new StringBuilder();
         sb.AppendLine("# Table 2: predictive RMSE on irregularly sampled spirals");
         sb.AppendLine();
-        sb.AppendLine("Written by `examples/LatentOde` from the runs' summary.json. RMSE: the model reads a test trajectory's n noisy");
-        sb.AppendLine("observations and predicts the 100 grid points after the observed window (extrapolation); the error is taken");
-        sb.AppendLine("against the noise-free curve in data coordinates, √(mean over trajectories, points and both coordinates of (x̂ − x)²).");
-        sb.AppendLine("Latent ODE: z₀ = posterior mean. Paper values: Chen et al. 2018, Table 2.");
+        sb.AppendLine("Written by `examples/LatentOde` from the runs' summary.json. A model reads a test trajectory's n noisy observations,");
+        sb.AppendLine("drawn from a window of 100 grid points, and predicts noise-free points; RMSE = √(mean over trajectories, points and both");
+        sb.AppendLine("coordinates of (x̂ − x)²) in data coordinates against the noise-free curve. Window: the 100 window points (n of them observed;");
+        sb.AppendLine("the RNN predicts each from the observations before it). Extrapolation: the 100 grid points after the window.");
+        sb.AppendLine("Latent ODE: z₀ = the posterior mean. Paper: Chen et al. 2018, Table 2 (its columns are \"n/100\"; the paper code has no RMSE).");
         sb.AppendLine();
-        sb.AppendLine("| model | n = 30 | n = 50 | n = 100 |");
-        sb.AppendLine("|---|---|---|---|");
-        sb.AppendLine($"| RNN (paper) | {string.Join(" | ", PaperRnn)} |");
-        sb.AppendLine($"| latent ODE (paper) | {string.Join(" | ", PaperLatent)} |");
-        foreach (var model in new[] { "rnn", "latent-ode" })
+        foreach (var (title, pick) in new (string, Func<RunSummary, double>)[] { ("window (n of 100 observed)", r => r.ReconstructionRmse), ("extrapolation (100 points after the window)", r => r.ExtrapolationRmse) })
         {
-            var cells = Columns.Select(n => Trainer.ReadSummary(Path.Combine(outDir, $"{model}-n{n}")) is { } s
-                ? string.Create(CultureInfo.InvariantCulture, $"{s.ExtrapolationRmse:F4} ({s.Iterations}/{s.PlannedIterations} it{(s.Quick ? ", quick" : "")})")
-                : "not run");
-            sb.AppendLine($"| {(model == "rnn" ? "RNN" : "latent ODE")} (this run) | {string.Join(" | ", cells)} |");
+            sb.AppendLine($"## {title}");
+            sb.AppendLine();
+            sb.AppendLine("| model | n = 30 | n = 50 | n = 100 |");
+            sb.AppendLine("|---|---|---|---|");
+            sb.AppendLine($"| RNN (paper) | {string.Join(" | ", PaperRnn)} |");
+            sb.AppendLine($"| latent ODE (paper) | {string.Join(" | ", PaperLatent)} |");
+            foreach (var model in new[] { "rnn", "latent-ode" })
+            {
+                var cells = Columns.Select(n => Trainer.ReadSummary(Path.Combine(outDir, $"{model}-n{n}")) is { } s
+                    ? string.Create(CultureInfo.InvariantCulture, $"{pick(s):F4} ({s.Iterations}/{s.PlannedIterations} it{(s.Quick ? ", quick" : "")})")
+                    : "not run");
+                sb.AppendLine($"| {(model == "rnn" ? "RNN" : "latent ODE")} (this run) | {string.Join(" | ", cells)} |");
+            }
+            sb.AppendLine();
         }
         Directory.CreateDirectory(outDir);
         string path = Path.Combine(outDir, "table2.md");

@@ -73,6 +73,43 @@ public sealed class RnnBaseline<T>(double noiseStd) where T : unmanaged, IFloati
     }
 
     /// <summary>
+    /// Predictions at every time of <paramref name="grid"/> (increasing, the same for every trajectory): the head's output from
+    /// the hidden state after reading the observations strictly before that time, with the gap since the last of them, so an
+    /// observed point is predicted before it is read. [batch, grid, 2]. (Rows run one at a time: their observation times differ.)
+    /// </summary>
+    public T[] PredictGrid(T[] theta, SequenceBatch<T> batch, ReadOnlySpan<T> grid)
+    {
+        int B = batch.Batch, n = batch.Count, m = grid.Length;
+        var thetaCell = theta.AsSpan(0, Cell.ParameterCount);
+        var thetaHead = theta.AsSpan(HeadOffset, Head.ParameterCount);
+        var h = new T[H]; var u = new T[U]; var v = new T[V]; var p = new T[2];
+        var ws = new T[Math.Max(Cell.WorkspaceLength(1), Head.WorkspaceLength(1))];
+        var result = new T[B * m * 2];
+        for (int b = 0; b < B; b++)
+        {
+            Array.Clear(h);
+            T last = T.Zero;
+            int read = 0;
+            for (int j = 0; j < m; j++)
+            {
+                for (; read < n && batch.TimeValues[b * n + read] < grid[j]; read++)
+                {
+                    T t = batch.TimeValues[b * n + read];
+                    u[0] = batch.X[(b * n + read) * 2]; u[1] = batch.X[(b * n + read) * 2 + 1]; u[2] = t - last;
+                    h.CopyTo(u.AsSpan(3));
+                    Cell.Forward<T>(u, thetaCell, h, 1, ws);
+                    last = t;
+                }
+                h.CopyTo(v.AsSpan());
+                v[H] = grid[j] - last;
+                Head.Forward<T>(v, thetaHead, p, 1, ws);
+                result[(b * m + j) * 2] = p[0]; result[(b * m + j) * 2 + 1] = p[1];
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
     /// Reads all observations, then predicts at <paramref name="targets"/> (the same increasing times for every trajectory,
     /// after the last observation), feeding each prediction back: [batch, targets, 2].
     /// </summary>
