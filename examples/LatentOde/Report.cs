@@ -29,12 +29,14 @@ public static class Report
             sb.AppendLine("|---|---|---|---|");
             sb.AppendLine($"| RNN (paper) | {string.Join(" | ", PaperRnn)} |");
             sb.AppendLine($"| latent ODE (paper) | {string.Join(" | ", PaperLatent)} |");
-            foreach (var model in new[] { "rnn", "latent-ode" })
+            foreach (var model in new[] { "rnn", "latent-ode", "latent-ode-deep" })
             {
+                if (model == "latent-ode-deep" && !Columns.Any(n => Directory.Exists(Path.Combine(outDir, $"{model}-n{n}")))) continue;
                 var cells = Columns.Select(n => Trainer.ReadSummary(Path.Combine(outDir, $"{model}-n{n}")) is { } s
                     ? string.Create(CultureInfo.InvariantCulture, $"{pick(s):F4} ({s.Iterations}/{s.PlannedIterations} it{(s.Quick ? ", quick" : "")})")
                     : "not run");
-                sb.AppendLine($"| {(model == "rnn" ? "RNN" : "latent ODE")} (this run) | {string.Join(" | ", cells)} |");
+                string name = model switch { "rnn" => "RNN", "latent-ode" => "latent ODE", _ => "latent ODE, the code's 4-20-20-4 field" };
+                sb.AppendLine($"| {name} (this run) | {string.Join(" | ", cells)} |");
             }
             sb.AppendLine();
         }

@@ -10,7 +10,7 @@ namespace LatentOde;
 public sealed record RunSettings(string Model, string Field, int Observations, int Iterations, int TrainSpirals, int TestSpirals,
     double LearningRate, string Gradient, double RelTol, double AbsTol, ulong Seed, string OutDir, int EvalEvery, bool Resume, bool Quick)
 {
-    public string RunDir => Path.Combine(OutDir, $"{Model}-n{Observations}");
+    public string RunDir => Path.Combine(OutDir, Model == "latent-ode" && Field == "deep" ? $"latent-ode-deep-n{Observations}" : $"{Model}-n{Observations}");
 
     /// <summary>Data: the code's settings with this run's n; train and test sets from different seeds.</summary>
     public (IrregularSpirals Train, IrregularSpirals Test) Data()
@@ -103,13 +103,13 @@ public static class Trainer
         if (double.IsNaN(scores.ExtrapolationRmse)) scores = model.Score(theta, test, testBatch);
         var summary = new RunSummary(s.Model, s.Field, s.Observations, it, s.Iterations, scores.ExtrapolationRmse, scores.ReconstructionRmse, loss,
             clock.Elapsed.TotalSeconds, s.Gradient, s.Quick);
-        File.WriteAllText(Path.Combine(s.RunDir, "summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(s.RunDir, "summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return summary;
     }
 
     public static RunSummary? ReadSummary(string runDir)
     {
         string path = Path.Combine(runDir, "summary.json");
-        return File.Exists(path) ? JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(path)) : null;
+        return File.Exists(path) ? JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(path), new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }) : null;
     }
 }
