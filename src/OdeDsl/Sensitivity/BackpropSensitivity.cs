@@ -68,8 +68,8 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         var problem = forward.Problem;
         var tape = (Tape<T>)forward.Record!;
         int n = problem.Batch * TDynamics.StateSize, nTimes = problem.Times.Length;
-        var outputs = new SharedTimeCotangents<T>(tape, dLdStates, n, nTimes);
-        var (yBar, thetaBar, t0Bar, vjps) = ReverseSweep<TDynamics, T>(tape, problem.Theta, problem.Batch, outputs);
+        var outputs = new SharedTimeCotangents<T>(tape, n, nTimes);
+        var (yBar, thetaBar, t0Bar, vjps) = ReverseSweep<TDynamics, T>(tape, problem.Theta, problem.Batch, outputs, dLdStates);
         AdjointShared.AddTo(yBar, dLdStates.Slice(0, n));   // output t₀ is y₀ itself
         outputs.DLdTimes[0] = t0Bar + outputs.T0Bar;
         return new OdeGradients<T>(yBar, thetaBar, outputs.DLdTimes, forward.ForwardStats, new SolverStats(vjps, tape.StepSize.Length, 0));
@@ -78,25 +78,25 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
     /// <summary>
     /// Where a reverse sweep takes the loss cotangents of the outputs: step j's interpolant y(θ) = y_j + h Σ w_i(θ) k_i
     /// produced some outputs, and their cotangents are added into ∂L/∂y_j (<paramref name="yBar"/>) and ∂L/∂k_i
-    /// (<paramref name="kBar"/>, [stages, batch·S]). Shared output times touch every row; per-sample times only their own.
+    /// (<paramref name="kBar"/>, [stages, batch·S]), read from the loss cotangents <paramref name="dLdStates"/> in the
+    /// implementation's layout. Shared output times touch every row; per-sample times only their own.
     /// </summary>
     internal interface IOutputCotangents<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        void AddStep(int j, T h, ReadOnlySpan<T> k, Span<T> yBar, Span<T> kBar);
+        void AddStep(int j, T h, ReadOnlySpan<T> k, Span<T> yBar, Span<T> kBar, ReadOnlySpan<T> dLdStates);
     }
 
     /// <summary>Outputs at times the batch shares, dL/dStates [nTimes, batch·S]; also collects dL/dtᵢ.</summary>
     private sealed class SharedTimeCotangents<T> : IOutputCotangents<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         private readonly Tape<T> _tape;
-        private readonly T[] _g;
         private readonly int _n;
         private readonly T[] _w, _dw;
         private int _output;
 
-        public SharedTimeCotangents(Tape<T> tape, ReadOnlySpan<T> dLdStates, int n, int nTimes)
+        public SharedTimeCotangents(Tape<T> tape, int n, int nTimes)
         {
-            _tape = tape; _g = dLdStates.ToArray(); _n = n; _output = nTimes - 1;
+            _tape = tape; _n = n; _output = nTimes - 1;
             _w = new T[tape.Scheme.Stages]; _dw = new T[tape.Scheme.Stages];
             DLdTimes = new T[nTimes];
         }
@@ -105,12 +105,12 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         /// <summary>The outputs' share of dL/dt₀: the whole step grid shifts with t₀.</summary>
         public T T0Bar { get; private set; }
 
-        public void AddStep(int j, T h, ReadOnlySpan<T> k, Span<T> yBar, Span<T> kBar)
+        public void AddStep(int j, T h, ReadOnlySpan<T> k, Span<T> yBar, Span<T> kBar, ReadOnlySpan<T> dLdStates)
         {
             int s = _tape.Scheme.Stages, n = _n;
             for (; _output >= 1 && _tape.OutputStep[_output] == j; _output--)
             {
-                ReadOnlySpan<T> g = _g.AsSpan(_output * n, n);
+                ReadOnlySpan<T> g = dLdStates.Slice(_output * n, n);
                 _tape.Scheme.InterpolationWeights(_tape.OutputTheta[_output], _w, _dw);
                 AdjointShared.AddTo(yBar, g);
                 T dTheta = T.Zero;   // ∂y/∂θ · g summed, with θ = (tᵢ − t_j)/h, so ∂/∂tᵢ = (1/h) ∂/∂θ
@@ -129,7 +129,8 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
     /// The transpose of the recorded steps, last to first, with the VJP at every stage: returns ∂L/∂y₀ (without a loss
     /// term read at y₀ itself), ∂L/∂θ, the stages' share of ∂L/∂t₀ and the number of VJPs.
     /// </summary>
-    internal static (T[] YBar, T[] ThetaBar, T T0Bar, long Vjps) ReverseSweep<TDynamics, T>(Tape<T> tape, T[] theta, int batch, IOutputCotangents<T> outputs)
+    internal static (T[] YBar, T[] ThetaBar, T T0Bar, long Vjps) ReverseSweep<TDynamics, T>(Tape<T> tape, T[] theta, int batch,
+        IOutputCotangents<T> outputs, ReadOnlySpan<T> dLdStates)
         where TDynamics : IOdeDynamics<TDynamics>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -161,7 +162,7 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
                 AdjointShared.AddTo(kBar.AsSpan(last * n, n), firstStageBar);
                 carried = false;
             }
-            outputs.AddStep(j, h, k, yBar, kBar);
+            outputs.AddStep(j, h, k, yBar, kBar, dLdStates);
             // Stages in reverse: k_i = f(t_j + c_i h, y_j + h Σ_{l<i} a_il k_l).
             for (int i = s - 1; i >= 0; i--)
             {

@@ -97,8 +97,8 @@ public sealed class SampleTimesForward<TDynamics, T>
     private OdeGradients<T> BackwardThroughTape(ReadOnlySpan<T> dLdStates)
     {
         var tape = (BackpropSensitivity.Tape<T>)_backprop!.Record!;
-        var outputs = new RowCotangents(_rows!, tape, dLdStates.ToArray(), Times.Batch * TDynamics.StateSize);
-        var (yBar, thetaBar, _, vjps) = BackpropSensitivity.ReverseSweep<TDynamics, T>(tape, _theta, Times.Batch, outputs);
+        var outputs = new RowCotangents(_rows!, tape, Times.Batch * TDynamics.StateSize);
+        var (yBar, thetaBar, _, vjps) = BackpropSensitivity.ReverseSweep<TDynamics, T>(tape, _theta, Times.Batch, outputs, dLdStates);
         return new OdeGradients<T>(yBar, thetaBar, Array.Empty<T>(), ForwardStats, new SolverStats(vjps, tape.StepSize.Length, 0));
     }
 
@@ -201,17 +201,17 @@ public sealed class SampleTimesForward<TDynamics, T>
     }
 
     /// <summary>Step j's outputs add their cotangent to their own row of ∂L/∂y_j and ∂L/∂k_i only.</summary>
-    private sealed class RowCotangents(RowOutputs rows, BackpropSensitivity.Tape<T> tape, T[] g, int n) : BackpropSensitivity.IOutputCotangents<T>
+    private sealed class RowCotangents(RowOutputs rows, BackpropSensitivity.Tape<T> tape, int n) : BackpropSensitivity.IOutputCotangents<T>
     {
         private readonly T[] _w = new T[tape.Scheme.Stages], _dw = new T[tape.Scheme.Stages];
 
-        public void AddStep(int j, T h, ReadOnlySpan<T> k, Span<T> yBar, Span<T> kBar)
+        public void AddStep(int j, T h, ReadOnlySpan<T> k, Span<T> yBar, Span<T> kBar, ReadOnlySpan<T> g)
         {
             int S = TDynamics.StateSize, s = tape.Scheme.Stages;
             for (int q = rows.StepOffset[j]; q < rows.StepOffset[j + 1]; q++)
             {
                 int o = rows.ByStep[q], row = rows.Row(o);
-                ReadOnlySpan<T> go = g.AsSpan(o * S, S);
+                ReadOnlySpan<T> go = g.Slice(o * S, S);
                 tape.Scheme.InterpolationWeights(rows.Theta[o], _w, _dw);
                 AdjointShared.AddTo(yBar.Slice(row, S), go);
                 for (int i = 0; i < s; i++)
