@@ -37,7 +37,7 @@ public sealed class SampleTimesForward<TDynamics, T>
     where TDynamics : IOdeDynamics<TDynamics>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly T[] _y0, _theta;
+    private readonly T[] _theta;
     private readonly SolveOptions<T> _options;
     private readonly OdeForward<TDynamics, T>? _backprop; // the tape (backprop), null otherwise
     private readonly T[] _endStates = [];                 // every row at Times.End (the adjoint starts there)
@@ -45,7 +45,7 @@ public sealed class SampleTimesForward<TDynamics, T>
 
     internal SampleTimesForward(T[] y0, SampleTimes<T> times, T[] theta, Sensitivity sensitivity, SolveOptions<T> options)
     {
-        (_y0, Times, _theta, Sensitivity, _options) = (y0, times, theta, sensitivity, options);
+        (Times, _theta, Sensitivity, _options) = (times, theta, sensitivity, options);
         int S = TDynamics.StateSize;
         if (times.End == times.Start)
         {

@@ -62,8 +62,7 @@ public static partial class Ode
             endStates = y0.ToArray();
             return (states, new SolverStats(0, 0, 0));
         }
-        var solveOptions = WithDenseOutput(options);
-        var solution = Solve(rhs, y0, [times.Start, times.End], solveOptions);
+        var solution = Solve(rhs, y0, [times.Start, times.End], AdjointShared.ForwardOptions(options, options.RecordSteps, keepDenseOutput: true));
         if (!solution.Succeeded)
             throw new OdeSolveException($"The shared solve of a per-sample-times batch failed ({string.Join(", ", solution.Status.Distinct())}); " +
                                         "loosen the tolerances, raise MaxSteps or check the dynamics.");
@@ -87,14 +86,4 @@ public static partial class Ode
         if (options.Events is { Count: > 0 })
             throw new ArgumentException("Per-sample output times do not support events.", nameof(options));
     }
-
-    private static SolveOptions<T> WithDenseOutput<T>(SolveOptions<T> o) where T : unmanaged, IFloatingPointIeee754<T> => new()
-    {
-        Method = o.Method, RelTol = o.RelTol, AbsTol = o.AbsTol,
-        RelTolPerComponent = o.RelTolPerComponent, AbsTolPerComponent = o.AbsTolPerComponent,
-        Norm = o.Norm, Controller = o.Controller, FirstStep = o.FirstStep, FixedStep = o.FixedStep,
-        MinStep = o.MinStep, MaxStep = o.MaxStep, MaxSteps = o.MaxSteps, StepMode = o.StepMode,
-        Output = OutputMode.AtTimes, RecordSteps = o.RecordSteps, KeepDenseOutput = true,
-        ThrowOnFailure = o.ThrowOnFailure,
-    };
 }
