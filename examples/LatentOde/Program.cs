@@ -51,8 +51,10 @@ root.Subcommands.Add(tableCommand);
 
 var benchSamples = new Option<int>("--batch") { Description = "Trajectories.", DefaultValueFactory = _ => 256 };
 var benchRepeats = new Option<int>("--repeats") { Description = "Interleaved repetitions (the median is reported).", DefaultValueFactory = _ => 5 };
-var benchCommand = new Command("bench-times", "Per-sample output times vs the union grid vs one solve per sample (forward + gradient).") { benchSamples, benchRepeats, observations };
-benchCommand.SetAction(pr => TimesBenchmark.Run(pr.GetValue(benchSamples), pr.GetValue(observations), pr.GetValue(benchRepeats)));
+var benchTimes = new Option<string>("--times") { Description = "grid (n of the window's 100 points), uniform, or both.", DefaultValueFactory = _ => "both" };
+benchTimes.AcceptOnlyFromAmong("grid", "uniform", "both");
+var benchCommand = new Command("bench-times", "Per-sample output times vs the union grid vs one solve per sample (forward + gradient).") { benchSamples, benchRepeats, observations, benchTimes };
+benchCommand.SetAction(pr => TimesBenchmark.Run(pr.GetValue(benchSamples), pr.GetValue(observations), pr.GetValue(benchRepeats), pr.GetValue(benchTimes)!));
 root.Subcommands.Add(benchCommand);
 
 return root.Parse(args).Invoke();

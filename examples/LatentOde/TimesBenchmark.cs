@@ -13,7 +13,7 @@ namespace LatentOde;
 /// </summary>
 public static class TimesBenchmark
 {
-    public static int Run(int batch, int n, int repeats)
+    public static int Run(int batch, int n, int repeats, string which = "both")
     {
         var theta = LatentField.Parameters.Initialize<float>(seed: 1);
         var options = new SolveOptions<float> { RelTol = 1e-5f, AbsTol = 1e-6f };
@@ -22,10 +22,11 @@ public static class TimesBenchmark
         for (int i = 0; i < z0.Length; i++) z0[i] = (float)rng.NextGaussian();
         double end = 99 * 6 * Math.PI / 999;
         Console.WriteLine($"batch {batch}, n = {n} per sample, t ∈ [0, {end:F3}], median of {repeats} interleaved runs (ms, forward + backward)");
-        Console.WriteLine("| times | gradient | per-sample times | union grid | one solve per sample | union size | max rel. diff (per-sample vs union) |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine("| times | gradient | per-sample times | union grid | one solve per sample | union size | max rel. diff (per-sample vs union) | backward NFE (per-sample times / union) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var grid in new[] { true, false })
         {
+            if (which != "both" && (which == "grid") != grid) continue;
             var lists = new float[batch][];
             for (int b = 0; b < batch; b++)
             {
@@ -41,18 +42,19 @@ public static class TimesBenchmark
                 var ms = new List<double>[3];
                 for (int m = 0; m < 3; m++) ms[m] = [];
                 float[] a = [], u = [];
+                long nfeA = 0, nfeU = 0;
                 int unionSize = 0;
                 for (int r = -1; r < repeats; r++) // r = −1: warm-up (JIT tiers), not timed
                 {
-                    double t0 = Time(() => a = Ragged(z0, times, theta, g, sensitivity, options));
-                    double t1 = Time(() => (u, unionSize) = Union(z0, times, theta, g, sensitivity, options));
+                    double t0 = Time(() => (a, nfeA) = Ragged(z0, times, theta, g, sensitivity, options));
+                    double t1 = Time(() => (u, unionSize, nfeU) = Union(z0, times, theta, g, sensitivity, options));
                     double t2 = Time(() => PerSample(z0, times, theta, g, sensitivity, options));
                     if (r < 0) continue;
                     ms[0].Add(t0); ms[1].Add(t1); ms[2].Add(t2);
                 }
                 double diff = 0, scale = 0;
                 for (int i = 0; i < a.Length; i++) { diff = Math.Max(diff, Math.Abs(a[i] - u[i])); scale = Math.Max(scale, Math.Abs(u[i])); }
-                Console.WriteLine($"| {(grid ? "window grid" : "uniform")} | {sensitivity} | {Median(ms[0]):F1} | {Median(ms[1]):F1} | {Median(ms[2]):F1} | {unionSize} | {diff / scale:E1} |");
+                Console.WriteLine($"| {(grid ? "window grid" : "uniform")} | {sensitivity} | {Median(ms[0]):F1} | {Median(ms[1]):F1} | {Median(ms[2]):F1} | {unionSize} | {diff / scale:E1} | {nfeA} / {nfeU} |");
             }
         }
         return 0;
@@ -67,10 +69,13 @@ public static class TimesBenchmark
 
     private static double Median(List<double> xs) { var s = xs.Order().ToArray(); return s[s.Length / 2]; }
 
-    private static float[] Ragged(float[] z0, SampleTimes<float> times, float[] theta, float[] g, Sensitivity sensitivity, SolveOptions<float> options)
-        => Ode.ForwardAtSampleTimes<LatentField.Dynamics, float>(z0, times, theta, sensitivity, options).Backward(g).Theta;
+    private static (float[] Theta, long Nfe) Ragged(float[] z0, SampleTimes<float> times, float[] theta, float[] g, Sensitivity sensitivity, SolveOptions<float> options)
+    {
+        var grad = Ode.ForwardAtSampleTimes<LatentField.Dynamics, float>(z0, times, theta, sensitivity, options).Backward(g);
+        return (grad.Theta, grad.Backward.FunctionEvaluations);
+    }
 
-    private static (float[] Theta, int UnionSize) Union(float[] z0, SampleTimes<float> times, float[] theta, float[] g, Sensitivity sensitivity, SolveOptions<float> options)
+    private static (float[] Theta, int UnionSize, long Nfe) Union(float[] z0, SampleTimes<float> times, float[] theta, float[] g, Sensitivity sensitivity, SolveOptions<float> options)
     {
         int S = Sizes.Latent, batch = times.Batch;
         var union = times.All.ToArray().Append(0f).Distinct().Order().ToArray();
@@ -81,7 +86,8 @@ public static class TimesBenchmark
                 int k = Array.BinarySearch(union, times.Of(b)[i]);
                 g.AsSpan((times.Offset(b) + i) * S, S).CopyTo(dL.AsSpan((k * batch + b) * S, S));
             }
-        return (Ode.Forward<LatentField.Dynamics, float>(z0, union, theta, sensitivity, options).Backward(dL).Theta, union.Length);
+        var grad = Ode.Forward<LatentField.Dynamics, float>(z0, union, theta, sensitivity, options).Backward(dL);
+        return (grad.Theta, union.Length, grad.Backward.FunctionEvaluations);
     }
 
     private static void PerSample(float[] z0, SampleTimes<float> times, float[] theta, float[] g, Sensitivity sensitivity, SolveOptions<float> options)
