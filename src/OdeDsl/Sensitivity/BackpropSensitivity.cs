@@ -19,7 +19,7 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
 
     public override string ToString() => alwaysReplay ? "backprop (replay)" : "backprop";
 
-    private sealed class Tape<T>(RkScheme<T> scheme, T[] stepStart, T[] stepSize, IStepStages<T> stages, int[] outputStep, T[] outputTheta)
+    internal sealed class Tape<T>(RkScheme<T> scheme, T[] stepStart, T[] stepSize, IStepStages<T> stages, int[] outputStep, T[] outputTheta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public RkScheme<T> Scheme { get; } = scheme;
@@ -67,8 +67,75 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
     {
         var problem = forward.Problem;
         var tape = (Tape<T>)forward.Record!;
+        int n = problem.Batch * TDynamics.StateSize, nTimes = problem.Times.Length;
+        var outputs = new SharedTimeCotangents<T>(tape, n, nTimes);
+        var (yBar, thetaBar, t0Bar, vjps) = ReverseSweep<TDynamics, T>(tape, problem.Theta, problem.Batch, outputs, dLdStates);
+        AdjointShared.AddTo(yBar, dLdStates.Slice(0, n));   // output t₀ is y₀ itself
+        outputs.DLdTimes[0] = t0Bar + outputs.T0Bar;
+        return new OdeGradients<T>(yBar, thetaBar, outputs.DLdTimes, forward.ForwardStats, new SolverStats(vjps, tape.StepSize.Length, 0));
+    }
+
+    /// <summary>
+    /// Where a reverse sweep takes the loss cotangents of the outputs: step j's interpolant y(θ) = y_j + h Σ w_i(θ) k_i
+    /// produced some outputs, and their cotangents are added into ∂L/∂y_j (<paramref name="yBar"/>) and ∂L/∂k_i
+    /// (<paramref name="kBar"/>, [stages, batch·S]), read from the loss cotangents <paramref name="dLdStates"/> in the
+    /// implementation's layout. Shared output times touch every row; per-sample times only their own.
+    /// </summary>
+    internal interface IOutputCotangents<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        void AddStep(int j, T h, ReadOnlySpan<T> k, Span<T> yBar, Span<T> kBar, ReadOnlySpan<T> dLdStates);
+    }
+
+    /// <summary>Outputs at times the batch shares, dL/dStates [nTimes, batch·S]; also collects dL/dtᵢ.</summary>
+    private sealed class SharedTimeCotangents<T> : IOutputCotangents<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly Tape<T> _tape;
+        private readonly int _n;
+        private readonly T[] _w, _dw;
+        private int _output;
+
+        public SharedTimeCotangents(Tape<T> tape, int n, int nTimes)
+        {
+            _tape = tape; _n = n; _output = nTimes - 1;
+            _w = new T[tape.Scheme.Stages]; _dw = new T[tape.Scheme.Stages];
+            DLdTimes = new T[nTimes];
+        }
+
+        public T[] DLdTimes { get; }
+        /// <summary>The outputs' share of dL/dt₀: the whole step grid shifts with t₀.</summary>
+        public T T0Bar { get; private set; }
+
+        public void AddStep(int j, T h, ReadOnlySpan<T> k, Span<T> yBar, Span<T> kBar, ReadOnlySpan<T> dLdStates)
+        {
+            int s = _tape.Scheme.Stages, n = _n;
+            for (; _output >= 1 && _tape.OutputStep[_output] == j; _output--)
+            {
+                ReadOnlySpan<T> g = dLdStates.Slice(_output * n, n);
+                _tape.Scheme.InterpolationWeights(_tape.OutputTheta[_output], _w, _dw);
+                AdjointShared.AddTo(yBar, g);
+                T dTheta = T.Zero;   // ∂y/∂θ · g summed, with θ = (tᵢ − t_j)/h, so ∂/∂tᵢ = (1/h) ∂/∂θ
+                for (int i = 0; i < s; i++)
+                {
+                    Axpy(h * _w[i], g, kBar.Slice(i * n, n), overwrite: false);
+                    if (_dw[i] != T.Zero) dTheta += _dw[i] * Dot(g, k.Slice(i * n, n));
+                }
+                DLdTimes[_output] = dTheta;
+                T0Bar -= dTheta;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The transpose of the recorded steps, last to first, with the VJP at every stage: returns ∂L/∂y₀ (without a loss
+    /// term read at y₀ itself), ∂L/∂θ, the stages' share of ∂L/∂t₀ and the number of VJPs.
+    /// </summary>
+    internal static (T[] YBar, T[] ThetaBar, T T0Bar, long Vjps) ReverseSweep<TDynamics, T>(Tape<T> tape, T[] theta, int batch,
+        IOutputCotangents<T> outputs, ReadOnlySpan<T> dLdStates)
+        where TDynamics : IOdeDynamics<TDynamics>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var scheme = tape.Scheme;
-        int batch = problem.Batch, n = batch * TDynamics.StateSize, s = scheme.Stages, m = tape.StepSize.Length, nTimes = problem.Times.Length;
+        int n = batch * TDynamics.StateSize, s = scheme.Stages, m = tape.StepSize.Length;
         int last = s - 1;
 
         var yBar = new T[n];             // cotangent of y_{j+1}, then of y_j
@@ -76,9 +143,6 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         var firstStageBar = new T[n];    // cotangent of step j's first stage, handed to step j − 1's last stage (same evaluation)
         bool carried = false;
         var thetaBar = new T[TDynamics.ParameterCount];
-        var dLdTimes = new T[nTimes];
-        var w = new T[s];
-        var dw = new T[s];
         var stageState = new T[n];
         var stageBar = new T[n];
         var rowTimes = new T[batch];
@@ -86,7 +150,6 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         var workspace = new T[TDynamics.WorkspaceLength(batch)];
         T t0Bar = T.Zero;
         long vjps = 0;
-        int output = nTimes - 1;
         for (int j = m - 1; j >= 0; j--)
         {
             T h = tape.StepSize[j];
@@ -99,21 +162,7 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
                 AdjointShared.AddTo(kBar.AsSpan(last * n, n), firstStageBar);
                 carried = false;
             }
-            // Outputs produced by this step's interpolant y(θ) = y_j + h Σ w_i(θ) k_i.
-            for (; output >= 1 && tape.OutputStep[output] == j; output--)
-            {
-                ReadOnlySpan<T> g = dLdStates.Slice(output * n, n);
-                scheme.InterpolationWeights(tape.OutputTheta[output], w, dw);
-                AdjointShared.AddTo(yBar, g);
-                T dTheta = T.Zero;   // ∂y/∂θ · g summed, with θ = (tᵢ − t_j)/h, so ∂/∂tᵢ = (1/h) ∂/∂θ
-                for (int i = 0; i < s; i++)
-                {
-                    Axpy(h * w[i], g, kBar.AsSpan(i * n, n), overwrite: false);
-                    if (dw[i] != T.Zero) dTheta += dw[i] * Dot(g, k.Slice(i * n, n));
-                }
-                dLdTimes[output] = dTheta;
-                t0Bar -= dTheta;     // the whole step grid shifts with t₀
-            }
+            outputs.AddStep(j, h, k, yBar, kBar, dLdStates);
             // Stages in reverse: k_i = f(t_j + c_i h, y_j + h Σ_{l<i} a_il k_l).
             for (int i = s - 1; i >= 0; i--)
             {
@@ -129,7 +178,7 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
                 }
                 scheme.StageState(i, h, y, k, stageState);
                 rowTimes.AsSpan().Fill(tape.StepStart[j] + scheme.C[i] * h);
-                TDynamics.VectorJacobianProduct(rowTimes, stageState, problem.Theta, kiBar, stageBar, thetaBar, gradT, batch, workspace);
+                TDynamics.VectorJacobianProduct(rowTimes, stageState, theta, kiBar, stageBar, thetaBar, gradT, batch, workspace);
                 vjps++;
                 foreach (T gt in gradT) t0Bar += gt;
                 AdjointShared.AddTo(yBar, stageBar);
@@ -140,9 +189,7 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
                 }
             }
         }
-        AdjointShared.AddTo(yBar, dLdStates.Slice(0, n));   // output t₀ is y₀ itself
-        dLdTimes[0] = t0Bar;
-        return new OdeGradients<T>(yBar, thetaBar, dLdTimes, forward.ForwardStats, new SolverStats(vjps, m, 0));
+        return (yBar, thetaBar, t0Bar, vjps);
     }
 
     /// <summary>
@@ -221,7 +268,7 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
     }
 
     /// <summary>y = αx or y += αx (SIMD).</summary>
-    private static void Axpy<T>(T alpha, ReadOnlySpan<T> x, Span<T> y, bool overwrite) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static void Axpy<T>(T alpha, ReadOnlySpan<T> x, Span<T> y, bool overwrite) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (overwrite) TensorPrimitives.Multiply(x, alpha, y);
         else TensorPrimitives.MultiplyAdd(x, alpha, y, y);

@@ -68,6 +68,12 @@ public sealed class DenseOutput<T> : IStepStages<T> where T : unmanaged, IFloati
     public void Evaluate(T t, Span<T> y)
     {
         if (y.Length != _n) throw new ArgumentException($"y needs {_n} elements.", nameof(y));
+        EvaluateSlice(t, 0, y);
+    }
+
+    /// <summary>Elements [offset, offset + y.Length) of the state at time t: one sample's row of a per-sample-times solve.</summary>
+    internal void EvaluateSlice(T t, int offset, Span<T> y)
+    {
         if (StepCount == 0) throw new InvalidOperationException("No step was taken.");
         bool forward = _h[0] > T.Zero;
         T start = _t[0], end = _t[StepCount - 1] + _h[StepCount - 1];
@@ -83,14 +89,15 @@ public sealed class DenseOutput<T> : IStepStages<T> where T : unmanaged, IFloati
         T h = _h[lo];
         double theta = h == T.Zero ? 0 : double.CreateChecked((t - _t[lo]) / h);
         _tableau.InterpolationWeights(Math.Clamp(theta, 0, 1), _w);
-        ReadOnlySpan<T> y0 = Y(lo), k = K(lo);
+        int len = y.Length;
+        ReadOnlySpan<T> y0 = Y(lo).Slice(offset, len), k = K(lo);
         y0.CopyTo(y);
         for (int i = 0; i < _slots; i++)
         {
             if (_w[i] == 0) continue;
             T c = h * T.CreateChecked(_w[i]);
-            var ki = k.Slice(i * _n, _n);
-            for (int j = 0; j < _n; j++) y[j] += c * ki[j];
+            var ki = k.Slice(i * _n + offset, len);
+            for (int j = 0; j < len; j++) y[j] += c * ki[j];
         }
     }
 }
