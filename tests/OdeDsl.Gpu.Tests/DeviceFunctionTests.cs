@@ -5,6 +5,9 @@ using Models = OdeDsl.Generators.Tests.Models;
 
 namespace OdeDsl.Gpu.Tests;
 
+// the generator tests' fields (OdeDsl.Models, the library's namespace, would otherwise shadow a bare `Models.`)
+using TestModels = OdeDsl.Generators.Tests.Models;
+
 /// <summary>
 /// The generated device functions (forward, VJP, JVP, divergence) run in an ILGPU kernel on the CPU accelerator and
 /// agree with the generated batched CPU code at random points, in double (1e-12 relative: the CPU code's GEMM and SIMD
@@ -87,8 +90,8 @@ public class DeviceFunctionTests
                 $"{what}[{i}]: CPU {expected[i]:R}, device {actual[i]:R}");
     }
 
-    [Fact] public void LotkaVolterra() => Check<Models.LotkaVolterra.Dynamics, Models.LotkaVolterra.DynamicsDevice.F64>(default);
+    [Fact] public void LotkaVolterra() => Check<TestModels.LotkaVolterra.Dynamics, TestModels.LotkaVolterra.DynamicsDevice.F64>(default);
     [Fact] public void SpiralMlp() => Check<Spiral.SpiralField.Dynamics, Spiral.SpiralField.DynamicsDevice.F64>(default);
-    [Fact] public void CnfField() => Check<Models.CnfField.Dynamics, Models.CnfField.DynamicsDevice.F64>(default);
-    [Fact] public void EveryElementwisePrimitive() => Check<Models.AllPrimitivesField.Dynamics, Models.AllPrimitivesField.DynamicsDevice.F64>(default);
+    [Fact] public void CnfField() => Check<TestModels.CnfField.Dynamics, TestModels.CnfField.DynamicsDevice.F64>(default);
+    [Fact] public void EveryElementwisePrimitive() => Check<TestModels.AllPrimitivesField.Dynamics, TestModels.AllPrimitivesField.DynamicsDevice.F64>(default);
 }

@@ -3,6 +3,9 @@ using Models = OdeDsl.Generators.Tests.Models;
 
 namespace OdeDsl.Gpu.Tests;
 
+// the generator tests' fields (OdeDsl.Models, the library's namespace, would otherwise shadow a bare `Models.`)
+using TestModels = OdeDsl.Generators.Tests.Models;
+
 /// <summary>
 /// GpuOde.Solve on ILGPU's CPU accelerator against the CPU runtime's per-sample mode, trajectory by trajectory (each
 /// CPU reference is a batch-1 solve with that trajectory's θ): the same result code, accepted and rejected steps and
@@ -56,10 +59,10 @@ public class EnsembleTests
     {
         var (y0, theta) = LvProblem(6);
         var m = (RungeKuttaMethod)Methods.ByName(method);
-        var gpu = GpuOde.Solve(GpuTestContext.Device, default(Models.LotkaVolterra.DynamicsDevice.F64), y0, theta, LvTimes,
+        var gpu = GpuOde.Solve(GpuTestContext.Device, default(TestModels.LotkaVolterra.DynamicsDevice.F64), y0, theta, LvTimes,
             new EnsembleOptions { Method = m, RelTol = 1e-8, AbsTol = 1e-10, Controller = controller });
         Assert.True(gpu.AllSucceeded);
-        Compare<Models.LotkaVolterra.Dynamics>(gpu, y0, theta, true, LvTimes, new SolveOptions<double>
+        Compare<TestModels.LotkaVolterra.Dynamics>(gpu, y0, theta, true, LvTimes, new SolveOptions<double>
         {
             Method = m, RelTol = 1e-8, AbsTol = 1e-10, StepMode = BatchStepMode.PerSample,
             Controller = controller == GpuController.PI ? StepSizeController.PI : StepSizeController.I,
@@ -127,13 +130,13 @@ public class EnsembleTests
     public void CnfFieldSharedParameters()
     {
         int n = 4;
-        var theta = RandomTheta(Models.CnfField.Dynamics.ParameterCount, 0.2, 5);
+        var theta = RandomTheta(TestModels.CnfField.Dynamics.ParameterCount, 0.2, 5);
         var y0 = RandomTheta(n * 2, 2, 6);
         double[] times = [0, 0.5, 1];
         var o = new EnsembleOptions { Method = Methods.Dopri5, RelTol = 1e-6, AbsTol = 1e-8 };
-        var gpu = GpuOde.Solve(GpuTestContext.Device, default(Models.CnfField.DynamicsDevice.F64), y0, theta, times, o);
+        var gpu = GpuOde.Solve(GpuTestContext.Device, default(TestModels.CnfField.DynamicsDevice.F64), y0, theta, times, o);
         Assert.True(gpu.AllSucceeded);
-        Compare<Models.CnfField.Dynamics>(gpu, y0, theta, false, times,
+        Compare<TestModels.CnfField.Dynamics>(gpu, y0, theta, false, times,
             new SolveOptions<double> { RelTol = 1e-6, AbsTol = 1e-8, StepMode = BatchStepMode.PerSample });
     }
 
@@ -145,10 +148,10 @@ public class EnsembleTests
     {
         var (y0, theta) = LvProblem(4);
         var m = (RungeKuttaMethod)Methods.ByName(method);
-        var gpu = GpuOde.Solve(GpuTestContext.Device, default(Models.LotkaVolterra.DynamicsDevice.F64), y0, theta, LvTimes,
+        var gpu = GpuOde.Solve(GpuTestContext.Device, default(TestModels.LotkaVolterra.DynamicsDevice.F64), y0, theta, LvTimes,
             new EnsembleOptions { Method = m, FixedStep = 0.05 });
         Assert.True(gpu.AllSucceeded);
-        Compare<Models.LotkaVolterra.Dynamics>(gpu, y0, theta, true, LvTimes,
+        Compare<TestModels.LotkaVolterra.Dynamics>(gpu, y0, theta, true, LvTimes,
             new SolveOptions<double> { Method = m, FixedStep = 0.05, StepMode = BatchStepMode.PerSample });
     }
 

@@ -3,6 +3,9 @@ using Models = OdeDsl.Generators.Tests.Models;
 
 namespace OdeDsl.Gpu.Tests;
 
+// the generator tests' fields (OdeDsl.Models, the library's namespace, would otherwise shadow a bare `Models.`)
+using TestModels = OdeDsl.Generators.Tests.Models;
+
 /// <summary>
 /// Device backprop through fixed-step solves (one thread per trajectory, dL/dθ reduced across trajectories on the device)
 /// against the CPU runtime's Ode.Gradient with Sensitivity.Backprop: dL/dy0 and dL/dθ within 1e-12 relative.
@@ -30,7 +33,7 @@ public class GradientTests
     [InlineData("rk4")]
     [InlineData("euler")]
     public void LotkaVolterra(string method) =>
-        Check<Models.LotkaVolterra.Dynamics, Models.LotkaVolterra.DynamicsDevice.F64>(default,
+        Check<TestModels.LotkaVolterra.Dynamics, TestModels.LotkaVolterra.DynamicsDevice.F64>(default,
             [1.0, 1.2, 0.7, 1.4, 1.1, 0.9], [1.5, 1.0, 3.0, 1.0], [0, 0.5, 1.25, 2], method, 0.125);
 
     [Fact]

@@ -3,6 +3,9 @@ using OdeDsl.Gpu.Ensemble;
 
 namespace OdeDsl.Gpu.Tests;
 
+// the generator tests' fields (OdeDsl.Models, the library's namespace, would otherwise shadow a bare `Models.`)
+using TestModels = OdeDsl.Generators.Tests.Models;
+
 /// <summary>
 /// Every generated device type in this assembly (the spiral demo's field, the generator tests' models, Lorenz, Riccati)
 /// compiles to PTX inside the ensemble kernel, in double and float, with no GPU present (ILGPU's PTX backend for SM 8.0).
