@@ -77,8 +77,8 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
 
     /// <summary>
     /// Where a reverse sweep takes the loss cotangents of the outputs: step j's interpolant y(θ) = y_j + h Σ w_i(θ) k_i
-    /// produced some outputs, and their cotangents are added into ∂L/∂y_j (<paramref name="yBar"/>) and ∂L/∂k_i
-    /// (<paramref name="kBar"/>, [stages, batch·S]), read from the loss cotangents <paramref name="dLdStates"/> in the
+    /// produced some outputs, and their cotangents are added into ∂L/∂y_j (<c>yBar</c>) and ∂L/∂k_i
+    /// (<c>kBar</c>, [stages, batch·S]), read from the loss cotangents <c>dLdStates</c> in the
     /// implementation's layout. Shared output times touch every row; per-sample times only their own.
     /// </summary>
     internal interface IOutputCotangents<T> where T : unmanaged, IFloatingPointIeee754<T>
