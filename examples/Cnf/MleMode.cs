@@ -49,7 +49,7 @@ public static class MleMode
             var fig = new Figures { Lo = Lo, Hi = Hi };
             fig.Scatter($"{data}: data", test.Take(2000).ToArray(), "#2c3e50");
             var (cnfNll, nfe) = Cnf(s, data, cnfIters, test, metrics, fig);
-            double nfNll = Planar(s, data, nfIters, test, metrics, fig);
+            double nfNll = Planar(s, data, nfIters, test, metrics!, fig);
             summary.Add($"{data}: CNF (64 units) test NLL {cnfNll:F3} nats (NFE fwd {nfe}); planar flow (64 layers) {nfNll:F3} nats");
             FlowRuns.Log(summary[^1]);
             fig.Save(Path.Combine(s.OutDir, $"mle_{data}.svg"));
@@ -83,7 +83,8 @@ public static class MleMode
                 if (parallel is null) { step = flow.NegativeLogLikelihood(x, grad, s.GradientMethod, ref rng); loss = step.Loss; }
                 else
                 {
-                    (step, int count) = DataParallelFlow.ShardNll(flow, parallel, x, 2, grad, s.GradientMethod, ref rng);
+                    (step, int count) = DataParallelFlow.Shard(flow.Options.Trace, parallel, x, 2, grad,
+                        (ReadOnlySpan<float> rows, Span<float> g, ref Rng r) => flow.NegativeLogLikelihood(rows, g, s.GradientMethod, ref r), ref rng);
                     loss = parallel.ReduceGradients(grad, step.Loss * count, it - 1, 1.0 / 512) / 512;
                 }
                 adam.Step(theta, grad);

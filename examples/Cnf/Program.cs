@@ -19,7 +19,7 @@ var outDir = new Option<string>("--out") { Description = "Output folder (figures
 var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0UL, Description = "Seed of weights, data and noise." };
 var distributed = new Option<bool>("--distributed")
 {
-    Description = "mle and toy: data-parallel CNF training over MPI (start with mpirun -np N): each rank solves its shard of every batch; rank 0 evaluates and writes the output. Needs Open MPI.",
+    Description = "Data-parallel CNF training over MPI (start with mpirun -np N): each rank solves its shard of every batch; rank 0 evaluates and writes the output. Needs Open MPI.",
 };
 
 var root = new RootCommand("Continuous normalising flows: Figures 4 and 5 of Chen et al. 2018 and FFJORD's toy densities.")
@@ -32,11 +32,6 @@ root.SetAction(pr =>
         pr.GetValue(sensitivity)!, pr.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         Path.Combine(pr.GetValue(outDir)!, pr.GetValue(mode)!), pr.GetValue(seed));
     if (!pr.GetValue(distributed)) return Run(pr.GetValue(mode)!, s);
-    if (pr.GetValue(mode) == "density")
-    {
-        Console.Error.WriteLine("--distributed covers the mle and toy modes (the batch-of-data NLL loop); density mode runs in one process.");
-        return 2;
-    }
     ProcessGroup group;
     try { group = ProcessGroup.InitializeMpi(); }
     catch (MpiUnavailableException e) { Console.Error.WriteLine(e.Message); return 2; }

@@ -71,7 +71,9 @@ public static class ToyMode
                 }
                 else
                 {
-                    (step, int count) = DataParallelFlow.ShardNll(Flow(estimator), parallel, x, 2, grad.AsSpan(0, theta.Length), s.GradientMethod, ref rng);
+                    var flow = Flow(estimator);
+                    (step, int count) = DataParallelFlow.Shard(estimator, parallel, x, 2, grad.AsSpan(0, theta.Length),
+                        (ReadOnlySpan<float> rows, Span<float> g, ref Rng r) => flow.NegativeLogLikelihood(rows, g, s.GradientMethod, ref r), ref rng);
                     grad[^1] = (float)(step.BaseTimeGradient() * count * 2 * sqrtT); // of the shard's summed loss
                     loss = parallel.ReduceGradients(grad, step.Loss * count, it - 1, 1.0 / 100) / 100;
                 }
