@@ -1,9 +1,11 @@
 using ILGPU;
 using ILGPU.Runtime;
 using OdeDsl.Gpu.Tests.Fields;
-using Models = OdeDsl.Generators.Tests.Models;
 
 namespace OdeDsl.Gpu.Tests;
+
+// Declared inside the namespace: at file level the enclosing namespace OdeDsl's own Models (src/OdeDsl/Models) would win.
+using Models = OdeDsl.Generators.Tests.Models;
 
 /// <summary>
 /// The generated device functions (forward, VJP, JVP, divergence) run in an ILGPU kernel on the CPU accelerator and

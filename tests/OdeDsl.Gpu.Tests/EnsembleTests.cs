@@ -1,7 +1,9 @@
 using OdeDsl.Gpu.Tests.Fields;
-using Models = OdeDsl.Generators.Tests.Models;
 
 namespace OdeDsl.Gpu.Tests;
+
+// Declared inside the namespace: at file level the enclosing namespace OdeDsl's own Models (src/OdeDsl/Models) would win.
+using Models = OdeDsl.Generators.Tests.Models;
 
 /// <summary>
 /// GpuOde.Solve on ILGPU's CPU accelerator against the CPU runtime's per-sample mode, trajectory by trajectory (each

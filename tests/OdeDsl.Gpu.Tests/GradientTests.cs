@@ -1,7 +1,9 @@
 using OdeDsl.Gpu.Tests.Fields;
-using Models = OdeDsl.Generators.Tests.Models;
 
 namespace OdeDsl.Gpu.Tests;
+
+// Declared inside the namespace: at file level the enclosing namespace OdeDsl's own Models (src/OdeDsl/Models) would win.
+using Models = OdeDsl.Generators.Tests.Models;
 
 /// <summary>
 /// Device backprop through fixed-step solves (one thread per trajectory, dL/dθ reduced across trajectories on the device)
