@@ -35,7 +35,16 @@ root.SetAction(pr =>
     ProcessGroup group;
     try { group = ProcessGroup.InitializeMpi(); }
     catch (MpiUnavailableException e) { Console.Error.WriteLine(e.Message); return 2; }
-    using (group) return Run(pr.GetValue(mode)!, s with { Group = group });
+    using (group)
+    {
+        int batch = pr.GetValue(mode) switch { "mle" => 512, "toy" => 100, _ => s.Quick ? 128 : 256 }; // the modes' global batches
+        if (batch < group.Size)
+        {
+            if (group.IsRoot) Console.Error.WriteLine($"{pr.GetValue(mode)} trains on batches of {batch}: at most {batch} ranks, not {group.Size}.");
+            return 2;
+        }
+        return Run(pr.GetValue(mode)!, s with { Group = group });
+    }
 });
 return root.Parse(args).Invoke();
 
