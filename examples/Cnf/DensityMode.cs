@@ -1,6 +1,7 @@
 using OdeDsl;
 using OdeDsl.Flows;
 using OdeDsl.Training;
+using OdeDsl.Training.Distributed;
 
 namespace Cnf;
 
@@ -18,14 +19,14 @@ public static class DensityMode
         int cnfIters = s.Iterations ?? (s.Quick ? 60 : 10_000);
         int nfIters = s.NfIterations ?? (s.Quick ? 2_000 : 500_000);
         int batch = s.Quick ? 128 : 256;
-        using var metrics = new MetricsWriter(Path.Combine(s.OutDir, "metrics.jsonl"));
+        using var metrics = s.IsRoot ? new MetricsWriter(Path.Combine(s.OutDir, "metrics.jsonl")) : null;
         var summary = new List<string>();
         for (int pot = 1; pot <= 4; pot++)
         {
             if (!s.Selected(pot.ToString())) continue;
             double logZ = LogPartition(pot);
-            var fig = new Figures { Lo = Lo, Hi = Hi };
-            fig.Heat($"U{pot}: target", TargetGrid(pot, logZ, 80), 80);
+            var fig = s.IsRoot ? new Figures { Lo = Lo, Hi = Hi } : null;
+            fig?.Heat($"U{pot}: target", TargetGrid(pot, logZ, 80), 80);
             foreach (int m in new[] { 2, 8, 32 })
             {
                 var cnf = m switch
@@ -34,13 +35,14 @@ public static class DensityMode
                     8 => Cnf<HyperPlanarField<HyperM8>>(s, pot, logZ, cnfIters, batch, metrics, fig),
                     _ => Cnf<HyperPlanarField<HyperM32>>(s, pot, logZ, cnfIters, batch, metrics, fig),
                 };
-                var nf = Planar(s, pot, m, logZ, nfIters, batch, metrics, fig);
+                if (!s.IsRoot) continue; // the other ranks only help train the CNFs
+                var nf = Planar(s, pot, m, logZ, nfIters, batch, metrics!, fig!);
                 summary.Add($"U{pot} M={m}: CNF KL {cnf.Kl:F3} (NFE fwd {cnf.Nfe}), NF K={m} KL {nf:F3}");
                 FlowRuns.Log(summary[^1]);
             }
-            fig.Save(Path.Combine(s.OutDir, $"density_U{pot}.svg"));
+            fig?.Save(Path.Combine(s.OutDir, $"density_U{pot}.svg"));
         }
-        File.WriteAllLines(Path.Combine(s.OutDir, "summary.txt"), summary);
+        if (s.IsRoot) File.WriteAllLines(Path.Combine(s.OutDir, "summary.txt"), summary);
     }
 
     /// <summary>log ∫e^{−U} over [−6, 6]² on a 600² grid (the potentials' mass lies well inside).</summary>
@@ -60,7 +62,8 @@ public static class DensityMode
         return Enumerable.Range(0, cells * cells).Select(k => Math.Exp(-Potentials.U(pot, g[2 * k], g[2 * k + 1]) - logZ)).ToArray();
     }
 
-    private static (double Kl, long Nfe) Cnf<TField>(RunSettings s, int pot, double logZ, int iters, int batch, MetricsWriter metrics, Figures fig)
+    /// <summary>Trains the CNF (data-parallel with --distributed); rank 0 then evaluates it and draws it (others return NaN).</summary>
+    private static (double Kl, long Nfe) Cnf<TField>(RunSettings s, int pot, double logZ, int iters, int batch, MetricsWriter? metrics, Figures? fig)
         where TField : ICnfField<TField>
     {
         string name = $"U{pot}-cnf-M{typeof(TField).GetGenericArguments()[0].Name[6..]}";
@@ -86,16 +89,32 @@ public static class DensityMode
         };
         var clock = FlowRuns.Clock();
         long nfe = 0;
-        for (int it = 1; it <= iters; it++)
+        var parallel = s.Group is null ? null : new DataParallel<float>(s.Group, theta.Length);
+        DataParallelFlow.Guarded(parallel, () =>
         {
-            var z = FlowRuns.ToFloat(FlowRuns.Gaussian(batch, 1, ref rng));
-            var step = flow.ReverseKl(z, energy, grad, s.GradientMethod, ref rng);
-            adam.Step(theta, grad);
-            nfe = step.Forward.FunctionEvaluations;
-            if (it % Math.Max(1, iters / 10) == 0 || it == iters)
-                metrics.Write(new TrainingMetrics(it, step.Loss + logZ, step.Forward.FunctionEvaluations, step.Backward.FunctionEvaluations, clock.Elapsed.TotalSeconds, adam.LearningRate),
-                    ("kl", step.Loss + logZ), ("potential", pot));
-        }
+            long done = 0;
+            parallel?.SynchronizeState(theta, adam, ref done, ref rng);
+            for (int it = 1; it <= iters; it++)
+            {
+                var z = FlowRuns.ToFloat(FlowRuns.Gaussian(batch, 1, ref rng));
+                FlowStep step;
+                double loss;
+                if (parallel is null) { step = flow.ReverseKl(z, energy, grad, s.GradientMethod, ref rng); loss = step.Loss; }
+                else
+                {
+                    (step, int count) = DataParallelFlow.Shard(options.Trace, parallel, z, 2, grad,
+                        (ReadOnlySpan<float> rows, Span<float> g, ref Rng r) => flow.ReverseKl(rows, energy, g, s.GradientMethod, ref r), ref rng);
+                    loss = parallel.ReduceGradients(grad, step.Loss * count, it - 1, 1.0 / batch) / batch;
+                }
+                adam.Step(theta, grad);
+                nfe = step.Forward.FunctionEvaluations;
+                if (it % Math.Max(1, iters / 10) == 0 || it == iters) // NFE: rank 0's shard with --distributed
+                    metrics?.Write(new TrainingMetrics(it, loss + logZ, step.Forward.FunctionEvaluations, step.Backward.FunctionEvaluations, clock.Elapsed.TotalSeconds, adam.LearningRate),
+                        ("kl", loss + logZ), ("potential", pot));
+            }
+            parallel?.CheckInSync(theta, iters);
+        });
+        if (!s.IsRoot) return (double.NaN, 0);
         // KL on fresh samples (no gradient)
         var zTest = FlowRuns.ToFloat(FlowRuns.Gaussian(2000, 1, ref rng));
         var xs = new float[zTest.Length];
@@ -105,9 +124,9 @@ public static class DensityMode
         for (int b = 0; b < 2000; b++) kl += lq[b] + Potentials.U(pot, xs[2 * b], xs[2 * b + 1]);
         kl = kl / 2000 + logZ;
         var (density, _, _) = FlowRuns.CnfGrid(flow, Lo, Hi, 80, ref rng);
-        fig.Heat($"{name} (KL {kl:F2})", density, 80);
+        fig!.Heat($"{name} (KL {kl:F2})", density, 80);
         Checkpoint.Save(Path.Combine(s.OutDir, $"{name}.ckpt"), theta, adam, iters, rng);
-        metrics.Write(new TrainingMetrics(iters, kl, st.FunctionEvaluations, 0, clock.Elapsed.TotalSeconds, adam.LearningRate), ("final_kl", kl), ("potential", pot));
+        metrics!.Write(new TrainingMetrics(iters, kl, st.FunctionEvaluations, 0, clock.Elapsed.TotalSeconds, adam.LearningRate), ("final_kl", kl), ("potential", pot));
         return (kl, st.FunctionEvaluations);
     }
 

@@ -1,6 +1,7 @@
 using OdeDsl;
 using OdeDsl.Flows;
 using OdeDsl.Training;
+using OdeDsl.Training.Distributed;
 
 namespace Cnf;
 
@@ -37,25 +38,27 @@ public static class MleMode
     {
         int cnfIters = s.Iterations ?? (s.Quick ? 40 : 1000);
         int nfIters = s.NfIterations ?? (s.Quick ? 1000 : 10_000);
-        using var metrics = new MetricsWriter(Path.Combine(s.OutDir, "metrics.jsonl"));
+        using var metrics = s.IsRoot ? new MetricsWriter(Path.Combine(s.OutDir, "metrics.jsonl")) : null;
         var summary = new List<string>();
         foreach (var data in new[] { "circles", "moons" })
         {
             if (!s.Selected(data)) continue;
+            if (!s.IsRoot) { Cnf(s, data, cnfIters, [], null, null); continue; } // other ranks only help train the CNF
             var rng = new Rng(s.Seed + 3);
             var test = Data(data, 5000, ref rng);
             var fig = new Figures { Lo = Lo, Hi = Hi };
             fig.Scatter($"{data}: data", test.Take(2000).ToArray(), "#2c3e50");
             var (cnfNll, nfe) = Cnf(s, data, cnfIters, test, metrics, fig);
-            double nfNll = Planar(s, data, nfIters, test, metrics, fig);
+            double nfNll = Planar(s, data, nfIters, test, metrics!, fig);
             summary.Add($"{data}: CNF (64 units) test NLL {cnfNll:F3} nats (NFE fwd {nfe}); planar flow (64 layers) {nfNll:F3} nats");
             FlowRuns.Log(summary[^1]);
             fig.Save(Path.Combine(s.OutDir, $"mle_{data}.svg"));
         }
-        File.WriteAllLines(Path.Combine(s.OutDir, "summary.txt"), summary);
+        if (s.IsRoot) File.WriteAllLines(Path.Combine(s.OutDir, "summary.txt"), summary);
     }
 
-    private static (double Nll, long Nfe) Cnf(RunSettings s, string data, int iters, double[] test, MetricsWriter metrics, Figures fig)
+    /// <summary>Trains the CNF (data-parallel with --distributed); rank 0 then evaluates it and draws the figures (others return NaN).</summary>
+    private static (double Nll, long Nfe) Cnf(RunSettings s, string data, int iters, double[] test, MetricsWriter? metrics, Figures? fig)
     {
         var theta = HyperPlanarField<CnfPyHyperSpec>.Layout.Initialize<float>(seed: (int)s.Seed);
         var flow = new ContinuousFlow<HyperPlanarField<CnfPyHyperSpec>, float>(theta, new FlowOptions<float>
@@ -67,20 +70,36 @@ public static class MleMode
         var grad = new float[theta.Length];
         var rng = new Rng(s.Seed + 11);
         var clock = FlowRuns.Clock();
-        for (int it = 1; it <= iters; it++)
+        var parallel = s.Group is null ? null : new DataParallel<float>(s.Group, theta.Length);
+        DataParallelFlow.Guarded(parallel, () =>
         {
-            var x = FlowRuns.ToFloat(Data(data, 512, ref rng));
-            var step = flow.NegativeLogLikelihood(x, grad, s.GradientMethod, ref rng);
-            adam.Step(theta, grad);
-            if (it % Math.Max(1, iters / 20) == 0 || it == iters)
-                metrics.Write(new TrainingMetrics(it, step.Loss, step.Forward.FunctionEvaluations, step.Backward.FunctionEvaluations, clock.Elapsed.TotalSeconds, adam.LearningRate),
-                    ("model", 0));
-        }
+            long done = 0;
+            parallel?.SynchronizeState(theta, adam, ref done, ref rng);
+            for (int it = 1; it <= iters; it++)
+            {
+                var x = FlowRuns.ToFloat(Data(data, 512, ref rng));
+                FlowStep step;
+                double loss;
+                if (parallel is null) { step = flow.NegativeLogLikelihood(x, grad, s.GradientMethod, ref rng); loss = step.Loss; }
+                else
+                {
+                    (step, int count) = DataParallelFlow.Shard(flow.Options.Trace, parallel, x, 2, grad,
+                        (ReadOnlySpan<float> rows, Span<float> g, ref Rng r) => flow.NegativeLogLikelihood(rows, g, s.GradientMethod, ref r), ref rng);
+                    loss = parallel.ReduceGradients(grad, step.Loss * count, it - 1, 1.0 / 512) / 512;
+                }
+                adam.Step(theta, grad);
+                if (it % Math.Max(1, iters / 20) == 0 || it == iters) // NFE: rank 0's shard with --distributed
+                    metrics?.Write(new TrainingMetrics(it, loss, step.Forward.FunctionEvaluations, step.Backward.FunctionEvaluations, clock.Elapsed.TotalSeconds, adam.LearningRate),
+                        ("model", 0));
+            }
+            parallel?.CheckInSync(theta, iters);
+        });
+        if (!s.IsRoot) return (double.NaN, 0);
         var lp = new float[test.Length / 2];
         var st = flow.LogDensity(FlowRuns.ToFloat(test), lp, ref rng);
         double nll = -lp.Average(v => (double)v);
         var (density, mass, _) = FlowRuns.CnfGrid(flow, Lo, Hi, 80, ref rng);
-        fig.Heat($"CNF density (NLL {nll:F2}, ∫p {mass:F3})", density, 80);
+        fig!.Heat($"CNF density (NLL {nll:F2}, ∫p {mass:F3})", density, 80);
         var samples = FlowRuns.ToDouble(flow.Sample(2000, ref rng));
         fig.Scatter("CNF samples", samples);
         // the transformation: base samples carried from t = 0 to t = 10
@@ -90,7 +109,7 @@ public static class MleMode
         for (int i = 0; i < times.Length; i++)
             fig.Scatter($"CNF at t = {times[i]}", FlowRuns.ToDouble(path.AsSpan(i * 2000, 2000).ToArray()), "#8e44ad");
         Checkpoint.Save(Path.Combine(s.OutDir, $"{data}-cnf.ckpt"), theta, adam, iters, rng);
-        metrics.Write(new TrainingMetrics(iters, nll, st.FunctionEvaluations, 0, clock.Elapsed.TotalSeconds, adam.LearningRate), ("test_nll", nll), ("grid_mass", mass));
+        metrics!.Write(new TrainingMetrics(iters, nll, st.FunctionEvaluations, 0, clock.Elapsed.TotalSeconds, adam.LearningRate), ("test_nll", nll), ("grid_mass", mass));
         return (nll, st.FunctionEvaluations);
     }
 

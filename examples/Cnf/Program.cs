@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Cnf;
+using OdeDsl.Training.Distributed;
 
 // Continuous normalising flows (Chen et al. 2018 §4, Figures 4 and 5) and FFJORD's toy densities with OdeDsl.
 // `dotnet run -c Release --project examples/Cnf -- <density|mle|toy> [--quick]`; --help lists the options.
@@ -16,32 +17,64 @@ sensitivity.AcceptOnlyFromAmong("adjoint", "backprop");
 var only = new Option<string?>("--only") { Description = "Comma-separated subset: potentials 1-4 (density), circles/moons (mle), data set names (toy)." };
 var outDir = new Option<string>("--out") { Description = "Output folder (figures, metrics.jsonl, checkpoints).", DefaultValueFactory = _ => Path.Combine("out", "cnf") };
 var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0UL, Description = "Seed of weights, data and noise." };
+var distributed = new Option<bool>("--distributed")
+{
+    Description = "Data-parallel CNF training over MPI (start with mpirun -np N): each rank solves its shard of every batch; rank 0 evaluates and writes the output. Needs Open MPI.",
+};
 
 var root = new RootCommand("Continuous normalising flows: Figures 4 and 5 of Chen et al. 2018 and FFJORD's toy densities.")
 {
-    mode, quick, iterations, nfIterations, trace, sensitivity, only, outDir, seed,
+    mode, quick, iterations, nfIterations, trace, sensitivity, only, outDir, seed, distributed,
 };
 root.SetAction(pr =>
 {
     var s = new RunSettings(pr.GetValue(quick), pr.GetValue(iterations), pr.GetValue(nfIterations), pr.GetValue(trace)!,
         pr.GetValue(sensitivity)!, pr.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         Path.Combine(pr.GetValue(outDir)!, pr.GetValue(mode)!), pr.GetValue(seed));
-    Directory.CreateDirectory(s.OutDir);
-    switch (pr.GetValue(mode))
+    if (!pr.GetValue(distributed)) return Run(pr.GetValue(mode)!, s);
+    ProcessGroup group;
+    try { group = ProcessGroup.InitializeMpi(); }
+    catch (MpiUnavailableException e) { Console.Error.WriteLine(e.Message); return 2; }
+    using (group)
     {
-        case "density": DensityMode.Run(s); break;
-        case "mle": MleMode.Run(s); break;
-        default: ToyMode.Run(s); break;
+        int batch = pr.GetValue(mode) switch { "mle" => 512, "toy" => 100, _ => s.Quick ? 128 : 256 }; // the modes' global batches
+        if (batch < group.Size)
+        {
+            if (group.IsRoot) Console.Error.WriteLine($"{pr.GetValue(mode)} trains on batches of {batch}: at most {batch} ranks, not {group.Size}.");
+            return 2;
+        }
+        return Run(pr.GetValue(mode)!, s with { Group = group });
     }
-    return 0;
 });
 return root.Parse(args).Invoke();
 
+static int Run(string mode, RunSettings s)
+{
+    if (s.IsRoot) Directory.CreateDirectory(s.OutDir);
+    try
+    {
+        switch (mode)
+        {
+            case "density": DensityMode.Run(s); break;
+            case "mle": MleMode.Run(s); break;
+            default: ToyMode.Run(s); break;
+        }
+    }
+    catch (TrainingStoppedException e) { return e.ExitCode; } // every rank stopped (RunGuarded printed why)
+    return 0;
+}
+
 namespace Cnf
 {
+    using OdeDsl.Training.Distributed;
+
     public sealed record RunSettings(bool Quick, int? Iterations, int? NfIterations, string Trace, string Sensitivity, string[]? Only, string OutDir, ulong Seed)
     {
         public OdeDsl.Sensitivity GradientMethod => Sensitivity == "backprop" ? OdeDsl.Sensitivity.Backprop : OdeDsl.Sensitivity.Adjoint();
         public bool Selected(string name) => Only is null || Only.Contains(name);
+        /// <summary>The MPI ranks with --distributed; null in one process.</summary>
+        public ProcessGroup? Group { get; init; }
+        /// <summary>Whether this process evaluates and writes output (always, without --distributed).</summary>
+        public bool IsRoot => Group is null || Group.IsRoot;
     }
 }

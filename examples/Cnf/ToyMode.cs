@@ -1,6 +1,7 @@
 using OdeDsl;
 using OdeDsl.Flows;
 using OdeDsl.Training;
+using OdeDsl.Training.Distributed;
 
 namespace Cnf;
 
@@ -17,19 +18,21 @@ public static class ToyMode
     {
         int iters = s.Iterations ?? (s.Quick ? 30 : 10_000);
         var estimator = s.Trace switch { "gaussian" => TraceEstimator.Gaussian, "rademacher" => TraceEstimator.Rademacher, _ => TraceEstimator.Exact };
-        using var metrics = new MetricsWriter(Path.Combine(s.OutDir, "metrics.jsonl"));
+        using var metrics = s.IsRoot ? new MetricsWriter(Path.Combine(s.OutDir, "metrics.jsonl")) : null;
         var summary = new List<string>();
         foreach (var data in ToyDatasets.Names)
         {
             if (!s.Selected(data)) continue;
             var line = Train(s, data, iters, estimator, metrics);
+            if (line is null) continue; // not rank 0
             summary.Add(line);
             FlowRuns.Log(line);
         }
-        File.WriteAllLines(Path.Combine(s.OutDir, "summary.txt"), summary);
+        if (s.IsRoot) File.WriteAllLines(Path.Combine(s.OutDir, "summary.txt"), summary);
     }
 
-    private static string Train(RunSettings s, string data, int iters, TraceEstimator estimator, MetricsWriter metrics)
+    /// <summary>Trains (data-parallel with --distributed); rank 0 then evaluates and returns the summary line, the other ranks null.</summary>
+    private static string? Train(RunSettings s, string data, int iters, TraceEstimator estimator, MetricsWriter? metrics)
     {
         var theta = MlpField<FfjordToySpec>.Layout.Initialize<float>(seed: (int)s.Seed);
         double sqrtT = Math.Sqrt(0.5);
@@ -43,20 +46,53 @@ public static class ToyMode
             Solve = new SolveOptions<float> { RelTol = 1e-5f, AbsTol = 1e-5f },
         });
         var clock = FlowRuns.Clock();
-        for (int it = 1; it <= iters; it++)
+        var parallel = s.Group is null ? null : new DataParallel<float>(s.Group, all.Length); // θ and θ_T reduced together
+        DataParallelFlow.Guarded(parallel, () =>
         {
-            var x = FlowRuns.ToFloat(ToyDatasets.Sample(data, 100, ref rng));
-            var step = Flow(estimator).NegativeLogLikelihood(x, grad.AsSpan(0, theta.Length), s.GradientMethod, ref rng);
-            grad[^1] = (float)(step.BaseTimeGradient() * 2 * sqrtT); // T = θ_T²
-            theta.CopyTo(all, 0);
-            all[^1] = (float)sqrtT;
-            adam.Step(all, grad);
-            all.AsSpan(0, theta.Length).CopyTo(theta);
-            sqrtT = all[^1];
-            if (it % Math.Max(1, iters / 20) == 0 || it == iters)
-                metrics.Write(new TrainingMetrics(it, step.Loss, step.Forward.FunctionEvaluations, step.Backward.FunctionEvaluations, clock.Elapsed.TotalSeconds, adam.LearningRate),
-                    ("end_time", sqrtT * sqrtT));
-        }
+            if (parallel is not null)
+            {
+                long done = 0;
+                theta.CopyTo(all, 0);
+                all[^1] = (float)sqrtT;
+                parallel.SynchronizeState(all, adam, ref done, ref rng);
+                all.AsSpan(0, theta.Length).CopyTo(theta);
+                sqrtT = all[^1];
+            }
+            for (int it = 1; it <= iters; it++)
+            {
+                var x = FlowRuns.ToFloat(ToyDatasets.Sample(data, 100, ref rng));
+                double loss;
+                FlowStep step;
+                if (parallel is null)
+                {
+                    step = Flow(estimator).NegativeLogLikelihood(x, grad.AsSpan(0, theta.Length), s.GradientMethod, ref rng);
+                    grad[^1] = (float)(step.BaseTimeGradient() * 2 * sqrtT); // T = θ_T²
+                    loss = step.Loss;
+                }
+                else
+                {
+                    var flow = Flow(estimator);
+                    (step, int count) = DataParallelFlow.Shard(estimator, parallel, x, 2, grad.AsSpan(0, theta.Length),
+                        (ReadOnlySpan<float> rows, Span<float> g, ref Rng r) => flow.NegativeLogLikelihood(rows, g, s.GradientMethod, ref r), ref rng);
+                    grad[^1] = (float)(step.BaseTimeGradient() * count * 2 * sqrtT); // of the shard's summed loss
+                    loss = parallel.ReduceGradients(grad, step.Loss * count, it - 1, 1.0 / 100) / 100;
+                }
+                theta.CopyTo(all, 0);
+                all[^1] = (float)sqrtT;
+                adam.Step(all, grad);
+                all.AsSpan(0, theta.Length).CopyTo(theta);
+                sqrtT = all[^1];
+                if (it % Math.Max(1, iters / 20) == 0 || it == iters) // NFE: rank 0's shard with --distributed
+                    metrics?.Write(new TrainingMetrics(it, loss, step.Forward.FunctionEvaluations, step.Backward.FunctionEvaluations, clock.Elapsed.TotalSeconds, adam.LearningRate),
+                        ("end_time", sqrtT * sqrtT));
+            }
+            if (parallel is not null)
+            {
+                theta.CopyTo(all, 0);
+                parallel.CheckInSync(all, iters);
+            }
+        });
+        if (!s.IsRoot) return null;
         var flow = Flow(TraceEstimator.Exact); // evaluation always with the exact trace
         var test = ToyDatasets.Sample(data, 5000, ref rng);
         var lp = new float[5000];
@@ -77,7 +113,7 @@ public static class ToyMode
             fig.Scatter($"base carried to t = {times[i]:F2}", FlowRuns.ToDouble(path.AsSpan(i * 2000, 2000).ToArray()), "#8e44ad");
         fig.Save(Path.Combine(s.OutDir, $"toy_{data}.svg"));
         Checkpoint.Save(Path.Combine(s.OutDir, $"{data}.ckpt"), all, adam, iters, rng);
-        metrics.Write(new TrainingMetrics(iters, nll, st.FunctionEvaluations, 0, clock.Elapsed.TotalSeconds, adam.LearningRate),
+        metrics!.Write(new TrainingMetrics(iters, nll, st.FunctionEvaluations, 0, clock.Elapsed.TotalSeconds, adam.LearningRate),
             ("test_nll", nll), ("grid_mass", mass), ("end_time", T));
         return $"{data}: test NLL {nll:F3} nats, ∫p over [−6, 6]² {mass:F4}, T {T:F3}, NFE (test, exact trace) {st.FunctionEvaluations}, {iters} iterations ({s.Trace} trace), {clock.Elapsed.TotalSeconds:F0} s";
     }

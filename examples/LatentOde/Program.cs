@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LatentOde;
+using OdeDsl.Training.Distributed;
 
 // The latent ODE of Chen et al. 2018 §5 on irregularly sampled spirals (the paper code's latent_ode.py), with the RNN
 // baseline: Table 2 and Figures 6–9. `dotnet run -c Release --project examples/LatentOde -- --help` lists the options.
@@ -21,10 +22,14 @@ var seed = new Option<ulong>("--seed") { Description = "Seed of data, weights an
 var outDir = new Option<string>("--out") { Description = "Output folder.", DefaultValueFactory = _ => Path.Combine("out", "latent-ode") };
 var evalEvery = new Option<int>("--eval-every") { Description = "Test RMSE every N iterations.", DefaultValueFactory = _ => 100 };
 var resume = new Option<bool>("--resume") { Description = "Continue from <out>/<model>-n<obs>/checkpoint.bin." };
+var distributed = new Option<bool>("--distributed")
+{
+    Description = "Data-parallel over MPI (start with mpirun -np N): each rank trains on its shard of the trajectories; rank 0 evaluates and writes the output. Needs Open MPI.",
+};
 
 var root = new RootCommand("Latent ODE vs RNN on irregularly sampled spirals (Chen et al. 2018, Table 2, Figures 6–9).")
 {
-    quick, observations, model, field, iterations, lr, gradient, rtol, atol, seed, outDir, evalEvery, resume,
+    quick, observations, model, field, iterations, lr, gradient, rtol, atol, seed, outDir, evalEvery, resume, distributed,
 };
 root.SetAction(pr =>
 {
@@ -38,12 +43,31 @@ root.SetAction(pr =>
     var settings = new RunSettings(pr.GetValue(model)!, pr.GetValue(field)!, pr.GetValue(observations), iters, 1000, q ? 200 : 1000,
         pr.GetValue(lr), pr.GetValue(gradient)!, pr.GetValue(rtol), pr.GetValue(atol), pr.GetValue(seed), pr.GetValue(outDir)!,
         pr.GetValue(evalEvery), pr.GetValue(resume), q);
-    var summary = Trainer.Run(settings);
+    if (!pr.GetValue(distributed)) return Finish(settings, Trainer.Run(settings)!);
+    ProcessGroup group;
+    try { group = ProcessGroup.InitializeMpi(); }
+    catch (MpiUnavailableException e) { Console.Error.WriteLine(e.Message); return 2; }
+    using (group)
+    {
+        if (settings.TrainSpirals < group.Size)
+        {
+            if (group.IsRoot) Console.Error.WriteLine($"{settings.TrainSpirals} trajectories cannot be shared by {group.Size} ranks.");
+            return 2;
+        }
+        RunSummary? summary;
+        try { summary = Trainer.Run(settings with { Group = group }); }
+        catch (TrainingStoppedException e) { return e.ExitCode; }
+        return summary is null ? 0 : Finish(settings, summary); // only rank 0 has a summary
+    }
+});
+
+static int Finish(RunSettings settings, RunSummary summary)
+{
     Console.WriteLine($"{summary.Model} n={summary.Observations}: extrapolation RMSE {summary.ExtrapolationRmse:F4}, reconstruction RMSE {summary.ReconstructionRmse:F4} after {summary.Iterations} iterations ({summary.Seconds:F0} s)");
     Console.WriteLine($"table: {Report.WriteTable(settings.OutDir)}");
     if (settings.Model == "latent-ode") Console.WriteLine($"figures: {string.Join(", ", Figures.Write(settings))}");
     return 0;
-});
+}
 
 var tableCommand = new Command("table", "Write <out>/table2.md from the runs' summary.json files.") { outDir };
 tableCommand.SetAction(pr => { Console.WriteLine(Report.WriteTable(pr.GetValue(outDir)!)); return 0; });

@@ -3,6 +3,7 @@ using System.Text.Json;
 using OdeDsl;
 using OdeDsl.Data;
 using OdeDsl.Training;
+using OdeDsl.Training.Distributed;
 
 namespace LatentOde;
 
@@ -10,6 +11,11 @@ namespace LatentOde;
 public sealed record RunSettings(string Model, string Field, int Observations, int Iterations, int TrainSpirals, int TestSpirals,
     double LearningRate, string Gradient, double RelTol, double AbsTol, ulong Seed, string OutDir, int EvalEvery, bool Resume, bool Quick)
 {
+    /// <summary>The MPI ranks with --distributed (each trains on its shard of the trajectories); null in one process.</summary>
+    public ProcessGroup? Group { get; init; }
+    /// <summary>Whether this process evaluates and writes output (always, without --distributed).</summary>
+    public bool IsRoot => Group is null || Group.IsRoot;
+
     public string RunDir => Path.Combine(OutDir, Model == "latent-ode" && Field == "deep" ? $"latent-ode-deep-n{Observations}" : $"{Model}-n{Observations}");
 
     /// <summary>Data: the code's settings with this run's n; train and test sets from different seeds.</summary>
@@ -24,18 +30,28 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
 public sealed record RunSummary(string Model, string Field, int Observations, long Iterations, int PlannedIterations, double ExtrapolationRmse,
     double ReconstructionRmse, double FinalLoss, double Seconds, string Gradient, bool Quick);
 
+/// <summary>Distributed training stopped on every rank; the program exits with <see cref="ExitCode"/>.</summary>
+public sealed class TrainingStoppedException(int exitCode) : Exception($"Distributed training stopped (exit code {exitCode}).")
+{
+    public int ExitCode { get; } = exitCode;
+}
+
 public static class Trainer
 {
-    public static RunSummary Run(RunSettings s)
+    /// <summary>Trains and evaluates; with --distributed returns null on the ranks other than 0 and throws
+    /// <see cref="TrainingStoppedException"/> on every rank when training stopped on a fault (RunGuarded printed why).</summary>
+    public static RunSummary? Run(RunSettings s)
     {
         var (train, test) = s.Data();
-        var trainBatch = SequenceBatch<float>.From(train, Enumerable.Range(0, train.Count).ToArray());
+        // Full-batch training: with --distributed each rank holds only its contiguous shard of the trajectories.
+        var (first, count) = s.Group?.Shard(train.Count) ?? (0, train.Count);
+        var trainBatch = SequenceBatch<float>.From(train, Enumerable.Range(first, count).ToArray());
         var testBatch = SequenceBatch<float>.From(test, Enumerable.Range(0, test.Count).ToArray());
         return s.Model == "rnn"
-            ? Loop(s, RnnBaseline<float>.Initialize((int)s.Seed), new RnnAdapter(new RnnBaseline<float>(train.Settings.NoiseStd)), test, trainBatch, testBatch)
+            ? Loop(s, RnnBaseline<float>.Initialize((int)s.Seed), new RnnAdapter(new RnnBaseline<float>(train.Settings.NoiseStd)), test, trainBatch, testBatch, first, train.Count)
             : s.Field == "deep"
-                ? Loop(s, LatentOdeModel<DeepLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<DeepLatentField.Dynamics>(Model<DeepLatentField.Dynamics>(s, train)), test, trainBatch, testBatch)
-                : Loop(s, LatentOdeModel<LatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<LatentField.Dynamics>(Model<LatentField.Dynamics>(s, train)), test, trainBatch, testBatch);
+                ? Loop(s, LatentOdeModel<DeepLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<DeepLatentField.Dynamics>(Model<DeepLatentField.Dynamics>(s, train)), test, trainBatch, testBatch, first, train.Count)
+                : Loop(s, LatentOdeModel<LatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<LatentField.Dynamics>(Model<LatentField.Dynamics>(s, train)), test, trainBatch, testBatch, first, train.Count);
     }
 
     public static LatentOdeModel<TDyn, float> Model<TDyn>(RunSettings s, IrregularSpirals train) where TDyn : IOdeDynamics<TDyn>
@@ -45,60 +61,104 @@ public static class Trainer
     /// <summary>The two models behind one training loop.</summary>
     public interface IAdapter
     {
-        StepReport Step(float[] theta, SequenceBatch<float> batch, ref Rng rng, float[] gradient);
+        /// <summary>The loss (mean over <paramref name="batch"/>) and its gradient. With --distributed the batch is rows
+        /// [<paramref name="first"/>, first + batch.Batch) of a global batch of <paramref name="globalBatch"/>; random
+        /// draws are made for the global batch, so each row gets the same draw whatever the split.</summary>
+        StepReport Step(float[] theta, SequenceBatch<float> batch, ref Rng rng, float[] gradient, int first, int globalBatch);
         Evaluation.Scores Score(float[] theta, IrregularSpirals data, SequenceBatch<float> batch);
     }
 
     private sealed class LatentAdapter<TDyn>(LatentOdeModel<TDyn, float> model) : IAdapter where TDyn : IOdeDynamics<TDyn>
     {
-        public StepReport Step(float[] theta, SequenceBatch<float> batch, ref Rng rng, float[] gradient) => model.LossAndGradient(theta, batch, ref rng, gradient);
+        public StepReport Step(float[] theta, SequenceBatch<float> batch, ref Rng rng, float[] gradient, int first, int globalBatch)
+        {
+            if (globalBatch == batch.Batch) return model.LossAndGradient(theta, batch, ref rng, gradient); // one process: as before
+            var eps = new float[globalBatch * Sizes.Latent]; // the same order of draws as LossAndGradient on the whole batch
+            for (int i = 0; i < eps.Length; i++) eps[i] = (float)rng.NextGaussian();
+            return model.LossAndGradient(theta, batch, ref rng, gradient, eps.AsSpan(first * Sizes.Latent, batch.Batch * Sizes.Latent).ToArray());
+        }
         public Evaluation.Scores Score(float[] theta, IrregularSpirals data, SequenceBatch<float> batch) => Evaluation.LatentOde(model, theta, data, batch);
     }
 
     private sealed class RnnAdapter(RnnBaseline<float> model) : IAdapter
     {
-        public StepReport Step(float[] theta, SequenceBatch<float> batch, ref Rng rng, float[] gradient) => model.LossAndGradient(theta, batch, gradient);
+        public StepReport Step(float[] theta, SequenceBatch<float> batch, ref Rng rng, float[] gradient, int first, int globalBatch) => model.LossAndGradient(theta, batch, gradient);
         public Evaluation.Scores Score(float[] theta, IrregularSpirals data, SequenceBatch<float> batch) => Evaluation.Rnn(model, theta, data, batch);
     }
 
-    private static RunSummary Loop(RunSettings s, float[] theta, IAdapter model, IrregularSpirals test, SequenceBatch<float> trainBatch, SequenceBatch<float> testBatch)
+    private static RunSummary? Loop(RunSettings s, float[] theta, IAdapter model, IrregularSpirals test, SequenceBatch<float> trainBatch, SequenceBatch<float> testBatch,
+        int first, int globalBatch)
     {
-        Directory.CreateDirectory(s.RunDir);
+        if (s.Group is null) return Train(s, theta, model, test, trainBatch, testBatch, first, globalBatch, null);
+        var parallel = new DataParallel<float>(s.Group, theta.Length);
+        RunSummary? summary = null;
+        // A fault (non-finite loss on any rank, an exception on one, a rank killed) stops every rank naming rank and step.
+        int code = parallel.RunGuarded(() => { summary = Train(s, theta, model, test, trainBatch, testBatch, first, globalBatch, parallel); return 0; });
+        return code == 0 ? summary : throw new TrainingStoppedException(code);
+    }
+
+    private static RunSummary? Train(RunSettings s, float[] theta, IAdapter model, IrregularSpirals test, SequenceBatch<float> trainBatch, SequenceBatch<float> testBatch,
+        int first, int globalBatch, DataParallel<float>? parallel)
+    {
+        bool root = s.IsRoot;
+        if (root) Directory.CreateDirectory(s.RunDir);
         string checkpoint = Path.Combine(s.RunDir, "checkpoint.bin");
         var adam = new Adam<float>(theta.Length, s.LearningRate);
         var rng = new Rng(s.Seed + 17);
         long start = 0;
-        if (s.Resume && File.Exists(checkpoint))
+        if (s.Resume && root && File.Exists(checkpoint))
         {
             var state = Checkpoint.Load<float>(checkpoint, theta, adam);
             start = state.Iteration; rng = state.Rng;
             Console.WriteLine($"resumed from {checkpoint} at iteration {start}");
         }
-        using var metrics = new MetricsWriter(Path.Combine(s.RunDir, "metrics.jsonl"), append: s.Resume && start > 0);
+        parallel?.SynchronizeState(theta, adam, ref start, ref rng); // rank 0's θ, Adam state, iteration and RNG
+        if (parallel is not null && root)
+            Console.WriteLine($"distributed: {parallel.Group.Size} ranks ({parallel.Group.Description}), each training on {globalBatch / parallel.Group.Size}–{(globalBatch + parallel.Group.Size - 1) / parallel.Group.Size} " +
+                              $"of the {globalBatch} trajectories; gradients summed in rank order, {parallel.BytesSentPerStep} bytes per rank per step.");
+        using var metrics = root ? new MetricsWriter(Path.Combine(s.RunDir, "metrics.jsonl"), append: s.Resume && start > 0) : null;
         var gradient = new float[theta.Length];
         var clock = Stopwatch.StartNew();
         double loss = double.NaN;
         Evaluation.Scores scores = new(double.NaN, double.NaN);
+        var terms = new double[2];
+        var allTerms = new double[2 * (parallel?.Group.Size ?? 1)];
         long it = start;
         for (it = start + 1; it <= s.Iterations; it++)
         {
-            var report = model.Step(theta, trainBatch, ref rng, gradient);
+            var report = model.Step(theta, trainBatch, ref rng, gradient, first, globalBatch);
             loss = report.Loss;
+            if (parallel is not null)
+            {
+                // The shard's mean → its sum; the ranks' sums are added in rank order and divided by the global batch.
+                int count = trainBatch.Batch;
+                for (int i = 0; i < gradient.Length; i++) gradient[i] *= count;
+                loss = parallel.ReduceGradients(gradient, report.Loss * count, it - 1, 1.0 / globalBatch) / globalBatch;
+                terms[0] = report.LogLikelihood * count; terms[1] = report.Kl * count;
+                parallel.Group.AllGather<double>(terms, allTerms);
+                double ll = 0, kl = 0;
+                for (int r = 0; r < parallel.Group.Size; r++) { ll += allTerms[2 * r]; kl += allTerms[2 * r + 1]; }
+                report = report with { Loss = loss, LogLikelihood = ll / globalBatch, Kl = kl / globalBatch }; // NFE stay rank 0's shard's
+            }
             if (!double.IsFinite(loss)) throw new InvalidOperationException($"The loss became {loss} at iteration {it}; lower --lr or tighten --rtol.");
             adam.Step(theta, gradient);
             bool evaluate = it % s.EvalEvery == 0 || it == s.Iterations;
+            bool save = it % 100 == 0 || it == s.Iterations;
+            if (save) parallel?.CheckInSync(theta, it); // collective: every rank
+            if (!root) continue;
             if (evaluate) scores = model.Score(theta, test, testBatch);
             if (evaluate || it % 10 == 0 || it == start + 1)
             {
-                metrics.Write(new TrainingMetrics(it, loss, report.NfeForward, report.NfeBackward, clock.Elapsed.TotalSeconds, adam.LearningRate),
+                metrics!.Write(new TrainingMetrics(it, loss, report.NfeForward, report.NfeBackward, clock.Elapsed.TotalSeconds, adam.LearningRate),
                     ("log_likelihood", report.LogLikelihood), ("kl", report.Kl),
                     ("test_rmse_extrapolation", evaluate ? scores.ExtrapolationRmse : double.NaN),
                     ("test_rmse_reconstruction", evaluate ? scores.ReconstructionRmse : double.NaN));
                 Console.WriteLine($"{s.Model}-n{s.Observations} it {it,5}  loss {loss,10:F3}  nfe {report.NfeForward,4}/{report.NfeBackward,4}  {clock.Elapsed.TotalSeconds,7:F1} s" +
                                   (evaluate ? $"  test RMSE extrapolation {scores.ExtrapolationRmse:F4} reconstruction {scores.ReconstructionRmse:F4}" : ""));
             }
-            if (it % 100 == 0 || it == s.Iterations) Checkpoint.Save<float>(checkpoint, theta, adam, it, rng);
+            if (save) Checkpoint.Save<float>(checkpoint, theta, adam, it, rng);
         }
+        if (!root) return null;
         it = Math.Min(it, s.Iterations);
         if (double.IsNaN(scores.ExtrapolationRmse)) scores = model.Score(theta, test, testBatch);
         var summary = new RunSummary(s.Model, s.Field, s.Observations, it, s.Iterations, scores.ExtrapolationRmse, scores.ReconstructionRmse, loss,

@@ -14,7 +14,12 @@ internal static class MpiRunner
     public static string HarnessDll => typeof(OdeDsl.MpiHarness.HarnessTrainer).Assembly.Location;
 
     /// <summary>mpirun -np <paramref name="ranks"/> dotnet OdeDsl.MpiHarness.dll --distributed …; returns exit code and all output.</summary>
-    public static (int ExitCode, string Output) Run(int ranks, params string[] harnessArgs)
+    public static (int ExitCode, string Output) Run(int ranks, params string[] harnessArgs) =>
+        Launch(new[] { "-np", ranks.ToString(), Dotnet, HarnessDll, "--distributed" }.Concat(harnessArgs));
+
+    /// <summary>mpirun with the common options, then <paramref name="mpirunArgs"/> (e.g. -np N dotnet X.dll …, or an MPMD list);
+    /// <see cref="Dotnet"/> gives the host to start.</summary>
+    public static (int ExitCode, string Output) Launch(IEnumerable<string> mpirunArgs)
     {
         var psi = new ProcessStartInfo(MpiRun ?? throw new InvalidOperationException(SkipReason))
         {
@@ -27,7 +32,7 @@ internal static class MpiRunner
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
         psi.Environment["TERM"] = "dumb";
-        foreach (string a in new[] { "--oversubscribe", "--mca", "mpi_yield_when_idle", "1", "-np", ranks.ToString(), Dotnet, HarnessDll, "--distributed" }.Concat(harnessArgs))
+        foreach (string a in new[] { "--oversubscribe", "--mca", "mpi_yield_when_idle", "1" }.Concat(mpirunArgs))
             psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;
         var output = new StringBuilder();
@@ -45,7 +50,7 @@ internal static class MpiRunner
     }
 
     /// <summary>The dotnet host running these tests (the SDK sets DOTNET_HOST_PATH under dotnet test).</summary>
-    private static string Dotnet =>
+    public static string Dotnet =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
         : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
 
