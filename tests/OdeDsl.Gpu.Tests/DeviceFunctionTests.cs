@@ -1,7 +1,6 @@
 using ILGPU;
 using ILGPU.Runtime;
 using OdeDsl.Gpu.Tests.Fields;
-using Models = OdeDsl.Generators.Tests.Models;
 
 namespace OdeDsl.Gpu.Tests;
 

@@ -1,5 +1,4 @@
 using OdeDsl.Gpu.Tests.Fields;
-using Models = OdeDsl.Generators.Tests.Models;
 
 namespace OdeDsl.Gpu.Tests;
 
