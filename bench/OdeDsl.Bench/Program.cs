@@ -15,6 +15,7 @@ Command[] commands =
     MemoryCommand.Create(),
     TanhTimingCommand.Create(),
     SpiralOpsCommand.Create(),
+    MnistStepCommand.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 
