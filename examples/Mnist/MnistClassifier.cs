@@ -70,6 +70,10 @@ public sealed class MnistClassifier<T> where T : unmanaged, IFloatingPointIeee75
     public SolveOptions<T> Options { get; set; }
     private static readonly T[] Interval = [T.Zero, T.One];
 
+    /// <summary>Called after the feature block's forward pass and after its backward pass, while the pass's records are
+    /// alive (memory measurement: the RK-Net's tape is largest right after the forward pass).</summary>
+    public Action? Probe { get; set; }
+
     public Sensitivity Sensitivity => Kind == ModelKind.RkNet ? Sensitivity.Backprop : Sensitivity.Adjoint();
 
     private int DownCount => Kind == ModelKind.Mlp ? 0 : Downsampling.DownFunction.ParameterCount;
@@ -154,6 +158,7 @@ public sealed class MnistClassifier<T> where T : unmanaged, IFloatingPointIeee75
             }
         }
 
+        if (grad) Probe?.Invoke();
         Classifier.HeadFunction.Forward<T>(h, thetaHead, logits, batch, HeadWorkspace(batch));
         double loss = SoftmaxCrossEntropy.Compute<T>(logits, labels, Classes, dLogits, out int correct);
         if (!grad) return new BatchResult(loss, correct, nfeForward, 0);
@@ -181,6 +186,8 @@ public sealed class MnistClassifier<T> where T : unmanaged, IFloatingPointIeee75
             g.Theta.CopyTo(gradient.Slice(down, BlockParameters));
             g.InitialState.CopyTo(dFeatures);
             nfeBackward = g.Backward.FunctionEvaluations;
+            Probe?.Invoke();
+            GC.KeepAlive(ode);
         }
         for (int r = 0; r < batch; r += DownChunk)
         {

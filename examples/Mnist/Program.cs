@@ -51,7 +51,7 @@ root.SetAction(pr =>
         LearningRate = pr.GetValue(lr),
         WeightDecay = pr.GetValue(weightDecay),
         // odenet_mnist's 60/100/140 of 160 epochs, scaled to the run's length (a quick run decays once, for its last third).
-        Milestones = e == 160 ? [60, 100, 140] : q ? [Math.Max(1, 2 * e / 3)] : new[] { 0.375, 0.625, 0.875 }.Select(f => (long)Math.Round(e * f)).Where(m => m >= 1).ToArray(),
+        Milestones = e == 160 ? [60, 100, 140] : q ? [Math.Max(1, 2 * e / 3)] : new[] { 0.375, 0.625, 0.875 }.Select(f => (long)Math.Round(e * f, MidpointRounding.AwayFromZero)).Where(m => m >= 1).ToArray(),
         RelTol = pr.GetValue(rtol) ?? tol,
         AbsTol = pr.GetValue(atol) ?? tol,
         TrainLimit = pr.GetValue(trainLimit),
