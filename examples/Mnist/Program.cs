@@ -25,11 +25,12 @@ var maxMinutes = new Option<double>("--max-minutes") { Description = "Stop train
 var seed = new Option<int>("--seed") { Description = "Seed of the weights, shuffles and crops.", DefaultValueFactory = _ => 0 };
 var sweep = new Option<bool>("--sweep") { Description = "Figure 3(a): after training (or, with --resume and no epochs left, from the checkpoint) evaluate the test set at rtol = atol = 1e-1 … 1e-5." };
 var table = new Option<bool>("--table") { Description = "Write <out>/table1.md: measure one gradient step's peak memory for each model and read the test errors of finished runs." };
+var figures = new Option<bool>("--figures") { Description = "Only (re)write <out>/odenet/figure3.svg from the logged metrics.jsonl and tolerance_sweep.jsonl." };
 var plain = new Option<bool>("--plain") { Description = "Plain progress lines even on an interactive terminal." };
 
 var root = new RootCommand("ODE-Net on MNIST (Chen et al. 2018, Table 1 and Figure 3; torchdiffeq's odenet_mnist.py).")
 {
-    model, quick, epochs, batch, testBatch, lr, weightDecay, rtol, atol, threads, resume, data, outDir, trainLimit, testLimit, maxMinutes, seed, sweep, table, plain,
+    model, quick, epochs, batch, testBatch, lr, weightDecay, rtol, atol, threads, resume, data, outDir, trainLimit, testLimit, maxMinutes, seed, sweep, table, figures, plain,
 };
 root.SetAction(pr =>
 {
@@ -38,6 +39,13 @@ root.SetAction(pr =>
     OdeDsl.Parallelism.MaxThreads = threadCount;
     string output = pr.GetValue(outDir)!;
     if (pr.GetValue(table)) return MnistReport.WriteTable(output);
+    if (pr.GetValue(figures))
+    {
+        string odenet = Path.Combine(output, "odenet");
+        MnistReport.WriteFigure3(odenet);
+        Console.WriteLine(File.Exists(Path.Combine(odenet, "figure3.svg")) ? $"Wrote {Path.GetFullPath(Path.Combine(odenet, "figure3.svg"))}" : $"No metrics.jsonl in {odenet}.");
+        return 0;
+    }
 
     bool q = pr.GetValue(quick);
     int e = pr.GetValue(epochs) ?? (q ? MnistRun.QuickEpochs : 160);
