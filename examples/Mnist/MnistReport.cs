@@ -84,7 +84,8 @@ public static class MnistReport
                 error = $"{100 * r.GetProperty("test_error").GetDouble():F2} %";
                 epochs = $"{r.GetProperty("epochs_completed").GetInt32()} of {r.GetProperty("epochs_planned").GetInt32()}"
                          + (r.GetProperty("stopped_early").GetBoolean() ? " (+ part of one)" : "")
-                         + (r.GetProperty("train_images").GetInt32() < 60000 ? $", {r.GetProperty("train_images").GetInt32()} images" : "");
+                         + (r.GetProperty("train_images").GetInt32() < 60000 ? $", {r.GetProperty("train_images").GetInt32()} images" : "")
+                         + (r.GetProperty("test_images").GetInt32() < 10000 ? $"; tested on {r.GetProperty("test_images").GetInt32()} images" : "");
             }
             sb.AppendLine($"| {name} | {error} | {epochs} | {paper} | {parameters:N0} | {paperParams} |");
         }
