@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using OdeDsl.Data;
 using OdeDsl.Training;
+using OdeDsl.Training.Distributed;
 using Spectre.Console;
 
 namespace Mnist;
@@ -13,28 +14,60 @@ public static class MnistRun
     public const double QuickTolerance = 1e-2;
     public static readonly double[] SweepTolerances = [1e-1, 1e-2, 1e-3, 1e-4, 1e-5];
 
-    public static int Run(TrainSettings s, MnistDataset data, string outDir, bool resume, bool sweep, double maxMinutes, bool plain, bool quick)
+    /// <summary>Trains and tests; with a <paramref name="group"/> (--distributed) data-parallel, rank 0 alone testing and
+    /// writing output. Returns the exit code (2: more ranks than the smallest batch; 3/4: a fault stopped every rank).</summary>
+    public static int Run(TrainSettings s, MnistDataset data, string outDir, bool resume, bool sweep, double maxMinutes, bool plain, bool quick,
+        ProcessGroup? group = null)
     {
-        Directory.CreateDirectory(outDir);
         var clock = Stopwatch.StartNew();
-        var trainer = new MnistTrainer<float>(s, data.Train, data.Test);
+        var trainer = new MnistTrainer<float>(s, data.Train, data.Test, group);
+        if (trainer.Parallel is not { } parallel) return Train(trainer, s, outDir, resume, sweep, maxMinutes, plain, quick, clock);
+        if (trainer.SmallestBatch < parallel.Group.Size)
+        {
+            if (parallel.Group.IsRoot)
+                Console.Error.WriteLine($"A batch of {trainer.SmallestBatch} images (--batch {s.Batch} over {trainer.TrainCount} images) cannot give each of {parallel.Group.Size} ranks an image; use fewer ranks.");
+            return 2;
+        }
+        // A fault (non-finite loss on any rank, an exception on one, a rank killed) stops every rank naming rank and step.
+        return parallel.RunGuarded(() => Train(trainer, s, outDir, resume, sweep, maxMinutes, plain, quick, clock));
+    }
+
+    private static int Train(MnistTrainer<float> trainer, TrainSettings s, string outDir, bool resume, bool sweep, double maxMinutes, bool plain, bool quick, Stopwatch clock)
+    {
+        var parallel = trainer.Parallel;
+        bool root = parallel is null || parallel.Group.IsRoot;
+        TextWriter log = root ? Console.Out : TextWriter.Null;
+        if (root) Directory.CreateDirectory(outDir);
         string checkpoint = Path.Combine(outDir, "checkpoint.bin");
-        if (resume)
+        if (resume && root)
         {
             trainer.LoadCheckpoint(checkpoint);
             Console.WriteLine($"Resumed from {checkpoint} after epoch {trainer.Epoch}.");
         }
+        if (parallel is not null)
+        {
+            trainer.Synchronize(); // θ, optimiser state, epoch and RNG from rank 0
+            log.WriteLine($"Distributed: {parallel.Group.Size} ranks ({parallel.Group.Description}), each training on {s.Batch / parallel.Group.Size}–{(s.Batch + parallel.Group.Size - 1) / parallel.Group.Size} " +
+                          $"of the {s.Batch} images per batch; gradients summed in rank order, {parallel.BytesSentPerStep} bytes per rank per step; rank 0 tests and writes.");
+        }
         var c = trainer.Classifier;
         string solver = s.Model is ModelKind.OdeNet or ModelKind.RkNet
             ? $", dopri5 rtol {s.RelTol:G2} atol {s.AbsTol:G2} ({(s.Model == ModelKind.OdeNet ? "adjoint" : "backprop through the solver")})" : "";
-        Console.WriteLine($"MNIST {s.Model}: {c.ParameterCount:N0} parameters{solver}; SGD lr {s.LearningRate:G3} momentum {s.Momentum} " +
+        log.WriteLine($"MNIST {s.Model}: {c.ParameterCount:N0} parameters{solver}; SGD lr {s.LearningRate:G3} momentum {s.Momentum} " +
                           $"(×0.1 at epochs {string.Join(", ", s.Milestones)}), batch {s.Batch}, {s.Epochs} epochs of {trainer.TrainCount:N0} images " +
                           $"with random crops (padding {s.CropPadding}); {OdeDsl.Parallelism.MaxThreads} thread(s).");
 
-        using var metrics = new MetricsWriter(Path.Combine(outDir, "metrics.jsonl"), append: resume);
-        using var epochLog = new MetricsWriter(Path.Combine(outDir, "epochs.jsonl"), append: resume);
+        using var metrics = root ? new MetricsWriter(Path.Combine(outDir, "metrics.jsonl"), append: resume) : null;
+        using var epochLog = root ? new MetricsWriter(Path.Combine(outDir, "epochs.jsonl"), append: resume) : null;
         var trainClock = Stopwatch.StartNew();
-        bool outOfTime() => maxMinutes > 0 && trainClock.Elapsed.TotalMinutes >= maxMinutes;
+        var stopFlag = new int[1];
+        bool outOfTime()
+        {
+            if (maxMinutes <= 0) return false;
+            stopFlag[0] = trainClock.Elapsed.TotalMinutes >= maxMinutes ? 1 : 0;
+            parallel?.Group.Broadcast<int>(stopFlag); // rank 0's clock decides, so every rank stops at the same batch
+            return stopFlag[0] != 0;
+        }
         long nfeF = 0, nfeB = 0, steps = 0;
         (double Loss, double Accuracy, double Nfe, double Seconds) test = (double.NaN, double.NaN, double.NaN, 0);
         bool stoppedEarly = false;
@@ -43,7 +76,7 @@ public static class MnistRun
         {
             int epoch = trainer.Epoch + 1;
             double lossSum = 0; long correct = 0, seen = 0;
-            TrainingProgress.Run($"epoch {epoch}/{s.Epochs}", stepsPerEpoch, reporter =>
+            void Epoch(IProgressReporter reporter)
             {
                 trainer.TrainEpoch((step, r, seconds) =>
                 {
@@ -52,25 +85,30 @@ public static class MnistRun
                     lossSum += r.Loss * n; correct += r.Correct; seen += n;
                     nfeF += r.NfeForward; nfeB += r.NfeBackward; steps++;
                     var m = new TrainingMetrics(iteration, r.Loss, r.NfeForward, r.NfeBackward, seconds, trainer.Optimizer.LearningRate);
-                    metrics.Write(m, ("epoch", epoch), ("accuracy", (double)r.Correct / n));
+                    metrics?.Write(m, ("epoch", epoch), ("accuracy", (double)r.Correct / n));
                     if (step % 10 == 9 || step == stepsPerEpoch - 1) reporter.Report(m with { Iteration = step + 1 });
                 }, () => stoppedEarly = outOfTime());
-            }, plain);
+            }
+            if (root) TrainingProgress.Run($"epoch {epoch}/{s.Epochs}", stepsPerEpoch, Epoch, plain);
+            else Epoch(new SilentReporter());
             if (stoppedEarly)
             {
-                Console.WriteLine($"--max-minutes {maxMinutes} reached in epoch {epoch} after {seen} images; testing the current weights (not checkpointed: the epoch is incomplete).");
+                log.WriteLine($"--max-minutes {maxMinutes} reached in epoch {epoch} after {seen} images; testing the current weights (not checkpointed: the epoch is incomplete).");
                 break;
             }
+            parallel?.CheckInSync(c.Theta, (long)trainer.Epoch * stepsPerEpoch); // collective: every rank
+            if (!root) continue;
             trainer.SaveCheckpoint(checkpoint);
             test = trainer.Test();
-            epochLog.Write(new TrainingMetrics(epoch, test.Loss, (long)Math.Round(test.Nfe), 0, trainClock.Elapsed.TotalSeconds, trainer.Optimizer.LearningRate),
+            epochLog!.Write(new TrainingMetrics(epoch, test.Loss, (long)Math.Round(test.Nfe), 0, trainClock.Elapsed.TotalSeconds, trainer.Optimizer.LearningRate),
                 ("test_accuracy", test.Accuracy), ("test_error", 1 - test.Accuracy), ("train_loss", lossSum / Math.Max(1, seen)),
                 ("train_accuracy", (double)correct / Math.Max(1, seen)), ("test_seconds", test.Seconds));
             Console.WriteLine($"epoch {epoch}: train loss {lossSum / Math.Max(1, seen):F4}, train acc {100.0 * correct / Math.Max(1, seen):F2} %, " +
                               $"test acc {100 * test.Accuracy:F2} % (error {100 * (1 - test.Accuracy):F2} %), test NFE/batch {test.Nfe:F1}, {trainClock.Elapsed.TotalMinutes:F1} min");
         }
-        if (stoppedEarly || double.IsNaN(test.Accuracy)) test = trainer.Test();
         trainClock.Stop();
+        if (!root) return 0;
+        if (stoppedEarly || double.IsNaN(test.Accuracy)) test = trainer.Test();
 
         if (sweep && s.Model == ModelKind.OdeNet) Sweep(trainer, s, outDir);
         if (s.Model == ModelKind.OdeNet) MnistReport.WriteFigure3(outDir);
@@ -96,12 +134,23 @@ public static class MnistRun
             Row("mean NFE per training batch, forward / backward", steps == 0 ? "-" : $"{(double)nfeF / steps:F1} / {(double)nfeB / steps:F1}");
             Row("test NFE per batch", $"{test.Nfe:F1}");
         }
+        if (parallel is not null && parallel.Reductions > 0)
+        {
+            Row("ranks", $"{parallel.Group.Size} (Open MPI)");
+            Row("gradient reduction per step (incl. waiting)", $"{1000 * parallel.ReduceTime.TotalSeconds / parallel.Reductions:F3} ms, {parallel.BytesSentPerStep} bytes sent per rank");
+        }
         Row("training time", $"{trainClock.Elapsed.TotalMinutes:F1} min ({(steps == 0 ? 0 : trainClock.Elapsed.TotalSeconds / steps):F2} s/step)");
         Row("total time", $"{clock.Elapsed.TotalMinutes:F1} min");
         Row("output", Path.GetFullPath(outDir));
         AnsiConsole.Write(t);
         Console.WriteLine($"Test accuracy: {100 * test.Accuracy:F2} %");
         return double.IsFinite(test.Loss) ? 0 : 1;
+    }
+
+    private sealed class SilentReporter : IProgressReporter
+    {
+        public void Report(in TrainingMetrics metrics) { }
+        public void Message(string text) { }
     }
 
     /// <summary>Figure 3(a)/(b): the trained weights evaluated on the test set at each tolerance; one JSON line per tolerance.</summary>

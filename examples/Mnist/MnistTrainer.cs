@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Numerics;
 using OdeDsl.Data;
 using OdeDsl.Training;
+using OdeDsl.Training.Distributed;
 
 namespace Mnist;
 
@@ -28,7 +29,9 @@ public sealed record TrainSettings
 /// <summary>
 /// odenet_mnist's training loop: per epoch a fresh shuffle, random crops with 4-pixel padding, SGD with momentum and a
 /// step schedule applied per epoch, then a test pass. The RNG, θ, optimiser and epoch are checkpointed at each epoch's
-/// end, so a resumed run continues exactly as an uninterrupted one.
+/// end, so a resumed run continues exactly as an uninterrupted one. With a <see cref="DataParallel{T}"/> (--distributed)
+/// every rank draws the same shuffle and the same crops for the whole global batch, runs only its contiguous shard, and
+/// the shards' summed-loss gradients are added in rank order and scaled by 1/batch before the step.
 /// </summary>
 public sealed class MnistTrainer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -38,9 +41,11 @@ public sealed class MnistTrainer<T> where T : unmanaged, IFloatingPointIeee754<T
     private readonly int[] _order;
     private readonly T[] _images, _gradient;
     private readonly byte[] _labels;
+    private readonly DataParallel<T>? _parallel;
+    private readonly double[] _correct = new double[1], _allCorrect;
     private Rng _rng;
 
-    public MnistTrainer(TrainSettings settings, MnistSplit train, MnistSplit test)
+    public MnistTrainer(TrainSettings settings, MnistSplit train, MnistSplit test, ProcessGroup? group = null)
     {
         _s = settings;
         _train = train;
@@ -54,16 +59,23 @@ public sealed class MnistTrainer<T> where T : unmanaged, IFloatingPointIeee754<T
         _labels = new byte[Math.Max(settings.Batch, settings.TestBatch)];
         _gradient = new T[Classifier.ParameterCount];
         _rng = new Rng((ulong)settings.Seed + 12345);
+        _parallel = group is null ? null : new DataParallel<T>(group, Classifier.ParameterCount);
+        _allCorrect = new double[group?.Size ?? 1];
     }
 
     public static OdeDsl.SolveOptions<T> Tolerances(double rtol, double atol) => new() { RelTol = T.CreateChecked(rtol), AbsTol = T.CreateChecked(atol) };
 
     public MnistClassifier<T> Classifier { get; }
+    /// <summary>The data-parallel helper with --distributed, else null.</summary>
+    public DataParallel<T>? Parallel => _parallel;
     public Sgd<T> Optimizer { get; }
     public int Epoch { get; private set; }
     public int TrainCount => _s.TrainLimit > 0 ? Math.Min(_s.TrainLimit, _train.Count) : _train.Count;
     public int TestCount => _s.TestLimit > 0 ? Math.Min(_s.TestLimit, _test.Count) : _test.Count;
     public int StepsPerEpoch => (TrainCount + _s.Batch - 1) / _s.Batch;
+
+    /// <summary>The smallest global batch of an epoch (the last one when the batch does not divide the images).</summary>
+    public int SmallestBatch => TrainCount % _s.Batch is var rest && rest != 0 ? rest : Math.Min(_s.Batch, TrainCount);
 
     /// <summary>One epoch of training; <paramref name="onBatch"/> hears every step (its index within the epoch, result, seconds).</summary>
     public void TrainEpoch(Action<int, BatchResult, double> onBatch, Func<bool>? stop = null)
@@ -83,11 +95,37 @@ public sealed class MnistTrainer<T> where T : unmanaged, IFloatingPointIeee754<T
             var idx = _order.AsSpan(start, n);
             ImageBatch.Fill<T>(_train.Images, idx, _images.AsSpan(0, n * 784), _s.CropPadding, ref _rng);
             for (int b = 0; b < n; b++) _labels[b] = _train.Labels[idx[b]];
-            var r = Classifier.Run(_images.AsSpan(0, n * 784), _labels.AsSpan(0, n), _gradient);
+            var r = _parallel is null ? Classifier.Run(_images.AsSpan(0, n * 784), _labels.AsSpan(0, n), _gradient)
+                : ShardStep(_parallel, n, (long)Epoch * StepsPerEpoch + step);
             Optimizer.Step(Classifier.Theta, _gradient);
             onBatch(step, r, clock.Elapsed.TotalSeconds);
         }
         Epoch++;
+    }
+
+    /// <summary>This rank's shard of the global batch of <paramref name="n"/> (already filled); returns the global batch's
+    /// loss and correct count (the NFE are this rank's shard's: each shard takes its own dopri5 steps).</summary>
+    private BatchResult ShardStep(DataParallel<T> parallel, int n, long globalStep)
+    {
+        var (first, count) = parallel.Shard(n);
+        var r = Classifier.Run(_images.AsSpan(first * 784, count * 784), _labels.AsSpan(first, count), _gradient);
+        T c = T.CreateChecked(count); // the shard's mean → its sum; ReduceGradients adds the sums in rank order and divides by n
+        for (int i = 0; i < _gradient.Length; i++) _gradient[i] *= c;
+        double loss = parallel.ReduceGradients(_gradient, r.Loss * count, globalStep, 1.0 / n) / n;
+        _correct[0] = r.Correct;
+        parallel.Group.AllGather<double>(_correct, _allCorrect);
+        double correct = 0;
+        foreach (double k in _allCorrect) correct += k;
+        return r with { Loss = loss, Correct = (int)correct };
+    }
+
+    /// <summary>Makes every rank hold rank 0's θ, optimiser state, epoch and RNG (at start and after rank 0 resumed).</summary>
+    public void Synchronize()
+    {
+        if (_parallel is not { } parallel) return;
+        long epoch = Epoch;
+        parallel.SynchronizeState(Classifier.Theta, Optimizer, ref epoch, ref _rng);
+        Epoch = checked((int)epoch);
     }
 
     /// <summary>Loss, accuracy and mean forward NFE per batch on the test set, in batches of TestBatch.</summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Mnist;
 using OdeDsl.Data;
+using OdeDsl.Training.Distributed;
 
 // Chen et al. 2018's MNIST experiment (torchdiffeq examples/odenet_mnist.py) with OdeDsl: Table 1 and Figure 3.
 // `dotnet run -c Release --project examples/Mnist -- --help` lists the options.
@@ -26,11 +27,15 @@ var seed = new Option<int>("--seed") { Description = "Seed of the weights, shuff
 var sweep = new Option<bool>("--sweep") { Description = "Figure 3(a): after training (or, with --resume and no epochs left, from the checkpoint) evaluate the test set at rtol = atol = 1e-1 … 1e-5." };
 var table = new Option<bool>("--table") { Description = "Write <out>/table1.md: measure one gradient step's peak memory for each model and read the test errors of finished runs." };
 var figures = new Option<bool>("--figures") { Description = "Only (re)write <out>/odenet/figure3.svg from the logged metrics.jsonl and tolerance_sweep.jsonl." };
+var distributed = new Option<bool>("--distributed")
+{
+    Description = "Data-parallel over MPI (start with mpirun -np N): each rank trains on its shard of every batch; rank 0 tests and writes the output. Needs Open MPI.",
+};
 var plain = new Option<bool>("--plain") { Description = "Plain progress lines even on an interactive terminal." };
 
 var root = new RootCommand("ODE-Net on MNIST (Chen et al. 2018, Table 1 and Figure 3; torchdiffeq's odenet_mnist.py).")
 {
-    model, quick, epochs, batch, testBatch, lr, weightDecay, rtol, atol, threads, resume, data, outDir, trainLimit, testLimit, maxMinutes, seed, sweep, table, figures, plain,
+    model, quick, epochs, batch, testBatch, lr, weightDecay, rtol, atol, threads, resume, data, outDir, trainLimit, testLimit, maxMinutes, seed, sweep, table, figures, plain, distributed,
 };
 root.SetAction(pr =>
 {
@@ -78,7 +83,13 @@ root.SetAction(pr =>
     MnistDataset dataset;
     try { dataset = MnistDataset.Load(folder); }
     catch (IdxFormatException ex) { Console.Error.WriteLine(ex.Message); return 3; }
-    return MnistRun.Run(settings, dataset, Path.Combine(output, pr.GetValue(model)!), pr.GetValue(resume), pr.GetValue(sweep),
-        pr.GetValue(maxMinutes), pr.GetValue(plain), q);
+    string runDir = Path.Combine(output, pr.GetValue(model)!);
+    if (!pr.GetValue(distributed))
+        return MnistRun.Run(settings, dataset, runDir, pr.GetValue(resume), pr.GetValue(sweep), pr.GetValue(maxMinutes), pr.GetValue(plain), q);
+    ProcessGroup group;
+    try { group = ProcessGroup.InitializeMpi(); }
+    catch (MpiUnavailableException ex) { Console.Error.WriteLine(ex.Message); return 2; }
+    using (group)
+        return MnistRun.Run(settings, dataset, runDir, pr.GetValue(resume), pr.GetValue(sweep), pr.GetValue(maxMinutes), pr.GetValue(plain), q, group);
 });
 return root.Parse(args).Invoke();
