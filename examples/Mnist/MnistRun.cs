@@ -10,7 +10,7 @@ namespace Mnist;
 /// <summary>One training run of one model: progress, metrics, checkpoints, the test pass and the summary.</summary>
 public static class MnistRun
 {
-    public const int QuickEpochs = 1;
+    public const int QuickEpochs = 2;
     public const double QuickTolerance = 1e-2;
     public static readonly double[] SweepTolerances = [1e-1, 1e-2, 1e-3, 1e-4, 1e-5];
 

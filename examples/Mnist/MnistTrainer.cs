@@ -16,7 +16,9 @@ public sealed record TrainSettings
     public double LearningRate { get; init; } = 0.1;
     public double Momentum { get; init; } = 0.9;
     public double WeightDecay { get; init; }
-    public long[] Milestones { get; init; } = [60, 100, 140];
+    /// <summary>Epochs (fractions allowed) after which the learning rate is multiplied by 0.1; applied per step, so a
+    /// fractional milestone decays within an epoch (a one-epoch quick run decays for its last third).</summary>
+    public double[] Milestones { get; init; } = [60, 100, 140];
     public int CropPadding { get; init; } = 4;
     public double RelTol { get; init; } = 1e-3;
     public double AbsTol { get; init; } = 1e-3;
@@ -53,7 +55,7 @@ public sealed class MnistTrainer<T> where T : unmanaged, IFloatingPointIeee754<T
         Classifier = new MnistClassifier<T>(settings.Model, Math.Max(settings.Batch, settings.TestBatch), Tolerances(settings.RelTol, settings.AbsTol),
             settings.ResNetBlocks, settings.Seed);
         Optimizer = new Sgd<T>(Classifier.ParameterCount, settings.LearningRate, settings.Momentum, weightDecay: settings.WeightDecay);
-        _schedule = LearningRateSchedule.MultiStep(settings.LearningRate, settings.Milestones);
+        _schedule = LearningRateSchedule.MultiStep(settings.LearningRate, settings.Milestones.Select(m => (long)Math.Round(m * StepsPerEpoch)));
         _order = new int[TrainCount];
         _images = new T[Math.Max(settings.Batch, settings.TestBatch) * 784];
         _labels = new byte[Math.Max(settings.Batch, settings.TestBatch)];
@@ -80,7 +82,6 @@ public sealed class MnistTrainer<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <summary>One epoch of training; <paramref name="onBatch"/> hears every step (its index within the epoch, result, seconds).</summary>
     public void TrainEpoch(Action<int, BatchResult, double> onBatch, Func<bool>? stop = null)
     {
-        _schedule.Apply(Optimizer, Epoch);
         for (int i = 0; i < _order.Length; i++) _order[i] = i;
         for (int i = _order.Length - 1; i > 0; i--)
         {
@@ -91,6 +92,7 @@ public sealed class MnistTrainer<T> where T : unmanaged, IFloatingPointIeee754<T
         {
             if (stop?.Invoke() == true) return;
             var clock = Stopwatch.StartNew();
+            _schedule.Apply(Optimizer, (long)Epoch * StepsPerEpoch + step);
             int n = Math.Min(_s.Batch, _order.Length - start);
             var idx = _order.AsSpan(start, n);
             ImageBatch.Fill<T>(_train.Images, idx, _images.AsSpan(0, n * 784), _s.CropPadding, ref _rng);
