@@ -23,11 +23,16 @@ public interface IHyperPlanarSpec
 /// d → M → d tanh network, so the batched work is two thin products; the reverse sweep maps the effective weights'
 /// gradients back through the hypernetwork, which also gives ∂/∂t.
 /// </remarks>
-public sealed class HyperPlanarField<TSpec> : ICnfField<HyperPlanarField<TSpec>> where TSpec : IHyperPlanarSpec
+public sealed class HyperPlanarField<TSpec> : ITanhNetField<HyperPlanarField<TSpec>> where TSpec : IHyperPlanarSpec
 {
     private HyperPlanarField() { }
 
     internal static readonly NetShape Shape;
+    static NetShape ITanhNetField<HyperPlanarField<TSpec>>.Shape => Shape;
+    static void ITanhNetField<HyperPlanarField<TSpec>>.SetWeights<T>(T t, ReadOnlySpan<T> theta, in TanhNet.Frame<T> fr, Span<T> workspace, int batch, int directions)
+        => SetWeights(t, theta, fr, workspace, batch, directions);
+    static T ITanhNetField<HyperPlanarField<TSpec>>.MapGradients<T>(T t, ReadOnlySpan<T> theta, in TanhNet.Frame<T> fr, Span<T> gradTheta, Span<T> workspace, int batch, int directions)
+        => MapGradients(t, theta, fr, gradTheta, workspace, batch, directions);
     private static readonly int D, H, M, P, Fc1W, Fc1B, Fc2W, Fc2B, Fc3W, Fc3B;
 
     static HyperPlanarField()
@@ -58,12 +63,7 @@ public sealed class HyperPlanarField<TSpec> : ICnfField<HyperPlanarField<TSpec>>
     public static void Forward<T>(T t, ReadOnlySpan<T> z, ReadOnlySpan<T> theta, ReadOnlySpan<T> v, int directions,
         Span<T> f, Span<T> jv, int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        CnfGuard.Check(D, ParameterCount, theta.Length, z.Length, v.Length, directions, batch, workspace.Length, WorkspaceLength(batch, directions));
-        var fr = new TanhNet.Frame<T>(Shape, workspace, batch, directions);
-        SetWeights(t, theta, fr, workspace, batch, directions);
-        TanhNet.Forward(Shape, fr, z, v, f, jv);
-    }
+        => TanhNetField.Forward<HyperPlanarField<TSpec>, T>(t, z, theta, v, directions, f, jv, batch, workspace);
 
     /// <summary>Runs the hypernetwork at t and writes the planar units as the effective weights of the d → M → d network.</summary>
     private static void SetWeights<T>(T t, ReadOnlySpan<T> theta, in TanhNet.Frame<T> fr, Span<T> workspace, int batch, int directions)
@@ -89,38 +89,17 @@ public sealed class HyperPlanarField<TSpec> : ICnfField<HyperPlanarField<TSpec>>
 
     public static void ForwardTrace<T>(T t, ReadOnlySpan<T> z, ReadOnlySpan<T> theta, Span<T> f, Span<T> trace, int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int d = Dimension;
-        CnfGuard.Check(d, ParameterCount, theta.Length, z.Length, d * batch * d, d, batch, workspace.Length, WorkspaceLength(batch, d));
-        var fr = new TanhNet.Frame<T>(Shape, workspace, batch, d);
-        SetWeights(t, theta, fr, workspace, batch, d);
-        TanhNet.ForwardTrace(Shape, fr, z, f, trace);
-    }
+        => TanhNetField.ForwardTrace<HyperPlanarField<TSpec>, T>(t, z, theta, f, trace, batch, workspace);
 
     public static T Backward<T>(T t, ReadOnlySpan<T> theta, int directions, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotJv,
         Span<T> gradZ, Span<T> gradV, Span<T> gradTheta, int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (gradTheta.Length != ParameterCount)
-            throw new ArgumentException($"gradTheta has {gradTheta.Length} elements; {typeof(HyperPlanarField<TSpec>).Name} has {ParameterCount} parameters.", nameof(gradTheta));
-        var fr = new TanhNet.Frame<T>(Shape, workspace, batch, directions);
-        fr.EffGrad.Clear();
-        TanhNet.Backward(Shape, fr, cotF, cotJv, gradZ, gradV);
-        return MapGradients(t, theta, fr, gradTheta, workspace, batch, directions);
-    }
+        => TanhNetField.Backward<HyperPlanarField<TSpec>, T>(t, theta, directions, cotF, cotJv, gradZ, gradV, gradTheta, batch, workspace);
 
     public static T BackwardTrace<T>(T t, ReadOnlySpan<T> theta, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace,
         Span<T> gradZ, Span<T> gradTheta, int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (gradTheta.Length != ParameterCount)
-            throw new ArgumentException($"gradTheta has {gradTheta.Length} elements; the field has {ParameterCount} parameters.", nameof(gradTheta));
-        int d = Dimension;
-        var fr = new TanhNet.Frame<T>(Shape, workspace, batch, d);
-        fr.EffGrad.Clear();
-        TanhNet.BackwardTrace(Shape, fr, cotF, cotTrace, gradZ);
-        return MapGradients(t, theta, fr, gradTheta, workspace, batch, d);
-    }
+        => TanhNetField.BackwardTrace<HyperPlanarField<TSpec>, T>(t, theta, cotF, cotTrace, gradZ, gradTheta, batch, workspace);
 
     /// <summary>The effective weights' gradients (in the frame) back to θ and t.</summary>
     private static T MapGradients<T>(T t, ReadOnlySpan<T> theta, in TanhNet.Frame<T> fr, Span<T> gradTheta, Span<T> workspace, int batch, int directions)

@@ -30,11 +30,16 @@ public interface IMlpFieldSpec
 /// l = 1 … L+1 as PyTorch's nn.Linear: W{l} [out, in (+1 with t)] then b{l} [out]; concatsquash layers add
 /// gate{l} [out, 1], gateBias{l} [out] and hyperBias{l} [out, 1]. Default initialisers are nn.Linear's.
 /// </summary>
-public sealed class MlpField<TSpec> : ICnfField<MlpField<TSpec>> where TSpec : IMlpFieldSpec
+public sealed class MlpField<TSpec> : ITanhNetField<MlpField<TSpec>> where TSpec : IMlpFieldSpec
 {
     private MlpField() { }
 
     internal static readonly NetShape Shape;
+    static NetShape ITanhNetField<MlpField<TSpec>>.Shape => Shape;
+    static void ITanhNetField<MlpField<TSpec>>.SetWeights<T>(T t, ReadOnlySpan<T> theta, in TanhNet.Frame<T> fr, Span<T> workspace, int batch, int directions)
+        => SetWeights(t, theta, fr, workspace, batch, directions);
+    static T ITanhNetField<MlpField<TSpec>>.MapGradients<T>(T t, ReadOnlySpan<T> theta, in TanhNet.Frame<T> fr, Span<T> gradTheta, Span<T> workspace, int batch, int directions)
+        => MapGradients(t, theta, fr, gradTheta, workspace, batch, directions);
     private static readonly int[] WTheta, BTheta, GTheta, GbTheta, HbTheta, InTheta;
 
     static MlpField()
@@ -87,12 +92,7 @@ public sealed class MlpField<TSpec> : ICnfField<MlpField<TSpec>> where TSpec : I
     public static void Forward<T>(T t, ReadOnlySpan<T> z, ReadOnlySpan<T> theta, ReadOnlySpan<T> v, int directions,
         Span<T> f, Span<T> jv, int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        CnfGuard.Check(Dimension, ParameterCount, theta.Length, z.Length, v.Length, directions, batch, workspace.Length, WorkspaceLength(batch, directions));
-        var fr = new TanhNet.Frame<T>(Shape, workspace, batch, directions);
-        SetWeights(t, theta, fr, workspace, batch, directions);
-        TanhNet.Forward(Shape, fr, z, v, f, jv);
-    }
+        => TanhNetField.Forward<MlpField<TSpec>, T>(t, z, theta, v, directions, f, jv, batch, workspace);
 
     /// <summary>(θ, t) → the effective weights W_l, s_l, c_l in the frame.</summary>
     private static void SetWeights<T>(T t, ReadOnlySpan<T> theta, in TanhNet.Frame<T> fr, Span<T> workspace, int batch, int directions)
@@ -123,38 +123,17 @@ public sealed class MlpField<TSpec> : ICnfField<MlpField<TSpec>> where TSpec : I
 
     public static void ForwardTrace<T>(T t, ReadOnlySpan<T> z, ReadOnlySpan<T> theta, Span<T> f, Span<T> trace, int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int d = Dimension;
-        CnfGuard.Check(d, ParameterCount, theta.Length, z.Length, d * batch * d, d, batch, workspace.Length, WorkspaceLength(batch, d));
-        var fr = new TanhNet.Frame<T>(Shape, workspace, batch, d);
-        SetWeights(t, theta, fr, workspace, batch, d);
-        TanhNet.ForwardTrace(Shape, fr, z, f, trace);
-    }
+        => TanhNetField.ForwardTrace<MlpField<TSpec>, T>(t, z, theta, f, trace, batch, workspace);
 
     public static T Backward<T>(T t, ReadOnlySpan<T> theta, int directions, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotJv,
         Span<T> gradZ, Span<T> gradV, Span<T> gradTheta, int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (gradTheta.Length != ParameterCount)
-            throw new ArgumentException($"gradTheta has {gradTheta.Length} elements; {typeof(MlpField<TSpec>).Name} has {ParameterCount} parameters.", nameof(gradTheta));
-        var fr = new TanhNet.Frame<T>(Shape, workspace, batch, directions);
-        fr.EffGrad.Clear();
-        TanhNet.Backward(Shape, fr, cotF, cotJv, gradZ, gradV);
-        return MapGradients(t, theta, fr, gradTheta, workspace, batch, directions);
-    }
+        => TanhNetField.Backward<MlpField<TSpec>, T>(t, theta, directions, cotF, cotJv, gradZ, gradV, gradTheta, batch, workspace);
 
     public static T BackwardTrace<T>(T t, ReadOnlySpan<T> theta, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace,
         Span<T> gradZ, Span<T> gradTheta, int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (gradTheta.Length != ParameterCount)
-            throw new ArgumentException($"gradTheta has {gradTheta.Length} elements; the field has {ParameterCount} parameters.", nameof(gradTheta));
-        int d = Dimension;
-        var fr = new TanhNet.Frame<T>(Shape, workspace, batch, d);
-        fr.EffGrad.Clear();
-        TanhNet.BackwardTrace(Shape, fr, cotF, cotTrace, gradZ);
-        return MapGradients(t, theta, fr, gradTheta, workspace, batch, d);
-    }
+        => TanhNetField.BackwardTrace<MlpField<TSpec>, T>(t, theta, cotF, cotTrace, gradZ, gradTheta, batch, workspace);
 
     /// <summary>The effective weights' gradients (in the frame) back to θ and t.</summary>
     private static T MapGradients<T>(T t, ReadOnlySpan<T> theta, in TanhNet.Frame<T> fr, Span<T> gradTheta, Span<T> workspace, int batch, int directions)
