@@ -12,7 +12,43 @@ namespace LatentOde;
 /// </summary>
 public static class Figures
 {
-    public static IReadOnlyList<string> Write(RunSettings s) => s.Field == "deep" ? Write<DeepLatentField.Dynamics>(s) : Write<LatentField.Dynamics>(s);
+    public static IReadOnlyList<string> Write(RunSettings s) => s.Poisson ? [.. Write<PoissonLatentField.Dynamics>(s), WriteIntensity(s)]
+        : s.Field == "deep" ? Write<DeepLatentField.Dynamics>(s) : Write<LatentField.Dynamics>(s);
+
+    /// <summary>
+    /// Figure 7: the inferred intensity λ(z(t)) over the window and the horizon for four test trajectories (z₀ = the posterior
+    /// mean), with the observation times, and the data's sampling weight exp(κ·sin φ(t)) scaled so that its integral over
+    /// the window is n (what the intensity should approach: n of the window's points are drawn with probabilities ∝ it).
+    /// </summary>
+    private static string WriteIntensity(RunSettings s)
+    {
+        var (train, test) = s.Data();
+        var model = Trainer.Model<PoissonLatentField.Dynamics>(s, train);
+        var theta = Load(Path.Combine(s.RunDir, "checkpoint.bin"), LatentOdeModel<PoissonLatentField.Dynamics, float>.ParameterCount);
+        var picks = Enumerable.Range(0, test.Count).Where(i => test.Clockwise[i]).Take(2)
+            .Concat(Enumerable.Range(0, test.Count).Where(i => !test.Clockwise[i]).Take(2)).ToArray();
+        var batch = SequenceBatch<float>.From(test, picks);
+        var z0 = model.PosteriorMean(theta, batch);
+        int w = test.Settings.Window, g = w + test.Settings.Horizon;
+        var lambda = model.IntensityPath(theta, z0, Evaluation.GridTimes(test, picks.Length));
+        double dt = test.GridTimes[1] - test.GridTimes[0];
+        var panels = new List<SvgPlot>();
+        for (int p = 0; p < picks.Length; p++)
+        {
+            int sIdx = picks[p];
+            var plot = new SvgPlot($"test trajectory {sIdx} ({(test.Clockwise[sIdx] ? "clockwise" : "counter-clockwise")}), n = {s.Observations}", "t", "λ(t)");
+            plot.Line("inferred intensity λ(z(t))", test.GridTimes, ToDouble(lambda.AsSpan(p * g, g)), "#1f77b4");
+            var weights = IrregularSpirals.TimeWeights(test.Settings, test.TruthWindow.AsSpan(sIdx * w * 2, w * 2), test.Clockwise[sIdx]);
+            double norm = s.Observations / (weights.Sum() * dt);
+            plot.Line("sampling weight, ∫ = n over the window", test.GridTimes[..w], weights.Select(v => v * norm).ToArray(), "#999999", dashed: true);
+            var obs = test.ObservationTimes(sIdx);
+            plot.Scatter("observation times", obs, new double[obs.Length], "#d62728");
+            panels.Add(plot);
+        }
+        string path = Path.Combine(s.RunDir, "fig7-poisson-intensity.svg");
+        SvgFigure.Save(path, [.. panels]);
+        return path;
+    }
 
     private static IReadOnlyList<string> Write<TDyn>(RunSettings s) where TDyn : IOdeDynamics<TDyn>
     {
