@@ -164,7 +164,7 @@ public static class Trainer
                     ("log_likelihood", report.LogLikelihood), ("kl", report.Kl), ("times_log_likelihood", report.TimesLogLikelihood),
                     ("test_rmse_extrapolation", evaluate ? scores.ExtrapolationRmse : double.NaN),
                     ("test_rmse_reconstruction", evaluate ? scores.ReconstructionRmse : double.NaN));
-                Console.WriteLine($"{s.Model}-n{s.Observations} it {it,5}  loss {loss,10:F3}  nfe {report.NfeForward,4}/{report.NfeBackward,4}  {clock.Elapsed.TotalSeconds,7:F1} s" +
+                Console.WriteLine($"{Path.GetFileName(s.RunDir)} it {it,5}  loss {loss,10:F3}  nfe {report.NfeForward,4}/{report.NfeBackward,4}  {clock.Elapsed.TotalSeconds,7:F1} s" +
                                   (evaluate ? $"  test RMSE extrapolation {scores.ExtrapolationRmse:F4} reconstruction {scores.ReconstructionRmse:F4}" : ""));
             }
             if (save) Checkpoint.Save<float>(checkpoint, theta, adam, it, rng);
