@@ -57,7 +57,7 @@ internal sealed class SampleTimesAdjoint<TDynamics, T>
     private int _recorded;
     private T[] _cot = [];   // the loss cotangents of one Run, ragged order
     private readonly T[] _gradTheta;
-    private long _calls, _thetaCalls, _accepted, _rejected;
+    private long _calls, _accepted, _rejected;
 
     public SampleTimesAdjoint(SampleTimes<T> times, T[] theta, T[] forwardStates, SolveOptions<T> backward, int[]? stateGroups)
     {
@@ -103,6 +103,7 @@ internal sealed class SampleTimesAdjoint<TDynamics, T>
         int B = _times.Batch;
         var yBar = new T[B * S];
         _cot = g.ToArray();
+        _gradTheta.AsSpan().Clear(); _nfe.AsSpan().Clear(); _calls = _accepted = _rejected = 0; _recorded = 0;
         for (int b = 0; b < B; b++)
         {
             int first = _times.Offset(b), last = _times.Offset(b + 1) - 1;
@@ -126,9 +127,6 @@ internal sealed class SampleTimesAdjoint<TDynamics, T>
         for (int b = 0; b < B; b++) _z.AsSpan(b * Z + S, S).CopyTo(yBar.AsSpan(b * S, S));
         return (yBar, (T[])_gradTheta.Clone(), new SolverStats(_calls, _accepted, _rejected));
     }
-
-    /// <summary>Batched calls of the augmented right-hand side, and of the parameter VJPs of the recorded stages.</summary>
-    public long ThetaCalls => _thetaCalls;
 
     /// <summary>Sets the row's next interval [t, previous own time or t₀], or finishes it at t₀.</summary>
     private void StartInterval(int b)
@@ -174,7 +172,7 @@ internal sealed class SampleTimesAdjoint<TDynamics, T>
             case Phase.First:
                 result.CopyTo(K(b, 0));
                 if (adaptive) RequestProbe(b);
-                else { _h[b] = _o.FixedStep!.Value * Direction(b); BeginAttempt(b); }
+                else { _h[b] = Direction(b) * T.Min(_o.FixedStep!.Value, _o.MaxStep); BeginAttempt(b); }
                 break;
             case Phase.Probe:
                 SelectFirstStep(b, result);
@@ -390,7 +388,6 @@ internal sealed class SampleTimesAdjoint<TDynamics, T>
         int n = _recorded * S;
         TDynamics.VectorJacobianProduct<T>(_recT.AsSpan(0, _recorded), _recH.AsSpan(0, n), _theta, _recCot.AsSpan(0, n),
             _recGradH.AsSpan(0, n), _gradTheta, _recGradT.AsSpan(0, _recorded), _recorded, _workspace);
-        _thetaCalls++;
         _recorded = 0;
     }
 
