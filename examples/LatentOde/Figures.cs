@@ -12,7 +12,81 @@ namespace LatentOde;
 /// </summary>
 public static class Figures
 {
-    public static IReadOnlyList<string> Write(RunSettings s) => s.Field == "deep" ? Write<DeepLatentField.Dynamics>(s) : Write<LatentField.Dynamics>(s);
+    public static IReadOnlyList<string> Write(RunSettings s) => s.Poisson ? [.. Write<PoissonLatentField.Dynamics>(s), WriteIntensity(s)]
+        : s.Field == "deep" ? Write<DeepLatentField.Dynamics>(s) : Write<LatentField.Dynamics>(s);
+
+    /// <summary>
+    /// Figure 7: the inferred intensity λ(z(t)) over the window and the horizon for four test trajectories (z₀ = the posterior
+    /// mean), with the observation times, and the data's sampling weight exp(κ·sin φ(t)) scaled so that its integral over
+    /// the window is n (what the intensity should approach: n of the window's points are drawn with probabilities ∝ it).
+    /// </summary>
+    private static string WriteIntensity(RunSettings s)
+    {
+        var (train, test) = s.Data();
+        var model = Trainer.Model<PoissonLatentField.Dynamics>(s, train);
+        var theta = Load(Path.Combine(s.RunDir, "checkpoint.bin"), LatentOdeModel<PoissonLatentField.Dynamics, float>.ParameterCount);
+        var picks = Enumerable.Range(0, test.Count).Where(i => test.Clockwise[i]).Take(2)
+            .Concat(Enumerable.Range(0, test.Count).Where(i => !test.Clockwise[i]).Take(2)).ToArray();
+        var batch = SequenceBatch<float>.From(test, picks);
+        var z0 = model.PosteriorMean(theta, batch);
+        int w = test.Settings.Window, g = w + test.Settings.Horizon;
+        var lambda = model.IntensityPath(theta, z0, Evaluation.GridTimes(test, picks.Length));
+        double dt = test.GridTimes[1] - test.GridTimes[0];
+        var panels = new List<SvgPlot>();
+        for (int p = 0; p < picks.Length; p++)
+        {
+            int sIdx = picks[p];
+            var plot = new SvgPlot($"test trajectory {sIdx} ({(test.Clockwise[sIdx] ? "clockwise" : "counter-clockwise")}), n = {s.Observations}", "t", "λ(t)");
+            plot.Line("inferred intensity λ(z(t))", test.GridTimes, ToDouble(lambda.AsSpan(p * g, g)), "#1f77b4");
+            var weights = IrregularSpirals.TimeWeights(test.Settings, test.TruthWindow.AsSpan(sIdx * w * 2, w * 2), test.Clockwise[sIdx]);
+            double norm = s.Observations / (weights.Sum() * dt);
+            plot.Line("sampling weight, ∫ = n over the window", test.GridTimes[..w], weights.Select(v => v * norm).ToArray(), "#999999", dashed: true);
+            var obs = test.ObservationTimes(sIdx);
+            plot.Scatter("observation times", obs, new double[obs.Length], "#d62728");
+            panels.Add(plot);
+        }
+        string path = Path.Combine(s.RunDir, "fig7-poisson-intensity.svg");
+        SvgFigure.Save(path, [.. panels]);
+        TimesScore(model, theta, test);
+        return path;
+    }
+
+    /// <summary>
+    /// Prints how much the inferred intensity knows about the test trajectories' observation times: the mean per trajectory
+    /// of Σᵢ log λ(tᵢ) − ∫λ dt (the integral by the trapezoid rule on the window's grid, where the observations lie)
+    /// against the best constant intensity n/T (n·log(n/T) − n), and the mean correlation over the window of log λ(t)
+    /// with the log sampling weight κ·sin φ(t).
+    /// </summary>
+    private static void TimesScore(LatentOdeModel<PoissonLatentField.Dynamics, float> model, float[] theta, IrregularSpirals test)
+    {
+        var all = SequenceBatch<float>.From(test, Enumerable.Range(0, test.Count).ToArray());
+        int w = test.Settings.Window, g = w + test.Settings.Horizon, n = test.Settings.Observations;
+        var lambda = model.IntensityPath(theta, model.PosteriorMean(theta, all), Evaluation.GridTimes(test, test.Count));
+        double T = test.GridTimes[w - 1], dt = test.GridTimes[1] - test.GridTimes[0], ll = 0, corr = 0;
+        for (int b = 0; b < test.Count; b++)
+        {
+            var logL = new double[w];
+            double integral = 0;
+            for (int i = 0; i < w; i++)
+            {
+                logL[i] = Math.Log(lambda[b * g + i]);
+                if (i > 0) integral += 0.5 * dt * (lambda[b * g + i - 1] + lambda[b * g + i]);
+            }
+            foreach (int i in test.ObservedIndices[b]) ll += logL[i];
+            ll -= integral;
+            var logW = IrregularSpirals.TimeWeights(test.Settings, test.TruthWindow.AsSpan(b * w * 2, w * 2), test.Clockwise[b]).Select(v => Math.Log(v)).ToArray();
+            corr += Correlation(logL, logW);
+        }
+        Console.WriteLine($"Poisson times, {test.Count} test trajectories: mean log-likelihood {ll / test.Count:F3} (constant intensity n/T: {n * Math.Log(n / T) - n:F3}); " +
+                          $"mean correlation of log λ(t) with the log sampling weight over the window {corr / test.Count:F3}");
+    }
+
+    private static double Correlation(double[] x, double[] y)
+    {
+        double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0, syy = 0;
+        for (int i = 0; i < x.Length; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) * (x[i] - mx); syy += (y[i] - my) * (y[i] - my); }
+        return sxx > 0 && syy > 0 ? sxy / Math.Sqrt(sxx * syy) : 0;
+    }
 
     private static IReadOnlyList<string> Write<TDyn>(RunSettings s) where TDyn : IOdeDynamics<TDyn>
     {

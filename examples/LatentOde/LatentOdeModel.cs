@@ -4,12 +4,13 @@ using OdeDsl.Models;
 using OdeDsl.Training;
 using Cell = LatentOde.Networks.CellFunction;
 using Decoder = LatentOde.Networks.DecodeFunction;
+using Intensity = LatentOde.Networks.IntensityFunction;
 using Posterior = LatentOde.Networks.PosteriorFunction;
 
 namespace LatentOde;
 
-/// <summary>What one gradient evaluation measured.</summary>
-public readonly record struct StepReport(double Loss, double LogLikelihood, double Kl, long NfeForward, long NfeBackward);
+/// <summary>What one gradient evaluation measured; <paramref name="TimesLogLikelihood"/> is the Poisson-process term (0 without it).</summary>
+public readonly record struct StepReport(double Loss, double LogLikelihood, double Kl, long NfeForward, long NfeBackward, double TimesLogLikelihood = 0);
 
 /// <summary>
 /// The latent ODE of Chen et al. 2018 §5 (latent_ode.py): an RNN run backwards over the observations gives q(z₀) =
@@ -17,6 +18,9 @@ public readonly record struct StepReport(double Loss, double LogLikelihood, doub
 /// (<see cref="Ode.ForwardAtSampleTimes{TDynamics, T}"/>); the decoder maps z(tᵢ) to the mean of N(x; ·, σ_obs²).
 /// Loss = mean over the batch of −log p(x | z) + KL(q(z₀) ‖ N(0, I)), the negative ELBO, as the code computes it.
 /// θ = [cell | posterior | field | decoder].
+/// With a field of StateSize 5 (<see cref="PoissonLatentField"/>: [z, Λ], dΛ/dt = λ(z)) the observation times get a
+/// Poisson-process likelihood too (§5.1, Fig. 7): log p(t₁ … tₙ) = Σᵢ log λ(z(tᵢ)) − ∫₀^T λ(z(t)) dt over the observed
+/// window [0, T], the integral being Λ(T) (every trajectory is also solved to T); the loss subtracts it per trajectory.
 /// </summary>
 public sealed class LatentOdeModel<TDyn, T>
     where TDyn : IOdeDynamics<TDyn>
@@ -28,11 +32,25 @@ public sealed class LatentOdeModel<TDyn, T>
     public static int DecoderOffset => FieldOffset + TDyn.ParameterCount;
     public static int ParameterCount => DecoderOffset + Decoder.ParameterCount;
 
-    public LatentOdeModel(Sensitivity sensitivity, SolveOptions<T> options, double noiseStd)
+    /// <param name="windowEnd">The end T of the observed window: needed (and only allowed) with a Poisson field.</param>
+    public LatentOdeModel(Sensitivity sensitivity, SolveOptions<T> options, double noiseStd, double? windowEnd = null)
     {
-        if (TDyn.StateSize != Sizes.Latent) throw new ArgumentException($"The latent field must have StateSize {Sizes.Latent}; {typeof(TDyn).Name} has {TDyn.StateSize}.");
+        if (TDyn.StateSize != Sizes.Latent && !Poisson)
+            throw new ArgumentException($"The latent field must have StateSize {Sizes.Latent} (or {Sizes.Latent + 1} with an integrated intensity); {typeof(TDyn).Name} has {TDyn.StateSize}.");
+        if (Poisson != windowEnd.HasValue)
+            throw new ArgumentException(Poisson ? $"{typeof(TDyn).Name} integrates a Poisson intensity: give the observed window's end (windowEnd)."
+                                                : "windowEnd is only used with a Poisson field (StateSize 5).", nameof(windowEnd));
+        if (windowEnd is { } end && !(end > 0)) throw new ArgumentOutOfRangeException(nameof(windowEnd), $"The window's end must be positive; it is {end}.");
         Sensitivity = sensitivity; Options = options; NoiseStd = noiseStd;
+        WindowEnd = windowEnd is { } e ? T.CreateChecked(e) : T.Zero;
     }
+
+    /// <summary>Whether the field carries the integrated intensity Λ as its fifth state component.</summary>
+    public static bool Poisson => TDyn.StateSize == Sizes.Latent + 1;
+    /// <summary>Offset of the intensity network's weights in θ (the field's last parameters), with a Poisson field.</summary>
+    public static int IntensityOffset => DecoderOffset - Intensity.ParameterCount;
+    /// <summary>The observed window's end T (Poisson field only).</summary>
+    public T WindowEnd { get; }
 
     public Sensitivity Sensitivity { get; }
     public SolveOptions<T> Options { get; }
@@ -97,24 +115,34 @@ public sealed class LatentOdeModel<TDyn, T>
         for (int b = 0; b < B; b++)
             GaussianElbo.Sample<T>(post.AsSpan(b * 2 * L, L), post.AsSpan(b * 2 * L + L, L), eps.AsSpan(b * L, L), z0.AsSpan(b * L, L));
 
-        // z(tᵢ) at every trajectory's own times, decoded.
+        // z(tᵢ) at every trajectory's own times (with a Poisson field: [z, Λ], and also at the window's end), decoded.
         var thetaField = theta.AsSpan(FieldOffset, TDyn.ParameterCount).ToArray();
-        var forward = Ode.ForwardAtSampleTimes<TDyn, T>(z0, batch.Times, thetaField, Sensitivity, Options);
+        var times = Poisson ? WithWindowEnd(batch.Times) : batch.Times;
+        var forward = Ode.ForwardAtSampleTimes<TDyn, T>(Poisson ? Augment(z0) : z0, times, thetaField, Sensitivity, Options);
         int rows = batch.Times.Count;
+        var z = Poisson ? Observed(forward.States, batch.Times, times) : forward.States;
         var xHat = new T[rows * Sizes.Observed];
         var decWs = new T[Decoder.WorkspaceLength(rows)];
         var thetaDec = theta.AsSpan(DecoderOffset, Decoder.ParameterCount);
-        Decoder.Forward<T>(forward.States, thetaDec, xHat, rows, decWs);
+        Decoder.Forward<T>(z, thetaDec, xHat, rows, decWs);
 
         // −log p(x | z)/B and its gradient, back through the decoder and the solve.
         double scale = 1.0 / B;
         var gradXHat = new T[xHat.Length];
         double logPx = GaussianElbo.LogLikelihood<T>(batch.X, xHat, NoiseStd, gradXHat, -scale);
         var gradZ = new T[rows * L];
-        Decoder.VectorJacobianProduct<T>(forward.States, thetaDec, gradXHat, gradZ, gradient.Slice(DecoderOffset, Decoder.ParameterCount), rows, decWs);
-        var odeGrad = forward.Backward(gradZ);
+        Decoder.VectorJacobianProduct<T>(z, thetaDec, gradXHat, gradZ, gradient.Slice(DecoderOffset, Decoder.ParameterCount), rows, decWs);
+        double logPt = 0;
+        var gradStates = gradZ;
+        if (Poisson)
+        {
+            logPt = TimesLogLikelihood(theta, z, forward.States, batch.Times, times, gradZ, gradient.Slice(IntensityOffset, Intensity.ParameterCount), -scale);
+            gradStates = Spread(gradZ, forward.States, batch.Times, times, T.CreateChecked(scale));
+        }
+        var odeGrad = forward.Backward(gradStates);
         var gField = gradient.Slice(FieldOffset, TDyn.ParameterCount);
         for (int i = 0; i < gField.Length; i++) gField[i] += odeGrad.Theta[i];
+        var gradZ0 = Poisson ? Strip(odeGrad.InitialState, B) : odeGrad.InitialState;   // Λ(0) = 0 is not a variable
 
         // Through the sample and the KL into [μ, logσ²].
         var gradPost = new T[post.Length];
@@ -125,7 +153,7 @@ public sealed class LatentOdeModel<TDyn, T>
             var logVar = post.AsSpan(b * 2 * L + L, L);
             var gMean = gradPost.AsSpan(b * 2 * L, L);
             var gLogVar = gradPost.AsSpan(b * 2 * L + L, L);
-            GaussianElbo.SampleBackward<T>(logVar, eps.AsSpan(b * L, L), odeGrad.InitialState.AsSpan(b * L, L), gMean, gLogVar);
+            GaussianElbo.SampleBackward<T>(logVar, eps.AsSpan(b * L, L), gradZ0.AsSpan(b * L, L), gMean, gLogVar);
             kl += GaussianElbo.KlToStandardNormal<T>(mean, logVar, gMean, gLogVar, scale);
         }
 
@@ -142,8 +170,102 @@ public sealed class LatentOdeModel<TDyn, T>
             Cell.VectorJacobianProduct<T>(inputs.AsSpan(step * B * U, B * U), thetaCell, dh, gradU, gCell, B, ws);
             for (int b = 0; b < B; b++) gradU.AsSpan(b * U + 3, H).CopyTo(dh.AsSpan(b * H, H));
         }
-        return new StepReport((-logPx + kl) * scale, logPx * scale, kl * scale,
-            forward.ForwardStats.FunctionEvaluations, odeGrad.Backward.FunctionEvaluations);
+        return new StepReport((-logPx - logPt + kl) * scale, logPx * scale, kl * scale,
+            forward.ForwardStats.FunctionEvaluations, odeGrad.Backward.FunctionEvaluations, logPt * scale);
+    }
+
+    /// <summary>
+    /// Σ over trajectories of Σᵢ log λ(z(tᵢ)) − Λ(T); adds its gradient times <paramref name="scale"/> with respect to the
+    /// observed z (into <paramref name="gradZ"/>) and to the intensity's weights (into <paramref name="gradIntensity"/>).
+    /// The −Λ(T) part's gradient goes through the solve (<see cref="Spread"/>).
+    /// </summary>
+    private static double TimesLogLikelihood(T[] theta, T[] z, T[] states, SampleTimes<T> observed, SampleTimes<T> times,
+        T[] gradZ, Span<T> gradIntensity, double scale)
+    {
+        int rows = observed.Count;
+        var lambda = new T[rows];
+        var ws = new T[Intensity.WorkspaceLength(rows)];
+        var thetaIntensity = theta.AsSpan(IntensityOffset, Intensity.ParameterCount);
+        Intensity.Forward<T>(z, thetaIntensity, lambda, rows, ws);
+        double sum = 0;
+        var gradLambda = new T[rows];
+        for (int i = 0; i < rows; i++)
+        {
+            sum += Math.Log(double.CreateChecked(lambda[i]));
+            gradLambda[i] = T.CreateChecked(scale / double.CreateChecked(lambda[i]));
+        }
+        for (int b = 0; b < times.Batch; b++) sum -= double.CreateChecked(states[(times.Offset(b + 1) - 1) * (Sizes.Latent + 1) + Sizes.Latent]);
+        var gz = new T[rows * Sizes.Latent];
+        Intensity.VectorJacobianProduct<T>(z, thetaIntensity, gradLambda, gz, gradIntensity, rows, ws);
+        for (int i = 0; i < gz.Length; i++) gradZ[i] += gz[i];
+        return sum;
+    }
+
+    /// <summary>The loss cotangents of the [z, Λ] outputs: gradZ at the observations, and d(−scale·(−Λ(T)))/dΛ = scale at each window end.</summary>
+    private static T[] Spread(T[] gradZ, T[] states, SampleTimes<T> observed, SampleTimes<T> times, T scale)
+    {
+        int S = Sizes.Latent + 1;
+        var g = new T[states.Length];
+        for (int b = 0; b < observed.Batch; b++)
+        {
+            for (int i = 0; i < observed.Of(b).Length; i++)
+                gradZ.AsSpan((observed.Offset(b) + i) * Sizes.Latent, Sizes.Latent).CopyTo(g.AsSpan((times.Offset(b) + i) * S));
+            g[(times.Offset(b + 1) - 1) * S + Sizes.Latent] += scale;
+        }
+        return g;
+    }
+
+    /// <summary>Each trajectory's times with the window's end appended (unless it is already its last time).</summary>
+    public SampleTimes<T> WithWindowEnd(SampleTimes<T> times)
+    {
+        var lists = new T[times.Batch][];
+        for (int b = 0; b < times.Batch; b++)
+        {
+            var own = times.Of(b);
+            if (own.Length > 0 && own[^1] > WindowEnd)
+                throw new ArgumentException($"Trajectory {b} is observed at {own[^1]}, after the window's end {WindowEnd}.", nameof(times));
+            lists[b] = own.Length > 0 && own[^1] == WindowEnd ? own.ToArray() : [.. own, WindowEnd];
+        }
+        return new SampleTimes<T>(times.Start, lists);
+    }
+
+    /// <summary>[z₀, Λ = 0] per row.</summary>
+    private static T[] Augment(T[] z0)
+    {
+        int B = z0.Length / Sizes.Latent, S = Sizes.Latent + 1;
+        var s = new T[B * S];
+        for (int b = 0; b < B; b++) z0.AsSpan(b * Sizes.Latent, Sizes.Latent).CopyTo(s.AsSpan(b * S));
+        return s;
+    }
+
+    /// <summary>The z part of [count, 5] states.</summary>
+    private static T[] Strip(T[] states, int count)
+    {
+        int S = Sizes.Latent + 1;
+        var z = new T[count * Sizes.Latent];
+        for (int r = 0; r < count; r++) states.AsSpan(r * S, Sizes.Latent).CopyTo(z.AsSpan(r * Sizes.Latent));
+        return z;
+    }
+
+    /// <summary>z at the observed times only (the ragged outputs of <paramref name="times"/> may end with the window's end).</summary>
+    private static T[] Observed(T[] states, SampleTimes<T> observed, SampleTimes<T> times)
+    {
+        int S = Sizes.Latent + 1;
+        var z = new T[observed.Count * Sizes.Latent];
+        for (int b = 0; b < observed.Batch; b++)
+            for (int i = 0; i < observed.Of(b).Length; i++)
+                states.AsSpan((times.Offset(b) + i) * S, Sizes.Latent).CopyTo(z.AsSpan((observed.Offset(b) + i) * Sizes.Latent));
+        return z;
+    }
+
+    /// <summary>λ(z(t)) [times.Count] from z₀ (Poisson field only; Figure 7).</summary>
+    public T[] IntensityPath(T[] theta, T[] z0, SampleTimes<T> times)
+    {
+        if (!Poisson) throw new InvalidOperationException($"{typeof(TDyn).Name} has no intensity.");
+        var z = LatentPath(theta.AsSpan(FieldOffset, TDyn.ParameterCount).ToArray(), z0, times);
+        var lambda = new T[times.Count];
+        Intensity.Forward<T>(z, theta.AsSpan(IntensityOffset, Intensity.ParameterCount), lambda, times.Count, new T[Intensity.WorkspaceLength(times.Count)]);
+        return lambda;
     }
 
     /// <summary>Decoded predictions [times.Count, 2] from given z₀ at per-trajectory times.</summary>
@@ -157,7 +279,10 @@ public sealed class LatentOdeModel<TDyn, T>
         return x;
     }
 
-    /// <summary>z(t) [times.Count, 4] from z₀ at per-trajectory times.</summary>
+    /// <summary>z(t) [times.Count, 4] from z₀ [batch, 4] at per-trajectory times.</summary>
     public T[] LatentPath(T[] thetaField, T[] z0, SampleTimes<T> times)
-        => Ode.SolveAtSampleTimes(new DynamicsRhs<TDyn, T>(thetaField, times.Batch), z0, times, Options).States;
+    {
+        var states = Ode.SolveAtSampleTimes(new DynamicsRhs<TDyn, T>(thetaField, times.Batch), Poisson ? Augment(z0) : z0, times, Options).States;
+        return Poisson ? Strip(states, times.Count) : states;
+    }
 }

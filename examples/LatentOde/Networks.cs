@@ -28,8 +28,27 @@ public static partial class DeepLatentField
         => W3 * Elu(W2 * Elu(W1 * z + b1) + b2) + b3;
 }
 
+/// <summary>
+/// The latent ODE with a Poisson-process likelihood of the observation times (Chen et al. 2018 §5.1, Fig. 7): the state is
+/// [z (4), Λ], z following the paper's field and Λ the integrated intensity dΛ/dt = λ(z) = softplus(U₂·tanh(U₁z + c₁) + c₂)
+/// (a 4–8–1 network), so that ∫λ dt over the window is read off the solve. The intensity's weights are the last four
+/// parameters, in the same layout as <see cref="Networks.Intensity"/> takes them for the log λ(tᵢ) terms.
+/// </summary>
+public static partial class PoissonLatentField
+{
+    [OdeDynamics]
+    public static Vec F([Shape(5)] Vec s, [Param(20, 4)] Mat W1, [Param(20)] Vec b1, [Param(4, 20)] Mat W2, [Param(4)] Vec b2,
+                        [Param(8, 4)] Mat U1, [Param(8)] Vec c1, [Param(1, 8)] Mat U2, [Param(1)] Vec c2)
+        => Concat(W2 * Elu(W1 * s[0..4] + b1) + b2, Softplus(U2 * Tanh(U1 * s[0..4] + c1) + c2));
+}
+
 public static partial class Networks
 {
+    /// <summary>The Poisson process's intensity λ(z) = softplus(U₂·tanh(U₁z + c₁) + c₂) (see <see cref="PoissonLatentField"/>).</summary>
+    [Differentiable]
+    public static Vec Intensity([Shape(4)] Vec z, [Param(8, 4)] Mat U1, [Param(8)] Vec c1, [Param(1, 8)] Mat U2, [Param(1)] Vec c2)
+        => Softplus(U2 * Tanh(U1 * z + c1) + c2);
+
     /// <summary>
     /// The recurrent cell of the recognition network and of the RNN baseline (the code's RecognitionRNN.i2h with tanh):
     /// h' = tanh(W·[x, t, h] + b). The time input is the observation's time (encoder) or the gap to the previous one (RNN):

@@ -22,6 +22,10 @@ var seed = new Option<ulong>("--seed") { Description = "Seed of data, weights an
 var outDir = new Option<string>("--out") { Description = "Output folder.", DefaultValueFactory = _ => Path.Combine("out", "latent-ode") };
 var evalEvery = new Option<int>("--eval-every") { Description = "Test RMSE every N iterations.", DefaultValueFactory = _ => 100 };
 var resume = new Option<bool>("--resume") { Description = "Continue from <out>/<model>-n<obs>/checkpoint.bin." };
+var poisson = new Option<bool>("--poisson")
+{
+    Description = "Latent ODE with a Poisson-process likelihood of the observation times (paper Fig. 7), on spirals observed more often in their upper half.",
+};
 var distributed = new Option<bool>("--distributed")
 {
     Description = "Data-parallel over MPI (start with mpirun -np N): each rank trains on its shard of the trajectories; rank 0 evaluates and writes the output. Needs Open MPI.",
@@ -29,7 +33,7 @@ var distributed = new Option<bool>("--distributed")
 
 var root = new RootCommand("Latent ODE vs RNN on irregularly sampled spirals (Chen et al. 2018, Table 2, Figures 6–9).")
 {
-    quick, observations, model, field, iterations, lr, gradient, rtol, atol, seed, outDir, evalEvery, resume, distributed,
+    quick, observations, model, field, iterations, lr, gradient, rtol, atol, seed, outDir, evalEvery, resume, poisson, distributed,
 };
 root.SetAction(pr =>
 {
@@ -40,9 +44,14 @@ root.SetAction(pr =>
         Console.Error.WriteLine("--iterations and --eval-every must be ≥ 1; --lr, --rtol and --atol positive.");
         return 2;
     }
+    if (pr.GetValue(poisson) && (pr.GetValue(model) != "latent-ode" || pr.GetValue(field) != "paper"))
+    {
+        Console.Error.WriteLine("--poisson goes with --model latent-ode and --field paper.");
+        return 2;
+    }
     var settings = new RunSettings(pr.GetValue(model)!, pr.GetValue(field)!, pr.GetValue(observations), iters, 1000, q ? 200 : 1000,
         pr.GetValue(lr), pr.GetValue(gradient)!, pr.GetValue(rtol), pr.GetValue(atol), pr.GetValue(seed), pr.GetValue(outDir)!,
-        pr.GetValue(evalEvery), pr.GetValue(resume), q);
+        pr.GetValue(evalEvery), pr.GetValue(resume), q) { Poisson = pr.GetValue(poisson) };
     if (!pr.GetValue(distributed)) return Finish(settings, Trainer.Run(settings)!);
     ProcessGroup group;
     try { group = ProcessGroup.InitializeMpi(); }

@@ -29,13 +29,14 @@ public static class Report
             sb.AppendLine("|---|---|---|---|");
             sb.AppendLine($"| RNN (paper) | {string.Join(" | ", PaperRnn)} |");
             sb.AppendLine($"| latent ODE (paper) | {string.Join(" | ", PaperLatent)} |");
-            foreach (var model in new[] { "rnn", "latent-ode", "latent-ode-deep" })
+            foreach (var model in new[] { "rnn", "latent-ode", "latent-ode-deep", "latent-ode-poisson" })
             {
-                if (model == "latent-ode-deep" && !Columns.Any(n => Directory.Exists(Path.Combine(outDir, $"{model}-n{n}")))) continue;
+                if (model is "latent-ode-deep" or "latent-ode-poisson" && !Columns.Any(n => Directory.Exists(Path.Combine(outDir, $"{model}-n{n}")))) continue;
                 var cells = Columns.Select(n => Trainer.ReadSummary(Path.Combine(outDir, $"{model}-n{n}")) is { } s
                     ? string.Create(CultureInfo.InvariantCulture, $"{pick(s):F4} ({s.Iterations}/{s.PlannedIterations} it{(s.Quick ? ", quick" : "")})")
                     : "not run");
-                string name = model switch { "rnn" => "RNN", "latent-ode" => "latent ODE", _ => "latent ODE, the code's 4-20-20-4 field" };
+                string name = model switch { "rnn" => "RNN", "latent-ode" => "latent ODE",
+                    "latent-ode-poisson" => "latent ODE + Poisson likelihood of the times (other data: times biased, κ = 1.5)", _ => "latent ODE, the code's 4-20-20-4 field" };
                 sb.AppendLine($"| {name} (this run) | {string.Join(" | ", cells)} |");
             }
             sb.AppendLine();

@@ -11,17 +11,25 @@ namespace LatentOde;
 public sealed record RunSettings(string Model, string Field, int Observations, int Iterations, int TrainSpirals, int TestSpirals,
     double LearningRate, string Gradient, double RelTol, double AbsTol, ulong Seed, string OutDir, int EvalEvery, bool Resume, bool Quick)
 {
+    /// <summary>--poisson: the Poisson-process likelihood of the observation times, on data whose times depend on the
+    /// trajectory (<see cref="SpiralSettings.TimeBias"/> = <see cref="PoissonTimeBias"/>).</summary>
+    public bool Poisson { get; init; }
+
+    /// <summary>κ of the --poisson data: observed with weight exp(κ·sin φ), e^{2κ} = 20 times likelier at the top of the spiral than at the bottom.</summary>
+    public const double PoissonTimeBias = 1.5;
+
     /// <summary>The MPI ranks with --distributed (each trains on its shard of the trajectories); null in one process.</summary>
     public ProcessGroup? Group { get; init; }
     /// <summary>Whether this process evaluates and writes output (always, without --distributed).</summary>
     public bool IsRoot => Group is null || Group.IsRoot;
 
-    public string RunDir => Path.Combine(OutDir, Model == "latent-ode" && Field == "deep" ? $"latent-ode-deep-n{Observations}" : $"{Model}-n{Observations}");
+    public string RunDir => Path.Combine(OutDir, Model == "latent-ode" && Poisson ? $"latent-ode-poisson-n{Observations}"
+        : Model == "latent-ode" && Field == "deep" ? $"latent-ode-deep-n{Observations}" : $"{Model}-n{Observations}");
 
     /// <summary>Data: the code's settings with this run's n; train and test sets from different seeds.</summary>
     public (IrregularSpirals Train, IrregularSpirals Test) Data()
     {
-        var settings = new SpiralSettings { Observations = Observations, Spirals = TrainSpirals };
+        var settings = new SpiralSettings { Observations = Observations, Spirals = TrainSpirals, TimeBias = Poisson ? PoissonTimeBias : 0 };
         return (IrregularSpirals.Generate(settings, Seed), IrregularSpirals.Generate(settings with { Spirals = TestSpirals }, Seed + 1_000_003));
     }
 }
@@ -49,6 +57,8 @@ public static class Trainer
         var testBatch = SequenceBatch<float>.From(test, Enumerable.Range(0, test.Count).ToArray());
         return s.Model == "rnn"
             ? Loop(s, RnnBaseline<float>.Initialize((int)s.Seed), new RnnAdapter(new RnnBaseline<float>(train.Settings.NoiseStd)), test, trainBatch, testBatch, first, train.Count)
+            : s.Poisson
+                ? Loop(s, LatentOdeModel<PoissonLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<PoissonLatentField.Dynamics>(Model<PoissonLatentField.Dynamics>(s, train)), test, trainBatch, testBatch, first, train.Count)
             : s.Field == "deep"
                 ? Loop(s, LatentOdeModel<DeepLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<DeepLatentField.Dynamics>(Model<DeepLatentField.Dynamics>(s, train)), test, trainBatch, testBatch, first, train.Count)
                 : Loop(s, LatentOdeModel<LatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<LatentField.Dynamics>(Model<LatentField.Dynamics>(s, train)), test, trainBatch, testBatch, first, train.Count);
@@ -56,7 +66,8 @@ public static class Trainer
 
     public static LatentOdeModel<TDyn, float> Model<TDyn>(RunSettings s, IrregularSpirals train) where TDyn : IOdeDynamics<TDyn>
         => new(s.Gradient == "adjoint" ? Sensitivity.Adjoint() : Sensitivity.Backprop,
-               new SolveOptions<float> { RelTol = (float)s.RelTol, AbsTol = (float)s.AbsTol }, train.Settings.NoiseStd);
+               new SolveOptions<float> { RelTol = (float)s.RelTol, AbsTol = (float)s.AbsTol }, train.Settings.NoiseStd,
+               LatentOdeModel<TDyn, float>.Poisson ? train.GridTimes[train.Settings.Window - 1] : null);
 
     /// <summary>The two models behind one training loop.</summary>
     public interface IAdapter
@@ -150,10 +161,10 @@ public static class Trainer
             if (evaluate || it % 10 == 0 || it == start + 1)
             {
                 metrics!.Write(new TrainingMetrics(it, loss, report.NfeForward, report.NfeBackward, clock.Elapsed.TotalSeconds, adam.LearningRate),
-                    ("log_likelihood", report.LogLikelihood), ("kl", report.Kl),
+                    ("log_likelihood", report.LogLikelihood), ("kl", report.Kl), ("times_log_likelihood", report.TimesLogLikelihood),
                     ("test_rmse_extrapolation", evaluate ? scores.ExtrapolationRmse : double.NaN),
                     ("test_rmse_reconstruction", evaluate ? scores.ReconstructionRmse : double.NaN));
-                Console.WriteLine($"{s.Model}-n{s.Observations} it {it,5}  loss {loss,10:F3}  nfe {report.NfeForward,4}/{report.NfeBackward,4}  {clock.Elapsed.TotalSeconds,7:F1} s" +
+                Console.WriteLine($"{Path.GetFileName(s.RunDir)} it {it,5}  loss {loss,10:F3}  nfe {report.NfeForward,4}/{report.NfeBackward,4}  {clock.Elapsed.TotalSeconds,7:F1} s" +
                                   (evaluate ? $"  test RMSE extrapolation {scores.ExtrapolationRmse:F4} reconstruction {scores.ReconstructionRmse:F4}" : ""));
             }
             if (save) Checkpoint.Save<float>(checkpoint, theta, adam, it, rng);

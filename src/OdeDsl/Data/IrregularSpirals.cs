@@ -19,6 +19,13 @@ public sealed record SpiralSettings
     public double A { get; init; }
     public double B { get; init; } = 0.3;
     public double NoiseStd { get; init; } = 0.3;
+    /// <summary>
+    /// κ ≥ 0: draw the observed indices with weight exp(κ·sin φ) instead of uniformly, φ the noise-free point's angle about
+    /// its spiral's centre (observed more often in the upper half of the spiral), so that the observation times carry
+    /// information about the trajectory (for a Poisson-process likelihood of the times). 0 (the default) is the paper
+    /// code's uniform draw, with the same random stream as before this option existed.
+    /// </summary>
+    public double TimeBias { get; init; }
 }
 
 /// <summary>
@@ -112,6 +119,7 @@ public sealed class IrregularSpirals
         int starts = total - 2 * w - hz; // code: t0_idx uniform over ntotal − 2·nsample values from nsample; the horizon cuts the top
         if (starts < 1) throw new ArgumentException($"Total = {total} leaves no start index for Window = {w} and Horizon = {hz} (needs Total > 2·Window + Horizon).", nameof(settings));
         if (!(settings.NoiseStd >= 0)) throw new ArgumentException($"NoiseStd must be ≥ 0; it is {settings.NoiseStd}.", nameof(settings));
+        if (!(settings.TimeBias >= 0) || !double.IsFinite(settings.TimeBias)) throw new ArgumentException($"TimeBias must be finite and ≥ 0; it is {settings.TimeBias}.", nameof(settings));
 
         var (cc, cwCurve) = Curves(settings);
         var grid = new double[w + hz];
@@ -139,6 +147,11 @@ public sealed class IrregularSpirals
                 }
             for (int i = 0; i < hz; i++)
                 for (int c = 0; c < 2; c++) truthHorizon[(s * hz + i) * 2 + c] = curve[(start[s] + w + i) * 2 + c];
+            if (settings.TimeBias > 0)
+            {
+                observed[s] = WeightedIndices(settings, truthWindow.AsSpan(s * w * 2, w * 2), clockwise[s], ref rng);
+                continue;
+            }
             // n of the window's indices without replacement: a partial Fisher–Yates shuffle, then sorted.
             for (int i = 0; i < w; i++) order[i] = i;
             for (int i = 0; i < settings.Observations; i++)
@@ -150,5 +163,32 @@ public sealed class IrregularSpirals
             Array.Sort(observed[s]);
         }
         return new IrregularSpirals(settings, grid, clockwise, start, window, truthWindow, truthHorizon, observed);
+    }
+
+    /// <summary>The sampling weight exp(κ·sin φ) of each window point (φ its angle about its spiral's centre, ±5 on the x axis).</summary>
+    public static double[] TimeWeights(SpiralSettings settings, ReadOnlySpan<double> truthWindow, bool clockwise)
+    {
+        var weights = new double[truthWindow.Length / 2];
+        double centre = clockwise ? -5 : 5;
+        for (int i = 0; i < weights.Length; i++)
+        {
+            double dx = truthWindow[2 * i] - centre, dy = truthWindow[2 * i + 1];
+            weights[i] = Math.Exp(settings.TimeBias * dy / Math.Sqrt(dx * dx + dy * dy));
+        }
+        return weights;
+    }
+
+    /// <summary>n indices without replacement with probabilities ∝ the weights (Efraimidis &amp; Spirakis 2006: the n
+    /// largest keys u^(1/w), u uniform), sorted.</summary>
+    private static int[] WeightedIndices(SpiralSettings settings, ReadOnlySpan<double> truthWindow, bool clockwise, ref Rng rng)
+    {
+        var weights = TimeWeights(settings, truthWindow, clockwise);
+        var keys = new double[weights.Length];
+        var index = new int[weights.Length];
+        for (int i = 0; i < keys.Length; i++) { keys[i] = -Math.Log(1 - rng.NextDouble()) / weights[i]; index[i] = i; }   // −log u / w: the smallest n
+        Array.Sort(keys, index);
+        var chosen = index[..settings.Observations];
+        Array.Sort(chosen);
+        return chosen;
     }
 }

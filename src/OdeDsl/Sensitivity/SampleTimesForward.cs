@@ -8,9 +8,9 @@ public static partial class Ode
     /// <see cref="Forward{TDynamics, T}"/> for a batch in which every sample has its own output times (irregular, any
     /// count): one shared solve from t₀ to the latest time, each sample's outputs read from its own row of the step
     /// interpolant (see <see cref="SolveAtSampleTimes{TRhs, T}"/>). <see cref="Sensitivity.Backprop"/> differentiates
-    /// that interpolant row by row in its one reverse sweep; <see cref="Sensitivity.Adjoint"/> integrates the augmented
-    /// system backwards once for the batch, stopping at each distinct output time to add the cotangents of the samples
-    /// observed there. The checkpointed adjoint is not supported here.
+    /// that interpolant row by row in its one reverse sweep; <see cref="Sensitivity.Adjoint"/> integrates each sample's
+    /// [h, a] backwards with its own steps, stopping only at its own times, all samples in one batched evaluation per
+    /// step stage (error control: the seminorm). The checkpointed adjoint is not supported here.
     /// </summary>
     public static SampleTimesForward<TDynamics, T> ForwardAtSampleTimes<TDynamics, T>(ReadOnlySpan<T> y0, SampleTimes<T> times, T[] theta,
         Sensitivity sensitivity, SolveOptions<T>? options = null)
@@ -25,6 +25,9 @@ public static partial class Ode
             throw new ArgumentException($"{typeof(TDynamics).Name} has {TDynamics.ParameterCount} parameters but θ has {theta.Length} elements.", nameof(theta));
         if (sensitivity is not (BackpropSensitivity or AdjointSensitivity))
             throw new NotSupportedException($"Per-sample output times support Sensitivity.Backprop and Sensitivity.Adjoint, not {sensitivity}.");
+        if (sensitivity is AdjointSensitivity { Options: var adjoint } && (adjoint.Method ?? options.Method) is not RungeKuttaMethod)
+            throw new NotSupportedException($"The per-sample adjoint's backward solve needs a Runge-Kutta method, not {(adjoint.Method ?? options.Method).Name}; " +
+                                            "set AdjointOptions.Method (e.g. Methods.Dopri5).");
         return new SampleTimesForward<TDynamics, T>(y0.ToArray(), times, (T[])theta.Clone(), sensitivity, options);
     }
 }
@@ -40,7 +43,6 @@ public sealed class SampleTimesForward<TDynamics, T>
     private readonly T[] _theta;
     private readonly SolveOptions<T> _options;
     private readonly OdeForward<TDynamics, T>? _backprop; // the tape (backprop), null otherwise
-    private readonly T[] _endStates = [];                 // every row at Times.End (the adjoint starts there)
     private readonly RowOutputs? _rows;                   // backprop: each output's step and fraction of it
 
     internal SampleTimesForward(T[] y0, SampleTimes<T> times, T[] theta, Sensitivity sensitivity, SolveOptions<T> options)
@@ -49,7 +51,7 @@ public sealed class SampleTimesForward<TDynamics, T>
         int S = TDynamics.StateSize;
         if (times.End == times.Start)
         {
-            (States, ForwardStats) = Ode.SolveKeepingInterpolant(new DynamicsRhs<TDynamics, T>(theta, times.Batch), y0, times, options, out _endStates);
+            (States, ForwardStats) = Ode.SolveKeepingInterpolant(new DynamicsRhs<TDynamics, T>(theta, times.Batch), y0, times, options, out _);
             return;
         }
         if (sensitivity is BackpropSensitivity)
@@ -63,7 +65,7 @@ public sealed class SampleTimesForward<TDynamics, T>
         }
         else
         {
-            (States, ForwardStats) = Ode.SolveKeepingInterpolant(new DynamicsRhs<TDynamics, T>(theta, times.Batch), y0, times, options, out _endStates);
+            (States, ForwardStats) = Ode.SolveKeepingInterpolant(new DynamicsRhs<TDynamics, T>(theta, times.Batch), y0, times, options, out _);
         }
     }
 
@@ -102,45 +104,15 @@ public sealed class SampleTimesForward<TDynamics, T>
         return new OdeGradients<T>(yBar, thetaBar, Array.Empty<T>(), ForwardStats, new SolverStats(vjps, tape.StepSize.Length, 0));
     }
 
-    /// <summary>
-    /// The augmented state [h, a, a_θ, a_t] of the whole batch integrated from Times.End back to t₀ in pieces between
-    /// consecutive distinct output times; at each, the samples observed there get their cotangent added to a and their h
-    /// reset to the forward's value (as torchdiffeq restarts h at every output time).
-    /// </summary>
+    /// <summary>Per-sample stepping backwards (<see cref="SampleTimesAdjoint{TDynamics, T}"/>): each sample stops only at its own times.</summary>
     private OdeGradients<T> BackwardAdjoint(ReadOnlySpan<T> dLdStates)
     {
-        var adjoint = (AdjointSensitivity)Sensitivity;
-        int S = TDynamics.StateSize, batch = Times.Batch, n = batch * S, p = TDynamics.ParameterCount;
-        var backOptions = AdjointShared.BackwardOptions(_options, adjoint.Options, AdjointNorms.For<TDynamics, T>([n, n], adjoint.Options.Seminorm));
-        var rhs = new AugmentedRhs<TDynamics, T>(_theta, batch);
-        var z = new T[AugmentedRhs<TDynamics, T>.Length(batch)];
-        _endStates.CopyTo(z, 0);
-        var order = new int[Times.Count];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        var keys = Times.All.ToArray();
-        Array.Sort(keys, order);  // ascending by time; walked from the end
-        var stats = new StatsAccumulator();
-        var interval = new T[2];
-        int next = order.Length - 1;
-        T current = Times.End;
-        while (true)
-        {
-            for (; next >= 0 && keys[next] == current; next--)
-            {
-                int o = order[next], row = Times.SampleOf(o) * S;
-                AdjointShared.AddTo(z.AsSpan(n + row, S), dLdStates.Slice(o * S, S));
-                States.AsSpan(o * S, S).CopyTo(z.AsSpan(row, S));
-            }
-            if (current == Times.Start) break;
-            T to = next >= 0 ? keys[next] : Times.Start;
-            interval[0] = current; interval[1] = to;
-            var piece = Ode.Solve(rhs, z, interval, backOptions);
-            AdjointShared.EnsureSucceeded(piece, "backward adjoint solve");
-            stats.Add(piece.Stats);
-            piece.States.AsSpan(piece.States.Length - z.Length, z.Length).CopyTo(z);
-            current = to;
-        }
-        return new OdeGradients<T>(z.AsSpan(n, n).ToArray(), z.AsSpan(2 * n, p).ToArray(), Array.Empty<T>(), ForwardStats, stats.ToStats());
+        var adjoint = ((AdjointSensitivity)Sensitivity).Options;
+        // The rows' error norm is SampleTimesAdjoint's own (the seminorm over each row's h and a), not the options' Norm.
+        var backOptions = AdjointShared.BackwardOptions<T>(_options, adjoint, static _ => T.Zero);
+        var solver = new SampleTimesAdjoint<TDynamics, T>(Times, _theta, States, backOptions, adjoint.StateGroups);
+        var (yBar, thetaBar, stats) = solver.Run(dLdStates);
+        return new OdeGradients<T>(yBar, thetaBar, Array.Empty<T>(), ForwardStats, stats);
     }
 
     /// <summary>For backprop: each output's step on the tape and its fraction θ of it, and the outputs grouped by step.</summary>

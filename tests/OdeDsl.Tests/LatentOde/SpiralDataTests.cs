@@ -6,6 +6,29 @@ namespace OdeDsl.Tests.LatentOdeExample;
 /// <summary>The spiral data set (latent_ode.py's generate_spiral2d plus the observation draw) and the ELBO pieces.</summary>
 public class SpiralDataTests
 {
+    /// <summary>TimeBias: seeded, n distinct sorted indices, drawn more often where sin φ is large
+    /// (the weights exp(1.5 sin φ) make the observed points' mean sin φ clearly exceed the window's).</summary>
+    [Fact]
+    public void TimeBiasDrawsObservationsWhereTheWeightIsLarge()
+    {
+        var settings = new SpiralSettings { Spirals = 200, Observations = 30, TimeBias = 1.5 };
+        var biased = IrregularSpirals.Generate(settings, seed: 1);
+        Assert.Equal(biased.WindowPoints, IrregularSpirals.Generate(settings, seed: 1).WindowPoints);
+        Assert.Equal(biased.ObservedIndices, IrregularSpirals.Generate(settings, seed: 1).ObservedIndices);
+        double observed = 0, all = 0;
+        for (int s = 0; s < biased.Count; s++)
+        {
+            var idx = biased.ObservedIndices[s];
+            Assert.Equal(30, idx.Length);
+            for (int i = 1; i < idx.Length; i++) Assert.True(idx[i] > idx[i - 1]);
+            var w = IrregularSpirals.TimeWeights(settings, biased.TruthWindow.AsSpan(s * 200, 200), biased.Clockwise[s]);
+            foreach (int i in idx) observed += Math.Log(w[i]) / 1.5 / (30.0 * biased.Count);
+            foreach (double v in w) all += Math.Log(v) / 1.5 / (100.0 * biased.Count);
+        }
+        Assert.True(observed > all + 0.1, $"mean sin φ: observed {observed:F3}, window {all:F3}");
+        Assert.Throws<ArgumentException>(() => IrregularSpirals.Generate(settings with { TimeBias = -1 }, seed: 1));
+    }
+
     [Fact]
     public void SpiralsAreSeededIrregularAndOnTheCurves()
     {
