@@ -9,21 +9,35 @@ namespace OdeDsl.Gpu;
 public sealed class EnsembleGradients
 {
     public required double[] InitialState { get; init; }
-    /// <summary>Σ over trajectories of dL/dθ (θ shared by all), reduced on the device (ILGPU.Algorithms).</summary>
+    /// <summary>Σ over trajectories of dL/dθ (θ shared by all), reduced on the device (ILGPU.Algorithms); empty when θ is per trajectory.</summary>
     public required double[] Theta { get; init; }
     /// <summary>[N, P]: each trajectory's own dL/dθ.</summary>
     public required double[] ThetaPerTrajectory { get; init; }
     /// <summary>The forward solve's states at the output times, [time, trajectory, state].</summary>
     public required double[] States { get; init; }
+    /// <summary>The forward solve's result code per trajectory.</summary>
     public required SolveStatus[] Status { get; init; }
+    /// <summary>The adjoint's backward solve per trajectory: its result code (a trajectory whose forward solve failed is not
+    /// run backwards and carries the forward's code; its gradients are NaN), and its steps and augmented evaluations summed
+    /// over the output intervals, as the CPU's <see cref="OdeGradients{T}.Backward"/>. Null for backprop.</summary>
+    public SolveStatus[]? BackwardStatus { get; init; }
+    /// <inheritdoc cref="BackwardStatus"/>
+    public long[]? BackwardAcceptedSteps { get; init; }
+    /// <inheritdoc cref="BackwardStatus"/>
+    public long[]? BackwardRejectedSteps { get; init; }
+    /// <inheritdoc cref="BackwardStatus"/>
+    public long[]? BackwardEvaluations { get; init; }
+    /// <summary>Whether every trajectory's forward (and, for the adjoint, backward) solve succeeded.</summary>
+    public bool AllSucceeded => Array.TrueForAll(Status, s => s == SolveStatus.Success)
+        && (BackwardStatus is null || Array.TrueForAll(BackwardStatus, s => s == SolveStatus.Success));
 }
 
 /// <summary>
-/// Gradients through ensemble solves on an ILGPU accelerator. Implemented: backprop through fixed-step solves (double),
-/// one fused kernel per trajectory plus one device reduction per parameter. Not implemented yet: the adjoint (backsolve)
-/// and float (docs/gpu.md lists what is missing).
+/// Gradients through ensemble solves on an ILGPU accelerator: backprop through fixed-step solves (double) and the
+/// adjoint (backsolve, GpuGradients.Adjoint.cs), each one fused kernel with one thread per trajectory plus one device
+/// reduction per parameter when θ is shared.
 /// </summary>
-public static class GpuGradients
+public static partial class GpuGradients
 {
     /// <summary>
     /// L's gradient for a fixed-step solve of every row of <paramref name="y0"/> ([N, S]) with θ shared; output times must
