@@ -1,6 +1,4 @@
 using ILGPU;
-using ILGPU.Algorithms;
-using ILGPU.Algorithms.ScanReduceOperations;
 using ILGPU.Runtime;
 using OdeDsl.Gpu.Gradients;
 
@@ -24,6 +22,9 @@ public static partial class GpuGradients
     {
         ArgumentNullException.ThrowIfNull(accelerator);
         var o = options ?? new EnsembleOptions();
+        // every argument is checked before the forward solve runs
+        var (n, _) = GpuOde.Validate(field.StateSize, field.ParameterCount, y0, theta, times, o, double.IsFinite);
+        ValidateAdjoint(field.StateSize, field.ParameterCount, n, field.StateSize, times.Length, theta, dLdStates, o, adjoint ?? new GpuAdjointOptions());
         var forward = GpuOde.Solve(accelerator, field, y0, theta, times, o);
         return Adjoint(accelerator, field, forward, theta, dLdStates, o, adjoint);
     }
@@ -73,13 +74,7 @@ public static partial class GpuGradients
 
         // dL/dθ per trajectory is z's a_θ: scratch rows 2S … 2S + P, interleaved ([P, N])
         long thetaRow = 2L * S;
-        double[] sum = [];
-        if (!perTrajectory)
-        {
-            sum = new double[P];
-            for (int p = 0; p < P; p++)
-                sum[p] = accelerator.Reduce<double, AddDouble>(accelerator.DefaultStream, args.Scratch.SubView((thetaRow + p) * n, n));
-        }
+        double[] sum = perTrajectory ? [] : RowSums.Double(accelerator, args.Scratch.SubView(thetaRow * n, (long)P * n), n, P);
         var rows = args.Scratch.SubView(thetaRow * n, (long)P * n).GetAsArray();
         var thetaPerTrajectory = new double[(long)n * P];
         for (int i = 0; i < n; i++)

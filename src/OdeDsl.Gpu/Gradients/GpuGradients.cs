@@ -1,6 +1,4 @@
 using ILGPU;
-using ILGPU.Algorithms;
-using ILGPU.Algorithms.ScanReduceOperations;
 using ILGPU.Runtime;
 
 namespace OdeDsl.Gpu;
@@ -88,11 +86,9 @@ public static partial class GpuGradients
             kernel(n, args, field);
             accelerator.Synchronize();
 
-            // θ̄ per trajectory sits in scratch rows [thetaBarRow, thetaBarRow + P) × N: one device reduction per parameter
+            // θ̄ per trajectory sits in scratch rows [thetaBarRow, thetaBarRow + P) × N: summed over trajectories on the device
             long thetaBarRow = (3L * s + 4) * S + P;
-            var sum = new double[P];
-            for (int p = 0; p < P; p++)
-                sum[p] = accelerator.Reduce<double, AddDouble>(accelerator.DefaultStream, args.Scratch.SubView((thetaBarRow + p) * n, n));
+            var sum = Gradients.RowSums.Double(accelerator, args.Scratch.SubView(thetaBarRow * n, (long)P * n), n, P);
             var scratch = args.Scratch.GetAsArray();
             var perTrajectory = new double[(long)n * P];
             for (int i = 0; i < n; i++)
