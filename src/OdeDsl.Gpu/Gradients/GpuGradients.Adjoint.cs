@@ -17,7 +17,7 @@ public static partial class GpuGradients
     /// and NaN gradients instead of the CPU's exception.
     /// </summary>
     /// <remarks>When the loss needs the forward states, solve first and call the overload that takes the forward solution.</remarks>
-    public static EnsembleGradients Adjoint<TField>(Accelerator accelerator, TField field, double[] y0, double[] theta, double[] times,
+    public static EnsembleGradients<double> Adjoint<TField>(Accelerator accelerator, TField field, double[] y0, double[] theta, double[] times,
         double[] dLdStates, EnsembleOptions? options = null, GpuAdjointOptions? adjoint = null) where TField : struct, IDeviceDynamics<double>
     {
         ArgumentNullException.ThrowIfNull(accelerator);
@@ -33,7 +33,7 @@ public static partial class GpuGradients
     /// The adjoint backward pass for a forward ensemble solve already made with the same field, θ and
     /// <paramref name="options"/>: <paramref name="dLdStates"/> is [time, trajectory, state] like <paramref name="forward"/>'s States.
     /// </summary>
-    public static EnsembleGradients Adjoint<TField>(Accelerator accelerator, TField field, EnsembleSolution<double> forward, double[] theta,
+    public static EnsembleGradients<double> Adjoint<TField>(Accelerator accelerator, TField field, EnsembleSolution<double> forward, double[] theta,
         double[] dLdStates, EnsembleOptions? options = null, GpuAdjointOptions? adjoint = null) where TField : struct, IDeviceDynamics<double>
     {
         ArgumentNullException.ThrowIfNull(accelerator);
@@ -79,7 +79,75 @@ public static partial class GpuGradients
         var thetaPerTrajectory = new double[(long)n * P];
         for (int i = 0; i < n; i++)
             for (int p = 0; p < P; p++) thetaPerTrajectory[(long)i * P + p] = rows[(long)p * n + i];
-        return new EnsembleGradients
+        return new EnsembleGradients<double>
+        {
+            InitialState = args.GradInitial.GetAsArray(), Theta = sum, ThetaPerTrajectory = thetaPerTrajectory,
+            States = forward.States, Status = forward.Status,
+            BackwardStatus = Array.ConvertAll(args.Status.GetAsArray(), v => (SolveStatus)v),
+            BackwardEvaluations = args.Evaluations.GetAsArray(), BackwardAcceptedSteps = args.Accepted.GetAsArray(),
+            BackwardRejectedSteps = args.Rejected.GetAsArray(),
+        };
+    }
+
+    /// <summary>The adjoint in float (see the double overload); the backward solve runs in float as the CPU's does for T = float.</summary>
+    public static EnsembleGradients<float> Adjoint<TField>(Accelerator accelerator, TField field, float[] y0, float[] theta, float[] times,
+        float[] dLdStates, EnsembleOptions? options = null, GpuAdjointOptions? adjoint = null) where TField : struct, IDeviceDynamics<float>
+    {
+        ArgumentNullException.ThrowIfNull(accelerator);
+        var o = options ?? new EnsembleOptions();
+        var (n, _) = GpuOde.Validate(field.StateSize, field.ParameterCount, y0, theta, times, o, float.IsFinite);
+        ValidateAdjoint(field.StateSize, field.ParameterCount, n, field.StateSize, times.Length, theta, dLdStates, o, adjoint ?? new GpuAdjointOptions());
+        var forward = GpuOde.Solve(accelerator, field, y0, theta, times, o);
+        return Adjoint(accelerator, field, forward, theta, dLdStates, o, adjoint);
+    }
+
+    /// <summary>The adjoint backward pass in float for a forward ensemble solve already made (see the double overload).</summary>
+    public static EnsembleGradients<float> Adjoint<TField>(Accelerator accelerator, TField field, EnsembleSolution<float> forward, float[] theta,
+        float[] dLdStates, EnsembleOptions? options = null, GpuAdjointOptions? adjoint = null) where TField : struct, IDeviceDynamics<float>
+    {
+        ArgumentNullException.ThrowIfNull(accelerator);
+        ArgumentNullException.ThrowIfNull(forward);
+        var o = options ?? new EnsembleOptions();
+        var ad = adjoint ?? new GpuAdjointOptions();
+        var (n, S, P, perTrajectory, tab, rtol, atol, channels, controlled) = ValidateAdjoint(field.StateSize, field.ParameterCount,
+            forward.Trajectories, forward.StateSize, forward.Times.Length, theta, dLdStates, o, ad);
+        int L = 2 * S + P, s = tab.Stages;
+        var args = new AdjointKernelF32.Args
+        {
+            N = n, S = S, P = P, L = L, Stages = s, Fsal = tab.Fsal ? 1 : 0, Adaptive = tab.IsAdaptive ? 1 : 0, Order = tab.Order,
+            Controller = (int)o.Controller, MaxSteps = o.MaxSteps, NOut = forward.Times.Length, ThetaPerTrajectory = perTrajectory ? 1 : 0,
+            Channels = channels.Length, Controlled = controlled,
+            RelTol = (float)rtol, AbsTol = (float)atol, MinStep = (float)o.MinStep, MaxStep = (float)o.MaxStep, FixedStep = (float)(o.FixedStep ?? 0),
+            Safety = 0.9, IFactor = 10, DFactor = 0.2,
+        };
+        using var buffers = new GpuOde.Buffers<float>(accelerator);
+        args.A = buffers.Upload(GpuOde.Coefficients(tab, x => (float)x));
+        args.B = buffers.Upload(Array.ConvertAll(tab.B, x => (float)x));
+        args.C = buffers.Upload(Array.ConvertAll(tab.C, x => (float)x));
+        args.E = buffers.Upload(tab.BError is { } e ? Array.ConvertAll(e, x => (float)x) : new float[s]);
+        args.Times = buffers.Upload(forward.Times);
+        args.Theta = buffers.Upload(theta.Length == 0 ? new float[1] : perTrajectory ? GpuOde.Interleave(theta, n, P) : theta);
+        args.States = buffers.Upload(forward.States);
+        args.DLdStates = buffers.Upload(dLdStates);
+        args.ChannelLengths = buffers.Upload(channels);
+        args.Scratch = buffers.Allocate<float>(AdjointKernelF32.ScratchRows(S, L, s, field.WorkLength) * n);
+        args.GradInitial = buffers.Allocate<float>((long)n * S);
+        args.ForwardStatus = buffers.Upload(Array.ConvertAll(forward.Status, v => (int)v));
+        args.Status = buffers.Allocate<int>(n);
+        args.Evaluations = buffers.Allocate<long>(n);
+        args.Accepted = buffers.Allocate<long>(n);
+        args.Rejected = buffers.Allocate<long>(n);
+        var kernel = accelerator.LoadAutoGroupedStreamKernel<Index1D, AdjointKernelF32.Args, TField>(AdjointKernelF32.Kernel);
+        kernel(n, args, field);
+        accelerator.Synchronize();
+
+        long thetaRow = 2L * S;
+        float[] sum = perTrajectory ? [] : RowSums.Float(accelerator, args.Scratch.SubView(thetaRow * n, (long)P * n), n, P);
+        var rows = args.Scratch.SubView(thetaRow * n, (long)P * n).GetAsArray();
+        var thetaPerTrajectory = new float[(long)n * P];
+        for (int i = 0; i < n; i++)
+            for (int p = 0; p < P; p++) thetaPerTrajectory[(long)i * P + p] = rows[(long)p * n + i];
+        return new EnsembleGradients<float>
         {
             InitialState = args.GradInitial.GetAsArray(), Theta = sum, ThetaPerTrajectory = thetaPerTrajectory,
             States = forward.States, Status = forward.Status,
@@ -90,7 +158,7 @@ public static partial class GpuGradients
     }
 
     private static (int N, int S, int P, bool PerTrajectory, ButcherTableau Tableau, double RelTol, double AbsTol, int[] Channels, int Controlled)
-        ValidateAdjoint(int S, int P, int n, int solutionS, int nOut, double[] theta, double[] dLdStates, EnsembleOptions o, GpuAdjointOptions ad)
+        ValidateAdjoint<T>(int S, int P, int n, int solutionS, int nOut, T[] theta, T[] dLdStates, EnsembleOptions o, GpuAdjointOptions ad)
     {
         ArgumentNullException.ThrowIfNull(theta);
         ArgumentNullException.ThrowIfNull(dLdStates);

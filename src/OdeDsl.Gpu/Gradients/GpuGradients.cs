@@ -4,15 +4,16 @@ using ILGPU.Runtime;
 namespace OdeDsl.Gpu;
 
 /// <summary>Gradients of an ensemble solve: dL/dy0 per trajectory, dL/dθ per trajectory and summed over trajectories.</summary>
-public sealed class EnsembleGradients
+public sealed class EnsembleGradients<T> where T : unmanaged
 {
-    public required double[] InitialState { get; init; }
+    /// <summary>[N, S]: dL/dh(t₀) per trajectory.</summary>
+    public required T[] InitialState { get; init; }
     /// <summary>Σ over trajectories of dL/dθ (θ shared by all), reduced on the device (ILGPU.Algorithms); empty when θ is per trajectory.</summary>
-    public required double[] Theta { get; init; }
+    public required T[] Theta { get; init; }
     /// <summary>[N, P]: each trajectory's own dL/dθ.</summary>
-    public required double[] ThetaPerTrajectory { get; init; }
+    public required T[] ThetaPerTrajectory { get; init; }
     /// <summary>The forward solve's states at the output times, [time, trajectory, state].</summary>
-    public required double[] States { get; init; }
+    public required T[] States { get; init; }
     /// <summary>The forward solve's result code per trajectory.</summary>
     public required SolveStatus[] Status { get; init; }
     /// <summary>The adjoint's backward solve per trajectory: its result code (a trajectory whose forward solve failed is not
@@ -43,7 +44,7 @@ public static partial class GpuGradients
     /// not through an interpolant. <paramref name="dLdStates"/> is [time, trajectory, state] like the solution's States.
     /// Agrees with <c>Ode.Gradient(..., Sensitivity.Backprop, ...)</c> of the CPU runtime.
     /// </summary>
-    public static EnsembleGradients Backprop<TField>(Accelerator accelerator, TField field, double[] y0, double[] theta, double[] times,
+    public static EnsembleGradients<double> Backprop<TField>(Accelerator accelerator, TField field, double[] y0, double[] theta, double[] times,
         double[] dLdStates, EnsembleOptions options) where TField : struct, IDeviceDynamics<double>
     {
         ArgumentNullException.ThrowIfNull(accelerator);
@@ -93,7 +94,7 @@ public static partial class GpuGradients
             var perTrajectory = new double[(long)n * P];
             for (int i = 0; i < n; i++)
                 for (int p = 0; p < P; p++) perTrajectory[(long)i * P + p] = scratch[(thetaBarRow + p) * n + i];
-            return new EnsembleGradients
+            return new EnsembleGradients<double>
             {
                 InitialState = args.GradInitial.GetAsArray(), Theta = sum, ThetaPerTrajectory = perTrajectory,
                 States = args.States.GetAsArray(), Status = Array.ConvertAll(args.Status.GetAsArray(), v => (SolveStatus)v),

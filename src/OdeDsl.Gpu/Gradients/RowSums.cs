@@ -33,16 +33,51 @@ internal static class RowSums
         sums[p] = acc;
     }
 
+    private static void PartialF32(Index1D index, ArrayView<float> rows, long n, int count, ArrayView<float> partial)
+    {
+        long c = index / count, p = index % count;
+        long end = System.Math.Min(n, (c + 1) * Chunk);
+        float acc = 0;
+        for (long i = c * Chunk; i < end; i++) acc += rows[p * n + i];
+        partial[index] = acc;
+    }
+
+    private static void TotalF32(Index1D p, ArrayView<float> partial, int chunks, int count, ArrayView<float> sums)
+    {
+        float acc = 0;
+        for (int c = 0; c < chunks; c++) acc += partial[(long)c * count + p];
+        sums[p] = acc;
+    }
+
+    /// <summary>The row sums of a [count, n] float array (summed in float), downloaded.</summary>
+    public static float[] Float(Accelerator accelerator, ArrayView<float> rows, long n, int count)
+    {
+        if (count == 0) return [];
+        int chunks = Chunks(n, count);
+        using var partial = accelerator.Allocate1D<float>((long)chunks * count);
+        using var sums = accelerator.Allocate1D<float>(count);
+        accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, long, int, ArrayView<float>>(PartialF32)(chunks * count, rows, n, count, partial.View);
+        accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(TotalF32)(count, partial.View, chunks, count, sums.View);
+        accelerator.Synchronize();
+        return sums.GetAsArray1D();
+    }
+
+    private static int Chunks(long n, int count)
+    {
+        long chunks = (n + Chunk - 1) / Chunk;
+        if (chunks * count > int.MaxValue) throw new ArgumentException($"{count} rows of {n} trajectories: too many for one launch.", nameof(n));
+        return (int)chunks;
+    }
+
     /// <summary>The row sums Σ_i rows[p·n + i] of a [count, n] array, downloaded.</summary>
     public static double[] Double(Accelerator accelerator, ArrayView<double> rows, long n, int count)
     {
         if (count == 0) return [];
-        long chunks = (n + Chunk - 1) / Chunk;
-        if (chunks * count > int.MaxValue) throw new ArgumentException($"{count} rows of {n} trajectories: too many for one launch.", nameof(n));
+        int chunks = Chunks(n, count);
         using var partial = accelerator.Allocate1D<double>((long)chunks * count);
         using var sums = accelerator.Allocate1D<double>(count);
-        accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, long, int, ArrayView<double>>(Partial)((int)(chunks * count), rows, n, count, partial.View);
-        accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, int, int, ArrayView<double>>(Total)(count, partial.View, (int)chunks, count, sums.View);
+        accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, long, int, ArrayView<double>>(Partial)(chunks * count, rows, n, count, partial.View);
+        accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, int, int, ArrayView<double>>(Total)(count, partial.View, chunks, count, sums.View);
         accelerator.Synchronize();
         return sums.GetAsArray1D();
     }
