@@ -116,7 +116,7 @@ public static class GpuOde
 
     /// <summary>[N, P] row-major → [P, N], so that trajectory i's θ is the strided vector (offset i, stride N) and
     /// neighbouring threads read neighbouring addresses.</summary>
-    private static T[] Interleave<T>(T[] rows, int n, int p)
+    internal static T[] Interleave<T>(T[] rows, int n, int p)
     {
         var dst = new T[rows.Length];
         for (int i = 0; i < n; i++)
@@ -126,7 +126,7 @@ public static class GpuOde
 
     internal static int ScratchRows(int S, int slots, int workRows) => (3 + slots) * S + Math.Max(workRows, 1);
 
-    private static T[] Coefficients<T>(ButcherTableau tab, Func<double, T> convert)
+    internal static T[] Coefficients<T>(ButcherTableau tab, Func<double, T> convert)
     {
         int s = tab.Stages;
         var a = new T[s * s];
@@ -148,7 +148,7 @@ public static class GpuOde
             : throw new ArgumentException($"Method {tab.Name} has its own interpolant, which the ensemble kernel does not implement; use dopri5, tsit5 or a method with Hermite dense output.", nameof(o));
     }
 
-    private static (int N, bool PerTrajectory) Validate<T>(int S, int P, T[] y0, T[] theta, T[] times, EnsembleOptions o, Func<T, bool> isFinite)
+    internal static (int N, bool PerTrajectory) Validate<T>(int S, int P, T[] y0, T[] theta, T[] times, EnsembleOptions o, Func<T, bool> isFinite)
         where T : unmanaged, IComparable<T>
     {
         ArgumentNullException.ThrowIfNull(y0);
@@ -181,7 +181,7 @@ public static class GpuOde
     }
 
     /// <summary>Device buffers of one solve, freed together.</summary>
-    private sealed class Buffers<TReal>(Accelerator accelerator) : IDisposable where TReal : unmanaged
+    internal sealed class Buffers<TReal>(Accelerator accelerator) : IDisposable where TReal : unmanaged
     {
         private readonly List<MemoryBuffer> _owned = [];
 

@@ -1,29 +1,42 @@
 using ILGPU;
-using ILGPU.Algorithms;
-using ILGPU.Algorithms.ScanReduceOperations;
 using ILGPU.Runtime;
 
 namespace OdeDsl.Gpu;
 
 /// <summary>Gradients of an ensemble solve: dL/dy0 per trajectory, dL/dθ per trajectory and summed over trajectories.</summary>
-public sealed class EnsembleGradients
+public sealed class EnsembleGradients<T> where T : unmanaged
 {
-    public required double[] InitialState { get; init; }
-    /// <summary>Σ over trajectories of dL/dθ (θ shared by all), reduced on the device (ILGPU.Algorithms).</summary>
-    public required double[] Theta { get; init; }
+    /// <summary>[N, S]: dL/dh(t₀) per trajectory.</summary>
+    public required T[] InitialState { get; init; }
+    /// <summary>Σ over trajectories of dL/dθ (θ shared by all), reduced on the device (ILGPU.Algorithms); empty when θ is per trajectory.</summary>
+    public required T[] Theta { get; init; }
     /// <summary>[N, P]: each trajectory's own dL/dθ.</summary>
-    public required double[] ThetaPerTrajectory { get; init; }
+    public required T[] ThetaPerTrajectory { get; init; }
     /// <summary>The forward solve's states at the output times, [time, trajectory, state].</summary>
-    public required double[] States { get; init; }
+    public required T[] States { get; init; }
+    /// <summary>The forward solve's result code per trajectory.</summary>
     public required SolveStatus[] Status { get; init; }
+    /// <summary>The adjoint's backward solve per trajectory: its result code (a trajectory whose forward solve failed is not
+    /// run backwards and carries the forward's code; its gradients are NaN), and its steps and augmented evaluations summed
+    /// over the output intervals, as the CPU's <see cref="OdeGradients{T}.Backward"/>. Null for backprop.</summary>
+    public SolveStatus[]? BackwardStatus { get; init; }
+    /// <inheritdoc cref="BackwardStatus"/>
+    public long[]? BackwardAcceptedSteps { get; init; }
+    /// <inheritdoc cref="BackwardStatus"/>
+    public long[]? BackwardRejectedSteps { get; init; }
+    /// <inheritdoc cref="BackwardStatus"/>
+    public long[]? BackwardEvaluations { get; init; }
+    /// <summary>Whether every trajectory's forward (and, for the adjoint, backward) solve succeeded.</summary>
+    public bool AllSucceeded => Array.TrueForAll(Status, s => s == SolveStatus.Success)
+        && (BackwardStatus is null || Array.TrueForAll(BackwardStatus, s => s == SolveStatus.Success));
 }
 
 /// <summary>
-/// Gradients through ensemble solves on an ILGPU accelerator. Implemented: backprop through fixed-step solves (double),
-/// one fused kernel per trajectory plus one device reduction per parameter. Not implemented yet: the adjoint (backsolve)
-/// and float (docs/gpu.md lists what is missing).
+/// Gradients through ensemble solves on an ILGPU accelerator: backprop through fixed-step solves (double) and the
+/// adjoint (backsolve, GpuGradients.Adjoint.cs), each one fused kernel with one thread per trajectory plus one device
+/// reduction per parameter when θ is shared.
 /// </summary>
-public static class GpuGradients
+public static partial class GpuGradients
 {
     /// <summary>
     /// L's gradient for a fixed-step solve of every row of <paramref name="y0"/> ([N, S]) with θ shared; output times must
@@ -31,7 +44,7 @@ public static class GpuGradients
     /// not through an interpolant. <paramref name="dLdStates"/> is [time, trajectory, state] like the solution's States.
     /// Agrees with <c>Ode.Gradient(..., Sensitivity.Backprop, ...)</c> of the CPU runtime.
     /// </summary>
-    public static EnsembleGradients Backprop<TField>(Accelerator accelerator, TField field, double[] y0, double[] theta, double[] times,
+    public static EnsembleGradients<double> Backprop<TField>(Accelerator accelerator, TField field, double[] y0, double[] theta, double[] times,
         double[] dLdStates, EnsembleOptions options) where TField : struct, IDeviceDynamics<double>
     {
         ArgumentNullException.ThrowIfNull(accelerator);
@@ -74,16 +87,14 @@ public static class GpuGradients
             kernel(n, args, field);
             accelerator.Synchronize();
 
-            // θ̄ per trajectory sits in scratch rows [thetaBarRow, thetaBarRow + P) × N: one device reduction per parameter
+            // θ̄ per trajectory sits in scratch rows [thetaBarRow, thetaBarRow + P) × N: summed over trajectories on the device
             long thetaBarRow = (3L * s + 4) * S + P;
-            var sum = new double[P];
-            for (int p = 0; p < P; p++)
-                sum[p] = accelerator.Reduce<double, AddDouble>(accelerator.DefaultStream, args.Scratch.SubView((thetaBarRow + p) * n, n));
+            var sum = Gradients.RowSums.Double(accelerator, args.Scratch.SubView(thetaBarRow * n, (long)P * n), n, P);
             var scratch = args.Scratch.GetAsArray();
             var perTrajectory = new double[(long)n * P];
             for (int i = 0; i < n; i++)
                 for (int p = 0; p < P; p++) perTrajectory[(long)i * P + p] = scratch[(thetaBarRow + p) * n + i];
-            return new EnsembleGradients
+            return new EnsembleGradients<double>
             {
                 InitialState = args.GradInitial.GetAsArray(), Theta = sum, ThetaPerTrajectory = perTrajectory,
                 States = args.States.GetAsArray(), Status = Array.ConvertAll(args.Status.GetAsArray(), v => (SolveStatus)v),
