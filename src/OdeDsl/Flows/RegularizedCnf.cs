@@ -7,7 +7,7 @@ namespace OdeDsl.Flows;
 /// [z, Δlog p, E_K, E_J] with dE_K/dt = ‖f‖² and dE_J/dt = ‖∂f/∂z‖²_F, the latter exact from the d tangent rows that
 /// also give the trace (so no trace shortcut). Gradients and their derivation: <see cref="CnfRegularizedCore{TField}"/>.
 /// </summary>
-public sealed class RegularizedExactTraceCnf<TField> : IOdeDynamics<RegularizedExactTraceCnf<TField>> where TField : ICnfField<TField>
+public sealed class RegularizedExactTraceCnf<TField> : IOdeDynamics<RegularizedExactTraceCnf<TField>>, ICoarseRowChunks where TField : ICnfField<TField>
 {
     private RegularizedExactTraceCnf() { }
 
@@ -49,7 +49,7 @@ public sealed class RegularizedExactTraceCnf<TField> : IOdeDynamics<RegularizedE
 /// dE_K/dt = ‖f‖² and dE_J/dt = ‖(∂f/∂z)ε‖², an unbiased estimate of ‖∂f/∂z‖²_F with the same noise as the trace
 /// estimate, fixed per solve (it rides in the state). Gradients: <see cref="CnfRegularizedCore{TField}"/>.
 /// </summary>
-public sealed class RegularizedHutchinsonCnf<TField> : IOdeDynamics<RegularizedHutchinsonCnf<TField>> where TField : ICnfField<TField>
+public sealed class RegularizedHutchinsonCnf<TField> : IOdeDynamics<RegularizedHutchinsonCnf<TField>>, ICoarseRowChunks where TField : ICnfField<TField>
 {
     private RegularizedHutchinsonCnf() { }
 
