@@ -142,7 +142,7 @@ public sealed class HyperPlanarField<TSpec> : ITanhNetField<HyperPlanarField<TSp
 
     // The hypernetwork's products run once per call (fc3 is [3Md + M, H] = [448, 32] for cnf.py) and are a fixed cost
     // of every call, paid per row chunk: one GEMM each instead of a short vector call per row of fc3 (measured: the
-    // per-call cost of cnf.py's field at 8 rows, docs/performance.md, "cnf-step: per-call cost and chunking").
+    // per-call cost of cnf.py's field at 8 rows, docs/performance.md, "CNF step: per-call cost and chunking").
 
     /// <summary>y = A x + b, A [rows, cols] row-major.</summary>
     private static void MatVec<T>(ReadOnlySpan<T> a, int rows, int cols, ReadOnlySpan<T> x, ReadOnlySpan<T> b, Span<T> y)
