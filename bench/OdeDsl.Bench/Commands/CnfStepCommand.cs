@@ -49,6 +49,8 @@ public static class CnfStepCommand
         var times = new double[repeats];
         var cpu = new double[repeats];
         var proc = Process.GetCurrentProcess();
+        long allocated0 = GC.GetTotalAllocatedBytes(precise: true);
+        int gen0 = GC.CollectionCount(0), gen2 = GC.CollectionCount(2);
         for (int i = 0; i < repeats; i++)
         {
             proc.Refresh();
@@ -59,6 +61,8 @@ public static class CnfStepCommand
             proc.Refresh();
             cpu[i] = (proc.TotalProcessorTime - c0).TotalMilliseconds;
         }
+        double allocatedMb = (GC.GetTotalAllocatedBytes(precise: true) - allocated0) / 1048576.0 / repeats;
+        double gen0PerStep = (GC.CollectionCount(0) - gen0) / (double)repeats, gen2PerStep = (GC.CollectionCount(2) - gen2) / (double)repeats;
         Array.Sort(times);
         Array.Sort(cpu);
         double median = times[repeats / 2];
@@ -67,8 +71,10 @@ public static class CnfStepCommand
         var c = CultureInfo.InvariantCulture;
         return string.Format(c,
             "{{\"model\":\"{0}\",\"mode\":\"{1}\",\"dtype\":\"{2}\",\"loss\":{3:R},\"torch_loss\":{4},\"nfe_forward\":{5},\"nfe_backward\":{6}," +
-            "\"torch_nfe\":\"{7}/{8}\",\"median_ms\":{9:F2},\"min_ms\":{10:F2},\"median_cpu_ms\":{14:F2},\"torch_ms\":{11},\"speedup\":{12:F1},\"repeats\":{13},\"threads\":{15}}}",
+            "\"torch_nfe\":\"{7}/{8}\",\"median_ms\":{9:F2},\"min_ms\":{10:F2},\"median_cpu_ms\":{14:F2},\"torch_ms\":{11},\"speedup\":{12:F1},\"repeats\":{13},\"threads\":{15}," +
+            "\"alloc_mb_per_step\":{16:F2},\"gen0_per_step\":{17:F2},\"gen2_per_step\":{18:F2}}}",
             model, mode, typeof(T) == typeof(float) ? "float32" : "float64", first.Loss, torch.Loss, first.ForwardNfe, first.BackwardNfe,
-            torch.ForwardNfe, mode == "adjoint" ? torch.AdjointBackwardNfe : 0, median, times[0], torchMs, torchMs / median, repeats, cpu[repeats / 2], Environment.ProcessorCount);
+            torch.ForwardNfe, mode == "adjoint" ? torch.AdjointBackwardNfe : 0, median, times[0], torchMs, torchMs / median, repeats, cpu[repeats / 2], Environment.ProcessorCount,
+            allocatedMb, gen0PerStep, gen2PerStep);
     }
 }
