@@ -53,7 +53,7 @@ public class RegularizationTests
     }
 
     [Fact]
-    public void RegularizationOffLeavesTheLossAndNegativeWeightsAreRejected()
+    public void RegularizedSolveTakesTheUnregularizedStepsAndAddsTheWeightedIntegrals()
     {
         var theta = MlpField<SmallConcatInput>.Layout.Initialize<double>(seed: 4);
         var x = Points(8, 2);
