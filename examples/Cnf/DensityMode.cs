@@ -70,7 +70,7 @@ public static class DensityMode
         var theta = TField.Layout.Initialize<float>(seed: (int)s.Seed);
         var options = new FlowOptions<float>
         {
-            BaseTime = 0, DataTime = 10, BaseStd = 1,
+            BaseTime = 0, DataTime = 10, BaseStd = 1, Kinetic = (float)s.Kinetic, JacobianFrobenius = (float)s.Jacobian,
             Solve = new SolveOptions<float> { RelTol = 1e-5f, AbsTol = 1e-5f },
         };
         var flow = new ContinuousFlow<TField, float>(theta, options);
@@ -110,7 +110,7 @@ public static class DensityMode
                 nfe = step.Forward.FunctionEvaluations;
                 if (it % Math.Max(1, iters / 10) == 0 || it == iters) // NFE: rank 0's shard with --distributed
                     metrics?.Write(new TrainingMetrics(it, loss + logZ, step.Forward.FunctionEvaluations, step.Backward.FunctionEvaluations, clock.Elapsed.TotalSeconds, adam.LearningRate),
-                        ("kl", loss + logZ), ("potential", pot));
+                        ("kl", loss + logZ), ("potential", pot), ("kinetic", step.Kinetic), ("jacobian", step.JacobianFrobenius));
             }
             parallel?.CheckInSync(theta, iters);
         });

@@ -63,7 +63,7 @@ public static class MleMode
         var theta = HyperPlanarField<CnfPyHyperSpec>.Layout.Initialize<float>(seed: (int)s.Seed);
         var flow = new ContinuousFlow<HyperPlanarField<CnfPyHyperSpec>, float>(theta, new FlowOptions<float>
         {
-            BaseTime = 0, DataTime = 10, BaseStd = (float)Std,
+            BaseTime = 0, DataTime = 10, BaseStd = (float)Std, Kinetic = (float)s.Kinetic, JacobianFrobenius = (float)s.Jacobian,
             Solve = new SolveOptions<float> { RelTol = 1e-5f, AbsTol = 1e-5f },
         });
         var adam = new Adam<float>(theta.Length, learningRate: s.Quick ? 1e-2 : 1e-3);
@@ -90,7 +90,7 @@ public static class MleMode
                 adam.Step(theta, grad);
                 if (it % Math.Max(1, iters / 20) == 0 || it == iters) // NFE: rank 0's shard with --distributed
                     metrics?.Write(new TrainingMetrics(it, loss, step.Forward.FunctionEvaluations, step.Backward.FunctionEvaluations, clock.Elapsed.TotalSeconds, adam.LearningRate),
-                        ("model", 0));
+                        ("model", 0), ("kinetic", step.Kinetic), ("jacobian", step.JacobianFrobenius));
             }
             parallel?.CheckInSync(theta, iters);
         });

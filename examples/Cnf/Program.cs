@@ -17,6 +17,9 @@ sensitivity.AcceptOnlyFromAmong("adjoint", "backprop");
 var only = new Option<string?>("--only") { Description = "Comma-separated subset: potentials 1-4 (density), circles/moons (mle), data set names (toy)." };
 var outDir = new Option<string>("--out") { Description = "Output folder (figures, metrics.jsonl, checkpoints).", DefaultValueFactory = _ => Path.Combine("out", "cnf") };
 var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0UL, Description = "Seed of weights, data and noise." };
+// RNODE (Finlay et al. 2020, "How to train your neural ODE"): λ_K·∫‖f‖² dt and λ_J·∫‖∂f/∂z‖²_F dt; their runs use 0.01 for both
+var kinetic = new Option<double>("--kinetic") { DefaultValueFactory = _ => 0.0, Description = "λ_K of the kinetic-energy regulariser ∫‖f‖² dt (RNODE uses 0.01; 0 = off)." };
+var jacobian = new Option<double>("--jacobian") { DefaultValueFactory = _ => 0.0, Description = "λ_J of the Jacobian-Frobenius regulariser ∫‖∂f/∂z‖²_F dt (RNODE uses 0.01; 0 = off; Hutchinson estimate with --trace gaussian/rademacher)." };
 var distributed = new Option<bool>("--distributed")
 {
     Description = "Data-parallel CNF training over MPI (start with mpirun -np N): each rank solves its shard of every batch; rank 0 evaluates and writes the output. Needs Open MPI.",
@@ -24,13 +27,13 @@ var distributed = new Option<bool>("--distributed")
 
 var root = new RootCommand("Continuous normalising flows: Figures 4 and 5 of Chen et al. 2018 and FFJORD's toy densities.")
 {
-    mode, quick, iterations, nfIterations, trace, sensitivity, only, outDir, seed, distributed,
+    mode, quick, iterations, nfIterations, trace, sensitivity, only, outDir, seed, kinetic, jacobian, distributed,
 };
 root.SetAction(pr =>
 {
     var s = new RunSettings(pr.GetValue(quick), pr.GetValue(iterations), pr.GetValue(nfIterations), pr.GetValue(trace)!,
         pr.GetValue(sensitivity)!, pr.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-        Path.Combine(pr.GetValue(outDir)!, pr.GetValue(mode)!), pr.GetValue(seed));
+        Path.Combine(pr.GetValue(outDir)!, pr.GetValue(mode)!), pr.GetValue(seed)) { Kinetic = pr.GetValue(kinetic), Jacobian = pr.GetValue(jacobian) };
     if (!pr.GetValue(distributed)) return Run(pr.GetValue(mode)!, s);
     ProcessGroup group;
     try { group = ProcessGroup.InitializeMpi(); }
@@ -76,5 +79,8 @@ namespace Cnf
         public ProcessGroup? Group { get; init; }
         /// <summary>Whether this process evaluates and writes output (always, without --distributed).</summary>
         public bool IsRoot => Group is null || Group.IsRoot;
+        /// <summary>λ_K and λ_J of RNODE's regularisers (FlowOptions.Kinetic / JacobianFrobenius); 0 = off.</summary>
+        public double Kinetic { get; init; }
+        public double Jacobian { get; init; }
     }
 }

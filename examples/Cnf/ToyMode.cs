@@ -42,7 +42,7 @@ public static class ToyMode
         var rng = new Rng(s.Seed + 7);
         ContinuousFlow<MlpField<FfjordToySpec>, float> Flow(TraceEstimator tr) => new(theta, new FlowOptions<float>
         {
-            BaseTime = (float)(sqrtT * sqrtT), DataTime = 0, BaseStd = 1, Trace = tr,
+            BaseTime = (float)(sqrtT * sqrtT), DataTime = 0, BaseStd = 1, Trace = tr, Kinetic = (float)s.Kinetic, JacobianFrobenius = (float)s.Jacobian,
             Solve = new SolveOptions<float> { RelTol = 1e-5f, AbsTol = 1e-5f },
         });
         var clock = FlowRuns.Clock();
@@ -84,7 +84,7 @@ public static class ToyMode
                 sqrtT = all[^1];
                 if (it % Math.Max(1, iters / 20) == 0 || it == iters) // NFE: rank 0's shard with --distributed
                     metrics?.Write(new TrainingMetrics(it, loss, step.Forward.FunctionEvaluations, step.Backward.FunctionEvaluations, clock.Elapsed.TotalSeconds, adam.LearningRate),
-                        ("end_time", sqrtT * sqrtT));
+                        ("end_time", sqrtT * sqrtT), ("kinetic", step.Kinetic), ("jacobian", step.JacobianFrobenius));
             }
             if (parallel is not null)
             {

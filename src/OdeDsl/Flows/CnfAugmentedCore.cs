@@ -152,7 +152,7 @@ internal static class CnfAugmentedCore<TField> where TField : ICnfField<TField>
     }
 
     /// <summary>The rows' shared time. The fields compute time-dependent weights once per call, so rows must agree.</summary>
-    private static T CommonTime<T>(ReadOnlySpan<T> t, int batch) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static T CommonTime<T>(ReadOnlySpan<T> t, int batch) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T t0 = t[0];
         for (int b = 1; b < batch; b++)

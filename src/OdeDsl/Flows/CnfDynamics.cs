@@ -13,7 +13,7 @@ namespace OdeDsl.Flows;
 /// ∂f/∂t is reported for the batch as a whole in row 0 of gradT (the runtime sums gradT over rows).
 /// <see cref="JacobianVectorProduct{T}"/> would need the trace's directional derivative and is not provided.
 /// </remarks>
-public sealed class ExactTraceCnf<TField> : IOdeDynamics<ExactTraceCnf<TField>> where TField : ICnfField<TField>
+public sealed class ExactTraceCnf<TField> : IOdeDynamics<ExactTraceCnf<TField>>, ICoarseRowChunks where TField : ICnfField<TField>
 {
     private ExactTraceCnf() { }
 
@@ -59,7 +59,7 @@ public sealed class ExactTraceCnf<TField> : IOdeDynamics<ExactTraceCnf<TField>> 
 /// <see cref="ContinuousFlow{TField, T}"/>) is fixed for the solve. E[εᵀAε] = tr A for noise of zero mean and identity covariance.
 /// The error norm of a solve should skip the ε channel (it is constant); <see cref="FlowNorms"/> does.
 /// </summary>
-public sealed class HutchinsonCnf<TField> : IOdeDynamics<HutchinsonCnf<TField>> where TField : ICnfField<TField>
+public sealed class HutchinsonCnf<TField> : IOdeDynamics<HutchinsonCnf<TField>>, ICoarseRowChunks where TField : ICnfField<TField>
 {
     private HutchinsonCnf() { }
 

@@ -26,13 +26,29 @@ public sealed class FlowOptions<T> where T : unmanaged, IFloatingPointIeee754<T>
     public TraceEstimator Trace { get; init; } = TraceEstimator.Exact;
     /// <summary>Solver settings; the norm defaults to the mixed norm over [z, Δlog p] (<see cref="FlowNorms.Mixed{T}"/>).</summary>
     public SolveOptions<T> Solve { get; init; } = new() { RelTol = T.CreateChecked(1e-5), AbsTol = T.CreateChecked(1e-5) };
+    /// <summary>
+    /// λ_K of RNODE's kinetic energy λ_K·mean ∫‖f‖² |dt| added to the training losses (Finlay et al. 2020; 0 = off; their
+    /// experiments use 0.01). Integrated as an extra state kept out of error control (<see cref="RegularizedExactTraceCnf{TField}"/>).
+    /// </summary>
+    public T Kinetic { get; init; } = T.Zero;
+    /// <summary>
+    /// λ_J of RNODE's Jacobian term λ_J·mean ∫‖∂f/∂z‖²_F |dt| (0 = off; their experiments use 0.01): exact with the exact
+    /// trace, ‖(∂f/∂z)ε‖² with the Hutchinson estimators' noise (fixed per solve).
+    /// </summary>
+    public T JacobianFrobenius { get; init; } = T.Zero;
 }
 
 /// <summary>
 /// What a differentiated flow solve reports. <see cref="BaseTimeGradient"/> computes dL/d(base time) on call (the adjoint
 /// pays f evaluations for it), for a learnable integration time as FFJORD's.
 /// </summary>
-public readonly record struct FlowStep(double Loss, SolverStats Forward, SolverStats Backward, Func<double> BaseTimeGradient);
+public readonly record struct FlowStep(double Loss, SolverStats Forward, SolverStats Backward, Func<double> BaseTimeGradient)
+{
+    /// <summary>mean ∫‖f‖² |dt| over the batch when the flow is regularised (<see cref="FlowOptions{T}.Kinetic"/>), else 0; λ_K times it is in <see cref="Loss"/>.</summary>
+    public double Kinetic { get; init; }
+    /// <summary>mean ∫‖∂f/∂z‖²_F |dt| (or its Hutchinson estimate) when regularised, else 0; λ_J times it is in <see cref="Loss"/>.</summary>
+    public double JacobianFrobenius { get; init; }
+}
 
 /// <summary>
 /// A continuous normalising flow: the field <typeparamref name="TField"/> with parameters θ carries the base
@@ -58,6 +74,8 @@ public sealed class ContinuousFlow<TField, T>
             throw new ArgumentException("The base and data times must differ.", nameof(options));
         if (!(Options.BaseStd > T.Zero))
             throw new ArgumentException($"The base standard deviation must be positive; got {Options.BaseStd}.", nameof(options));
+        if (!(Options.Kinetic >= T.Zero) || !(Options.JacobianFrobenius >= T.Zero))
+            throw new ArgumentException($"The regularisation weights must be non-negative; got Kinetic = {Options.Kinetic}, JacobianFrobenius = {Options.JacobianFrobenius}.", nameof(options));
     }
 
     /// <summary>The parameters (shared with the caller, who may train them in place).</summary>
@@ -65,6 +83,9 @@ public sealed class ContinuousFlow<TField, T>
     public FlowOptions<T> Options { get; }
     private bool Hutchinson => Options.Trace != TraceEstimator.Exact;
     private int StateSize => Hutchinson ? 2 * D + 1 : D + 1;
+    private bool Regularized => Options.Kinetic > T.Zero || Options.JacobianFrobenius > T.Zero;
+    /// <summary>Rows of the differentiated solves: the regularised systems append [E_K, E_J] to the plain rows.</summary>
+    private int TrainStateSize => Regularized ? StateSize + 2 : StateSize;
 
     /// <summary>log N(z; 0, σ²I).</summary>
     public T BaseLogDensity(ReadOnlySpan<T> z)
@@ -149,16 +170,17 @@ public sealed class ContinuousFlow<TField, T>
     {
         int n = CheckPoints(x);
         if (gradTheta.Length != Theta.Length) throw new ArgumentException($"gradTheta has {gradTheta.Length} elements; θ has {Theta.Length}.", nameof(gradTheta));
-        var y0 = InitialStates(x, n, ref rng);
+        var y0 = InitialStates(x, n, ref rng, TrainStateSize);
         T invN = T.One / T.CreateChecked(n), s2 = Options.BaseStd * Options.BaseStd;
+        int S = TrainStateSize;
         return Differentiate(y0, n, Options.DataTime, Options.BaseTime, sensitivity, gradTheta, (end, grad) =>
         {
             T loss = T.Zero;
             for (int b = 0; b < n; b++)
             {
-                var row = end.Slice(b * StateSize, StateSize);
+                var row = end.Slice(b * S, S);
                 loss -= BaseLogDensity(row.Slice(0, D)) - row[D];
-                var g = grad.Slice(b * StateSize, StateSize);
+                var g = grad.Slice(b * S, S);
                 for (int i = 0; i < D; i++) g[i] = row[i] / s2 * invN;   // −∂log N/∂z
                 g[D] = invN;
             }
@@ -176,9 +198,10 @@ public sealed class ContinuousFlow<TField, T>
         ArgumentNullException.ThrowIfNull(energy);
         int n = CheckPoints(z);
         if (gradTheta.Length != Theta.Length) throw new ArgumentException($"gradTheta has {gradTheta.Length} elements; θ has {Theta.Length}.", nameof(gradTheta));
-        var y0 = InitialStates(z, n, ref rng);
+        var y0 = InitialStates(z, n, ref rng, TrainStateSize);
         T invN = T.One / T.CreateChecked(n);
         T baseSum = T.Zero;
+        int S = TrainStateSize;
         for (int b = 0; b < n; b++) baseSum += BaseLogDensity(z.Slice(b * D, D));
         var u = new T[n];
         var du = new T[n * D];
@@ -186,13 +209,13 @@ public sealed class ContinuousFlow<TField, T>
         return Differentiate(y0, n, Options.BaseTime, Options.DataTime, sensitivity, gradTheta, (end, grad) =>
         {
             T loss = baseSum;
-            for (int b = 0; b < n; b++) end.Slice(b * StateSize, D).CopyTo(xs.AsSpan(b * D, D));
+            for (int b = 0; b < n; b++) end.Slice(b * S, D).CopyTo(xs.AsSpan(b * D, D));
             energy(xs, u, du);
             for (int b = 0; b < n; b++)
             {
-                var row = end.Slice(b * StateSize, StateSize);
+                var row = end.Slice(b * S, S);
                 loss += row[D] + u[b];
-                var g = grad.Slice(b * StateSize, StateSize);
+                var g = grad.Slice(b * S, S);
                 for (int i = 0; i < D; i++) g[i] = du[b * D + i] * invN;
                 g[D] = invN;
             }
@@ -207,27 +230,48 @@ public sealed class ContinuousFlow<TField, T>
     {
         ArgumentNullException.ThrowIfNull(sensitivity);
         T[] times = [from, to];
-        var options = SolveOptionsFor();
+        var options = SolveOptionsFor(TrainStateSize);
         var adjointAware = WithStateGroups(sensitivity);
-        int S = StateSize, len = n * S;
+        int S = TrainStateSize, len = n * S;
         var dL = new T[2 * len];
-        T value;
-        OdeGradients<T> grads;
-        if (Hutchinson)
+        T kinetic = T.Zero, jacobian = T.Zero;
+        T Loss(ReadOnlySpan<T> end, Span<T> grad)
         {
-            var fwd = Ode.Forward<HutchinsonCnf<TField>, T>(y0, times, Theta, adjointAware, options);
-            value = loss(fwd.Solution.States.AsSpan(len, len), dL.AsSpan(len, len));
-            grads = fwd.Backward(dL);
+            T value = loss(end, grad);
+            if (!Regularized) return value;
+            // E_K, E_J integrate from `from` to `to`; the sign makes them ∫ … |dt| whichever way the solve runs
+            T sign = to > from ? T.One : -T.One, invN = T.One / T.CreateChecked(n);
+            for (int b = 0; b < n; b++)
+            {
+                kinetic += end[b * S + StateSize];
+                jacobian += end[b * S + StateSize + 1];
+                grad[b * S + StateSize] = sign * Options.Kinetic * invN;
+                grad[b * S + StateSize + 1] = sign * Options.JacobianFrobenius * invN;
+            }
+            kinetic *= sign * invN;
+            jacobian *= sign * invN;
+            return value + Options.Kinetic * kinetic + Options.JacobianFrobenius * jacobian;
         }
-        else
+        var (value, grads) = (Hutchinson, Regularized) switch
         {
-            var fwd = Ode.Forward<ExactTraceCnf<TField>, T>(y0, times, Theta, adjointAware, options);
-            value = loss(fwd.Solution.States.AsSpan(len, len), dL.AsSpan(len, len));
-            grads = fwd.Backward(dL);
-        }
+            (true, true) => Run<RegularizedHutchinsonCnf<TField>>(),
+            (true, false) => Run<HutchinsonCnf<TField>>(),
+            (false, true) => Run<RegularizedExactTraceCnf<TField>>(),
+            _ => Run<ExactTraceCnf<TField>>(),
+        };
         grads.Theta.CopyTo(gradTheta);
         int baseIndex = Options.BaseTime == from ? 0 : 1;
-        return new FlowStep(double.CreateChecked(value), grads.Forward, grads.Backward, () => double.CreateChecked(grads.Times[baseIndex]));
+        return new FlowStep(double.CreateChecked(value), grads.Forward, grads.Backward, () => double.CreateChecked(grads.Times[baseIndex]))
+        {
+            Kinetic = double.CreateChecked(kinetic), JacobianFrobenius = double.CreateChecked(jacobian),
+        };
+
+        (T, OdeGradients<T>) Run<TDyn>() where TDyn : IOdeDynamics<TDyn>
+        {
+            var fwd = Ode.Forward<TDyn, T>(y0, times, Theta, adjointAware, options);
+            T v = Loss(fwd.Solution.States.AsSpan(len, len), dL.AsSpan(len, len));
+            return (v, fwd.Backward(dL));
+        }
     }
 
     /// <summary>The adjoint's norm treats [z, Δlog p (, ε)] as torchdiffeq treats a tuple state, unless the caller chose groups.</summary>
@@ -236,20 +280,24 @@ public sealed class ContinuousFlow<TField, T>
         AdjointSensitivity a when a.Options.StateGroups is null => Sensitivity.Adjoint(new AdjointOptions
         {
             RelTol = a.Options.RelTol, AbsTol = a.Options.AbsTol, Seminorm = a.Options.Seminorm, Method = a.Options.Method,
-            StateGroups = Groups, TimeChannelInNorm = a.Options.TimeChannelInNorm,
+            StateGroups = TrainGroups, TimeChannelInNorm = a.Options.TimeChannelInNorm,
         }),
         _ => sensitivity,
     };
 
     private int[] Groups => Hutchinson ? [D, 1, D] : [D, 1];
 
-    private SolveOptions<T> SolveOptionsFor()
+    /// <summary>The adjoint's groups cover the whole row: the regularisers' pair is one more group (its a-channel is constant, so only h's part adds error).</summary>
+    private int[] TrainGroups => Regularized ? [.. Groups, 2] : Groups;
+
+    /// <summary>The caller's options with the mixed norm over [z, Δlog p (, ε)]; regulariser states past them stay out of it (FFJORD: tolerance 1e20).</summary>
+    private SolveOptions<T> SolveOptionsFor(int stateSize)
     {
         var o = Options.Solve;
         if (o.Norm is not null) return o;
         return new SolveOptions<T>
         {
-            Method = o.Method, RelTol = o.RelTol, AbsTol = o.AbsTol, Norm = FlowNorms.Mixed<T>(StateSize, Groups),
+            Method = o.Method, RelTol = o.RelTol, AbsTol = o.AbsTol, Norm = FlowNorms.MixedOver<T>(stateSize, Groups),
             Controller = o.Controller, FirstStep = o.FirstStep, FixedStep = o.FixedStep, MinStep = o.MinStep, MaxStep = o.MaxStep,
             MaxSteps = o.MaxSteps, ThrowOnFailure = o.ThrowOnFailure, OvershootFinalTime = o.OvershootFinalTime,
         };
@@ -257,7 +305,7 @@ public sealed class ContinuousFlow<TField, T>
 
     private Solution<T> SolveAugmented(T[] y0, T[] times, int n)
     {
-        var options = SolveOptionsFor();
+        var options = SolveOptionsFor(StateSize);
         Solution<T> sol = Hutchinson
             ? Ode.Solve(new DynamicsRhs<HutchinsonCnf<TField>, T>(Theta, n), y0, times, options)
             : Ode.Solve(new DynamicsRhs<ExactTraceCnf<TField>, T>(Theta, n), y0, times, options);
@@ -267,9 +315,10 @@ public sealed class ContinuousFlow<TField, T>
     }
 
     /// <summary>Rows [x, 0] or [x, 0, ε] with ε drawn per row (fixed for the solve).</summary>
-    private T[] InitialStates(ReadOnlySpan<T> x, int n, ref Rng rng)
+    private T[] InitialStates(ReadOnlySpan<T> x, int n, ref Rng rng) => InitialStates(x, n, ref rng, StateSize);
+
+    private T[] InitialStates(ReadOnlySpan<T> x, int n, ref Rng rng, int S)
     {
-        int S = StateSize;
         var y0 = new T[n * S];
         for (int b = 0; b < n; b++)
         {

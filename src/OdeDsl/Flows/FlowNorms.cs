@@ -14,8 +14,20 @@ public static class FlowNorms
     public static ErrorNorm<T> Mixed<T>(int stateSize, params int[] groups) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(groups);
-        if (groups.Length == 0 || groups.Any(g => g < 1) || groups.Sum() != stateSize)
+        if (groups.Sum() != stateSize)
             throw new ArgumentException($"Groups [{string.Join(", ", groups)}] must be positive lengths summing to the state size {stateSize}.", nameof(groups));
+        return MixedOver<T>(stateSize, groups);
+    }
+
+    /// <summary>
+    /// As <see cref="Mixed{T}"/>, but the groups may cover only a leading part of each row: the components after them
+    /// stay out of error control, as FFJORD and RNODE give their regularisation states tolerances of 1e20.
+    /// </summary>
+    public static ErrorNorm<T> MixedOver<T>(int stateSize, params int[] groups) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        if (groups.Length == 0 || groups.Any(g => g < 1) || groups.Sum() > stateSize)
+            throw new ArgumentException($"Groups [{string.Join(", ", groups)}] must be positive lengths summing to at most the state size {stateSize}.", nameof(groups));
         return scaled =>
         {
             int rows = scaled.Length / stateSize;

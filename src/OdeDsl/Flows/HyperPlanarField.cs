@@ -1,4 +1,5 @@
 using System.Numerics;
+using OdeDsl.Tensors;
 
 namespace OdeDsl.Flows;
 
@@ -122,23 +123,11 @@ public sealed class HyperPlanarField<TSpec> : ITanhNetField<HyperPlanarField<TSp
                 pb[2 * md + n * D + i] = g * p[md + n * D + i] * s * (T.One - s);
             }
         // fc3: p = W3 h2 + b3
-        for (int r = 0; r < P; r++)
-        {
-            T g = pb[r];
-            gradTheta[Fc3B + r] += g;
-            var row = gradTheta.Slice(Fc3W + r * H, H);
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(h2, g, row, row);
-        }
+        AddOuter(pb, h2, gradTheta.Slice(Fc3W, P * H), gradTheta.Slice(Fc3B, P));
         MatTVec(theta.Slice(Fc3W, P * H), P, H, pb, h2b);
         for (int i = 0; i < H; i++) h2b[i] *= T.One - h2[i] * h2[i];
         // fc2: a2 = W2 h1 + b2
-        for (int r = 0; r < H; r++)
-        {
-            T g = h2b[r];
-            gradTheta[Fc2B + r] += g;
-            var row = gradTheta.Slice(Fc2W + r * H, H);
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(h1, g, row, row);
-        }
+        AddOuter(h2b, h1, gradTheta.Slice(Fc2W, H * H), gradTheta.Slice(Fc2B, H));
         MatTVec(theta.Slice(Fc2W, H * H), H, H, h2b, h1b);
         T gradT = T.Zero;
         for (int i = 0; i < H; i++)
@@ -151,21 +140,29 @@ public sealed class HyperPlanarField<TSpec> : ITanhNetField<HyperPlanarField<TSp
         return gradT;
     }
 
+    // The hypernetwork's products run once per call (fc3 is [3Md + M, H] = [448, 32] for cnf.py) and are a fixed cost
+    // of every call, paid per row chunk: one GEMM each instead of a short vector call per row of fc3 (measured: the
+    // per-call cost of cnf.py's field at 8 rows, docs/performance.md, "CNF step: per-call cost and chunking").
+
     /// <summary>y = A x + b, A [rows, cols] row-major.</summary>
     private static void MatVec<T>(ReadOnlySpan<T> a, int rows, int cols, ReadOnlySpan<T> x, ReadOnlySpan<T> b, Span<T> y)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int r = 0; r < rows; r++)
-            y[r] = System.Numerics.Tensors.TensorPrimitives.Dot(a.Slice(r * cols, cols), x) + b[r];
+        Gemm.Multiply<T>(false, false, rows, 1, cols, T.One, a, cols, x, 1, T.Zero, y, 1);
+        System.Numerics.Tensors.TensorPrimitives.Add<T>(y.Slice(0, rows), b.Slice(0, rows), y.Slice(0, rows));
     }
 
     /// <summary>y = Aᵀ x, A [rows, cols] row-major.</summary>
     private static void MatTVec<T>(ReadOnlySpan<T> a, int rows, int cols, ReadOnlySpan<T> x, Span<T> y)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => Gemm.Multiply<T>(true, false, cols, 1, rows, T.One, a, cols, x, 1, T.Zero, y, 1);
+
+    /// <summary>gradA += g xᵀ ([g.Length, x.Length]) and gradB += g: a linear layer's weight and bias gradients.</summary>
+    private static void AddOuter<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> x, Span<T> gradA, Span<T> gradB)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        y.Slice(0, cols).Clear();
-        for (int r = 0; r < rows; r++)
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(a.Slice(r * cols, cols), x[r], y.Slice(0, cols), y.Slice(0, cols));
+        Gemm.Multiply<T>(false, false, g.Length, x.Length, 1, T.One, g, 1, x, x.Length, T.One, gradA, x.Length);
+        System.Numerics.Tensors.TensorPrimitives.Add<T>(gradB, g, gradB);
     }
 
     private static T Sigmoid<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => T.One / (T.One + T.Exp(-x));

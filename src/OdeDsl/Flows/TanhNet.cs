@@ -161,14 +161,16 @@ internal static class TanhNet
             if (l == shape.Layers) break;
             var x = fr.X(l);
             Activations.Tanh<T>(a.Slice(0, B * wo), x.Slice(0, B * wo));
-            // tangent rows: u = (1 − x²) ⊙ p
+            // tangent rows: u = (1 − x²) ⊙ p = p − (x ⊙ x) ⊙ p, in vectorised passes
             int n = B * wo;
             var xp = x.Slice(0, n);
             for (int k = 1; k < R / B; k++)
             {
                 var p = a.Slice(k * n, n);
                 var u = x.Slice(k * n, n);
-                for (int i = 0; i < n; i++) u[i] = (T.One - xp[i] * xp[i]) * p[i];
+                TensorPrimitives.Multiply<T>(xp, xp, u);
+                TensorPrimitives.Multiply<T>(u, p, u);
+                TensorPrimitives.Subtract<T>(p, u, u);
             }
         }
     }
@@ -270,29 +272,19 @@ internal static class TanhNet
                 for (int j = 0; j < d; j++) cn += W2[j * w1 + n] * W1[n * d + j];
                 c[n] = cn;
             }
-            for (int b = 0; b < B; b++)
-            {
-                T q = T.Zero;
-                for (int n = 0; n < w1; n++) { T x = x1[b * w1 + n]; q += (T.One - x * x) * c[n]; }
-                trace[b] = q;
-            }
+            var D1one = OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));   // kept for the reverse sweep
+            for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D1one.Slice(b * w1, w1), c);
             return;
         }
         int w2 = shape.Widths[2];
         Span<T> C = fr.Trace.Slice(0, w2 * w1), P = fr.Trace.Slice(w2 * w1, w2 * w1);
         Gemm.Multiply<T>(true, true, w2, w1, d, T.One, fr.W(3), w2, fr.W(1), d, T.Zero, C, w1);
         TensorPrimitives.Multiply<T>(fr.W(2), C, P);
-        var D1 = fr.X(1).Slice(B * w1, B * w1);   // the tangent rows are free on this path
-        for (int i = 0; i < B * w1; i++) D1[i] = T.One - x1[i] * x1[i];
+        var D1 = OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));   // the tangent rows are free on this path
         var Y = fr.A(2).Slice(B * w2, B * w2);
         Gemm.Multiply<T>(false, true, B, w2, w1, T.One, D1, w1, P, w1, T.Zero, Y, w2);
-        var x2 = fr.X(2);
-        for (int b = 0; b < B; b++)
-        {
-            T q = T.Zero;
-            for (int m = 0; m < w2; m++) { T x = x2[b * w2 + m]; q += (T.One - x * x) * Y[b * w2 + m]; }
-            trace[b] = q;
-        }
+        var D2 = OneMinusSquare(fr.X(2).Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));   // kept for the reverse sweep
+        for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D2.Slice(b * w2, w2), Y.Slice(b * w2, w2));
     }
 
     /// <summary>
@@ -328,11 +320,10 @@ internal static class TanhNet
             var x = fr.X(l - 1).Slice(0, B * wi);
             var Dbar = TraceCotangentOnD(shape, fr, l - 1, cotTrace);
             var na = barA.Slice(0, B * wi);
-            for (int i = 0; i < B * wi; i++)
-            {
-                T xi = x[i], D = T.One - xi * xi;
-                na[i] = D * (bx[i] - (xi + xi) * Dbar[i]);
-            }
+            // na = D ⊙ (x̄ − 2x ⊙ D̄), D = 1 − x² as ForwardTrace left it in the layer's tangent slot; D̄ is ours to overwrite
+            TensorPrimitives.Multiply<T>(x, Dbar, Dbar);
+            TensorPrimitives.MultiplyAdd<T>(Dbar, T.CreateChecked(-2), bx, Dbar);
+            TensorPrimitives.Multiply<T>(fr.X(l - 1).Slice(B * wi, B * wi), Dbar, na);
         }
         AccumulateTraceWeights(shape, fr, cotTrace);
     }
@@ -346,23 +337,20 @@ internal static class TanhNet
         if (shape.Layers == 2)
         {
             var c = fr.Trace.Slice(0, w);
-            for (int b = 0; b < B; b++)
-                for (int n = 0; n < w; n++) dbar[b * w + n] = tau[b] * c[n];
+            for (int b = 0; b < B; b++) TensorPrimitives.Multiply<T>(c, tau[b], dbar.Slice(b * w, w));
             return dbar;
         }
         int w1 = shape.Widths[1], w2 = shape.Widths[2];
         if (l == 2)
         {
             var Y = fr.A(2).Slice(B * w2, B * w2);
-            for (int b = 0; b < B; b++)
-                for (int m = 0; m < w2; m++) dbar[b * w2 + m] = tau[b] * Y[b * w2 + m];
+            for (int b = 0; b < B; b++) TensorPrimitives.Multiply<T>(Y.Slice(b * w2, w2), tau[b], dbar.Slice(b * w2, w2));
             return dbar;
         }
         // l == 1: E = τ ⊙ D₂ (kept for P̄), D̄₁ = E·P
         var E = fr.M(2).Slice(B * w2, B * w2);
-        var x2 = fr.X(2);
-        for (int b = 0; b < B; b++)
-            for (int m = 0; m < w2; m++) { T x = x2[b * w2 + m]; E[b * w2 + m] = tau[b] * (T.One - x * x); }
+        var D2 = fr.X(2).Slice(B * w2, B * w2);   // from ForwardTrace
+        for (int b = 0; b < B; b++) TensorPrimitives.Multiply<T>(D2.Slice(b * w2, w2), tau[b], E.Slice(b * w2, w2));
         Gemm.Multiply<T>(false, false, B, w1, w2, T.One, E, w2, fr.Trace.Slice(w2 * w1, w2 * w1), w1, T.Zero, dbar, w1);
         return dbar;
     }
@@ -372,14 +360,13 @@ internal static class TanhNet
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = fr.Batch, d = shape.Dimension, w1 = shape.Widths[1];
-        var x1 = fr.X(1).Slice(0, B * w1);
         if (shape.Layers == 2)
         {
             // c̄ₙ = Σ_b τ_b D₁[b, n]; cₙ = Σⱼ W₂[j, n]W₁[n, j]
             Span<T> cbar = fr.Trace.Slice(w1, w1);
             cbar.Clear();
-            for (int b = 0; b < B; b++)
-                for (int n = 0; n < w1; n++) { T x = x1[b * w1 + n]; cbar[n] += tau[b] * (T.One - x * x); }
+            var D1one = fr.X(1).Slice(B * w1, B * w1);   // from ForwardTrace
+            for (int b = 0; b < B; b++) TensorPrimitives.MultiplyAdd<T>(D1one.Slice(b * w1, w1), tau[b], cbar, cbar);
             var W1 = fr.W(1); var W2 = fr.W(2); var gW1 = fr.GradW(1); var gW2 = fr.GradW(2);
             for (int n = 0; n < w1; n++)
                 for (int j = 0; j < d; j++)
@@ -408,6 +395,14 @@ internal static class TanhNet
         var G3 = fr.GradW(3);
         for (int m = 0; m < w2; m++)
             for (int j = 0; j < d; j++) G3[j * w2 + m] += tmp[m * d + j];
+    }
+
+    /// <summary>d = 1 − x ⊙ x (vectorised); returns d.</summary>
+    private static Span<T> OneMinusSquare<T>(ReadOnlySpan<T> x, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        TensorPrimitives.Multiply<T>(x, x, d);
+        TensorPrimitives.Subtract<T>(T.One, d, d);
+        return d;
     }
 
     /// <summary>y[r, j] = x[r, j]·s[j].</summary>

@@ -9,7 +9,7 @@ namespace OdeDsl;
 /// <see cref="InterpolatedAdjointRhs{TDynamics, T}"/>.
 /// </summary>
 /// <remarks>
-/// <para>A batch of at least two chunks (<see cref="RowChunkedEvaluator{TDynamics, T}.ChunkRowsFor"/> rows each, ≈ 100
+/// <para>A batch of at least two chunks (<see cref="RowChunkedEvaluator{TDynamics, T}.ChunkRowsFor(int)"/> rows each, ≈ 100
 /// rows of the spiral field in float64) is cut into an even number of equal chunks run on the calling thread and one
 /// pool thread (<see cref="TwoThreadLoop"/>), as the forward's <see cref="RowChunkedEvaluator{TDynamics, T}"/> does.
 /// Rows are independent except for the parameter gradient, a sum over rows: each chunk adds its rows into its OWN
@@ -43,7 +43,7 @@ internal sealed unsafe class AdjointBatch<TDynamics, T> : IChunkBody
     {
         _theta = theta;
         _batch = batch;
-        int chunkRows = RowChunkedEvaluator<TDynamics, T>.ChunkRowsFor();
+        int chunkRows = RowChunkedEvaluator<TDynamics, T>.ChunkRowsFor(batch);
         _rowsPerChunk = allowChunks && batch >= 2 * chunkRows ? RowChunkedEvaluator<TDynamics, T>.RowsPerChunk(batch, chunkRows) : batch;
         Chunks = (batch + _rowsPerChunk - 1) / _rowsPerChunk;
         _rowTimes = new T[batch];

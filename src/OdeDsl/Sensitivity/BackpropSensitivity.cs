@@ -147,7 +147,12 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         var stageBar = new T[n];
         var rowTimes = new T[batch];
         var gradT = new T[batch];
-        var workspace = new T[TDynamics.WorkspaceLength(batch)];
+        // Dynamics with a fixed cost per call (ICoarseRowChunks: the CNF fields) split each VJP over two threads, one
+        // chunk each, as the adjoint does (AdjointBatch); it takes the cotangent −a, so its outputs come back negated.
+        var split = typeof(ICoarseRowChunks).IsAssignableFrom(typeof(TDynamics)) ? new AdjointBatch<TDynamics, T>(theta, batch) : null;
+        if (split is not null && split.Chunks < 2) split = null;
+        var thetaPart = split is null ? [] : new T[TDynamics.ParameterCount];
+        var workspace = split is null ? new T[TDynamics.WorkspaceLength(batch)] : [];
         T t0Bar = T.Zero;
         long vjps = 0;
         for (int j = m - 1; j >= 0; j--)
@@ -177,10 +182,20 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
                     continue;
                 }
                 scheme.StageState(i, h, y, k, stageState);
-                rowTimes.AsSpan().Fill(tape.StepStart[j] + scheme.C[i] * h);
-                TDynamics.VectorJacobianProduct(rowTimes, stageState, theta, kiBar, stageBar, thetaBar, gradT, batch, workspace);
+                T stageTime = tape.StepStart[j] + scheme.C[i] * h;
+                if (split is not null)
+                {
+                    t0Bar -= split.Evaluate(stageTime, stageState, kiBar, default, stageBar, thetaPart);
+                    TensorPrimitives.Negate<T>(stageBar, stageBar);
+                    TensorPrimitives.Subtract<T>(thetaBar, thetaPart, thetaBar);
+                }
+                else
+                {
+                    rowTimes.AsSpan().Fill(stageTime);
+                    TDynamics.VectorJacobianProduct(rowTimes, stageState, theta, kiBar, stageBar, thetaBar, gradT, batch, workspace);
+                    foreach (T gt in gradT) t0Bar += gt;
+                }
                 vjps++;
-                foreach (T gt in gradT) t0Bar += gt;
                 AdjointShared.AddTo(yBar, stageBar);
                 for (int l = 0; l < i; l++)
                 {

@@ -43,9 +43,17 @@ internal sealed unsafe class RowChunkedEvaluator<TDynamics, T> : IChunkBody
     /// <summary>An evaluator when <paramref name="maxBatch"/> spans at least two chunks; null when one call is better.</summary>
     public static RowChunkedEvaluator<TDynamics, T>? For(T[] theta, int maxBatch)
     {
-        int rows = ChunkRowsFor();
+        int rows = ChunkRowsFor(maxBatch);
         return maxBatch >= 2 * rows ? new RowChunkedEvaluator<TDynamics, T>(theta, rows) : null;
     }
+
+    private static readonly bool Coarse = typeof(ICoarseRowChunks).IsAssignableFrom(typeof(TDynamics));
+
+    /// <summary>
+    /// Rows per chunk for a batch: half of it (one chunk per thread) for <see cref="ICoarseRowChunks"/> dynamics, else
+    /// <see cref="ChunkRowsFor()"/>.
+    /// </summary>
+    internal static int ChunkRowsFor(int batch) => Coarse ? Math.Max(MinChunkRows, (batch + 1) / 2) : ChunkRowsFor();
 
     /// <summary>Rows whose workspace fills <see cref="TargetChunkBytes"/>, from the workspace's growth per row.</summary>
     internal static int ChunkRowsFor()
