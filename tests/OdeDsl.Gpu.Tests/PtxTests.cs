@@ -79,6 +79,23 @@ public class PtxTests
         Assert.Contains(".entry", GpuTestContext.CompileToPtx(probe));
     }
 
+    /// <summary>The batched path's kernels (double): the tiled matrix product with shared memory and barriers (explicitly
+    /// grouped), the element-wise, stage-combination and error kernels.</summary>
+    [Theory]
+    [InlineData(nameof(Batched.BatchedKernels.Gemm))]
+    [InlineData(nameof(Batched.BatchedKernels.GemmDirect))]
+    [InlineData(nameof(Batched.BatchedKernels.Elementwise))]
+    [InlineData(nameof(Batched.BatchedKernels.Combine))]
+    [InlineData(nameof(Batched.BatchedKernels.ErrorSquares))]
+    [InlineData(nameof(Batched.BatchedKernels.InitialSquares))]
+    public void BatchedKernelsCompileToPtx(string name)
+    {
+        var kernel = typeof(Batched.BatchedKernels).GetMethod(name, BindingFlags.Public | BindingFlags.Static)!;
+        var ptx = GpuTestContext.CompileToPtx(kernel, explicitlyGrouped: name == nameof(Batched.BatchedKernels.Gemm));
+        Assert.Contains(".entry", ptx);
+        if (name == nameof(Batched.BatchedKernels.Gemm)) Assert.Contains(".shared", ptx);
+    }
+
     /// <summary>EnsembleKernelF32.cs must be what make-f32.sh writes from EnsembleKernelF64.cs.</summary>
     [Fact]
     public void FloatKernelIsTheGeneratedCopyOfTheDoubleKernel()
