@@ -117,6 +117,24 @@ public class BatchedTests
             BatchedOde.Solve(GpuTestContext.Device, DeviceNet.FromMlpField<CnfPyMlpSpec>(), y0, thetaConcat, forward, o2));
     }
 
+    /// <summary>examples/Cnf's <c>--device ilgpu-cpu</c> sampling (CnfDevice, linked into this project): the device's samples
+    /// are the CPU's, step for step.</summary>
+    [Fact]
+    public void CnfExampleSamplesOnTheDeviceAsOnTheCpu()
+    {
+        Assert.True(GpuDevice.TryOpen("ilgpu-cpu", out var device, out var why), why);
+        using (device)
+        {
+            var theta = MlpField<FfjordToySpec>.Layout.Initialize<float>(seed: 3);
+            var check = Cnf.CnfDevice.Sample<FfjordToySpec>(device!, theta, 0.5, 64, 7);
+            Assert.Equal(SolveStatus.Success, check.DeviceStatus);
+            Assert.Equal(SolveStatus.Success, check.CpuStatus);
+            Assert.Equal(check.CpuStats, check.DeviceStats);
+            Assert.True(check.MaxDifference <= 1e-12 * check.Samples.Max(Math.Abs), check.ToString());
+            Assert.Contains("64 samples on the device (Success", check.ToString());
+        }
+    }
+
     /// <summary>Every activation, a time column, concatsquash and widths that are not multiples of the tile, against plain loops.</summary>
     [Fact]
     public void EveryActivationMatchesPlainLoops()

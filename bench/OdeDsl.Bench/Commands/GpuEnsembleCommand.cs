@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using OdeDsl.Gpu;
+using OdeDsl.Gpu.Batched;
 
 namespace OdeDsl.Bench.Commands;
 
@@ -17,7 +18,7 @@ public static partial class LorenzBenchField
 }
 
 /// <summary>
-/// <c>gpu-ensemble --device cuda|ilgpu-cpu --problem lorenz|spiral --n 1000,10000 [--cpu-max-n M] [--repeats R]</c>: one JSON line
+/// <c>gpu-ensemble --device cuda|ilgpu-cpu --problem lorenz|spiral --n 1000,10000 [--strategy fused|batched|both] [--cpu-max-n M] [--repeats R]</c>: one JSON line
 /// per (problem, N, path) with the median wall time and trajectories per second, for the fused ensemble kernel on the
 /// device and for our CPU runtime on the same problem in the same run.
 /// lorenz: DiffEqGPU's ensemble benchmark (Utkarsh et al. 2024, "Automated translation and accelerated solving of
@@ -26,6 +27,8 @@ public static partial class LorenzBenchField
 /// CPU path: batch-1 solves with each trajectory's θ, trajectories spread over the cores (Parallel.For).
 /// spiral: the demo's 2→50→2 tanh MLP with one shared θ, N random starts in [−2, 2]², dopri5 (rtol 1e-7, atol 1e-9),
 /// t ∈ [0, 1]; CPU path: one per-sample batched solve of all N rows (the generated batched code, two threads at large N).
+/// spiral with --strategy batched (or both): the batched path (BatchedOde: one shared step sequence for the batch, each
+/// stage a tiled matrix product per layer over all N rows) against the CPU runtime's shared-step solve of the same rows.
 /// Device times include uploads, the kernel and downloads; kernel compilation is excluded (a warm-up solve first).
 /// </summary>
 public static class GpuEnsembleCommand
@@ -39,9 +42,11 @@ public static class GpuEnsembleCommand
         var sizes = new Option<string>("--n") { Description = "Comma-separated trajectory counts.", DefaultValueFactory = _ => "1000,10000" };
         var cpuMax = new Option<int>("--cpu-max-n") { Description = "Largest N also run on the CPU runtime (0: none).", DefaultValueFactory = _ => 100_000 };
         var repeats = new Option<int>("--repeats") { Description = "Timed repeats; the median is reported.", DefaultValueFactory = _ => 3 };
+        var strategy = new Option<string>("--strategy") { Description = "spiral: fused (one thread per trajectory, per-sample steps), batched (GEMM-shaped kernels over the batch, shared steps) or both.", DefaultValueFactory = _ => "fused" };
+        strategy.AcceptOnlyFromAmong("fused", "batched", "both");
         var command = new Command("gpu-ensemble", "Ensemble throughput: the fused ILGPU kernel vs the CPU runtime (Lorenz as DiffEqGPU, spiral MLP).")
         {
-            device, problem, sizes, cpuMax, repeats,
+            device, problem, sizes, cpuMax, repeats, strategy,
         };
         command.SetAction(pr =>
         {
@@ -54,11 +59,21 @@ public static class GpuEnsembleCommand
             {
                 var ns = pr.GetValue(sizes)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
                 int r = Math.Max(1, pr.GetValue(repeats));
+                string st = pr.GetValue(problem) == "lorenz" ? "fused" : pr.GetValue(strategy)!;
+                bool fused = st != "batched", batched = st != "fused";
                 foreach (int n in ns)
                 {
-                    Console.WriteLine(pr.GetValue(problem) == "lorenz" ? Lorenz(dev!, n, r, gpu: true) : Spiral(dev!, n, r, gpu: true));
-                    if (n <= pr.GetValue(cpuMax))
-                        Console.WriteLine(pr.GetValue(problem) == "lorenz" ? Lorenz(dev!, n, r, gpu: false) : Spiral(dev!, n, r, gpu: false));
+                    bool cpu = n <= pr.GetValue(cpuMax);
+                    if (fused)
+                    {
+                        Console.WriteLine(pr.GetValue(problem) == "lorenz" ? Lorenz(dev!, n, r, gpu: true) : Spiral(dev!, n, r, gpu: true));
+                        if (cpu) Console.WriteLine(pr.GetValue(problem) == "lorenz" ? Lorenz(dev!, n, r, gpu: false) : Spiral(dev!, n, r, gpu: false));
+                    }
+                    if (batched)
+                    {
+                        Console.WriteLine(SpiralBatched(dev!, n, r, gpu: true));
+                        if (cpu) Console.WriteLine(SpiralBatched(dev!, n, r, gpu: false));
+                    }
                 }
             }
             return 0;
@@ -117,6 +132,28 @@ public static class GpuEnsembleCommand
         Solution<double>? sol = null;
         var time = Time(repeats, () => sol = Ode.Solve(new DynamicsRhs<SpiralBenchField.Dynamics, double>(theta, n), y0, Times01, cpuO));
         return Json("spiral", n, "cpu runtime (per-sample batch)", time, sol!.RowStats!.Average(s => s.AcceptedSteps), sol.Status.All(s => s == SolveStatus.Success));
+    }
+
+    /// <summary>The spiral MLP with one shared step sequence: BatchedOde on the device, or the CPU runtime's shared mode.</summary>
+    private static string SpiralBatched(GpuDevice dev, int n, int repeats, bool gpu)
+    {
+        var rng = new Random(2);
+        var theta = Enumerable.Range(0, SpiralBenchField.Dynamics.ParameterCount).Select(_ => (rng.NextDouble() - 0.5) * 0.6).ToArray();
+        var y0 = Enumerable.Range(0, 2 * n).Select(_ => rng.NextDouble() * 4 - 2).ToArray();
+        var o = new SolveOptions<double> { Output = OutputMode.FinalOnly }; // dopri5, rtol 1e-7, atol 1e-9, shared steps
+        Solution<double>? sol = null;
+        if (gpu)
+        {
+            var L = SpiralBenchField.Dynamics.Layout;
+            var net = new DeviceNet(2, L.Count).Activation(DeviceActivation.Cube)
+                .Linear(2, 50, L["W1"].Offset, L["b1"].Offset).Activation(DeviceActivation.Tanh)
+                .Linear(50, 2, L["W2"].Offset, L["b2"].Offset);
+            BatchedOde.Solve(dev.Accelerator, net, y0[..2], theta, Times01, o); // compile
+            var t = Time(repeats, () => sol = BatchedOde.Solve(dev.Accelerator, net, y0, theta, Times01, o));
+            return Json("spiral-batched", n, dev.Name + " (batched, shared steps)", t, sol!.Stats.AcceptedSteps, sol.Succeeded);
+        }
+        var time = Time(repeats, () => sol = Ode.Solve(new DynamicsRhs<SpiralBenchField.Dynamics, double>(theta, n), y0, Times01, o));
+        return Json("spiral-batched", n, "cpu runtime (shared-step batch)", time, sol!.Stats.AcceptedSteps, sol.Succeeded);
     }
 
     private static double Time(int repeats, Action run)
