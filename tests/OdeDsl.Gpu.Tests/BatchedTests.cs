@@ -135,6 +135,27 @@ public class BatchedTests
         }
     }
 
+    /// <summary>CnfStateRhs (the CPU reference above) at rows with different t (per-sample steps) agrees with row-by-row calls
+    /// of the field.</summary>
+    [Fact]
+    public void CnfStateRhsEvaluatesRowsAtTheirOwnTimes()
+    {
+        var theta = MlpField<FfjordToySpec>.Layout.Initialize<double>(seed: 2);
+        var rhs = new CnfStateRhs<MlpField<FfjordToySpec>, double>(theta);
+        var y = Uniform(8, -2, 2, 3);
+        double[] t = [0.1, 0.1, 0.3, 0.1];
+        var dy = new double[8];
+        rhs.Evaluate(t, y, dy, 4);
+        var ws = new double[MlpField<FfjordToySpec>.WorkspaceLength(1, 0)];
+        var one = new double[2];
+        for (int b = 0; b < 4; b++)
+        {
+            MlpField<FfjordToySpec>.Forward(t[b], y.AsSpan(2 * b, 2), theta, default, 0, one, default, 1, ws);
+            Assert.Equal(one, dy.AsSpan(2 * b, 2).ToArray());
+        }
+        Assert.Throws<ArgumentException>(() => new CnfStateRhs<MlpField<FfjordToySpec>, double>(new double[3]));
+    }
+
     /// <summary>Every activation, a time column, concatsquash and widths that are not multiples of the tile, against plain loops.</summary>
     [Fact]
     public void EveryActivationMatchesPlainLoops()
