@@ -24,16 +24,37 @@ var distributed = new Option<bool>("--distributed")
 {
     Description = "Data-parallel CNF training over MPI (start with mpirun -np N): each rank solves its shard of every batch; rank 0 evaluates and writes the output. Needs Open MPI.",
 };
+var device = new Option<string>("--device") { Description = "toy: cpu (the CPU runtime), cuda or ilgpu-cpu: also sample each trained flow on that device (OdeDsl.Gpu's batched path) and compare with the CPU.", DefaultValueFactory = _ => "cpu" };
+device.AcceptOnlyFromAmong("cpu", "cuda", "ilgpu-cpu");
 
 var root = new RootCommand("Continuous normalising flows: Figures 4 and 5 of Chen et al. 2018 and FFJORD's toy densities.")
 {
-    mode, quick, iterations, nfIterations, trace, sensitivity, only, outDir, seed, kinetic, jacobian, distributed,
+    mode, quick, iterations, nfIterations, trace, sensitivity, only, outDir, seed, kinetic, jacobian, distributed, device,
 };
 root.SetAction(pr =>
 {
     var s = new RunSettings(pr.GetValue(quick), pr.GetValue(iterations), pr.GetValue(nfIterations), pr.GetValue(trace)!,
         pr.GetValue(sensitivity)!, pr.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         Path.Combine(pr.GetValue(outDir)!, pr.GetValue(mode)!), pr.GetValue(seed)) { Kinetic = pr.GetValue(kinetic), Jacobian = pr.GetValue(jacobian) };
+    if (pr.GetValue(device) != "cpu")
+    {
+        if (pr.GetValue(distributed))
+        {
+            Console.Error.WriteLine("--device and --distributed do not combine: sample on a device from a single process.");
+            return 2;
+        }
+        if (pr.GetValue(mode) != "toy")
+        {
+            Console.Error.WriteLine("--device applies to toy mode (its MLP field has a device path); density and mle use hypernetwork fields, which run on the CPU only.");
+            return 2;
+        }
+        if (!OdeDsl.Gpu.GpuDevice.TryOpen(pr.GetValue(device)!, out var gpu, out var why))
+        {
+            Console.Error.WriteLine(why);
+            return 3;
+        }
+        using (gpu) return Run(pr.GetValue(mode)!, s with { Device = gpu });
+    }
     if (!pr.GetValue(distributed)) return Run(pr.GetValue(mode)!, s);
     ProcessGroup group;
     try { group = ProcessGroup.InitializeMpi(); }
@@ -77,6 +98,8 @@ namespace Cnf
         public bool Selected(string name) => Only is null || Only.Contains(name);
         /// <summary>The MPI ranks with --distributed; null in one process.</summary>
         public ProcessGroup? Group { get; init; }
+        /// <summary>With --device cuda|ilgpu-cpu (toy mode): the device the trained flows also sample on.</summary>
+        public OdeDsl.Gpu.GpuDevice? Device { get; init; }
         /// <summary>Whether this process evaluates and writes output (always, without --distributed).</summary>
         public bool IsRoot => Group is null || Group.IsRoot;
         /// <summary>λ_K and λ_J of RNODE's regularisers (FlowOptions.Kinetic / JacobianFrobenius); 0 = off.</summary>

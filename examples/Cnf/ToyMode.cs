@@ -113,6 +113,9 @@ public static class ToyMode
             fig.Scatter($"base carried to t = {times[i]:F2}", FlowRuns.ToDouble(path.AsSpan(i * 2000, 2000).ToArray()), "#8e44ad");
         fig.Save(Path.Combine(s.OutDir, $"toy_{data}.svg"));
         Checkpoint.Save(Path.Combine(s.OutDir, $"{data}.ckpt"), all, adam, iters, rng);
+        if (s.Device is { } device) // fewer samples on ILGPU's CPU accelerator: it is a functional stand-in, slow per kernel launch
+            FlowRuns.Log($"{data}: device {device.Name}: " + CnfDevice.Sample<FfjordToySpec>(device, theta, T,
+                device.Accelerator.AcceleratorType == ILGPU.Runtime.AcceleratorType.CPU ? 256 : 2000, s.Seed + 11));
         metrics!.Write(new TrainingMetrics(iters, nll, st.FunctionEvaluations, 0, clock.Elapsed.TotalSeconds, adam.LearningRate),
             ("test_nll", nll), ("grid_mass", mass), ("end_time", T));
         return $"{data}: test NLL {nll:F3} nats, ∫p over [−6, 6]² {mass:F4}, T {T:F3}, NFE (test, exact trace) {st.FunctionEvaluations}, {iters} iterations ({s.Trace} trace), {clock.Elapsed.TotalSeconds:F0} s";

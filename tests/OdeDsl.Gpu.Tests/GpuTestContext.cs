@@ -32,13 +32,14 @@ internal static class GpuTestContext
 
     private static readonly object s_ptxLock = new();
 
-    /// <summary>The PTX assembly of an implicitly grouped kernel (throws if ILGPU cannot compile it).</summary>
-    public static string CompileToPtx(MethodInfo kernel)
+    /// <summary>The PTX assembly of an implicitly (or explicitly) grouped kernel (throws if ILGPU cannot compile it).</summary>
+    public static string CompileToPtx(MethodInfo kernel, bool explicitlyGrouped = false)
     {
         lock (s_ptxLock)
         {
             using var backend = new PTXBackend(Context, new CudaCapabilityContext(CudaArchitecture.SM_80), CudaArchitecture.SM_80, CudaInstructionSet.ISA_70, null);
-            var compiled = backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(kernel), default);
+            var entry = explicitlyGrouped ? EntryPointDescription.FromExplicitlyGroupedKernel(kernel) : EntryPointDescription.FromImplicitlyGroupedKernel(kernel);
+            var compiled = backend.Compile(entry, default);
             return ((PTXCompiledKernel)compiled).PTXAssembly;
         }
     }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using OdeDsl.Gpu;
+using OdeDsl.Gpu.Batched;
 
 namespace OdeDsl.Bench.Commands;
 
@@ -17,7 +18,7 @@ public static partial class LorenzBenchField
 }
 
 /// <summary>
-/// <c>gpu-ensemble --device cuda|ilgpu-cpu --problem lorenz|spiral [--gradient adjoint] --n 1000,10000 [--cpu-max-n M] [--repeats R]</c>: one JSON line
+/// <c>gpu-ensemble --device cuda|ilgpu-cpu --problem lorenz|spiral [--gradient adjoint] --n 1000,10000 [--strategy fused|batched|both] [--cpu-max-n M] [--repeats R]</c>: one JSON line
 /// per (problem, N, path) with the median wall time and trajectories per second, for the fused ensemble kernel on the
 /// device and for our CPU runtime on the same problem in the same run.
 /// lorenz: DiffEqGPU's ensemble benchmark (Utkarsh et al. 2024, "Automated translation and accelerated solving of
@@ -30,6 +31,8 @@ public static partial class LorenzBenchField
 /// GpuGradients.Adjoint; problem "lorenz+adjoint" / "spiral+adjoint"), against the CPU runtime's Ode.Gradient with
 /// Sensitivity.Adjoint() per trajectory (batch 1, so the same steps as the device), trajectories spread over the cores;
 /// accepted_steps_mean is then the backward pass's.
+/// spiral with --strategy batched (or both): the batched path (BatchedOde: one shared step sequence for the batch, each
+/// stage a tiled matrix product per layer over all N rows) against the CPU runtime's shared-step solve of the same rows.
 /// Device times include uploads, the kernel and downloads; kernel compilation is excluded (a warm-up solve first).
 /// </summary>
 public static class GpuEnsembleCommand
@@ -45,9 +48,11 @@ public static class GpuEnsembleCommand
         var repeats = new Option<int>("--repeats") { Description = "Timed repeats; the median is reported.", DefaultValueFactory = _ => 3 };
         var gradient = new Option<string>("--gradient") { Description = "none (the solve) or adjoint (forward solve plus adjoint gradient).", DefaultValueFactory = _ => "none" };
         gradient.AcceptOnlyFromAmong("none", "adjoint");
+        var strategy = new Option<string>("--strategy") { Description = "spiral: fused (one thread per trajectory, per-sample steps), batched (GEMM-shaped kernels over the batch, shared steps) or both.", DefaultValueFactory = _ => "fused" };
+        strategy.AcceptOnlyFromAmong("fused", "batched", "both");
         var command = new Command("gpu-ensemble", "Ensemble throughput: the fused ILGPU kernel vs the CPU runtime (Lorenz as DiffEqGPU, spiral MLP).")
         {
-            device, problem, sizes, cpuMax, repeats, gradient,
+            device, problem, sizes, cpuMax, repeats, gradient, strategy,
         };
         command.SetAction(pr =>
         {
@@ -70,11 +75,21 @@ public static class GpuEnsembleCommand
                     }
                     return 0;
                 }
+                string st = pr.GetValue(problem) == "lorenz" ? "fused" : pr.GetValue(strategy)!;
+                bool fused = st != "batched", batched = st != "fused";
                 foreach (int n in ns)
                 {
-                    Console.WriteLine(pr.GetValue(problem) == "lorenz" ? Lorenz(dev!, n, r, gpu: true) : Spiral(dev!, n, r, gpu: true));
-                    if (n <= pr.GetValue(cpuMax))
-                        Console.WriteLine(pr.GetValue(problem) == "lorenz" ? Lorenz(dev!, n, r, gpu: false) : Spiral(dev!, n, r, gpu: false));
+                    bool cpu = n <= pr.GetValue(cpuMax);
+                    if (fused)
+                    {
+                        Console.WriteLine(pr.GetValue(problem) == "lorenz" ? Lorenz(dev!, n, r, gpu: true) : Spiral(dev!, n, r, gpu: true));
+                        if (cpu) Console.WriteLine(pr.GetValue(problem) == "lorenz" ? Lorenz(dev!, n, r, gpu: false) : Spiral(dev!, n, r, gpu: false));
+                    }
+                    if (batched)
+                    {
+                        Console.WriteLine(SpiralBatched(dev!, n, r, gpu: true));
+                        if (cpu) Console.WriteLine(SpiralBatched(dev!, n, r, gpu: false));
+                    }
                 }
             }
             return 0;
@@ -199,6 +214,28 @@ public static class GpuEnsembleCommand
             }, acc => { Interlocked.Add(ref accepted, acc.Item1); if (!acc.Item2) ok = false; });
         });
         return Json(name, n, $"cpu runtime (batch-1 adjoints), {Environment.ProcessorCount} threads", time, (double)accepted / n, ok);
+    }
+
+    /// <summary>The spiral MLP with one shared step sequence: BatchedOde on the device, or the CPU runtime's shared mode.</summary>
+    private static string SpiralBatched(GpuDevice dev, int n, int repeats, bool gpu)
+    {
+        var rng = new Random(2);
+        var theta = Enumerable.Range(0, SpiralBenchField.Dynamics.ParameterCount).Select(_ => (rng.NextDouble() - 0.5) * 0.6).ToArray();
+        var y0 = Enumerable.Range(0, 2 * n).Select(_ => rng.NextDouble() * 4 - 2).ToArray();
+        var o = new SolveOptions<double> { Output = OutputMode.FinalOnly }; // dopri5, rtol 1e-7, atol 1e-9, shared steps
+        Solution<double>? sol = null;
+        if (gpu)
+        {
+            var L = SpiralBenchField.Dynamics.Layout;
+            var net = new DeviceNet(2, L.Count).Activation(DeviceActivation.Cube)
+                .Linear(2, 50, L["W1"].Offset, L["b1"].Offset).Activation(DeviceActivation.Tanh)
+                .Linear(50, 2, L["W2"].Offset, L["b2"].Offset);
+            BatchedOde.Solve(dev.Accelerator, net, y0[..2], theta, Times01, o); // compile
+            var t = Time(repeats, () => sol = BatchedOde.Solve(dev.Accelerator, net, y0, theta, Times01, o));
+            return Json("spiral-batched", n, dev.Name + " (batched, shared steps)", t, sol!.Stats.AcceptedSteps, sol.Succeeded);
+        }
+        var time = Time(repeats, () => sol = Ode.Solve(new DynamicsRhs<SpiralBenchField.Dynamics, double>(theta, n), y0, Times01, o));
+        return Json("spiral-batched", n, "cpu runtime (shared-step batch)", time, sol!.Stats.AcceptedSteps, sol.Succeeded);
     }
 
     private static double Time(int repeats, Action run)
