@@ -25,14 +25,15 @@ namespace OdeDsl.Generators.Emit
         private readonly int _slotTotal;
         private readonly int _scratchFixed;
         private readonly int _scratchPerRow;
-        private readonly StringBuilder _sb = new();
+        private readonly StringBuilder _sb;
         /// <summary>Activation id → the bias add it absorbs (its block and row operands); those adds' sums are never stored.</summary>
         private readonly Dictionary<int, (int Add, int Block, int Row)> _biasFusion = new();
         private readonly HashSet<int> _fusedAdds = new();
 
-        private CSharpEmitter(DynamicsSpec spec)
+        private CSharpEmitter(DynamicsSpec spec, StringBuilder? sb = null)
         {
             _spec = spec;
+            _sb = sb ?? new StringBuilder();
             _nodes = spec.Nodes.ToArray();
             int count = _nodes.Length;
             _live = new bool[count];
@@ -143,10 +144,12 @@ namespace OdeDsl.Generators.Emit
             }
             else
             {
-                Line(indent, $"/// <summary>Generated from <c>{s.MethodName}</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>");
-                Line(indent, $"public sealed class {s.NestedName} : global::OdeDsl.IOdeDynamics<{s.NestedName}>");
+                var divergence = DivergenceGraph.Build(s);
+                Line(indent, $"/// <summary>Generated from <c>{s.MethodName}</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence{(divergence is null ? "" : ", and the divergence's VJP")}.</summary>");
+                Line(indent, $"public sealed class {s.NestedName} : global::OdeDsl.IOdeDynamics<{s.NestedName}>{(divergence is null ? "" : $", global::OdeDsl.IDivergenceVjpDynamics<{s.NestedName}>")}");
                 Line(indent++, "{");
                 Members(indent);
+                if (divergence is not null) new CSharpEmitter(divergence, _sb).DivergenceVjpMembers(indent);
             }
             Line(--indent, "}");
             foreach (var _ in s.Types) Line(--indent, "}");
@@ -199,7 +202,7 @@ namespace OdeDsl.Generators.Emit
             FunctionMethod(indent, "VectorJacobianProduct",
                 "global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradX, global::System.Span<T> gradTheta, int batch, global::System.Span<T> workspace",
                 new[] { ("cotangent", m), ("gradX", n) }, c =>
-                Vjp(c, m, valueTarget: null, $"gradX.Slice(0, batch * {n}).Clear();"));
+                Vjp(c, m, copyValue: null, $"gradX.Slice(0, batch * {n}).Clear();"));
 
             FunctionMethod(indent, "JacobianVectorProduct",
                 "global::System.ReadOnlySpan<T> tangent, global::System.Span<T> y, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace",
@@ -260,13 +263,17 @@ namespace OdeDsl.Generators.Emit
             Method(indent, "VectorJacobianProduct",
                 "global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace",
                 new[] { ("cotangent", n), ("gradH", n), ("gradT", 1) }, c =>
-                Vjp(c, n, valueTarget: null, $"gradH.Slice(0, batch * {n}).Clear();", "gradT.Slice(0, batch).Clear();"));
+                Vjp(c, n, copyValue: null, $"gradH.Slice(0, batch * {n}).Clear();", "gradT.Slice(0, batch).Clear();"));
 
             // the adjoint's augmented evaluation: the VJP's forward sweep already computes f, so dh costs one copy
             Method(indent, "EvaluateAndVectorJacobianProduct",
                 "global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace",
                 new[] { ("cotangent", n), ("dh", n), ("gradH", n), ("gradT", 1) }, c =>
-                Vjp(c, n, valueTarget: "dh", $"gradH.Slice(0, batch * {n}).Clear();", "gradT.Slice(0, batch).Clear();"));
+                Vjp(c, n, copyValue: () =>
+                {
+                    c.Line("// dh = f, as Evaluate writes it, before the reverse sweep");
+                    CopyOut(c, "dh", c.ValBlock, id => c.Val(id, "i"));
+                }, $"gradH.Slice(0, batch * {n}).Clear();", "gradT.Slice(0, batch).Clear();"));
 
             Method(indent, "JacobianVectorProduct",
                 "global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace",
@@ -298,20 +305,48 @@ namespace OdeDsl.Generators.Emit
         }
 
         /// <summary>
-        /// A VJP body: the forward sweep; then, when <paramref name="valueTarget"/> is set, the output value copied
-        /// there exactly as Evaluate copies it (before the reverse sweep, which writes the workspace); then the reverse
-        /// sweep from the cotangent (<paramref name="m"/> values per row), after the <paramref name="clears"/> of the
-        /// input and time gradients.
+        /// Emitted by an emitter over <see cref="DivergenceGraph"/>'s program (output [f, div], StateSize + 1 per row): its
+        /// workspace length and the fused evaluation of f and the exact divergence with the VJP of both. The cotangents
+        /// of f and of the divergence are gathered into one [batch, StateSize + 1] block after the program's workspace,
+        /// which the reverse sweep reads as the output's adjoint.
         /// </summary>
-        private void Vjp(EmitContext c, int m, string? valueTarget, params string[] clears)
+        private void DivergenceVjpMembers(int indent)
+        {
+            int m = _nodes[_spec.Output].Size, n = m - 1;
+            string cot = $"batch * {2 * _slotTotal + n + _scratchPerRow}{(_scratchFixed > 0 ? " + " + _scratchFixed : "")}";
+            Line(indent, "");
+            Line(indent, $"/// <summary>Scratch of <see cref=\"EvaluateWithDivergenceAndVectorJacobianProduct{{T}}\"/>: {_slotTotal} values and {_slotTotal} adjoints per row for f and its {n} tangent sweeps, and the gathered cotangents.</summary>");
+            Line(indent, $"public static int DivergenceWorkspaceLength(int batch) => batch * {2 * _slotTotal + n + _scratchPerRow + m}{(_scratchFixed > 0 ? " + " + _scratchFixed : "")};");
+            Method(indent, "EvaluateWithDivergenceAndVectorJacobianProduct",
+                "global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace",
+                new[] { ("cotangentDh", n), ("cotangentDivergence", 1), ("dh", n), ("divergence", 1), ("gradH", n), ("gradT", 1) }, c =>
+            {
+                c.Line($"// the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row");
+                c.Line($"var cotangent = ws.Slice({cot}, batch * {m});");
+                c.Open("for (int b = 0; b < batch; b++)");
+                c.Line($"cotangentDh.Slice(b * {n}, {n}).CopyTo(cotangent.Slice(b * {m}, {n}));");
+                c.Line($"cotangent[b * {m} + {n}] = cotangentDivergence[b];");
+                c.Close();
+                Vjp(c, m, copyValue: () =>
+                {
+                    c.Line("// dh = f and the divergence, before the reverse sweep");
+                    c.RowLoop(n, $"dh[b * {n} + i] = {c.Val(_spec.Output, "i")};");
+                    c.Line($"for (int b = 0; b < batch; b++) divergence[b] = {c.Val(_spec.Output, n.ToString(CultureInfo.InvariantCulture))};");
+                }, $"gradH.Slice(0, batch * {n}).Clear();", "gradT.Slice(0, batch).Clear();");
+            }, "DivergenceWorkspaceLength");
+        }
+
+        /// <summary>
+        /// A VJP body: the forward sweep; then <paramref name="copyValue"/>, if set, which copies the output value out
+        /// (exactly as Evaluate copies it, before the reverse sweep, which writes the workspace); then the reverse sweep
+        /// from the cotangent (<paramref name="m"/> values per row), after the <paramref name="clears"/> of the input and
+        /// time gradients.
+        /// </summary>
+        private void Vjp(EmitContext c, int m, System.Action? copyValue, params string[] clears)
         {
             c.Line("global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));");
             Forward(c);
-            if (valueTarget is not null)
-            {
-                c.Line($"// {valueTarget} = f, as Evaluate writes it, before the reverse sweep");
-                CopyOut(c, valueTarget, c.ValBlock, id => c.Val(id, "i"));
-            }
+            copyValue?.Invoke();
             // nothing after the output adds to its adjoint: where it can, the sweep reads the cotangent in place as that
             // adjoint, and only the slots before the output's are cleared
             bool inPlace = CotangentIsOutputAdjoint;
@@ -341,7 +376,8 @@ namespace OdeDsl.Generators.Emit
             }
         }
 
-        private void Method(int indent, string name, string tail, (string Name, int Row)[] rows, System.Action<EmitContext> body)
+        private void Method(int indent, string name, string tail, (string Name, int Row)[] rows, System.Action<EmitContext> body,
+            string workspaceMember = "WorkspaceLength")
         {
             Line(indent, "");
             Line(indent, $"public static void {name}<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, {tail})");
@@ -350,16 +386,16 @@ namespace OdeDsl.Generators.Emit
             var c = new EmitContext(_sb, _nodes, _locs, _dependsOnState, indent + 1) { ScratchFixedLength = _scratchFixed };
             c.Line("global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));");
             c.Line($"global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, {_spec.StateSize}, nameof(h));");
-            Prologue(c, rows);
+            Prologue(c, rows, workspaceMember);
             body(c);
             Line(indent, "}");
         }
 
-        private void Prologue(EmitContext c, (string Name, int Row)[] rows)
+        private void Prologue(EmitContext c, (string Name, int Row)[] rows, string workspaceMember = "WorkspaceLength")
         {
             c.Line("global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));");
             foreach (var (n, r) in rows) c.Line($"global::OdeDsl.DynamicsGuard.Rows({n}.Length, batch, {r}, nameof({n}));");
-            c.Line("global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));");
+            c.Line($"global::OdeDsl.DynamicsGuard.Length(workspace.Length, {workspaceMember}(batch), nameof(workspace));");
             c.Line("var ws = workspace;");
             if (_scratchFixed + _scratchPerRow > 0)
                 c.Line($"var scratch = ws.Slice(batch * {2 * _slotTotal + _spec.StateSize}, {_scratchFixed} + batch * {_scratchPerRow});");

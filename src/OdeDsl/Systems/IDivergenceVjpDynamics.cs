@@ -1,0 +1,26 @@
+using System.Numerics;
+
+namespace OdeDsl;
+
+/// <summary>
+/// Dynamics whose exact divergence has a reverse mode: what a continuous normalising flow's adjoint needs to train f
+/// with the exact trace (d log p/dt = −tr(∂f/∂h)). The source generator implements it for every <c>[OdeDynamics]</c>
+/// method with a vector state whose primitives all have second-order (IR tangent) rules; <see cref="Flows.GeneratedCnfField{TDynamics}"/>
+/// turns such a type into a CNF field.
+/// </summary>
+public interface IDivergenceVjpDynamics<TSelf> : IOdeDynamics<TSelf> where TSelf : IDivergenceVjpDynamics<TSelf>
+{
+    /// <summary>Scratch of <see cref="EvaluateWithDivergenceAndVectorJacobianProduct{T}"/> for a batch.</summary>
+    static abstract int DivergenceWorkspaceLength(int batch);
+
+    /// <summary>
+    /// dh = f(h, t, θ) and divergence = tr(∂f/∂h) per row (as <see cref="IOdeDynamics{TSelf}.EvaluateWithDivergence{T}"/>),
+    /// and, for the cotangents ā_f ([batch, StateSize]) and ā_div ([batch]), the VJP of both:
+    /// gradH = ā_fᵀ∂f/∂h + ā_div·∂div/∂h and gradT likewise per row; Σ_rows (ā_fᵀ∂f/∂θ + ā_div·∂div/∂θ) is ADDED into
+    /// gradTheta. Exact (reverse mode over the divergence's forward-mode sweeps), no allocation.
+    /// </summary>
+    static abstract void EvaluateWithDivergenceAndVectorJacobianProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+        ReadOnlySpan<T> cotangentDh, ReadOnlySpan<T> cotangentDivergence, Span<T> dh, Span<T> divergence,
+        Span<T> gradH, Span<T> gradTheta, Span<T> gradT, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+}
