@@ -1,0 +1,69 @@
+using OdeDsl.Training;
+
+namespace OdeDsl.Generators.Tests;
+
+/// <summary>
+/// The generated divergence VJP of one model (double): f and the divergence as EvaluateWithDivergence gives them, the
+/// gradients against central differences of L = Σ ā_f·f + Σ ā_div·div along random directions of θ, h and t, gradTheta
+/// accumulating, and no allocation (float). Called by <see cref="DynamicsPropertyTests{TD}"/> through reflection for the
+/// models that implement <see cref="IDivergenceVjpDynamics{TSelf}"/>.
+/// </summary>
+public static class DivergenceVjpCheck<TD> where TD : IDivergenceVjpDynamics<TD>
+{
+    private const int Batch = 4;
+
+    private static double Objective(double[] t, double[] h, double[] theta, double[] af, double[] ad)
+    {
+        var f = new double[Batch * TD.StateSize];
+        var div = new double[Batch];
+        TD.EvaluateWithDivergence<double>(t, h, theta, f, div, Batch, new double[TD.WorkspaceLength(Batch)]);
+        return DynamicsHarness<TD>.Dot<double>(f, af) + DynamicsHarness<TD>.Dot<double>(div, ad);
+    }
+
+    public static void Run(double inputScale)
+    {
+        var rng = new Rng(11);
+        int n = TD.StateSize, P = TD.ParameterCount;
+        var t = DynamicsHarness<TD>.Random<double>(rng, Batch);
+        var h = DynamicsHarness<TD>.Random<double>(rng, Batch * n, inputScale);
+        var theta = TD.Layout.Initialize<double>(seed: 5);
+        var af = DynamicsHarness<TD>.Random<double>(rng, Batch * n);
+        var ad = DynamicsHarness<TD>.Random<double>(rng, Batch);
+        var (dh, div, gH, gT) = (new double[Batch * n], new double[Batch], new double[Batch * n], new double[Batch]);
+        var gTheta = Enumerable.Repeat(1.0, P).ToArray();
+        var ws = new double[TD.DivergenceWorkspaceLength(Batch)];
+        Array.Fill(ws, double.NaN); // stale scratch must not leak into results
+        TD.EvaluateWithDivergenceAndVectorJacobianProduct<double>(t, h, theta, af, ad, dh, div, gH, gTheta, gT, Batch, ws);
+        for (int i = 0; i < P; i++) gTheta[i] -= 1.0;
+
+        var (dh0, div0) = (new double[Batch * n], new double[Batch]);
+        TD.EvaluateWithDivergence<double>(t, h, theta, dh0, div0, Batch, new double[TD.WorkspaceLength(Batch)]);
+        for (int i = 0; i < dh.Length; i++) Assert.Equal(dh0[i], dh[i], 1e-13);
+        for (int b = 0; b < Batch; b++) Assert.Equal(div0[b], div[b], 1e-12 * (1 + Math.Abs(div0[b])));
+
+        const double eps = 1e-6;
+        void Check(double[] x, double[] grad, Func<double[], double> f, string what)
+        {
+            var u = DynamicsHarness<TD>.Random<double>(rng, x.Length);
+            double fd = (f(DynamicsHarness<TD>.Axpy(x, eps, u)) - f(DynamicsHarness<TD>.Axpy(x, -eps, u))) / (2 * eps);
+            double analytic = DynamicsHarness<TD>.Dot<double>(grad, u);
+            Assert.True(Math.Abs(fd - analytic) <= 1e-6 * (1 + Math.Abs(fd)), $"{what}: finite differences {fd}, generated {analytic}");
+        }
+        for (int k = 0; k < 2; k++)
+        {
+            Check(theta, gTheta, th => Objective(t, h, th, af, ad), "∂/∂θ");
+            Check(h, gH, hh => Objective(t, hh, theta, af, ad), "∂/∂h");
+            Check(t, gT, tt => Objective(tt, h, theta, af, ad), "∂/∂t");
+        }
+
+        var (tf, hf, thf) = (t.Select(v => (float)v).ToArray(), h.Select(v => (float)v).ToArray(), theta.Select(v => (float)v).ToArray());
+        var (aff, adf, o1, o2, o3, o4, o5) = (af.Select(v => (float)v).ToArray(), ad.Select(v => (float)v).ToArray(),
+            new float[Batch * n], new float[Batch], new float[Batch * n], new float[P], new float[Batch]);
+        var wsf = new float[TD.DivergenceWorkspaceLength(Batch)];
+        OdeDsl.Tests.AllocationAssert.NoneWithin(() =>
+        {
+            for (int k = 0; k < 10; k++)
+                TD.EvaluateWithDivergenceAndVectorJacobianProduct<float>(tf, hf, thf, aff, adf, o1, o2, o3, o4, o5, Batch, wsf);
+        });
+    }
+}
