@@ -317,22 +317,48 @@ namespace OdeDsl.Generators.Emit
             Line(indent, "");
             Line(indent, $"/// <summary>Scratch of <see cref=\"EvaluateWithDivergenceAndVectorJacobianProduct{{T}}\"/>: {_slotTotal} values and {_slotTotal} adjoints per row for f and its {n} tangent sweeps, and the gathered cotangents.</summary>");
             Line(indent, $"public static int DivergenceWorkspaceLength(int batch) => batch * {2 * _slotTotal + n + _scratchPerRow + m}{(_scratchFixed > 0 ? " + " + _scratchFixed : "")};");
-            Method(indent, "EvaluateWithDivergenceAndVectorJacobianProduct",
-                "global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace",
-                new[] { ("cotangentDh", n), ("cotangentDivergence", 1), ("dh", n), ("divergence", 1), ("gradH", n), ("gradT", 1) }, c =>
+            string cotangents = "global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence";
+            string gradients = "global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace";
+            var cotRows = new[] { ("cotangentDh", n), ("cotangentDivergence", 1) };
+            var gradRows = new[] { ("gradH", n), ("gradT", 1) };
+            var valueRows = new[] { ("dh", n), ("divergence", 1) };
+            string[] clears = { $"gradH.Slice(0, batch * {n}).Clear();", "gradT.Slice(0, batch).Clear();" };
+            void Gather(EmitContext c)
             {
-                c.Line($"// the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row");
+                c.Line("// the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row");
                 c.Line($"var cotangent = ws.Slice({cot}, batch * {m});");
                 c.Open("for (int b = 0; b < batch; b++)");
                 c.Line($"cotangentDh.Slice(b * {n}, {n}).CopyTo(cotangent.Slice(b * {m}, {n}));");
                 c.Line($"cotangent[b * {m} + {n}] = cotangentDivergence[b];");
                 c.Close();
-                Vjp(c, m, copyValue: () =>
-                {
-                    c.Line("// dh = f and the divergence, before the reverse sweep");
-                    c.RowLoop(n, $"dh[b * {n} + i] = {c.Val(_spec.Output, "i")};");
-                    c.Line($"for (int b = 0; b < batch; b++) divergence[b] = {c.Val(_spec.Output, n.ToString(CultureInfo.InvariantCulture))};");
-                }, $"gradH.Slice(0, batch * {n}).Clear();", "gradT.Slice(0, batch).Clear();");
+            }
+            void CopyValue(EmitContext c)
+            {
+                c.Line("// dh = f and the divergence, before the reverse sweep");
+                c.RowLoop(n, $"dh[b * {n} + i] = {c.Val(_spec.Output, "i")};");
+                c.Line($"for (int b = 0; b < batch; b++) divergence[b] = {c.Val(_spec.Output, n.ToString(CultureInfo.InvariantCulture))};");
+            }
+            Method(indent, "EvaluateWithDivergenceAndVectorJacobianProduct",
+                $"{cotangents}, global::System.Span<T> dh, global::System.Span<T> divergence, {gradients}",
+                cotRows.Concat(valueRows).Concat(gradRows).ToArray(), c =>
+            {
+                Gather(c);
+                Vjp(c, m, copyValue: () => CopyValue(c), clears);
+            }, "DivergenceWorkspaceLength");
+            // the same, split in two for callers that evaluate first and differentiate later (a CNF field's Forward/Backward)
+            Method(indent, "EvaluateWithDivergenceForReverse",
+                "global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace",
+                valueRows, c =>
+            {
+                Forward(c);
+                CopyValue(c);
+            }, "DivergenceWorkspaceLength");
+            Method(indent, "DivergenceVectorJacobianProduct", $"{cotangents}, {gradients}", cotRows.Concat(gradRows).ToArray(), c =>
+            {
+                c.Line("// the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)");
+                Gather(c);
+                c.Line("global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));");
+                Reverse(c, m, clears);
             }, "DivergenceWorkspaceLength");
         }
 
@@ -347,6 +373,12 @@ namespace OdeDsl.Generators.Emit
             c.Line("global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));");
             Forward(c);
             copyValue?.Invoke();
+            Reverse(c, m, clears);
+        }
+
+        /// <summary>The reverse sweep of a VJP body, reading the forward values in the workspace.</summary>
+        private void Reverse(EmitContext c, int m, string[] clears)
+        {
             // nothing after the output adds to its adjoint: where it can, the sweep reads the cotangent in place as that
             // adjoint, and only the slots before the output's are cleared
             bool inPlace = CotangentIsOutputAdjoint;

@@ -5,16 +5,16 @@ namespace OdeDsl.Flows;
 /// <summary>
 /// Any generated <c>[OdeDynamics]</c> type with a divergence VJP (<see cref="IDivergenceVjpDynamics{TSelf}"/>) as a CNF
 /// field: <c>ContinuousFlow&lt;GeneratedCnfField&lt;MyField.Dynamics&gt;, float&gt;</c> trains the user's own field with the
-/// exact trace, by backprop or the adjoint, samples from it and evaluates log-densities. f and the trace are the
-/// generated <c>EvaluateWithDivergence</c>; their reverse mode is the generated
-/// <c>EvaluateWithDivergenceAndVectorJacobianProduct</c> (reverse over the trace's forward-mode sweeps, exact).
+/// exact trace, by backprop or the adjoint, samples from it and evaluates log-densities. f, the trace and their reverse
+/// mode are generated (reverse over the trace's forward-mode sweeps, exact).
 /// </summary>
 /// <remarks>
 /// Exact trace only: Hutchinson's estimator would need the reverse mode of a JVP along a given direction, which the
 /// generator does not emit, so <see cref="Forward{T}"/> and <see cref="Backward{T}"/> (K directions) throw
 /// <see cref="NotSupportedException"/> (use <see cref="TraceEstimator.Exact"/>, or a library field for Hutchinson).
-/// <see cref="BackwardTrace{T}"/> re-runs the forward sweeps inside the fused generated method (it reads z and t that
-/// <see cref="ForwardTrace{T}"/> kept in the workspace), so a VJP costs one evaluation more than a hand-written field's.
+/// <see cref="ForwardTrace{T}"/> runs the generated <c>EvaluateWithDivergenceForReverse</c> (the divergence program's
+/// forward sweep, values kept) and <see cref="BackwardTrace{T}"/> its reverse sweep, <c>DivergenceVectorJacobianProduct</c>,
+/// on z and t kept in the workspace.
 /// </remarks>
 public sealed class GeneratedCnfField<TDynamics> : ICnfField<GeneratedCnfField<TDynamics>>
     where TDynamics : IDivergenceVjpDynamics<TDynamics>
@@ -25,23 +25,21 @@ public sealed class GeneratedCnfField<TDynamics> : ICnfField<GeneratedCnfField<T
     public static int ParameterCount => TDynamics.ParameterCount;
     public static ParameterLayout Layout => TDynamics.Layout;
 
-    /// <summary>t rows, z kept for the backward pass, f and trace scratch, ∂/∂t rows, then the generated code's workspace.</summary>
+    /// <summary>t rows, z kept for the backward pass, ∂/∂t rows, then the generated code's workspace.</summary>
     public static int WorkspaceLength(int batch, int directions) =>
-        batch * (3 + 2 * Dimension) + Math.Max(TDynamics.WorkspaceLength(batch), TDynamics.DivergenceWorkspaceLength(batch));
+        batch * (2 + Dimension) + TDynamics.DivergenceWorkspaceLength(batch);
 
     private readonly ref struct Buffers<T> where T : unmanaged
     {
-        public readonly Span<T> Times, Z, F, Trace, GradT, Generated;
+        public readonly Span<T> Times, Z, GradT, Generated;
 
         public Buffers(Span<T> ws, int batch)
         {
             int n = batch * Dimension;
             Times = ws.Slice(0, batch);
             Z = ws.Slice(batch, n);
-            F = ws.Slice(batch + n, n);
-            Trace = ws.Slice(batch + 2 * n, batch);
-            GradT = ws.Slice(2 * batch + 2 * n, batch);
-            Generated = ws.Slice(3 * batch + 2 * n);
+            GradT = ws.Slice(batch + n, batch);
+            Generated = ws.Slice(2 * batch + n);
         }
     }
 
@@ -53,8 +51,8 @@ public sealed class GeneratedCnfField<TDynamics> : ICnfField<GeneratedCnfField<T
         var buf = new Buffers<T>(workspace, batch);
         buf.Times.Fill(t);
         z.Slice(0, batch * d).CopyTo(buf.Z);
-        TDynamics.EvaluateWithDivergence(buf.Times, buf.Z, theta, f.Slice(0, batch * d), trace.Slice(0, batch), batch,
-            buf.Generated.Slice(0, TDynamics.WorkspaceLength(batch)));
+        TDynamics.EvaluateWithDivergenceForReverse(buf.Times, buf.Z, theta, f.Slice(0, batch * d), trace.Slice(0, batch), batch,
+            buf.Generated.Slice(0, TDynamics.DivergenceWorkspaceLength(batch)));
     }
 
     public static T BackwardTrace<T>(T t, ReadOnlySpan<T> theta, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace,
@@ -68,9 +66,8 @@ public sealed class GeneratedCnfField<TDynamics> : ICnfField<GeneratedCnfField<T
         var buf = new Buffers<T>(workspace, batch);
         if (buf.Times[0] != t)
             throw new InvalidOperationException($"{nameof(BackwardTrace)} at t = {t} does not follow {nameof(ForwardTrace)} (at t = {buf.Times[0]}) on this workspace.");
-        TDynamics.EvaluateWithDivergenceAndVectorJacobianProduct(buf.Times, buf.Z, theta, cotF.Slice(0, batch * d), cotTrace.Slice(0, batch),
-            buf.F, buf.Trace, gradZ.Slice(0, batch * d), gradTheta, buf.GradT, batch,
-            buf.Generated.Slice(0, TDynamics.DivergenceWorkspaceLength(batch)));
+        TDynamics.DivergenceVectorJacobianProduct(buf.Times, buf.Z, theta, cotF.Slice(0, batch * d), cotTrace.Slice(0, batch),
+            gradZ.Slice(0, batch * d), gradTheta, buf.GradT, batch, buf.Generated.Slice(0, TDynamics.DivergenceWorkspaceLength(batch)));
         // the rows share t: ∂/∂t of the batch is the sum of the rows' ∂/∂t
         T sum = T.Zero;
         foreach (var g in buf.GradT) sum += g;

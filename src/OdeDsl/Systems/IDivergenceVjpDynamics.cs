@@ -23,4 +23,22 @@ public interface IDivergenceVjpDynamics<TSelf> : IOdeDynamics<TSelf> where TSelf
         ReadOnlySpan<T> cotangentDh, ReadOnlySpan<T> cotangentDivergence, Span<T> dh, Span<T> divergence,
         Span<T> gradH, Span<T> gradTheta, Span<T> gradT, int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>
+    /// The first half of <see cref="EvaluateWithDivergenceAndVectorJacobianProduct{T}"/>: dh and the divergence, keeping in
+    /// <paramref name="workspace"/> (<see cref="DivergenceWorkspaceLength"/>) what <see cref="DivergenceVectorJacobianProduct{T}"/> reads.
+    /// </summary>
+    static abstract void EvaluateWithDivergenceForReverse<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+        Span<T> dh, Span<T> divergence, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>
+    /// The second half: the VJP of f and the divergence for cotangents ā_f and ā_div, from the values that
+    /// <see cref="EvaluateWithDivergenceForReverse{T}"/> left in <paramref name="workspace"/> (called just before with the
+    /// same t, h and θ). Same results as the fused method, bit for bit.
+    /// </summary>
+    static abstract void DivergenceVectorJacobianProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+        ReadOnlySpan<T> cotangentDh, ReadOnlySpan<T> cotangentDivergence, Span<T> gradH, Span<T> gradTheta, Span<T> gradT,
+        int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>;
 }

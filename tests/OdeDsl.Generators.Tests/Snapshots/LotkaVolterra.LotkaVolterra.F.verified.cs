@@ -814,5 +814,249 @@ static partial class LotkaVolterra
                 }
             }
         }
+        
+        public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+            where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+        {
+            global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+            global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+            global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+            global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+            global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+            global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+            var ws = workspace;
+            int f6 = batch * 0, a6 = batch * 18, d6 = a6;
+            int f8 = batch * 1, a8 = batch * 19, d8 = a8;
+            int f9 = batch * 2, a9 = batch * 20, d9 = a9;
+            int f10 = batch * 3, a10 = batch * 21, d10 = a10;
+            int f12 = batch * 4, a12 = batch * 22, d12 = a12;
+            int f13 = batch * 5, a13 = batch * 23, d13 = a13;
+            int f15 = batch * 6, a15 = batch * 24, d15 = a15;
+            int f16 = batch * 7, a16 = batch * 25, d16 = a16;
+            int f17 = batch * 8, a17 = batch * 26, d17 = a17;
+            int f18 = batch * 9, a18 = batch * 27, d18 = a18;
+            int f22 = batch * 11, a22 = batch * 29, d22 = a22;
+            int f23 = batch * 12, a23 = batch * 30, d23 = a23;
+            int f28 = batch * 13, a28 = batch * 31, d28 = a28;
+            int f30 = batch * 14, a30 = batch * 32, d30 = a30;
+            int f31 = batch * 15, a31 = batch * 33, d31 = a31;
+            // v6 = Mul(v5, v3) []   θ[0] * x
+            // v8 = Mul(v7, v3) []   θ[1] * x
+            // v9 = Mul(v8, v4) []   θ[1] * x * y
+            // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
+            // v12 = Neg(v11) []   -θ[2]
+            // v13 = Mul(v12, v4) []   -θ[2] * y
+            // v15 = Mul(v14, v3) []   θ[3] * x
+            // v16 = Mul(v15, v4) []   θ[3] * x * y
+            // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        ws[f6 + b * 1 + i] = theta[i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f8 + b * 1 + i] = theta[1 + i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f9 + b * 1 + i] = ws[f8 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
+                    }
+                    {
+                        T xv = theta[2 + i];
+                        ws[f12 + b * 1 + i] = -xv;
+                    }
+                    {
+                        ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f15 + b * 1 + i] = theta[3 + i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f16 + b * 1 + i] = ws[f15 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f17 + b * 1 + i] = ws[f13 + b * 1 + i] + ws[f16 + b * 1 + i];
+                    }
+                }
+            }
+            // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f10 + 0), 1, ws.Slice(f18 + 0), 2);
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f17 + 0), 1, ws.Slice(f18 + 1), 2);
+            // v22 = Mul(v4, v7) []   
+            // v23 = Sub(v5, v22) []   
+            // v28 = Add(v12, v15) []   
+            // v30 = Add(v23, v28) []   
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        ws[f22 + b * 1 + i] = h[b * 2 + 1 + i] * theta[1 + i];
+                    }
+                    {
+                        ws[f23 + b * 1 + i] = theta[i] - ws[f22 + b * 1 + i];
+                    }
+                    {
+                        ws[f28 + b * 1 + i] = ws[f12 + b * 1 + i] + ws[f15 + b * 1 + i];
+                    }
+                    {
+                        ws[f30 + b * 1 + i] = ws[f23 + b * 1 + i] + ws[f28 + b * 1 + i];
+                    }
+                }
+            }
+            // v31 = Concat(v18, v30) [3]   
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f18 + 0), 2, ws.Slice(f31 + 0), 3);
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f30 + 0), 1, ws.Slice(f31 + 2), 3);
+            // dh = f and the divergence, before the reverse sweep
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 2; i++)
+                {
+                    dh[b * 2 + i] = ws[f31 + b * 3 + i];
+                }
+            }
+            for (int b = 0; b < batch; b++) divergence[b] = ws[f31 + b * 3 + 2];
+        }
+        
+        public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+            where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+        {
+            global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+            global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+            global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+            global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+            global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+            global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+            global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+            global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+            var ws = workspace;
+            int f6 = batch * 0, a6 = batch * 18, d6 = a6;
+            int f8 = batch * 1, a8 = batch * 19, d8 = a8;
+            int f9 = batch * 2, a9 = batch * 20, d9 = a9;
+            int f10 = batch * 3, a10 = batch * 21, d10 = a10;
+            int f12 = batch * 4, a12 = batch * 22, d12 = a12;
+            int f13 = batch * 5, a13 = batch * 23, d13 = a13;
+            int f15 = batch * 6, a15 = batch * 24, d15 = a15;
+            int f16 = batch * 7, a16 = batch * 25, d16 = a16;
+            int f17 = batch * 8, a17 = batch * 26, d17 = a17;
+            int f18 = batch * 9, a18 = batch * 27, d18 = a18;
+            int f22 = batch * 11, a22 = batch * 29, d22 = a22;
+            int f23 = batch * 12, a23 = batch * 30, d23 = a23;
+            int f28 = batch * 13, a28 = batch * 31, d28 = a28;
+            int f30 = batch * 14, a30 = batch * 32, d30 = a30;
+            int f31 = batch * 15, a31 = batch * 33, d31 = a31;
+            // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+            // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+            var cotangent = ws.Slice(batch * 38, batch * 3);
+            for (int b = 0; b < batch; b++)
+            {
+                cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 3, 2));
+                cotangent[b * 3 + 2] = cotangentDivergence[b];
+            }
+            global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+            // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+            ws.Slice(batch * 18, batch * 15).Clear();
+            gradH.Slice(0, batch * 2).Clear();
+            gradT.Slice(0, batch).Clear();
+            // v31 = Concat(v18, v30) [3]   
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 3, ws.Slice(a18 + 0), 2);
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(2), 3, ws.Slice(a30 + 0), 1);
+            // v30 = Add(v23, v28) []   
+            // v28 = Add(v12, v15) []   
+            // v23 = Sub(v5, v22) []   
+            // v22 = Mul(v4, v7) []   
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        T g = ws[a30 + b * 1 + i];
+                        ws[a23 + b * 1 + i] += g;
+                        ws[a28 + b * 1 + i] += g;
+                    }
+                    {
+                        T g = ws[a28 + b * 1 + i];
+                        ws[a12 + b * 1 + i] += g;
+                        ws[a15 + b * 1 + i] += g;
+                    }
+                    {
+                        T g = ws[a23 + b * 1 + i];
+                        gradTheta[i] += g;
+                        ws[a22 + b * 1 + i] += -g;
+                    }
+                    {
+                        T g = ws[a22 + b * 1 + i];
+                        gradH[b * 2 + 1 + i] += g * theta[1 + i];
+                        gradTheta[1 + i] += g * h[b * 2 + 1 + i];
+                    }
+                }
+            }
+            // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a18 + 0), 2, ws.Slice(a10 + 0), 1);
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a18 + 1), 2, ws.Slice(a17 + 0), 1);
+            // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
+            // v16 = Mul(v15, v4) []   θ[3] * x * y
+            // v15 = Mul(v14, v3) []   θ[3] * x
+            // v13 = Mul(v12, v4) []   -θ[2] * y
+            // v12 = Neg(v11) []   -θ[2]
+            // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
+            // v9 = Mul(v8, v4) []   θ[1] * x * y
+            // v8 = Mul(v7, v3) []   θ[1] * x
+            // v6 = Mul(v5, v3) []   θ[0] * x
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        T g = ws[a17 + b * 1 + i];
+                        ws[a13 + b * 1 + i] += g;
+                        ws[a16 + b * 1 + i] += g;
+                    }
+                    {
+                        T g = ws[a16 + b * 1 + i];
+                        ws[a15 + b * 1 + i] += g * h[b * 2 + 1 + i];
+                        gradH[b * 2 + 1 + i] += g * ws[f15 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a15 + b * 1 + i];
+                        gradTheta[3 + i] += g * h[b * 2 + i];
+                        gradH[b * 2 + i] += g * theta[3 + i];
+                    }
+                    {
+                        T g = ws[a13 + b * 1 + i];
+                        ws[a12 + b * 1 + i] += g * h[b * 2 + 1 + i];
+                        gradH[b * 2 + 1 + i] += g * ws[f12 + b * 1 + i];
+                    }
+                    {
+                        T xv = theta[2 + i], yv = ws[f12 + b * 1 + i];
+                        gradTheta[2 + i] += (-T.One) * ws[a12 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a10 + b * 1 + i];
+                        ws[a6 + b * 1 + i] += g;
+                        ws[a9 + b * 1 + i] += -g;
+                    }
+                    {
+                        T g = ws[a9 + b * 1 + i];
+                        ws[a8 + b * 1 + i] += g * h[b * 2 + 1 + i];
+                        gradH[b * 2 + 1 + i] += g * ws[f8 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a8 + b * 1 + i];
+                        gradTheta[1 + i] += g * h[b * 2 + i];
+                        gradH[b * 2 + i] += g * theta[1 + i];
+                    }
+                    {
+                        T g = ws[a6 + b * 1 + i];
+                        gradTheta[i] += g * h[b * 2 + i];
+                        gradH[b * 2 + i] += g * theta[i];
+                    }
+                }
+            }
+        }
     }
 }

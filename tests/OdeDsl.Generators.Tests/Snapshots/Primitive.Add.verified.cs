@@ -191,6 +191,76 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a2, batch * 3), gradH.Slice(0, batch * 3));
                 global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 3, ws.Slice(a2, batch * 3), gradTheta.Slice(0, 3));
             }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 7, d2 = a2;
+                int f10 = batch * 3, a10 = batch * 10, d10 = a10;
+                T k9 = T.CreateTruncating(3d);
+                // v2 = Add(v0, v1) [3]   h + b
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 3, h.Slice(0, batch * 3), theta.Slice(0, 3), ws.Slice(f2, batch * 3));
+                // v10 = Concat(v2, v9) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f2 + 0), 3, ws.Slice(f10 + 0), 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f10 + b * 4 + 3 + i] = k9;
+                    }
+                }
+                // dh = f and the divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f10 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++) divergence[b] = ws[f10 + b * 4 + 3];
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 7, d2 = a2;
+                int f10 = batch * 3, a10 = batch * 10, d10 = a10;
+                T k9 = T.CreateTruncating(3d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 17, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 7, batch * 3).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v10 = Concat(v2, v9) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a2 + 0), 3);
+                // v2 = Add(v0, v1) [3]   h + b
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a2, batch * 3), gradH.Slice(0, batch * 3));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 3, ws.Slice(a2, batch * 3), gradTheta.Slice(0, 3));
+            }
         }
     }
 }

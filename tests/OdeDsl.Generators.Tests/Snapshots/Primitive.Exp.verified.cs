@@ -311,6 +311,208 @@ namespace Demo
                 // v1 = Exp(v0) [3]   Exp(h)
                 global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a1, batch * 3), ws.Slice(f1, batch * 3), gradH.Slice(0, batch * 3));
             }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f1 = batch * 0, a1 = batch * 27, d1 = a1;
+                int f4 = batch * 3, a4 = batch * 30, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 33, d5 = a5;
+                int f7 = batch * 9, a7 = batch * 36, d7 = a7;
+                int f8 = batch * 12, a8 = batch * 39, d8 = a8;
+                int f10 = batch * 15, a10 = batch * 42, d10 = a10;
+                int f11 = batch * 16, a11 = batch * 43, d11 = a11;
+                int f12 = batch * 19, a12 = batch * 46, d12 = a12;
+                int f14 = batch * 22, a14 = batch * 49, d14 = a14;
+                int f15 = batch * 23, a15 = batch * 50, d15 = a15;
+                T k2 = T.CreateTruncating(1d);
+                T k3 = T.CreateTruncating(0d);
+                // v1 = Exp(v0) [3]   Exp(h)
+                global::OdeDsl.Tensors.Elementwise.Exp<T>(h.Slice(0, batch * 3), ws.Slice(f1, batch * 3));
+                // v4 = Concat(v2, v3, v3) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f4 + b * 3 + i] = k2;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f4 + b * 3 + 1 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f4 + b * 3 + 2 + i] = k3;
+                    }
+                }
+                // v5 = Mul(v1, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f1, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
+                // v7 = Concat(v3, v2, v3) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f7 + b * 3 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f7 + b * 3 + 1 + i] = k2;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f7 + b * 3 + 2 + i] = k3;
+                    }
+                }
+                // v8 = Mul(v1, v7) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f1, batch * 3), ws.Slice(f7, batch * 3), ws.Slice(f8, batch * 3));
+                // v10 = Add(v6, v9) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f10 + b * 1 + i] = ws[f5 + b * 3 + i] + ws[f8 + b * 3 + 1 + i];
+                    }
+                }
+                // v11 = Concat(v3, v3, v2) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 1 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 2 + i] = k2;
+                    }
+                }
+                // v12 = Mul(v1, v11) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f1, batch * 3), ws.Slice(f11, batch * 3), ws.Slice(f12, batch * 3));
+                // v14 = Add(v10, v13) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 1 + i] = ws[f10 + b * 1 + i] + ws[f12 + b * 3 + 2 + i];
+                    }
+                }
+                // v15 = Concat(v1, v14) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f1 + 0), 3, ws.Slice(f15 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f14 + 0), 1, ws.Slice(f15 + 3), 4);
+                // dh = f and the divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f15 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++) divergence[b] = ws[f15 + b * 4 + 3];
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f1 = batch * 0, a1 = batch * 27, d1 = a1;
+                int f4 = batch * 3, a4 = batch * 30, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 33, d5 = a5;
+                int f7 = batch * 9, a7 = batch * 36, d7 = a7;
+                int f8 = batch * 12, a8 = batch * 39, d8 = a8;
+                int f10 = batch * 15, a10 = batch * 42, d10 = a10;
+                int f11 = batch * 16, a11 = batch * 43, d11 = a11;
+                int f12 = batch * 19, a12 = batch * 46, d12 = a12;
+                int f14 = batch * 22, a14 = batch * 49, d14 = a14;
+                int f15 = batch * 23, a15 = batch * 50, d15 = a15;
+                T k2 = T.CreateTruncating(1d);
+                T k3 = T.CreateTruncating(0d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 57, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 27, batch * 23).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v15 = Concat(v1, v14) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a1 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a14 + 0), 1);
+                // v14 = Add(v10, v13) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a14 + b * 1 + i];
+                        ws[a10 + b * 1 + i] += g;
+                        ws[a12 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v12 = Mul(v1, v11) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a12, batch * 3), ws.Slice(f11, batch * 3), ws.Slice(a1, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a12, batch * 3), ws.Slice(f1, batch * 3), ws.Slice(a11, batch * 3));
+                // v11 = Concat(v3, v3, v2) [3]   
+                // v10 = Add(v6, v9) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a10 + b * 1 + i];
+                        ws[a5 + b * 3 + i] += g;
+                        ws[a8 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v8 = Mul(v1, v7) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a8, batch * 3), ws.Slice(f7, batch * 3), ws.Slice(a1, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a8, batch * 3), ws.Slice(f1, batch * 3), ws.Slice(a7, batch * 3));
+                // v7 = Concat(v3, v2, v3) [3]   
+                // v5 = Mul(v1, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a5, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(a1, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a5, batch * 3), ws.Slice(f1, batch * 3), ws.Slice(a4, batch * 3));
+                // v4 = Concat(v2, v3, v3) [3]   
+                // v1 = Exp(v0) [3]   Exp(h)
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a1, batch * 3), ws.Slice(f1, batch * 3), gradH.Slice(0, batch * 3));
+            }
         }
     }
 }

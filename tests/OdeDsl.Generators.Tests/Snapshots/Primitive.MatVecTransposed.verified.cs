@@ -315,6 +315,209 @@ namespace Demo
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 3, T.One, ws.Slice(a3 + 0), 3, theta.Slice(0), 3, T.One, gradH.Slice(0), 3);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, h.Slice(0), 3, ws.Slice(a3 + 0), 3, T.One, gradTheta.Slice(0), 3);
             }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 27, d3 = a3;
+                int f6 = batch * 3, a6 = batch * 30, d6 = a6;
+                int f7 = batch * 6, a7 = batch * 33, d7 = a7;
+                int f9 = batch * 9, a9 = batch * 36, d9 = a9;
+                int f10 = batch * 12, a10 = batch * 39, d10 = a10;
+                int f12 = batch * 15, a12 = batch * 42, d12 = a12;
+                int f13 = batch * 16, a13 = batch * 43, d13 = a13;
+                int f14 = batch * 19, a14 = batch * 46, d14 = a14;
+                int f16 = batch * 22, a16 = batch * 49, d16 = a16;
+                int f17 = batch * 23, a17 = batch * 50, d17 = a17;
+                T k4 = T.CreateTruncating(1d);
+                T k5 = T.CreateTruncating(0d);
+                // v3 = MatVec(v1, v0) [3]   Transpose(W) * h
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, h.Slice(0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f3 + 0), 3);
+                // v6 = Concat(v4, v5, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v7 = MatVec(v1, v6) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, ws.Slice(f6 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f7 + 0), 3);
+                // v9 = Concat(v5, v4, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f9 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f9 + b * 3 + 1 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f9 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v10 = MatVec(v1, v9) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, ws.Slice(f9 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f10 + 0), 3);
+                // v12 = Add(v8, v11) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 1 + i] = ws[f7 + b * 3 + i] + ws[f10 + b * 3 + 1 + i];
+                    }
+                }
+                // v13 = Concat(v5, v5, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 3 + 2 + i] = k4;
+                    }
+                }
+                // v14 = MatVec(v1, v13) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, ws.Slice(f13 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f14 + 0), 3);
+                // v16 = Add(v12, v15) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f16 + b * 1 + i] = ws[f12 + b * 1 + i] + ws[f14 + b * 3 + 2 + i];
+                    }
+                }
+                // v17 = Concat(v3, v16) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f17 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f16 + 0), 1, ws.Slice(f17 + 3), 4);
+                // dh = f and the divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f17 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++) divergence[b] = ws[f17 + b * 4 + 3];
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 27, d3 = a3;
+                int f6 = batch * 3, a6 = batch * 30, d6 = a6;
+                int f7 = batch * 6, a7 = batch * 33, d7 = a7;
+                int f9 = batch * 9, a9 = batch * 36, d9 = a9;
+                int f10 = batch * 12, a10 = batch * 39, d10 = a10;
+                int f12 = batch * 15, a12 = batch * 42, d12 = a12;
+                int f13 = batch * 16, a13 = batch * 43, d13 = a13;
+                int f14 = batch * 19, a14 = batch * 46, d14 = a14;
+                int f16 = batch * 22, a16 = batch * 49, d16 = a16;
+                int f17 = batch * 23, a17 = batch * 50, d17 = a17;
+                T k4 = T.CreateTruncating(1d);
+                T k5 = T.CreateTruncating(0d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 57, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 27, batch * 23).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v17 = Concat(v3, v16) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a3 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a16 + 0), 1);
+                // v16 = Add(v12, v15) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a16 + b * 1 + i];
+                        ws[a12 + b * 1 + i] += g;
+                        ws[a14 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v14 = MatVec(v1, v13) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 3, T.One, ws.Slice(a14 + 0), 3, theta.Slice(0), 3, T.One, ws.Slice(a13 + 0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, ws.Slice(f13 + 0), 3, ws.Slice(a14 + 0), 3, T.One, gradTheta.Slice(0), 3);
+                // v13 = Concat(v5, v5, v4) [3]   
+                // v12 = Add(v8, v11) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a12 + b * 1 + i];
+                        ws[a7 + b * 3 + i] += g;
+                        ws[a10 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v10 = MatVec(v1, v9) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 3, T.One, ws.Slice(a10 + 0), 3, theta.Slice(0), 3, T.One, ws.Slice(a9 + 0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, ws.Slice(f9 + 0), 3, ws.Slice(a10 + 0), 3, T.One, gradTheta.Slice(0), 3);
+                // v9 = Concat(v5, v4, v5) [3]   
+                // v7 = MatVec(v1, v6) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 3, T.One, ws.Slice(a7 + 0), 3, theta.Slice(0), 3, T.One, ws.Slice(a6 + 0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, ws.Slice(f6 + 0), 3, ws.Slice(a7 + 0), 3, T.One, gradTheta.Slice(0), 3);
+                // v6 = Concat(v4, v5, v5) [3]   
+                // v3 = MatVec(v1, v0) [3]   Transpose(W) * h
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 3, T.One, ws.Slice(a3 + 0), 3, theta.Slice(0), 3, T.One, gradH.Slice(0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, h.Slice(0), 3, ws.Slice(a3 + 0), 3, T.One, gradTheta.Slice(0), 3);
+            }
         }
     }
 }

@@ -675,6 +675,274 @@ namespace Demo
                 }
                 // v3 = Concat(v1, v2) [2]   Vec.Of(1f, 2f)
             }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 34, d3 = a3;
+                int f4 = batch * 2, a4 = batch * 36, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 40, d5 = a5;
+                int f8 = batch * 10, a8 = batch * 44, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 46, d9 = a9;
+                int f10 = batch * 16, a10 = batch * 50, d10 = a10;
+                int f13 = batch * 20, a13 = batch * 54, d13 = a13;
+                int f14 = batch * 22, a14 = batch * 56, d14 = a14;
+                int f15 = batch * 26, a15 = batch * 60, d15 = a15;
+                int f18 = batch * 30, a18 = batch * 64, d18 = a18;
+                int f19 = batch * 31, a19 = batch * 65, d19 = a19;
+                T k1 = T.CreateTruncating(1d);
+                T k2 = T.CreateTruncating(2d);
+                T k7 = T.CreateTruncating(0d);
+                // v3 = Concat(v1, v2) [2]   Vec.Of(1f, 2f)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f3 + b * 2 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f3 + b * 2 + 1 + i] = k2;
+                    }
+                }
+                // v4 = Outer(v0, v3) [2, 2]   Outer(h, Vec.Of(1f, 2f))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            ws[f4 + b * 4 + i * 2 + j] = h[b * 2 + i] * ws[f3 + b * 2 + j];
+                        }
+                    }
+                }
+                // v5 = Transpose(v4) [2, 2]   Transpose(Outer(h, Vec.Of(1f, 2f)))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[f5 + b * 4 + j * 2 + i] = ws[f4 + b * 4 + i * 2 + j];
+                    }
+                }
+                // v8 = Concat(v1, v7) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 2 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 2 + 1 + i] = k7;
+                    }
+                }
+                // v9 = Outer(v8, v3) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            ws[f9 + b * 4 + i * 2 + j] = ws[f8 + b * 2 + i] * ws[f3 + b * 2 + j];
+                        }
+                    }
+                }
+                // v10 = Transpose(v9) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[f10 + b * 4 + j * 2 + i] = ws[f9 + b * 4 + i * 2 + j];
+                    }
+                }
+                // v13 = Concat(v7, v1) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 2 + i] = k7;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 2 + 1 + i] = k1;
+                    }
+                }
+                // v14 = Outer(v13, v3) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            ws[f14 + b * 4 + i * 2 + j] = ws[f13 + b * 2 + i] * ws[f3 + b * 2 + j];
+                        }
+                    }
+                }
+                // v15 = Transpose(v14) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[f15 + b * 4 + j * 2 + i] = ws[f14 + b * 4 + i * 2 + j];
+                    }
+                }
+                // v18 = Add(v12, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 1 + i] = ws[f10 + b * 4 + i] + ws[f15 + b * 4 + 1 + i];
+                    }
+                }
+                // v19 = Concat(v6, v18) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f5 + 0), 4, ws.Slice(f19 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f18 + 0), 1, ws.Slice(f19 + 2), 3);
+                // dh = f and the divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        dh[b * 2 + i] = ws[f19 + b * 3 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++) divergence[b] = ws[f19 + b * 3 + 2];
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 34, d3 = a3;
+                int f4 = batch * 2, a4 = batch * 36, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 40, d5 = a5;
+                int f8 = batch * 10, a8 = batch * 44, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 46, d9 = a9;
+                int f10 = batch * 16, a10 = batch * 50, d10 = a10;
+                int f13 = batch * 20, a13 = batch * 54, d13 = a13;
+                int f14 = batch * 22, a14 = batch * 56, d14 = a14;
+                int f15 = batch * 26, a15 = batch * 60, d15 = a15;
+                int f18 = batch * 30, a18 = batch * 64, d18 = a18;
+                int f19 = batch * 31, a19 = batch * 65, d19 = a19;
+                T k1 = T.CreateTruncating(1d);
+                T k2 = T.CreateTruncating(2d);
+                T k7 = T.CreateTruncating(0d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 70, batch * 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 3, 2));
+                    cotangent[b * 3 + 2] = cotangentDivergence[b];
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 34, batch * 31).Clear();
+                gradH.Slice(0, batch * 2).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v19 = Concat(v6, v18) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 3, ws.Slice(a5 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(2), 3, ws.Slice(a18 + 0), 1);
+                // v18 = Add(v12, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a18 + b * 1 + i];
+                        ws[a10 + b * 4 + i] += g;
+                        ws[a15 + b * 4 + 1 + i] += g;
+                    }
+                }
+                // v15 = Transpose(v14) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[a14 + b * 4 + i * 2 + j] += ws[a15 + b * 4 + j * 2 + i];
+                    }
+                }
+                // v14 = Outer(v13, v3) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            T g = ws[a14 + b * 4 + i * 2 + j];
+                            ws[a13 + b * 2 + i] += g * ws[f3 + b * 2 + j];
+                            ws[a3 + b * 2 + j] += g * ws[f13 + b * 2 + i];
+                        }
+                    }
+                }
+                // v13 = Concat(v7, v1) [2]   
+                // v10 = Transpose(v9) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[a9 + b * 4 + i * 2 + j] += ws[a10 + b * 4 + j * 2 + i];
+                    }
+                }
+                // v9 = Outer(v8, v3) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            T g = ws[a9 + b * 4 + i * 2 + j];
+                            ws[a8 + b * 2 + i] += g * ws[f3 + b * 2 + j];
+                            ws[a3 + b * 2 + j] += g * ws[f8 + b * 2 + i];
+                        }
+                    }
+                }
+                // v8 = Concat(v1, v7) [2]   
+                // v5 = Transpose(v4) [2, 2]   Transpose(Outer(h, Vec.Of(1f, 2f)))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[a4 + b * 4 + i * 2 + j] += ws[a5 + b * 4 + j * 2 + i];
+                    }
+                }
+                // v4 = Outer(v0, v3) [2, 2]   Outer(h, Vec.Of(1f, 2f))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            T g = ws[a4 + b * 4 + i * 2 + j];
+                            gradH[b * 2 + i] += g * ws[f3 + b * 2 + j];
+                            ws[a3 + b * 2 + j] += g * h[b * 2 + i];
+                        }
+                    }
+                }
+                // v3 = Concat(v1, v2) [2]   Vec.Of(1f, 2f)
+            }
         }
     }
 }

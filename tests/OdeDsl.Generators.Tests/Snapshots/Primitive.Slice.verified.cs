@@ -441,6 +441,266 @@ namespace Demo
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a4 + 1), 3, gradH.Slice(0), 3);
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a4 + 2), 3, gradH.Slice(1), 3);
             }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f4 = batch * 0, a4 = batch * 42, d4 = a4;
+                int f6 = batch * 3, a6 = batch * 45, d6 = a6;
+                int f7 = batch * 6, a7 = batch * 48, d7 = a7;
+                int f10 = batch * 9, a10 = batch * 51, d10 = a10;
+                int f11 = batch * 12, a11 = batch * 54, d11 = a11;
+                int f13 = batch * 15, a13 = batch * 57, d13 = a13;
+                int f14 = batch * 18, a14 = batch * 60, d14 = a14;
+                int f16 = batch * 21, a16 = batch * 63, d16 = a16;
+                int f18 = batch * 24, a18 = batch * 66, d18 = a18;
+                int f19 = batch * 27, a19 = batch * 69, d19 = a19;
+                int f21 = batch * 30, a21 = batch * 72, d21 = a21;
+                int f23 = batch * 31, a23 = batch * 73, d23 = a23;
+                int f24 = batch * 34, a24 = batch * 76, d24 = a24;
+                int f26 = batch * 37, a26 = batch * 79, d26 = a26;
+                int f27 = batch * 38, a27 = batch * 80, d27 = a27;
+                T k8 = T.CreateTruncating(1d);
+                T k9 = T.CreateTruncating(0d);
+                // v4 = Concat(v1, v2, v3) [3]   Vec.Of(h[2], h[0], h[1])
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(2), 3, ws.Slice(f4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f4 + 1), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(1), 3, ws.Slice(f4 + 2), 3);
+                // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(1), 3, ws.Slice(f6 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 3, ws.Slice(f6 + 2), 3);
+                // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
+                // v10 = Concat(v8, v9, v9) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f10 + b * 3 + i] = k8;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f10 + b * 3 + 1 + i] = k9;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f10 + b * 3 + 2 + i] = k9;
+                    }
+                }
+                // v11 = Concat(v9, v8, v9) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + i] = k9;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 1 + i] = k8;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 2 + i] = k9;
+                    }
+                }
+                // v13 = Concat(v12, v8) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f10 + 1), 3, ws.Slice(f13 + 0), 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 3 + 2 + i] = k8;
+                    }
+                }
+                // v14 = Add(v11, v13) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f11, batch * 3), ws.Slice(f13, batch * 3), ws.Slice(f14, batch * 3));
+                // v16 = Concat(v9, v9, v8) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f16 + b * 3 + i] = k9;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f16 + b * 3 + 1 + i] = k9;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f16 + b * 3 + 2 + i] = k8;
+                    }
+                }
+                // v18 = Concat(v17, v9) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f11 + 1), 3, ws.Slice(f18 + 0), 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 3 + 2 + i] = k9;
+                    }
+                }
+                // v19 = Add(v16, v18) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f16, batch * 3), ws.Slice(f18, batch * 3), ws.Slice(f19, batch * 3));
+                // v21 = Add(v15, v20) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f21 + b * 1 + i] = ws[f14 + b * 3 + i] + ws[f19 + b * 3 + 1 + i];
+                    }
+                }
+                // v23 = Concat(v22, v9) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f16 + 1), 3, ws.Slice(f23 + 0), 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f23 + b * 3 + 2 + i] = k9;
+                    }
+                }
+                // v24 = Add(v10, v23) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f10, batch * 3), ws.Slice(f23, batch * 3), ws.Slice(f24, batch * 3));
+                // v26 = Add(v21, v25) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f26 + b * 1 + i] = ws[f21 + b * 1 + i] + ws[f24 + b * 3 + 2 + i];
+                    }
+                }
+                // v27 = Concat(v7, v26) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f7 + 0), 3, ws.Slice(f27 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f26 + 0), 1, ws.Slice(f27 + 3), 4);
+                // dh = f and the divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f27 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++) divergence[b] = ws[f27 + b * 4 + 3];
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f4 = batch * 0, a4 = batch * 42, d4 = a4;
+                int f6 = batch * 3, a6 = batch * 45, d6 = a6;
+                int f7 = batch * 6, a7 = batch * 48, d7 = a7;
+                int f10 = batch * 9, a10 = batch * 51, d10 = a10;
+                int f11 = batch * 12, a11 = batch * 54, d11 = a11;
+                int f13 = batch * 15, a13 = batch * 57, d13 = a13;
+                int f14 = batch * 18, a14 = batch * 60, d14 = a14;
+                int f16 = batch * 21, a16 = batch * 63, d16 = a16;
+                int f18 = batch * 24, a18 = batch * 66, d18 = a18;
+                int f19 = batch * 27, a19 = batch * 69, d19 = a19;
+                int f21 = batch * 30, a21 = batch * 72, d21 = a21;
+                int f23 = batch * 31, a23 = batch * 73, d23 = a23;
+                int f24 = batch * 34, a24 = batch * 76, d24 = a24;
+                int f26 = batch * 37, a26 = batch * 79, d26 = a26;
+                int f27 = batch * 38, a27 = batch * 80, d27 = a27;
+                T k8 = T.CreateTruncating(1d);
+                T k9 = T.CreateTruncating(0d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 87, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 42, batch * 38).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v27 = Concat(v7, v26) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a7 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a26 + 0), 1);
+                // v26 = Add(v21, v25) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a26 + b * 1 + i];
+                        ws[a21 + b * 1 + i] += g;
+                        ws[a24 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v24 = Add(v10, v23) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a24, batch * 3), ws.Slice(a10, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a24, batch * 3), ws.Slice(a23, batch * 3));
+                // v23 = Concat(v22, v9) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a23 + 0), 3, ws.Slice(a16 + 1), 3);
+                // v21 = Add(v15, v20) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a21 + b * 1 + i];
+                        ws[a14 + b * 3 + i] += g;
+                        ws[a19 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v19 = Add(v16, v18) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a19, batch * 3), ws.Slice(a16, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a19, batch * 3), ws.Slice(a18, batch * 3));
+                // v18 = Concat(v17, v9) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a18 + 0), 3, ws.Slice(a11 + 1), 3);
+                // v16 = Concat(v9, v9, v8) [3]   
+                // v14 = Add(v11, v13) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a14, batch * 3), ws.Slice(a11, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a14, batch * 3), ws.Slice(a13, batch * 3));
+                // v13 = Concat(v12, v8) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a13 + 0), 3, ws.Slice(a10 + 1), 3);
+                // v11 = Concat(v9, v8, v9) [3]   
+                // v10 = Concat(v8, v9, v9) [3]   
+                // v7 = Add(v4, v6) [3]   Vec.Of(h[2], h[0], h[1]) + Concat(h[1..3], h[0])
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a7, batch * 3), ws.Slice(a4, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a7, batch * 3), ws.Slice(a6, batch * 3));
+                // v6 = Concat(v5, v2) [3]   Concat(h[1..3], h[0])
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a6 + 0), 3, gradH.Slice(1), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a6 + 2), 3, gradH.Slice(0), 3);
+                // v4 = Concat(v1, v2, v3) [3]   Vec.Of(h[2], h[0], h[1])
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a4 + 0), 3, gradH.Slice(2), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a4 + 1), 3, gradH.Slice(0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a4 + 2), 3, gradH.Slice(1), 3);
+            }
         }
     }
 }
