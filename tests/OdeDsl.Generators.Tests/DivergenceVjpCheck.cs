@@ -67,10 +67,43 @@ public static class DivergenceVjpCheck<TD> where TD : IDivergenceVjpDynamics<TD>
             Check(t, gT, tt => Objective(tt, h, theta, af, ad), "∂/∂t");
         }
 
+        // the directional pair on rows [h, v]: f and (∂f/∂h)·v, and its reverse mode, against central differences
+        var hv = DynamicsHarness<TD>.Random<double>(rng, Batch * 2 * n, inputScale);
+        var aj = DynamicsHarness<TD>.Random<double>(rng, Batch * n);
+        double Directional(double[] tt, double[] x, double[] th)
+        {
+            var (f, jv) = (new double[Batch * n], new double[Batch * n]);
+            TD.DirectionalForward<double>(tt, x, th, f, jv, Batch, new double[TD.DirectionalWorkspaceLength(Batch)]);
+            return DynamicsHarness<TD>.Dot<double>(f, af) + DynamicsHarness<TD>.Dot<double>(jv, aj);
+        }
+        var wsD = new double[TD.DirectionalWorkspaceLength(Batch)];
+        Array.Fill(wsD, double.NaN);
+        var (fD, jvD, gHv, gTD, gThetaD) = (new double[Batch * n], new double[Batch * n], new double[Batch * 2 * n], new double[Batch], new double[P]);
+        TD.DirectionalForward<double>(t, hv, theta, fD, jvD, Batch, wsD);
+        TD.DirectionalVectorJacobianProduct<double>(t, hv, theta, af, aj, gHv, gThetaD, gTD, Batch, wsD);
+        // its jvp is the generated JVP's
+        var (h1, v1) = (new double[Batch * n], new double[Batch * n]);
+        for (int b = 0; b < Batch; b++)
+        {
+            Array.Copy(hv, b * 2 * n, h1, b * n, n);
+            Array.Copy(hv, b * 2 * n + n, v1, b * n, n);
+        }
+        var (f1, jv1) = (new double[Batch * n], new double[Batch * n]);
+        TD.JacobianVectorProduct<double>(t, h1, theta, v1, f1, jv1, Batch, new double[TD.WorkspaceLength(Batch)]);
+        for (int i = 0; i < jv1.Length; i++) Assert.Equal(jv1[i], jvD[i], 1e-12 * (1 + Math.Abs(jv1[i])));
+        for (int k = 0; k < 2; k++)
+        {
+            Check(theta, gThetaD, th => Directional(t, hv, th), "directional ∂/∂θ");
+            Check(hv, gHv, x => Directional(t, x, theta), "directional ∂/∂[h, v]");
+            Check(t, gTD, tt => Directional(tt, hv, theta), "directional ∂/∂t");
+        }
+
         var (tf, hf, thf) = (t.Select(v => (float)v).ToArray(), h.Select(v => (float)v).ToArray(), theta.Select(v => (float)v).ToArray());
         var (aff, adf, o1, o2, o3, o4, o5) = (af.Select(v => (float)v).ToArray(), ad.Select(v => (float)v).ToArray(),
             new float[Batch * n], new float[Batch], new float[Batch * n], new float[P], new float[Batch]);
         var wsf = new float[TD.DivergenceWorkspaceLength(Batch)];
+        var (hvf, ajf, jvf, ghvf) = (hv.Select(v => (float)v).ToArray(), aj.Select(v => (float)v).ToArray(), new float[Batch * n], new float[Batch * 2 * n]);
+        var wsDf = new float[TD.DirectionalWorkspaceLength(Batch)];
         OdeDsl.Tests.AllocationAssert.NoneWithin(() =>
         {
             for (int k = 0; k < 10; k++)
@@ -78,6 +111,8 @@ public static class DivergenceVjpCheck<TD> where TD : IDivergenceVjpDynamics<TD>
                 TD.EvaluateWithDivergenceAndVectorJacobianProduct<float>(tf, hf, thf, aff, adf, o1, o2, o3, o4, o5, Batch, wsf);
                 TD.EvaluateWithDivergenceForReverse<float>(tf, hf, thf, o1, o2, Batch, wsf);
                 TD.DivergenceVectorJacobianProduct<float>(tf, hf, thf, aff, adf, o3, o4, o5, Batch, wsf);
+                TD.DirectionalForward<float>(tf, hvf, thf, o1, jvf, Batch, wsDf);
+                TD.DirectionalVectorJacobianProduct<float>(tf, hvf, thf, aff, ajf, ghvf, o4, o5, Batch, wsDf);
             }
         });
     }

@@ -144,12 +144,19 @@ namespace OdeDsl.Generators.Emit
             }
             else
             {
+                // the second-order programs: both exist or neither (same tangent rules, same state condition)
                 var divergence = DivergenceGraph.Build(s);
-                Line(indent, $"/// <summary>Generated from <c>{s.MethodName}</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence{(divergence is null ? "" : ", and the divergence's VJP")}.</summary>");
+                var directional = divergence is null ? null : DivergenceGraph.BuildDirectional(s);
+                if (directional is null) divergence = null;
+                Line(indent, $"/// <summary>Generated from <c>{s.MethodName}</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence{(divergence is null ? "" : ", and the reverse mode of the divergence and of the JVP along a direction")}.</summary>");
                 Line(indent, $"public sealed class {s.NestedName} : global::OdeDsl.IOdeDynamics<{s.NestedName}>{(divergence is null ? "" : $", global::OdeDsl.IDivergenceVjpDynamics<{s.NestedName}>")}");
                 Line(indent++, "{");
                 Members(indent);
-                if (divergence is not null) new CSharpEmitter(divergence, _sb).DivergenceVjpMembers(indent);
+                if (divergence is not null)
+                {
+                    new CSharpEmitter(divergence, _sb).DerivedMembers(indent, divergence: true);
+                    new CSharpEmitter(directional!, _sb).DerivedMembers(indent, divergence: false);
+                }
             }
             Line(--indent, "}");
             foreach (var _ in s.Types) Line(--indent, "}");
@@ -305,61 +312,69 @@ namespace OdeDsl.Generators.Emit
         }
 
         /// <summary>
-        /// Emitted by an emitter over <see cref="DivergenceGraph"/>'s program (output [f, div], StateSize + 1 per row): its
-        /// workspace length and the fused evaluation of f and the exact divergence with the VJP of both. The cotangents
-        /// of f and of the divergence are gathered into one [batch, StateSize + 1] block after the program's workspace,
-        /// which the reverse sweep reads as the output's adjoint.
+        /// Emitted by an emitter over a derived program of <see cref="DivergenceGraph"/> whose output is [f, second] per row
+        /// (second: the divergence, 1 value, or the JVP along the direction in the state's second half, d values): its
+        /// workspace length, the forward sweep keeping its values (with f and second copied out), the reverse sweep reading
+        /// them, and (for the divergence) both fused. The cotangents of f and second are gathered into one
+        /// [batch, d + size] block after the program's workspace, which the reverse sweep reads as the output's adjoint.
         /// </summary>
-        private void DivergenceVjpMembers(int indent)
+        private void DerivedMembers(int indent, bool divergence)
         {
-            int m = _nodes[_spec.Output].Size, n = m - 1;
-            string cot = $"batch * {2 * _slotTotal + n + _scratchPerRow}{(_scratchFixed > 0 ? " + " + _scratchFixed : "")}";
+            int m = _nodes[_spec.Output].Size, second = divergence ? 1 : m / 2, n = m - second;
+            string secondName = divergence ? "divergence" : "jvp", cotSecond = divergence ? "cotangentDivergence" : "cotangentJvp";
+            string wsName = divergence ? "DivergenceWorkspaceLength" : "DirectionalWorkspaceLength";
+            string scratch = $"{2 * _slotTotal + _spec.StateSize + _scratchPerRow}";
+            string fixedPart = _scratchFixed > 0 ? " + " + _scratchFixed : "";
             Line(indent, "");
-            Line(indent, $"/// <summary>Scratch of <see cref=\"EvaluateWithDivergenceAndVectorJacobianProduct{{T}}\"/>: {_slotTotal} values and {_slotTotal} adjoints per row for f and its {n} tangent sweeps, and the gathered cotangents.</summary>");
-            Line(indent, $"public static int DivergenceWorkspaceLength(int batch) => batch * {2 * _slotTotal + n + _scratchPerRow + m}{(_scratchFixed > 0 ? " + " + _scratchFixed : "")};");
-            string cotangents = "global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence";
+            Line(indent, divergence
+                ? $"/// <summary>Scratch of the divergence VJP: {_slotTotal} values and {_slotTotal} adjoints per row for f and its {n} tangent sweeps, and the gathered cotangents.</summary>"
+                : $"/// <summary>Scratch of the directional methods (h = [z, v], 2·{n} per row): {_slotTotal} values and {_slotTotal} adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>");
+            Line(indent, $"public static int {wsName}(int batch) => batch * {2 * _slotTotal + _spec.StateSize + _scratchPerRow + m}{fixedPart};");
+            string cotangents = $"global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> {cotSecond}";
             string gradients = "global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace";
-            var cotRows = new[] { ("cotangentDh", n), ("cotangentDivergence", 1) };
-            var gradRows = new[] { ("gradH", n), ("gradT", 1) };
-            var valueRows = new[] { ("dh", n), ("divergence", 1) };
-            string[] clears = { $"gradH.Slice(0, batch * {n}).Clear();", "gradT.Slice(0, batch).Clear();" };
+            var cotRows = new[] { ("cotangentDh", n), (cotSecond, second) };
+            var gradRows = new[] { ("gradH", _spec.StateSize), ("gradT", 1) };
+            var valueRows = new[] { ("dh", n), (secondName, second) };
+            string[] clears = { $"gradH.Slice(0, batch * {_spec.StateSize}).Clear();", "gradT.Slice(0, batch).Clear();" };
             void Gather(EmitContext c)
             {
-                c.Line("// the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row");
-                c.Line($"var cotangent = ws.Slice({cot}, batch * {m});");
+                c.Line($"// the reverse sweep's cotangent of the output [f, {secondName}]: [cotangentDh, {cotSecond}] per row");
+                c.Line($"var cotangent = ws.Slice(batch * {scratch}{fixedPart}, batch * {m});");
                 c.Open("for (int b = 0; b < batch; b++)");
                 c.Line($"cotangentDh.Slice(b * {n}, {n}).CopyTo(cotangent.Slice(b * {m}, {n}));");
-                c.Line($"cotangent[b * {m} + {n}] = cotangentDivergence[b];");
+                c.Line($"{cotSecond}.Slice(b * {second}, {second}).CopyTo(cotangent.Slice(b * {m} + {n}, {second}));");
                 c.Close();
             }
             void CopyValue(EmitContext c)
             {
-                c.Line("// dh = f and the divergence, before the reverse sweep");
+                c.Line($"// dh = f and {secondName}, before the reverse sweep");
                 c.RowLoop(n, $"dh[b * {n} + i] = {c.Val(_spec.Output, "i")};");
-                c.Line($"for (int b = 0; b < batch; b++) divergence[b] = {c.Val(_spec.Output, n.ToString(CultureInfo.InvariantCulture))};");
+                c.RowLoop(second, $"{secondName}[b * {second} + i] = {c.Val(_spec.Output, n + " + i")};");
             }
-            Method(indent, "EvaluateWithDivergenceAndVectorJacobianProduct",
-                $"{cotangents}, global::System.Span<T> dh, global::System.Span<T> divergence, {gradients}",
-                cotRows.Concat(valueRows).Concat(gradRows).ToArray(), c =>
-            {
-                Gather(c);
-                Vjp(c, m, copyValue: () => CopyValue(c), clears);
-            }, "DivergenceWorkspaceLength");
-            // the same, split in two for callers that evaluate first and differentiate later (a CNF field's Forward/Backward)
-            Method(indent, "EvaluateWithDivergenceForReverse",
-                "global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace",
+            if (divergence)
+                Method(indent, "EvaluateWithDivergenceAndVectorJacobianProduct",
+                    $"{cotangents}, global::System.Span<T> dh, global::System.Span<T> divergence, {gradients}",
+                    cotRows.Concat(valueRows).Concat(gradRows).ToArray(), c =>
+                {
+                    Gather(c);
+                    Vjp(c, m, copyValue: () => CopyValue(c), clears);
+                }, wsName);
+            // split in two for callers that evaluate first and differentiate later (a CNF field's Forward/Backward)
+            string forwardName = divergence ? "EvaluateWithDivergenceForReverse" : "DirectionalForward";
+            Method(indent, forwardName, $"global::System.Span<T> dh, global::System.Span<T> {secondName}, int batch, global::System.Span<T> workspace",
                 valueRows, c =>
             {
                 Forward(c);
                 CopyValue(c);
-            }, "DivergenceWorkspaceLength");
-            Method(indent, "DivergenceVectorJacobianProduct", $"{cotangents}, {gradients}", cotRows.Concat(gradRows).ToArray(), c =>
+            }, wsName);
+            Method(indent, divergence ? "DivergenceVectorJacobianProduct" : "DirectionalVectorJacobianProduct", $"{cotangents}, {gradients}",
+                cotRows.Concat(gradRows).ToArray(), c =>
             {
-                c.Line("// the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)");
+                c.Line($"// the forward values are those {forwardName} left in the workspace (same t, h, θ)");
                 Gather(c);
                 c.Line("global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));");
                 Reverse(c, m, clears);
-            }, "DivergenceWorkspaceLength");
+            }, wsName);
         }
 
         /// <summary>

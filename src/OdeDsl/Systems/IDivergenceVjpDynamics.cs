@@ -41,4 +41,25 @@ public interface IDivergenceVjpDynamics<TSelf> : IOdeDynamics<TSelf> where TSelf
         ReadOnlySpan<T> cotangentDh, ReadOnlySpan<T> cotangentDivergence, Span<T> gradH, Span<T> gradTheta, Span<T> gradT,
         int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>Scratch of <see cref="DirectionalForward{T}"/> and <see cref="DirectionalVectorJacobianProduct{T}"/> for a batch.</summary>
+    static abstract int DirectionalWorkspaceLength(int batch);
+
+    /// <summary>
+    /// For rows h = [z, v] (2·StateSize each): dh = f(z, t, θ) and jvp = (∂f/∂z)·v, keeping in the workspace what
+    /// <see cref="DirectionalVectorJacobianProduct{T}"/> reads. With v = ε, εᵀ·jvp is Hutchinson's trace estimate.
+    /// </summary>
+    static abstract void DirectionalForward<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+        Span<T> dh, Span<T> jvp, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>
+    /// The reverse mode of <see cref="DirectionalForward{T}"/> (called just before with the same arguments and workspace):
+    /// for cotangents ā_f and ā_jvp ([batch, StateSize] each), gradH = [∂/∂z, ∂/∂v] per row (2·StateSize), gradT per row,
+    /// and Σ_rows ∂/∂θ ADDED into gradTheta, of ā_fᵀf + ā_jvpᵀ(∂f/∂z)v. Exact (reverse over forward).
+    /// </summary>
+    static abstract void DirectionalVectorJacobianProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+        ReadOnlySpan<T> cotangentDh, ReadOnlySpan<T> cotangentJvp, Span<T> gradH, Span<T> gradTheta, Span<T> gradT,
+        int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>;
 }

@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the divergence's VJP.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -167,7 +167,7 @@ namespace Demo
                 }
             }
             
-            /// <summary>Scratch of <see cref="EvaluateWithDivergenceAndVectorJacobianProduct{T}"/>: 43 values and 43 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            /// <summary>Scratch of the divergence VJP: 43 values and 43 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
             public static int DivergenceWorkspaceLength(int batch) => batch * 93;
             
             public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -200,12 +200,12 @@ namespace Demo
                 int f21 = batch * 39, a21 = batch * 82, d21 = a21;
                 T k5 = T.CreateTruncating(1d);
                 T k6 = T.CreateTruncating(0d);
-                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
                 var cotangent = ws.Slice(batch * 89, batch * 4);
                 for (int b = 0; b < batch; b++)
                 {
                     cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
-                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
                 }
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v3 = Concat(v0, v1) [4]   Concat(h, t)
@@ -331,7 +331,7 @@ namespace Demo
                 // v21 = Concat(v4, v20) [4]   
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f4 + 0), 3, ws.Slice(f21 + 0), 4);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f20 + 0), 1, ws.Slice(f21 + 3), 4);
-                // dh = f and the divergence, before the reverse sweep
+                // dh = f and divergence, before the reverse sweep
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
@@ -339,7 +339,13 @@ namespace Demo
                         dh[b * 3 + i] = ws[f21 + b * 4 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++) divergence[b] = ws[f21 + b * 4 + 3];
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f21 + b * 4 + 3 + i];
+                    }
+                }
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 43, batch * 39).Clear();
                 gradH.Slice(0, batch * 3).Clear();
@@ -542,7 +548,7 @@ namespace Demo
                 // v21 = Concat(v4, v20) [4]   
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f4 + 0), 3, ws.Slice(f21 + 0), 4);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f20 + 0), 1, ws.Slice(f21 + 3), 4);
-                // dh = f and the divergence, before the reverse sweep
+                // dh = f and divergence, before the reverse sweep
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
@@ -550,7 +556,13 @@ namespace Demo
                         dh[b * 3 + i] = ws[f21 + b * 4 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++) divergence[b] = ws[f21 + b * 4 + 3];
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f21 + b * 4 + 3 + i];
+                    }
+                }
             }
             
             public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -582,12 +594,12 @@ namespace Demo
                 T k5 = T.CreateTruncating(1d);
                 T k6 = T.CreateTruncating(0d);
                 // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
-                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
                 var cotangent = ws.Slice(batch * 89, batch * 4);
                 for (int b = 0; b < batch; b++)
                 {
                     cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
-                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
                 }
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
@@ -641,6 +653,108 @@ namespace Demo
                 // v3 = Concat(v0, v1) [4]   Concat(h, t)
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a3 + 0), 4, gradH.Slice(0), 3);
                 global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a3 + 3), 4, gradT, 1);
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 20 values and 20 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 52;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f4 = batch * 0, a4 = batch * 20, d4 = a4;
+                int f5 = batch * 4, a5 = batch * 24, d5 = a5;
+                int f8 = batch * 7, a8 = batch * 27, d8 = a8;
+                int f9 = batch * 11, a9 = batch * 31, d9 = a9;
+                int f10 = batch * 14, a10 = batch * 34, d10 = a10;
+                T k7 = T.CreateTruncating(0d);
+                // v4 = Concat(v1, v2) [4]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, h.Slice(0), 6, ws.Slice(f4 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f4 + 3), 4);
+                // v5 = MatVec(v3, v4) [3]   W * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f4 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f5 + 0), 3);
+                // v8 = Concat(v6, v7) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, h.Slice(3), 6, ws.Slice(f8 + 0), 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 4 + 3 + i] = k7;
+                    }
+                }
+                // v9 = MatVec(v3, v8) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f8 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f9 + 0), 3);
+                // v10 = Concat(v5, v9) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f5 + 0), 3, ws.Slice(f10 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f9 + 0), 3, ws.Slice(f10 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f10 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f10 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f4 = batch * 0, a4 = batch * 20, d4 = a4;
+                int f5 = batch * 4, a5 = batch * 24, d5 = a5;
+                int f8 = batch * 7, a8 = batch * 27, d8 = a8;
+                int f9 = batch * 11, a9 = batch * 31, d9 = a9;
+                int f10 = batch * 14, a10 = batch * 34, d10 = a10;
+                T k7 = T.CreateTruncating(0d);
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 46, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 20, batch * 14).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v10 = Concat(v5, v9) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a5 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a9 + 0), 3);
+                // v9 = MatVec(v3, v8) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a9 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a8 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a9 + 0), 3, ws.Slice(f8 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                // v8 = Concat(v6, v7) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a8 + 0), 4, gradH.Slice(3), 6);
+                // v5 = MatVec(v3, v4) [3]   W * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a5 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a4 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a5 + 0), 3, ws.Slice(f4 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                // v4 = Concat(v1, v2) [4]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a4 + 0), 4, gradH.Slice(0), 6);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a4 + 3), 4, gradT, 1);
             }
         }
     }

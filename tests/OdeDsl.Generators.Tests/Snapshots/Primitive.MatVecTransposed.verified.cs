@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the divergence's VJP.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -133,7 +133,7 @@ namespace Demo
                 }
             }
             
-            /// <summary>Scratch of <see cref="EvaluateWithDivergenceAndVectorJacobianProduct{T}"/>: 27 values and 27 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            /// <summary>Scratch of the divergence VJP: 27 values and 27 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
             public static int DivergenceWorkspaceLength(int batch) => batch * 61;
             
             public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -162,12 +162,12 @@ namespace Demo
                 int f17 = batch * 23, a17 = batch * 50, d17 = a17;
                 T k4 = T.CreateTruncating(1d);
                 T k5 = T.CreateTruncating(0d);
-                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
                 var cotangent = ws.Slice(batch * 57, batch * 4);
                 for (int b = 0; b < batch; b++)
                 {
                     cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
-                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
                 }
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v3 = MatVec(v1, v0) [3]   Transpose(W) * h
@@ -263,7 +263,7 @@ namespace Demo
                 // v17 = Concat(v3, v16) [4]   
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f17 + 0), 4);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f16 + 0), 1, ws.Slice(f17 + 3), 4);
-                // dh = f and the divergence, before the reverse sweep
+                // dh = f and divergence, before the reverse sweep
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
@@ -271,7 +271,13 @@ namespace Demo
                         dh[b * 3 + i] = ws[f17 + b * 4 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++) divergence[b] = ws[f17 + b * 4 + 3];
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f17 + b * 4 + 3 + i];
+                    }
+                }
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 27, batch * 23).Clear();
                 gradH.Slice(0, batch * 3).Clear();
@@ -431,7 +437,7 @@ namespace Demo
                 // v17 = Concat(v3, v16) [4]   
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f17 + 0), 4);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f16 + 0), 1, ws.Slice(f17 + 3), 4);
-                // dh = f and the divergence, before the reverse sweep
+                // dh = f and divergence, before the reverse sweep
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
@@ -439,7 +445,13 @@ namespace Demo
                         dh[b * 3 + i] = ws[f17 + b * 4 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++) divergence[b] = ws[f17 + b * 4 + 3];
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f17 + b * 4 + 3 + i];
+                    }
+                }
             }
             
             public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -467,12 +479,12 @@ namespace Demo
                 T k4 = T.CreateTruncating(1d);
                 T k5 = T.CreateTruncating(0d);
                 // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
-                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
                 var cotangent = ws.Slice(batch * 57, batch * 4);
                 for (int b = 0; b < batch; b++)
                 {
                     cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
-                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
                 }
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
@@ -517,6 +529,85 @@ namespace Demo
                 // v3 = MatVec(v1, v0) [3]   Transpose(W) * h
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 3, T.One, ws.Slice(a3 + 0), 3, theta.Slice(0), 3, T.One, gradH.Slice(0), 3);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, h.Slice(0), 3, ws.Slice(a3 + 0), 3, T.One, gradTheta.Slice(0), 3);
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 12 values and 12 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 36;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 12, d3 = a3;
+                int f5 = batch * 3, a5 = batch * 15, d5 = a5;
+                int f6 = batch * 6, a6 = batch * 18, d6 = a6;
+                // v3 = MatVec(v2, v1) [3]   Transpose(W) * h
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, h.Slice(0), 6, theta.Slice(0), 3, T.Zero, ws.Slice(f3 + 0), 3);
+                // v5 = MatVec(v2, v4) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 3, T.One, h.Slice(3), 6, theta.Slice(0), 3, T.Zero, ws.Slice(f5 + 0), 3);
+                // v6 = Concat(v3, v5) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f6 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f5 + 0), 3, ws.Slice(f6 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f6 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f6 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 12, d3 = a3;
+                int f5 = batch * 3, a5 = batch * 15, d5 = a5;
+                int f6 = batch * 6, a6 = batch * 18, d6 = a6;
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 30, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 12, batch * 6).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v6 = Concat(v3, v5) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a3 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a5 + 0), 3);
+                // v5 = MatVec(v2, v4) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 3, T.One, ws.Slice(a5 + 0), 3, theta.Slice(0), 3, T.One, gradH.Slice(3), 6);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, h.Slice(3), 6, ws.Slice(a5 + 0), 3, T.One, gradTheta.Slice(0), 3);
+                // v3 = MatVec(v2, v1) [3]   Transpose(W) * h
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 3, T.One, ws.Slice(a3 + 0), 3, theta.Slice(0), 3, T.One, gradH.Slice(0), 6);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 3, batch, T.One, h.Slice(0), 6, ws.Slice(a3 + 0), 3, T.One, gradTheta.Slice(0), 3);
             }
         }
     }

@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the divergence's VJP.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -256,7 +256,7 @@ namespace Demo
                 }
             }
             
-            /// <summary>Scratch of <see cref="EvaluateWithDivergenceAndVectorJacobianProduct{T}"/>: 31 values and 31 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            /// <summary>Scratch of the divergence VJP: 31 values and 31 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
             public static int DivergenceWorkspaceLength(int batch) => batch * 69;
             
             public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -289,12 +289,12 @@ namespace Demo
                 int f19 = batch * 27, a19 = batch * 58, d19 = a19;
                 T k3 = T.CreateTruncating(1d);
                 T k4 = T.CreateTruncating(0d);
-                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
                 var cotangent = ws.Slice(batch * 65, batch * 4);
                 for (int b = 0; b < batch; b++)
                 {
                     cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
-                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
                 }
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v1 = Mean(v0) []   Mean(h)
@@ -442,7 +442,7 @@ namespace Demo
                 // v19 = Concat(v2, v18) [4]   
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f2 + 0), 3, ws.Slice(f19 + 0), 4);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f18 + 0), 1, ws.Slice(f19 + 3), 4);
-                // dh = f and the divergence, before the reverse sweep
+                // dh = f and divergence, before the reverse sweep
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
@@ -450,7 +450,13 @@ namespace Demo
                         dh[b * 3 + i] = ws[f19 + b * 4 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++) divergence[b] = ws[f19 + b * 4 + 3];
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f19 + b * 4 + 3 + i];
+                    }
+                }
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 31, batch * 27).Clear();
                 gradH.Slice(0, batch * 3).Clear();
@@ -718,7 +724,7 @@ namespace Demo
                 // v19 = Concat(v2, v18) [4]   
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f2 + 0), 3, ws.Slice(f19 + 0), 4);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f18 + 0), 1, ws.Slice(f19 + 3), 4);
-                // dh = f and the divergence, before the reverse sweep
+                // dh = f and divergence, before the reverse sweep
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
@@ -726,7 +732,13 @@ namespace Demo
                         dh[b * 3 + i] = ws[f19 + b * 4 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++) divergence[b] = ws[f19 + b * 4 + 3];
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f19 + b * 4 + 3 + i];
+                    }
+                }
             }
             
             public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -758,12 +770,12 @@ namespace Demo
                 T k3 = T.CreateTruncating(1d);
                 T k4 = T.CreateTruncating(0d);
                 // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
-                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
                 var cotangent = ws.Slice(batch * 65, batch * 4);
                 for (int b = 0; b < batch; b++)
                 {
                     cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
-                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
                 }
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
@@ -859,6 +871,141 @@ namespace Demo
                 {
                     T g = ws[a1 + b] / T.CreateTruncating(3d);
                     for (int i = 0; i < 3; i++) gradH[b * 3 + i] += g;
+                }
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 14 values and 14 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 40;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 14, d2 = a2;
+                int f3 = batch * 1, a3 = batch * 15, d3 = a3;
+                int f5 = batch * 4, a5 = batch * 18, d5 = a5;
+                int f6 = batch * 5, a6 = batch * 19, d6 = a6;
+                int f7 = batch * 8, a7 = batch * 22, d7 = a7;
+                // v2 = Mean(v1) []   Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 6 + i];
+                    ws[f2 + b] = s / T.CreateTruncating(3d);
+                }
+                // v3 = Sub(v1, v2) [3]   h - Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f3 + b * 3 + i] = h[b * 6 + i] - ws[f2 + b];
+                    }
+                }
+                // v5 = Mean(v4) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 6 + 3 + i];
+                    ws[f5 + b] = s / T.CreateTruncating(3d);
+                }
+                // v6 = Sub(v4, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f6 + b * 3 + i] = h[b * 6 + 3 + i] - ws[f5 + b];
+                    }
+                }
+                // v7 = Concat(v3, v6) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f7 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f6 + 0), 3, ws.Slice(f7 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f7 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f7 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 14, d2 = a2;
+                int f3 = batch * 1, a3 = batch * 15, d3 = a3;
+                int f5 = batch * 4, a5 = batch * 18, d5 = a5;
+                int f6 = batch * 5, a6 = batch * 19, d6 = a6;
+                int f7 = batch * 8, a7 = batch * 22, d7 = a7;
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 34, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 14, batch * 8).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v7 = Concat(v3, v6) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a3 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a6 + 0), 3);
+                // v6 = Sub(v4, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a6 + b * 3 + i];
+                        gradH[b * 6 + 3 + i] += g;
+                        ws[a5 + b] += -g;
+                    }
+                }
+                // v5 = Mean(v4) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a5 + b] / T.CreateTruncating(3d);
+                    for (int i = 0; i < 3; i++) gradH[b * 6 + 3 + i] += g;
+                }
+                // v3 = Sub(v1, v2) [3]   h - Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a3 + b * 3 + i];
+                        gradH[b * 6 + i] += g;
+                        ws[a2 + b] += -g;
+                    }
+                }
+                // v2 = Mean(v1) []   Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a2 + b] / T.CreateTruncating(3d);
+                    for (int i = 0; i < 3; i++) gradH[b * 6 + i] += g;
                 }
             }
         }

@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the divergence's VJP.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -134,7 +134,7 @@ namespace Demo
                 }
             }
             
-            /// <summary>Scratch of <see cref="EvaluateWithDivergenceAndVectorJacobianProduct{T}"/>: 36 values and 36 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            /// <summary>Scratch of the divergence VJP: 36 values and 36 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
             public static int DivergenceWorkspaceLength(int batch) => batch * 79;
             
             public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -166,12 +166,12 @@ namespace Demo
                 int f18 = batch * 32, a18 = batch * 68, d18 = a18;
                 T k2 = T.CreateTruncating(1d);
                 T k3 = T.CreateTruncating(0d);
-                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
                 var cotangent = ws.Slice(batch * 75, batch * 4);
                 for (int b = 0; b < batch; b++)
                 {
                     cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
-                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
                 }
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v1 = Mul(v0, v0) [3]   h * h
@@ -273,7 +273,7 @@ namespace Demo
                 // v18 = Concat(v1, v17) [4]   
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f1 + 0), 3, ws.Slice(f18 + 0), 4);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f17 + 0), 1, ws.Slice(f18 + 3), 4);
-                // dh = f and the divergence, before the reverse sweep
+                // dh = f and divergence, before the reverse sweep
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
@@ -281,7 +281,13 @@ namespace Demo
                         dh[b * 3 + i] = ws[f18 + b * 4 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++) divergence[b] = ws[f18 + b * 4 + 3];
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f18 + b * 4 + 3 + i];
+                    }
+                }
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 36, batch * 32).Clear();
                 gradH.Slice(0, batch * 3).Clear();
@@ -459,7 +465,7 @@ namespace Demo
                 // v18 = Concat(v1, v17) [4]   
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f1 + 0), 3, ws.Slice(f18 + 0), 4);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f17 + 0), 1, ws.Slice(f18 + 3), 4);
-                // dh = f and the divergence, before the reverse sweep
+                // dh = f and divergence, before the reverse sweep
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
@@ -467,7 +473,13 @@ namespace Demo
                         dh[b * 3 + i] = ws[f18 + b * 4 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++) divergence[b] = ws[f18 + b * 4 + 3];
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f18 + b * 4 + 3 + i];
+                    }
+                }
             }
             
             public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -498,12 +510,12 @@ namespace Demo
                 T k2 = T.CreateTruncating(1d);
                 T k3 = T.CreateTruncating(0d);
                 // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
-                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
                 var cotangent = ws.Slice(batch * 75, batch * 4);
                 for (int b = 0; b < batch; b++)
                 {
                     cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
-                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
                 }
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
@@ -557,6 +569,114 @@ namespace Demo
                 // v1 = Mul(v0, v0) [3]   h * h
                 global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a1, batch * 3), h.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
                 global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a1, batch * 3), h.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 15 values and 15 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 42;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 15, d2 = a2;
+                int f4 = batch * 3, a4 = batch * 18, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 21, d5 = a5;
+                int f6 = batch * 9, a6 = batch * 24, d6 = a6;
+                // v2 = Mul(v1, v1) [3]   h * h
+                // v4 = Mul(v1, v3) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f2 + b * 3 + i] = h[b * 6 + i] * h[b * 6 + i];
+                        }
+                        {
+                            ws[f4 + b * 3 + i] = h[b * 6 + i] * h[b * 6 + 3 + i];
+                        }
+                    }
+                }
+                // v5 = Add(v4, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f4, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
+                // v6 = Concat(v2, v5) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f2 + 0), 3, ws.Slice(f6 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f5 + 0), 3, ws.Slice(f6 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f6 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f6 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 15, d2 = a2;
+                int f4 = batch * 3, a4 = batch * 18, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 21, d5 = a5;
+                int f6 = batch * 9, a6 = batch * 24, d6 = a6;
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 36, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 15, batch * 9).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v6 = Concat(v2, v5) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a2 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a5 + 0), 3);
+                // v5 = Add(v4, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a5, batch * 3), ws.Slice(a4, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a5, batch * 3), ws.Slice(a4, batch * 3));
+                // v4 = Mul(v1, v3) [3]   
+                // v2 = Mul(v1, v1) [3]   h * h
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a4 + b * 3 + i];
+                            gradH[b * 6 + i] += g * h[b * 6 + 3 + i];
+                            gradH[b * 6 + 3 + i] += g * h[b * 6 + i];
+                        }
+                        {
+                            T g = ws[a2 + b * 3 + i];
+                            gradH[b * 6 + i] += g * h[b * 6 + i];
+                            gradH[b * 6 + i] += g * h[b * 6 + i];
+                        }
+                    }
+                }
             }
         }
     }

@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the divergence's VJP.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -155,7 +155,7 @@ namespace Demo
                 }
             }
             
-            /// <summary>Scratch of <see cref="EvaluateWithDivergenceAndVectorJacobianProduct{T}"/>: 45 values and 45 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            /// <summary>Scratch of the divergence VJP: 45 values and 45 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
             public static int DivergenceWorkspaceLength(int batch) => batch * 97;
             
             public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -191,12 +191,12 @@ namespace Demo
                 T k1 = T.CreateTruncating(1.5d);
                 T k4 = T.CreateTruncating(1d);
                 T k5 = T.CreateTruncating(0d);
-                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
                 var cotangent = ws.Slice(batch * 93, batch * 4);
                 for (int b = 0; b < batch; b++)
                 {
                     cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
-                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
                 }
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v2 = Exp(v0) [3]   Exp(h)
@@ -304,7 +304,7 @@ namespace Demo
                 // v22 = Concat(v3, v21) [4]   
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f22 + 0), 4);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f21 + 0), 1, ws.Slice(f22 + 3), 4);
-                // dh = f and the divergence, before the reverse sweep
+                // dh = f and divergence, before the reverse sweep
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
@@ -312,7 +312,13 @@ namespace Demo
                         dh[b * 3 + i] = ws[f22 + b * 4 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++) divergence[b] = ws[f22 + b * 4 + 3];
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f22 + b * 4 + 3 + i];
+                    }
+                }
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 45, batch * 41).Clear();
                 gradH.Slice(0, batch * 3).Clear();
@@ -505,7 +511,7 @@ namespace Demo
                 // v22 = Concat(v3, v21) [4]   
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f22 + 0), 4);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f21 + 0), 1, ws.Slice(f22 + 3), 4);
-                // dh = f and the divergence, before the reverse sweep
+                // dh = f and divergence, before the reverse sweep
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
@@ -513,7 +519,13 @@ namespace Demo
                         dh[b * 3 + i] = ws[f22 + b * 4 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++) divergence[b] = ws[f22 + b * 4 + 3];
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f22 + b * 4 + 3 + i];
+                    }
+                }
             }
             
             public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -548,12 +560,12 @@ namespace Demo
                 T k4 = T.CreateTruncating(1d);
                 T k5 = T.CreateTruncating(0d);
                 // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
-                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
                 var cotangent = ws.Slice(batch * 93, batch * 4);
                 for (int b = 0; b < batch; b++)
                 {
                     cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
-                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
                 }
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
@@ -612,6 +624,138 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3), true);
                 // v2 = Exp(v0) [3]   Exp(h)
                 global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a2, batch * 3), ws.Slice(f2, batch * 3), gradH.Slice(0, batch * 3));
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 24 values and 24 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 60;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 24, d2 = a2;
+                int f3 = batch * 3, a3 = batch * 27, d3 = a3;
+                int f5 = batch * 6, a5 = batch * 30, d5 = a5;
+                int f7 = batch * 9, a7 = batch * 33, d7 = a7;
+                int f8 = batch * 12, a8 = batch * 36, d8 = a8;
+                int f9 = batch * 15, a9 = batch * 39, d9 = a9;
+                int f10 = batch * 18, a10 = batch * 42, d10 = a10;
+                T k6 = T.CreateTruncating(1.5d);
+                // v2 = Exp(v1) [3]   Exp(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 6 + i];
+                        ws[f2 + b * 3 + i] = T.Exp(xv);
+                    }
+                }
+                // v3 = Pow(v2) [3]   Pow(Exp(h), 1.5f)
+                global::OdeDsl.Tensors.Elementwise.Pow<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(f3, batch * 3));
+                // v5 = Mul(v2, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f5 + b * 3 + i] = ws[f2 + b * 3 + i] * h[b * 6 + 3 + i];
+                    }
+                }
+                // v7 = Pow(v2) [3]   
+                global::OdeDsl.Tensors.Elementwise.Pow<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(0.5d), ws.Slice(f7, batch * 3));
+                // v8 = Mul(v6, v7) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(k6, ws.Slice(f7, batch * 3), ws.Slice(f8, batch * 3));
+                // v9 = Mul(v8, v5) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f8, batch * 3), ws.Slice(f5, batch * 3), ws.Slice(f9, batch * 3));
+                // v10 = Concat(v3, v9) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f10 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f9 + 0), 3, ws.Slice(f10 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f10 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f10 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 24, d2 = a2;
+                int f3 = batch * 3, a3 = batch * 27, d3 = a3;
+                int f5 = batch * 6, a5 = batch * 30, d5 = a5;
+                int f7 = batch * 9, a7 = batch * 33, d7 = a7;
+                int f8 = batch * 12, a8 = batch * 36, d8 = a8;
+                int f9 = batch * 15, a9 = batch * 39, d9 = a9;
+                int f10 = batch * 18, a10 = batch * 42, d10 = a10;
+                T k6 = T.CreateTruncating(1.5d);
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 54, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 24, batch * 18).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v10 = Concat(v3, v9) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a3 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a9 + 0), 3);
+                // v9 = Mul(v8, v5) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f5, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a5, batch * 3));
+                // v8 = Mul(v6, v7) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a8, batch * 3), k6, ws.Slice(a7, batch * 3));
+                // v7 = Pow(v2) [3]   
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(0.5d), ws.Slice(a7, batch * 3), ws.Slice(a2, batch * 3), true);
+                // v5 = Mul(v2, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a5 + b * 3 + i];
+                        ws[a2 + b * 3 + i] += g * h[b * 6 + 3 + i];
+                        gradH[b * 6 + 3 + i] += g * ws[f2 + b * 3 + i];
+                    }
+                }
+                // v3 = Pow(v2) [3]   Pow(Exp(h), 1.5f)
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f2, batch * 3), T.CreateTruncating(1.5d), ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3), true);
+                // v2 = Exp(v1) [3]   Exp(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 6 + i], yv = ws[f2 + b * 3 + i];
+                        gradH[b * 6 + i] += yv * ws[a2 + b * 3 + i];
+                    }
+                }
             }
         }
     }

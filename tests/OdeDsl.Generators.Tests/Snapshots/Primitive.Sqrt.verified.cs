@@ -7,7 +7,7 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the divergence's VJP.</summary>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
         public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
@@ -211,7 +211,7 @@ namespace Demo
                 }
             }
             
-            /// <summary>Scratch of <see cref="EvaluateWithDivergenceAndVectorJacobianProduct{T}"/>: 48 values and 48 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            /// <summary>Scratch of the divergence VJP: 48 values and 48 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
             public static int DivergenceWorkspaceLength(int batch) => batch * 103;
             
             public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -249,12 +249,12 @@ namespace Demo
                 T k5 = T.CreateTruncating(0d);
                 T k7 = T.CreateTruncating(2d);
                 T k10 = T.CreateTruncating(0.5d);
-                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
                 var cotangent = ws.Slice(batch * 99, batch * 4);
                 for (int b = 0; b < batch; b++)
                 {
                     cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
-                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
                 }
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v2 = Square(v0) [3]   Square(h)
@@ -364,7 +364,7 @@ namespace Demo
                 // v24 = Concat(v4, v23) [4]   
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f4 + 0), 3, ws.Slice(f24 + 0), 4);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f23 + 0), 1, ws.Slice(f24 + 3), 4);
-                // dh = f and the divergence, before the reverse sweep
+                // dh = f and divergence, before the reverse sweep
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
@@ -372,7 +372,13 @@ namespace Demo
                         dh[b * 3 + i] = ws[f24 + b * 4 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++) divergence[b] = ws[f24 + b * 4 + 3];
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f24 + b * 4 + 3 + i];
+                    }
+                }
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 48, batch * 44).Clear();
                 gradH.Slice(0, batch * 3).Clear();
@@ -585,7 +591,7 @@ namespace Demo
                 // v24 = Concat(v4, v23) [4]   
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f4 + 0), 3, ws.Slice(f24 + 0), 4);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f23 + 0), 1, ws.Slice(f24 + 3), 4);
-                // dh = f and the divergence, before the reverse sweep
+                // dh = f and divergence, before the reverse sweep
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 3; i++)
@@ -593,7 +599,13 @@ namespace Demo
                         dh[b * 3 + i] = ws[f24 + b * 4 + i];
                     }
                 }
-                for (int b = 0; b < batch; b++) divergence[b] = ws[f24 + b * 4 + 3];
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f24 + b * 4 + 3 + i];
+                    }
+                }
             }
             
             public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -630,12 +642,12 @@ namespace Demo
                 T k7 = T.CreateTruncating(2d);
                 T k10 = T.CreateTruncating(0.5d);
                 // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
-                // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
                 var cotangent = ws.Slice(batch * 99, batch * 4);
                 for (int b = 0; b < batch; b++)
                 {
                     cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
-                    cotangent[b * 4 + 3] = cotangentDivergence[b];
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
                 }
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
@@ -710,6 +722,163 @@ namespace Demo
                 global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3));
                 // v2 = Square(v0) [3]   Square(h)
                 global::OdeDsl.Tensors.Elementwise.PowBackward<T>(h.Slice(0, batch * 3), T.CreateTruncating(2d), ws.Slice(a2, batch * 3), gradH.Slice(0, batch * 3), true);
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 27 values and 27 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 66;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 27, d3 = a3;
+                int f4 = batch * 3, a4 = batch * 30, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 33, d5 = a5;
+                int f8 = batch * 9, a8 = batch * 36, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 39, d9 = a9;
+                int f11 = batch * 15, a11 = batch * 42, d11 = a11;
+                int f12 = batch * 18, a12 = batch * 45, d12 = a12;
+                int f13 = batch * 21, a13 = batch * 48, d13 = a13;
+                T k2 = T.CreateTruncating(1d);
+                T k7 = T.CreateTruncating(2d);
+                T k10 = T.CreateTruncating(0.5d);
+                // v3 = Square(v1) [3]   Square(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 6 + i];
+                        ws[f3 + b * 3 + i] = xv * xv;
+                    }
+                }
+                // v4 = Add(v2, v3) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k2, ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                // v5 = Sqrt(v4) [3]   Sqrt(1f + Square(h))
+                global::OdeDsl.Tensors.Elementwise.Sqrt<T>(ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
+                // v8 = Mul(v7, v1) [3]   
+                // v9 = Mul(v8, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f8 + b * 3 + i] = k7 * h[b * 6 + i];
+                        }
+                        {
+                            ws[f9 + b * 3 + i] = ws[f8 + b * 3 + i] * h[b * 6 + 3 + i];
+                        }
+                    }
+                }
+                // v11 = Div(v10, v5) [3]   
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(k10, ws.Slice(f5, batch * 3), ws.Slice(f11, batch * 3));
+                // v12 = Mul(v11, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f11, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(f12, batch * 3));
+                // v13 = Concat(v5, v12) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f5 + 0), 3, ws.Slice(f13 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f12 + 0), 3, ws.Slice(f13 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f13 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f13 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 27, d3 = a3;
+                int f4 = batch * 3, a4 = batch * 30, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 33, d5 = a5;
+                int f8 = batch * 9, a8 = batch * 36, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 39, d9 = a9;
+                int f11 = batch * 15, a11 = batch * 42, d11 = a11;
+                int f12 = batch * 18, a12 = batch * 45, d12 = a12;
+                int f13 = batch * 21, a13 = batch * 48, d13 = a13;
+                T k2 = T.CreateTruncating(1d);
+                T k7 = T.CreateTruncating(2d);
+                T k10 = T.CreateTruncating(0.5d);
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 60, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 27, batch * 21).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v13 = Concat(v5, v12) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a5 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a12 + 0), 3);
+                // v12 = Mul(v11, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a12, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(a11, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a12, batch * 3), ws.Slice(f11, batch * 3), ws.Slice(a9, batch * 3));
+                // v11 = Div(v10, v5) [3]   
+                // v9 = Mul(v8, v6) [3]   
+                // v8 = Mul(v7, v1) [3]   
+                // v5 = Sqrt(v4) [3]   Sqrt(1f + Square(h))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a11 + b * 3 + i];
+                            ws[a5 + b * 3 + i] += -g * ws[f11 + b * 3 + i] / ws[f5 + b * 3 + i];
+                        }
+                        {
+                            T g = ws[a9 + b * 3 + i];
+                            ws[a8 + b * 3 + i] += g * h[b * 6 + 3 + i];
+                            gradH[b * 6 + 3 + i] += g * ws[f8 + b * 3 + i];
+                        }
+                        {
+                            T g = ws[a8 + b * 3 + i];
+                            gradH[b * 6 + i] += g * k7;
+                        }
+                        {
+                            T xv = ws[f4 + b * 3 + i], yv = ws[f5 + b * 3 + i];
+                            ws[a4 + b * 3 + i] += (T.CreateTruncating(0.5d) / yv) * ws[a5 + b * 3 + i];
+                        }
+                    }
+                }
+                // v4 = Add(v2, v3) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a4, batch * 3), ws.Slice(a3, batch * 3));
+                // v3 = Square(v1) [3]   Square(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 6 + i], yv = ws[f3 + b * 3 + i];
+                        gradH[b * 6 + i] += (xv + xv) * ws[a3 + b * 3 + i];
+                    }
+                }
             }
         }
     }

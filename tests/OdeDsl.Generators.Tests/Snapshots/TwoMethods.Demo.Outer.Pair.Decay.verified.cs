@@ -6,7 +6,7 @@ namespace Demo
     {
         partial struct Pair
         {
-            /// <summary>Generated from <c>Decay</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the divergence's VJP.</summary>
+            /// <summary>Generated from <c>Decay</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
             public sealed class DecayDynamics : global::OdeDsl.IOdeDynamics<DecayDynamics>, global::OdeDsl.IDivergenceVjpDynamics<DecayDynamics>
             {
                 private DecayDynamics() { }
@@ -202,7 +202,7 @@ namespace Demo
                     }
                 }
                 
-                /// <summary>Scratch of <see cref="EvaluateWithDivergenceAndVectorJacobianProduct{T}"/>: 30 values and 30 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+                /// <summary>Scratch of the divergence VJP: 30 values and 30 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
                 public static int DivergenceWorkspaceLength(int batch) => batch * 67;
                 
                 public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -232,12 +232,12 @@ namespace Demo
                     int f17 = batch * 26, a17 = batch * 56, d17 = a17;
                     T k4 = T.CreateTruncating(1d);
                     T k5 = T.CreateTruncating(0d);
-                    // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                    // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
                     var cotangent = ws.Slice(batch * 63, batch * 4);
                     for (int b = 0; b < batch; b++)
                     {
                         cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
-                        cotangent[b * 4 + 3] = cotangentDivergence[b];
+                        cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
                     }
                     global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                     // v2 = Neg(v1) [3]   -k
@@ -342,7 +342,7 @@ namespace Demo
                     // v17 = Concat(v3, v16) [4]   
                     global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f17 + 0), 4);
                     global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f16 + 0), 1, ws.Slice(f17 + 3), 4);
-                    // dh = f and the divergence, before the reverse sweep
+                    // dh = f and divergence, before the reverse sweep
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 3; i++)
@@ -350,7 +350,13 @@ namespace Demo
                             dh[b * 3 + i] = ws[f17 + b * 4 + i];
                         }
                     }
-                    for (int b = 0; b < batch; b++) divergence[b] = ws[f17 + b * 4 + 3];
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            divergence[b * 1 + i] = ws[f17 + b * 4 + 3 + i];
+                        }
+                    }
                     // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                     ws.Slice(batch * 30, batch * 26).Clear();
                     gradH.Slice(0, batch * 3).Clear();
@@ -529,7 +535,7 @@ namespace Demo
                     // v17 = Concat(v3, v16) [4]   
                     global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f17 + 0), 4);
                     global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f16 + 0), 1, ws.Slice(f17 + 3), 4);
-                    // dh = f and the divergence, before the reverse sweep
+                    // dh = f and divergence, before the reverse sweep
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 3; i++)
@@ -537,7 +543,13 @@ namespace Demo
                             dh[b * 3 + i] = ws[f17 + b * 4 + i];
                         }
                     }
-                    for (int b = 0; b < batch; b++) divergence[b] = ws[f17 + b * 4 + 3];
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            divergence[b * 1 + i] = ws[f17 + b * 4 + 3 + i];
+                        }
+                    }
                 }
                 
                 public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -566,12 +578,12 @@ namespace Demo
                     T k4 = T.CreateTruncating(1d);
                     T k5 = T.CreateTruncating(0d);
                     // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
-                    // the reverse sweep's cotangent of the output [f, div]: [cotangentDh, cotangentDivergence] per row
+                    // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
                     var cotangent = ws.Slice(batch * 63, batch * 4);
                     for (int b = 0; b < batch; b++)
                     {
                         cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
-                        cotangent[b * 4 + 3] = cotangentDivergence[b];
+                        cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
                     }
                     global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                     // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
@@ -623,6 +635,119 @@ namespace Demo
                         {
                             T xv = theta[i], yv = ws[f2 + b * 3 + i];
                             gradTheta[i] += (-T.One) * ws[a2 + b * 3 + i];
+                        }
+                    }
+                }
+                
+                /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 15 values and 15 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+                public static int DirectionalWorkspaceLength(int batch) => batch * 42;
+                
+                public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                    where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+                {
+                    global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                    global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                    global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                    global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                    global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                    global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                    var ws = workspace;
+                    int f3 = batch * 0, a3 = batch * 15, d3 = a3;
+                    int f4 = batch * 3, a4 = batch * 18, d4 = a4;
+                    int f6 = batch * 6, a6 = batch * 21, d6 = a6;
+                    int f7 = batch * 9, a7 = batch * 24, d7 = a7;
+                    // v3 = Neg(v2) [3]   -k
+                    // v4 = Mul(v3, v1) [3]   -k * h
+                    // v6 = Mul(v3, v5) [3]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 3; i++)
+                        {
+                            {
+                                T xv = theta[i];
+                                ws[f3 + b * 3 + i] = -xv;
+                            }
+                            {
+                                ws[f4 + b * 3 + i] = ws[f3 + b * 3 + i] * h[b * 6 + i];
+                            }
+                            {
+                                ws[f6 + b * 3 + i] = ws[f3 + b * 3 + i] * h[b * 6 + 3 + i];
+                            }
+                        }
+                    }
+                    // v7 = Concat(v4, v6) [6]   
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f4 + 0), 3, ws.Slice(f7 + 0), 6);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f6 + 0), 3, ws.Slice(f7 + 3), 6);
+                    // dh = f and jvp, before the reverse sweep
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 3; i++)
+                        {
+                            dh[b * 3 + i] = ws[f7 + b * 6 + i];
+                        }
+                    }
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 3; i++)
+                        {
+                            jvp[b * 3 + i] = ws[f7 + b * 6 + 3 + i];
+                        }
+                    }
+                }
+                
+                public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                    where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+                {
+                    global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                    global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                    global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                    global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                    global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                    global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                    global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                    global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                    var ws = workspace;
+                    int f3 = batch * 0, a3 = batch * 15, d3 = a3;
+                    int f4 = batch * 3, a4 = batch * 18, d4 = a4;
+                    int f6 = batch * 6, a6 = batch * 21, d6 = a6;
+                    int f7 = batch * 9, a7 = batch * 24, d7 = a7;
+                    // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                    // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                    var cotangent = ws.Slice(batch * 36, batch * 6);
+                    for (int b = 0; b < batch; b++)
+                    {
+                        cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                        cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                    }
+                    global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                    // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                    ws.Slice(batch * 15, batch * 9).Clear();
+                    gradH.Slice(0, batch * 6).Clear();
+                    gradT.Slice(0, batch).Clear();
+                    // v7 = Concat(v4, v6) [6]   
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a4 + 0), 3);
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a6 + 0), 3);
+                    // v6 = Mul(v3, v5) [3]   
+                    // v4 = Mul(v3, v1) [3]   -k * h
+                    // v3 = Neg(v2) [3]   -k
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 3; i++)
+                        {
+                            {
+                                T g = ws[a6 + b * 3 + i];
+                                ws[a3 + b * 3 + i] += g * h[b * 6 + 3 + i];
+                                gradH[b * 6 + 3 + i] += g * ws[f3 + b * 3 + i];
+                            }
+                            {
+                                T g = ws[a4 + b * 3 + i];
+                                ws[a3 + b * 3 + i] += g * h[b * 6 + i];
+                                gradH[b * 6 + i] += g * ws[f3 + b * 3 + i];
+                            }
+                            {
+                                T xv = theta[i], yv = ws[f3 + b * 3 + i];
+                                gradTheta[i] += (-T.One) * ws[a3 + b * 3 + i];
+                            }
                         }
                     }
                 }
