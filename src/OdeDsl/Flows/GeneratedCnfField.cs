@@ -5,7 +5,7 @@ namespace OdeDsl.Flows;
 /// <summary>
 /// Any generated <c>[OdeDynamics]</c> type with a divergence VJP (<see cref="IDivergenceVjpDynamics{TSelf}"/>) as a CNF
 /// field: <c>ContinuousFlow&lt;GeneratedCnfField&lt;MyField.Dynamics&gt;, float&gt;</c> trains the user's own field with the
-/// exact trace, by backprop or the adjoint, samples from it and evaluates log-densities. f, the trace and their reverse
+/// exact trace or Hutchinson's estimator, by backprop or the adjoint, samples from it and evaluates log-densities. f, the trace and their reverse
 /// mode are generated (reverse over the trace's forward-mode sweeps, exact).
 /// </summary>
 /// <remarks>
