@@ -117,3 +117,28 @@ public static class DivergenceVjpCheck<TD> where TD : IDivergenceVjpDynamics<TD>
         });
     }
 }
+
+/// <summary>Which methods get the second-order members: vector states of at most 64 components, primitives with tangent rules.</summary>
+public class DivergenceVjpGenerationTests
+{
+    private static string Generate(string signatureTail)
+    {
+        var result = GeneratorDriverHelper.Run(GeneratorDriverHelper.Usings +
+            "public static partial class Probe { [OdeDynamics] static Vec F(" + signatureTail + " }");
+        Assert.Empty(result.DriverDiagnostics);
+        return result.Run.Results[0].GeneratedSources.Single().SourceText.ToString();
+    }
+
+    [Theory]
+    [InlineData("[Shape(64)] Vec h) => Tanh(h);", true)]
+    [InlineData("[Shape(65)] Vec h) => Tanh(h);", false)]     // above DivergenceGraph.MaxStateSize
+    [InlineData("[Shape(3)] Vec h) => Relu(h) + h;", false)]  // Relu: piecewise derivative, no tangent rule
+    [InlineData("[Shape(3)] Vec h) => Abs(h) * 2f;", false)]
+    public void SecondOrderMembersAreGeneratedExactlyWhereSupported(string signatureTail, bool expected)
+    {
+        var code = Generate(signatureTail);
+        Assert.Equal(expected, code.Contains("IDivergenceVjpDynamics<Dynamics>", StringComparison.Ordinal));
+        Assert.Equal(expected, code.Contains("DirectionalVectorJacobianProduct<T>(", StringComparison.Ordinal));
+        Assert.Contains("EvaluateWithDivergence<T>(", code); // the first-order divergence is always there
+    }
+}

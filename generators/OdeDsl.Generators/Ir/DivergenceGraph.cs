@@ -12,14 +12,23 @@ namespace OdeDsl.Generators.Ir
     /// ā_fᵀ∂f/∂(h, θ, t) + ā_div·∂tr(∂f/∂h)/∂(h, θ, t) exactly, which a CNF's adjoint needs.
     /// </summary>
     /// <remarks>
-    /// Null (no such method is generated) for [Differentiable] functions, states of rank 2 or more, and methods using a
+    /// Null (no such method is generated) for [Differentiable] functions, states of rank 2 or more or of more than
+    /// <see cref="MaxStateSize"/> components, and methods using a
     /// primitive without a tangent rule (those whose derivative is piecewise, and the convolutional ones).
     /// </remarks>
     internal static class DivergenceGraph
     {
+        /// <summary>
+        /// The divergence program unrolls one sweep per state component, so its code grows with StateSize × graph size;
+        /// above this many components neither program is generated (EvaluateWithDivergence, a runtime loop, still is).
+        /// </summary>
+        public const int MaxStateSize = 64;
+
+        private static bool Eligible(DynamicsSpec spec) => !spec.IsFunction && spec.StateShape.Count == 1 && spec.StateSize <= MaxStateSize;
+
         public static DynamicsSpec? Build(DynamicsSpec spec)
         {
-            if (spec.IsFunction || spec.StateShape.Count != 1) return null;
+            if (!Eligible(spec)) return null;
             var nodes = spec.Nodes.ToArray();
             var live = Live(nodes, spec.Output);
             var g = new GraphBuilder(nodes);
@@ -48,7 +57,7 @@ namespace OdeDsl.Generators.Ir
         /// </summary>
         public static DynamicsSpec? BuildDirectional(DynamicsSpec spec)
         {
-            if (spec.IsFunction || spec.StateShape.Count != 1) return null;
+            if (!Eligible(spec)) return null;
             var nodes = spec.Nodes.ToArray();
             var live = Live(nodes, spec.Output);
             int d = spec.StateSize;
