@@ -14,6 +14,8 @@ var trace = new Option<string>("--trace") { Description = "toy: exact, gaussian 
 trace.AcceptOnlyFromAmong("exact", "gaussian", "rademacher");
 var sensitivity = new Option<string>("--sensitivity") { Description = "adjoint or backprop.", DefaultValueFactory = _ => "adjoint" };
 sensitivity.AcceptOnlyFromAmong("adjoint", "backprop");
+var field = new Option<string>("--field") { Description = "toy: library (MlpField, hand-written sweeps) or dsl (the same field as an [OdeDynamics] method, its trace gradients generated).", DefaultValueFactory = _ => "library" };
+field.AcceptOnlyFromAmong("library", "dsl");
 var only = new Option<string?>("--only") { Description = "Comma-separated subset: potentials 1-4 (density), circles/moons (mle), data set names (toy)." };
 var outDir = new Option<string>("--out") { Description = "Output folder (figures, metrics.jsonl, checkpoints).", DefaultValueFactory = _ => Path.Combine("out", "cnf") };
 var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0UL, Description = "Seed of weights, data and noise." };
@@ -29,13 +31,18 @@ device.AcceptOnlyFromAmong("cpu", "cuda", "ilgpu-cpu");
 
 var root = new RootCommand("Continuous normalising flows: Figures 4 and 5 of Chen et al. 2018 and FFJORD's toy densities.")
 {
-    mode, quick, iterations, nfIterations, trace, sensitivity, only, outDir, seed, kinetic, jacobian, distributed, device,
+    mode, quick, iterations, nfIterations, trace, sensitivity, only, outDir, seed, kinetic, jacobian, distributed, device, field,
 };
 root.SetAction(pr =>
 {
     var s = new RunSettings(pr.GetValue(quick), pr.GetValue(iterations), pr.GetValue(nfIterations), pr.GetValue(trace)!,
         pr.GetValue(sensitivity)!, pr.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-        Path.Combine(pr.GetValue(outDir)!, pr.GetValue(mode)!), pr.GetValue(seed)) { Kinetic = pr.GetValue(kinetic), Jacobian = pr.GetValue(jacobian) };
+        Path.Combine(pr.GetValue(outDir)!, pr.GetValue(mode)!), pr.GetValue(seed)) { Kinetic = pr.GetValue(kinetic), Jacobian = pr.GetValue(jacobian), Field = pr.GetValue(field)! };
+    if (s.Field == "dsl" && pr.GetValue(mode) != "toy")
+    {
+        Console.Error.WriteLine("--field dsl applies to the toy mode (FFJORD's concatsquash field written in the DSL).");
+        return 2;
+    }
     if (pr.GetValue(device) != "cpu")
     {
         if (pr.GetValue(distributed))
@@ -95,6 +102,8 @@ namespace Cnf
     public sealed record RunSettings(bool Quick, int? Iterations, int? NfIterations, string Trace, string Sensitivity, string[]? Only, string OutDir, ulong Seed)
     {
         public OdeDsl.Sensitivity GradientMethod => Sensitivity == "backprop" ? OdeDsl.Sensitivity.Backprop : OdeDsl.Sensitivity.Adjoint();
+        /// <summary>toy's field: "library" (MlpField) or "dsl" (FfjordToyDslField through GeneratedCnfField).</summary>
+        public string Field { get; init; } = "library";
         public bool Selected(string name) => Only is null || Only.Contains(name);
         /// <summary>The MPI ranks with --distributed; null in one process.</summary>
         public ProcessGroup? Group { get; init; }

@@ -23,7 +23,10 @@ public static class ToyMode
         foreach (var data in ToyDatasets.Names)
         {
             if (!s.Selected(data)) continue;
-            var line = Train(s, data, iters, estimator, metrics);
+            // --field dsl: the same architecture written in the DSL (FfjordToyDslField), its trace gradients generated
+            var line = s.Field == "dsl"
+                ? Train<GeneratedCnfField<FfjordToyDslField.Dynamics>>(s, data, iters, estimator, metrics)
+                : Train<MlpField<FfjordToySpec>>(s, data, iters, estimator, metrics);
             if (line is null) continue; // not rank 0
             summary.Add(line);
             FlowRuns.Log(line);
@@ -32,15 +35,18 @@ public static class ToyMode
     }
 
     /// <summary>Trains (data-parallel with --distributed); rank 0 then evaluates and returns the summary line, the other ranks null.</summary>
-    private static string? Train(RunSettings s, string data, int iters, TraceEstimator estimator, MetricsWriter? metrics)
+    private static string? Train<TField>(RunSettings s, string data, int iters, TraceEstimator estimator, MetricsWriter? metrics)
+        where TField : ICnfField<TField>
     {
+        // both fields share MlpField<FfjordToySpec>'s θ layout, so a seed gives them the same initial weights
         var theta = MlpField<FfjordToySpec>.Layout.Initialize<float>(seed: (int)s.Seed);
+        if (theta.Length != TField.ParameterCount) throw new InvalidOperationException($"{typeof(TField).Name} has {TField.ParameterCount} parameters, not the library field's {theta.Length}.");
         double sqrtT = Math.Sqrt(0.5);
         var adam = new Adam<float>(theta.Length + 1, learningRate: 1e-3, weightDecay: 1e-5);
         var all = new float[theta.Length + 1];
         var grad = new float[theta.Length + 1];
         var rng = new Rng(s.Seed + 7);
-        ContinuousFlow<MlpField<FfjordToySpec>, float> Flow(TraceEstimator tr) => new(theta, new FlowOptions<float>
+        ContinuousFlow<TField, float> Flow(TraceEstimator tr) => new(theta, new FlowOptions<float>
         {
             BaseTime = (float)(sqrtT * sqrtT), DataTime = 0, BaseStd = 1, Trace = tr, Kinetic = (float)s.Kinetic, JacobianFrobenius = (float)s.Jacobian,
             Solve = new SolveOptions<float> { RelTol = 1e-5f, AbsTol = 1e-5f },
@@ -118,6 +124,6 @@ public static class ToyMode
                 device.Accelerator.AcceleratorType == ILGPU.Runtime.AcceleratorType.CPU ? 256 : 2000, s.Seed + 11));
         metrics!.Write(new TrainingMetrics(iters, nll, st.FunctionEvaluations, 0, clock.Elapsed.TotalSeconds, adam.LearningRate),
             ("test_nll", nll), ("grid_mass", mass), ("end_time", T));
-        return $"{data}: test NLL {nll:F3} nats, ∫p over [−6, 6]² {mass:F4}, T {T:F3}, NFE (test, exact trace) {st.FunctionEvaluations}, {iters} iterations ({s.Trace} trace), {clock.Elapsed.TotalSeconds:F0} s";
+        return $"{data}: test NLL {nll:F3} nats, ∫p over [−6, 6]² {mass:F4}, T {T:F3}, NFE (test, exact trace) {st.FunctionEvaluations}, {iters} iterations ({s.Trace} trace, {s.Field} field), {clock.Elapsed.TotalSeconds:F0} s";
     }
 }

@@ -57,7 +57,11 @@ public class BiasFusionTests
     [Fact]
     public void BiasAddsFeedingOnlyAnOutputDerivativeActivationAreFused()
     {
-        var code = Generate(Fused);
+        var all = Generate(Fused);
+        // the divergence VJP (a program of its own, after the IOdeDynamics members) is checked at the end
+        int cut = all.IndexOf("public static int DivergenceWorkspaceLength", StringComparison.Ordinal);
+        Assert.True(cut > 0);
+        var code = all[..cut];
         Assert.Equal(Sweeps, Count(code, "BiasActivations.Sigmoid<T>(batch, 19, ws.Slice(f"));
         Assert.Equal(Sweeps, Count(code, "BiasActivations.Tanh<T>(batch, 13, ws.Slice(f"));
         Assert.Equal(Sweeps, Count(code, "BiasActivations.Exp<T>(batch, 3, ws.Slice(f"));
@@ -68,6 +72,13 @@ public class BiasFusionTests
         Assert.Equal(3 * 2, Count(code, "RowOps.AccumulateColumnSums<T>"));
         Assert.Equal(2, Count(code, "Activations.SigmoidBackwardAdd<T>"));
         Assert.Equal(2, Count(code, "Activations.TanhBackwardAdd<T>"));
+        // its three forward sweeps (fused method, EvaluateWithDivergenceForReverse, DirectionalForward) fuse the same three
+        // adds (the tangent rules of Sigmoid, Tanh and Exp read y, not x)
+        var divergenceVjp = all[cut..];
+        Assert.Equal(3, Count(divergenceVjp, "BiasActivations.Sigmoid<T>(batch, 19, ws.Slice(f"));
+        Assert.Equal(3, Count(divergenceVjp, "BiasActivations.Tanh<T>(batch, 13, ws.Slice(f"));
+        Assert.Equal(3, Count(divergenceVjp, "BiasActivations.Exp<T>(batch, 3, ws.Slice(f"));
+        Assert.Equal(0, Count(divergenceVjp, "AddRowVector"));
     }
 
     [Fact]

@@ -250,6 +250,20 @@ public abstract class DynamicsPropertyTests<TD> where TD : IOdeDynamics<TD>
         Assert.Contains("workspace", e.Message);
     }
 
+    /// <summary>Whether the model should get the divergence VJP: a vector state and only primitives with IR tangent rules.</summary>
+    protected virtual bool HasDivergenceVjp => true;
+
+    [Fact]
+    public void DivergenceVjpIsGeneratedWhereSupportedAndMatchesFiniteDifferences()
+    {
+        bool has = typeof(TD).GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IDivergenceVjpDynamics<>));
+        Assert.Equal(HasDivergenceVjp, has);
+        if (!has) return;
+        var run = typeof(DivergenceVjpCheck<>).MakeGenericType(typeof(TD)).GetMethod("Run")!;
+        try { run.Invoke(null, [InputScale]); }
+        catch (TargetInvocationException e) when (e.InnerException is not null) { throw e.InnerException; }
+    }
+
     private static void AssertClose(double expected, double actual, string what) =>
         Assert.True(Math.Abs(expected - actual) <= 1e-6 * (1 + Math.Abs(expected)), $"{what}: expected {expected}, got {actual}");
 

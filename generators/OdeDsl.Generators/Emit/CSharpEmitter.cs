@@ -25,14 +25,15 @@ namespace OdeDsl.Generators.Emit
         private readonly int _slotTotal;
         private readonly int _scratchFixed;
         private readonly int _scratchPerRow;
-        private readonly StringBuilder _sb = new();
+        private readonly StringBuilder _sb;
         /// <summary>Activation id → the bias add it absorbs (its block and row operands); those adds' sums are never stored.</summary>
         private readonly Dictionary<int, (int Add, int Block, int Row)> _biasFusion = new();
         private readonly HashSet<int> _fusedAdds = new();
 
-        private CSharpEmitter(DynamicsSpec spec)
+        private CSharpEmitter(DynamicsSpec spec, StringBuilder? sb = null)
         {
             _spec = spec;
+            _sb = sb ?? new StringBuilder();
             _nodes = spec.Nodes.ToArray();
             int count = _nodes.Length;
             _live = new bool[count];
@@ -143,10 +144,19 @@ namespace OdeDsl.Generators.Emit
             }
             else
             {
-                Line(indent, $"/// <summary>Generated from <c>{s.MethodName}</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>");
-                Line(indent, $"public sealed class {s.NestedName} : global::OdeDsl.IOdeDynamics<{s.NestedName}>");
+                // the second-order programs: both exist or neither (same tangent rules, same state condition)
+                var divergence = DivergenceGraph.Build(s);
+                var directional = divergence is null ? null : DivergenceGraph.BuildDirectional(s);
+                if (directional is null) divergence = null;
+                Line(indent, $"/// <summary>Generated from <c>{s.MethodName}</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence{(divergence is null ? "" : ", and the reverse mode of the divergence and of the JVP along a direction")}.</summary>");
+                Line(indent, $"public sealed class {s.NestedName} : global::OdeDsl.IOdeDynamics<{s.NestedName}>{(divergence is null ? "" : $", global::OdeDsl.IDivergenceVjpDynamics<{s.NestedName}>")}");
                 Line(indent++, "{");
                 Members(indent);
+                if (divergence is not null)
+                {
+                    new CSharpEmitter(divergence, _sb).DerivedMembers(indent, divergence: true);
+                    new CSharpEmitter(directional!, _sb).DerivedMembers(indent, divergence: false);
+                }
             }
             Line(--indent, "}");
             foreach (var _ in s.Types) Line(--indent, "}");
@@ -199,7 +209,7 @@ namespace OdeDsl.Generators.Emit
             FunctionMethod(indent, "VectorJacobianProduct",
                 "global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradX, global::System.Span<T> gradTheta, int batch, global::System.Span<T> workspace",
                 new[] { ("cotangent", m), ("gradX", n) }, c =>
-                Vjp(c, m, valueTarget: null, $"gradX.Slice(0, batch * {n}).Clear();"));
+                Vjp(c, m, copyValue: null, $"gradX.Slice(0, batch * {n}).Clear();"));
 
             FunctionMethod(indent, "JacobianVectorProduct",
                 "global::System.ReadOnlySpan<T> tangent, global::System.Span<T> y, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace",
@@ -260,13 +270,17 @@ namespace OdeDsl.Generators.Emit
             Method(indent, "VectorJacobianProduct",
                 "global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace",
                 new[] { ("cotangent", n), ("gradH", n), ("gradT", 1) }, c =>
-                Vjp(c, n, valueTarget: null, $"gradH.Slice(0, batch * {n}).Clear();", "gradT.Slice(0, batch).Clear();"));
+                Vjp(c, n, copyValue: null, $"gradH.Slice(0, batch * {n}).Clear();", "gradT.Slice(0, batch).Clear();"));
 
             // the adjoint's augmented evaluation: the VJP's forward sweep already computes f, so dh costs one copy
             Method(indent, "EvaluateAndVectorJacobianProduct",
                 "global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace",
                 new[] { ("cotangent", n), ("dh", n), ("gradH", n), ("gradT", 1) }, c =>
-                Vjp(c, n, valueTarget: "dh", $"gradH.Slice(0, batch * {n}).Clear();", "gradT.Slice(0, batch).Clear();"));
+                Vjp(c, n, copyValue: () =>
+                {
+                    c.Line("// dh = f, as Evaluate writes it, before the reverse sweep");
+                    CopyOut(c, "dh", c.ValBlock, id => c.Val(id, "i"));
+                }, $"gradH.Slice(0, batch * {n}).Clear();", "gradT.Slice(0, batch).Clear();"));
 
             Method(indent, "JacobianVectorProduct",
                 "global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace",
@@ -298,20 +312,88 @@ namespace OdeDsl.Generators.Emit
         }
 
         /// <summary>
-        /// A VJP body: the forward sweep; then, when <paramref name="valueTarget"/> is set, the output value copied
-        /// there exactly as Evaluate copies it (before the reverse sweep, which writes the workspace); then the reverse
-        /// sweep from the cotangent (<paramref name="m"/> values per row), after the <paramref name="clears"/> of the
-        /// input and time gradients.
+        /// Emitted by an emitter over a derived program of <see cref="DivergenceGraph"/> whose output is [f, second] per row
+        /// (second: the divergence, 1 value, or the JVP along the direction in the state's second half, d values): its
+        /// workspace length, the forward sweep keeping its values (with f and second copied out), the reverse sweep reading
+        /// them, and (for the divergence) both fused. The cotangents of f and second are gathered into one
+        /// [batch, d + size] block after the program's workspace, which the reverse sweep reads as the output's adjoint.
         /// </summary>
-        private void Vjp(EmitContext c, int m, string? valueTarget, params string[] clears)
+        private void DerivedMembers(int indent, bool divergence)
+        {
+            int m = _nodes[_spec.Output].Size, second = divergence ? 1 : m / 2, n = m - second;
+            string secondName = divergence ? "divergence" : "jvp", cotSecond = divergence ? "cotangentDivergence" : "cotangentJvp";
+            string wsName = divergence ? "DivergenceWorkspaceLength" : "DirectionalWorkspaceLength";
+            string scratch = $"{2 * _slotTotal + _spec.StateSize + _scratchPerRow}";
+            string fixedPart = _scratchFixed > 0 ? " + " + _scratchFixed : "";
+            Line(indent, "");
+            Line(indent, divergence
+                ? $"/// <summary>Scratch of the divergence VJP: {_slotTotal} values and {_slotTotal} adjoints per row for f and its {n} tangent sweeps, and the gathered cotangents.</summary>"
+                : $"/// <summary>Scratch of the directional methods (h = [z, v], 2·{n} per row): {_slotTotal} values and {_slotTotal} adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>");
+            Line(indent, $"public static int {wsName}(int batch) => batch * {2 * _slotTotal + _spec.StateSize + _scratchPerRow + m}{fixedPart};");
+            string cotangents = $"global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> {cotSecond}";
+            string gradients = "global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace";
+            var cotRows = new[] { ("cotangentDh", n), (cotSecond, second) };
+            var gradRows = new[] { ("gradH", _spec.StateSize), ("gradT", 1) };
+            var valueRows = new[] { ("dh", n), (secondName, second) };
+            string[] clears = { $"gradH.Slice(0, batch * {_spec.StateSize}).Clear();", "gradT.Slice(0, batch).Clear();" };
+            void Gather(EmitContext c)
+            {
+                c.Line($"// the reverse sweep's cotangent of the output [f, {secondName}]: [cotangentDh, {cotSecond}] per row");
+                c.Line($"var cotangent = ws.Slice(batch * {scratch}{fixedPart}, batch * {m});");
+                c.Open("for (int b = 0; b < batch; b++)");
+                c.Line($"cotangentDh.Slice(b * {n}, {n}).CopyTo(cotangent.Slice(b * {m}, {n}));");
+                c.Line($"{cotSecond}.Slice(b * {second}, {second}).CopyTo(cotangent.Slice(b * {m} + {n}, {second}));");
+                c.Close();
+            }
+            void CopyValue(EmitContext c)
+            {
+                c.Line($"// dh = f and {secondName}, before the reverse sweep");
+                c.RowLoop(n, $"dh[b * {n} + i] = {c.Val(_spec.Output, "i")};");
+                c.RowLoop(second, $"{secondName}[b * {second} + i] = {c.Val(_spec.Output, n + " + i")};");
+            }
+            if (divergence)
+                Method(indent, "EvaluateWithDivergenceAndVectorJacobianProduct",
+                    $"{cotangents}, global::System.Span<T> dh, global::System.Span<T> divergence, {gradients}",
+                    cotRows.Concat(valueRows).Concat(gradRows).ToArray(), c =>
+                {
+                    Gather(c);
+                    Vjp(c, m, copyValue: () => CopyValue(c), clears);
+                }, wsName);
+            // split in two for callers that evaluate first and differentiate later (a CNF field's Forward/Backward)
+            string forwardName = divergence ? "EvaluateWithDivergenceForReverse" : "DirectionalForward";
+            Method(indent, forwardName, $"global::System.Span<T> dh, global::System.Span<T> {secondName}, int batch, global::System.Span<T> workspace",
+                valueRows, c =>
+            {
+                Forward(c);
+                CopyValue(c);
+            }, wsName);
+            Method(indent, divergence ? "DivergenceVectorJacobianProduct" : "DirectionalVectorJacobianProduct", $"{cotangents}, {gradients}",
+                cotRows.Concat(gradRows).ToArray(), c =>
+            {
+                c.Line($"// the forward values are those {forwardName} left in the workspace (same t, h, θ)");
+                Gather(c);
+                c.Line("global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));");
+                Reverse(c, m, clears);
+            }, wsName);
+        }
+
+        /// <summary>
+        /// A VJP body: the forward sweep; then <paramref name="copyValue"/>, if set, which copies the output value out
+        /// (exactly as Evaluate copies it, before the reverse sweep, which writes the workspace); then the reverse sweep
+        /// from the cotangent (<paramref name="m"/> values per row), after the <paramref name="clears"/> of the input and
+        /// time gradients.
+        /// </summary>
+        private void Vjp(EmitContext c, int m, System.Action? copyValue, params string[] clears)
         {
             c.Line("global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));");
             Forward(c);
-            if (valueTarget is not null)
-            {
-                c.Line($"// {valueTarget} = f, as Evaluate writes it, before the reverse sweep");
-                CopyOut(c, valueTarget, c.ValBlock, id => c.Val(id, "i"));
-            }
+            copyValue?.Invoke();
+            Reverse(c, m, clears);
+        }
+
+        /// <summary>The reverse sweep of a VJP body, reading the forward values in the workspace.</summary>
+        private void Reverse(EmitContext c, int m, string[] clears)
+        {
             // nothing after the output adds to its adjoint: where it can, the sweep reads the cotangent in place as that
             // adjoint, and only the slots before the output's are cleared
             bool inPlace = CotangentIsOutputAdjoint;
@@ -341,7 +423,8 @@ namespace OdeDsl.Generators.Emit
             }
         }
 
-        private void Method(int indent, string name, string tail, (string Name, int Row)[] rows, System.Action<EmitContext> body)
+        private void Method(int indent, string name, string tail, (string Name, int Row)[] rows, System.Action<EmitContext> body,
+            string workspaceMember = "WorkspaceLength")
         {
             Line(indent, "");
             Line(indent, $"public static void {name}<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, {tail})");
@@ -350,16 +433,16 @@ namespace OdeDsl.Generators.Emit
             var c = new EmitContext(_sb, _nodes, _locs, _dependsOnState, indent + 1) { ScratchFixedLength = _scratchFixed };
             c.Line("global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));");
             c.Line($"global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, {_spec.StateSize}, nameof(h));");
-            Prologue(c, rows);
+            Prologue(c, rows, workspaceMember);
             body(c);
             Line(indent, "}");
         }
 
-        private void Prologue(EmitContext c, (string Name, int Row)[] rows)
+        private void Prologue(EmitContext c, (string Name, int Row)[] rows, string workspaceMember = "WorkspaceLength")
         {
             c.Line("global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));");
             foreach (var (n, r) in rows) c.Line($"global::OdeDsl.DynamicsGuard.Rows({n}.Length, batch, {r}, nameof({n}));");
-            c.Line("global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));");
+            c.Line($"global::OdeDsl.DynamicsGuard.Length(workspace.Length, {workspaceMember}(batch), nameof(workspace));");
             c.Line("var ws = workspace;");
             if (_scratchFixed + _scratchPerRow > 0)
                 c.Line($"var scratch = ws.Slice(batch * {2 * _slotTotal + _spec.StateSize}, {_scratchFixed} + batch * {_scratchPerRow});");

@@ -14,6 +14,22 @@ namespace OdeDsl.Generators.Ir
         private readonly List<Node> _nodes = new();
         private readonly Dictionary<string, int> _byKey = new();
 
+        public GraphBuilder() { }
+
+        /// <summary>A builder that continues an existing graph (ids kept, hash-consing over its nodes): derived programs such as the divergence's.</summary>
+        public GraphBuilder(IEnumerable<Node> existing)
+        {
+            foreach (var n in existing)
+            {
+                _nodes.Add(n);
+                if (n.Op is not (OpKind.State or OpKind.Time or OpKind.Param))
+                    _byKey[Key(n.Op, n.Args.ToArray(), n.Value, n.Ints.ToArray())] = n.Id;
+            }
+        }
+
+        private static string Key(OpKind op, int[] args, double value, int[] ints) =>
+            op + "|" + string.Join(",", args) + "|" + value.ToString("R") + "|" + string.Join(",", ints);
+
         public IReadOnlyList<Node> Nodes => _nodes;
         public Node this[int id] => _nodes[id];
 
@@ -23,7 +39,7 @@ namespace OdeDsl.Generators.Ir
             ints ??= new int[0];
             var folded = Fold(op, args, value);
             if (folded is int f) return f;
-            string key = op + "|" + string.Join(",", args) + "|" + value.ToString("R") + "|" + string.Join(",", ints);
+            string key = Key(op, args, value, ints);
             if (_byKey.TryGetValue(key, out int existing)) return existing;
             var shape = op == OpKind.Const ? new int[0] : PrimitiveTable.Get(op).InferShape(args.Select(a => _nodes[a]).ToArray(), value, ints);
             var node = new Node(_nodes.Count, op, EquatableArray.From(args), EquatableArray.From(shape), value,

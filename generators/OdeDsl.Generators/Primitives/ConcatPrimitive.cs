@@ -11,6 +11,10 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class ConcatPrimitive : Primitive
     {
         public override OpKind Kind => OpKind.Concat;
+
+        // second order (Ir/DivergenceGraph): the tangents laid end to end, zeros where an operand has none
+        public override int? Tangent(TangentBuilder g, Node n, int[] d) =>
+            g.Op(OpKind.Concat, d.Select((t, k) => t == TangentBuilder.Zero ? g.Zeros(g[n.Arg(k)]) : t).ToArray());
         public override int[] InferShape(Node[] args, double value, int[] ints)
         {
             foreach (var a in args)

@@ -1,3 +1,4 @@
+using System.Linq;
 using OdeDsl.Generators.Emit;
 using OdeDsl.Generators.Ir;
 
@@ -10,6 +11,10 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class DivPrimitive : BinaryElementwise
     {
         public override OpKind Kind => OpKind.Div;
+
+        // second order (Ir/DivergenceGraph): (dx − z·dy)/y
+        public override int? Tangent(TangentBuilder g, Node n, int[] d) =>
+            g.Fit(g.Op(OpKind.Div, g.Diff(d[0], g.Times(n.Id, d[1])), n.Arg(1)), n);
         protected override string Op => "/";
         protected override string Jvp(string x, string y, string z, string? dx, string? dy) =>
             dx is null ? $"-{z} * {dy} / {y}" : dy is null ? $"{dx} / {y}" : $"({dx} - {z} * {dy}) / {y}";

@@ -8,6 +8,10 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class DotPrimitive : Primitive
     {
         public override OpKind Kind => OpKind.Dot;
+
+        // second order (Ir/DivergenceGraph): Dot(dx, y) + Dot(x, dy)
+        public override int? Tangent(TangentBuilder g, Node n, int[] d) =>
+            g.Sum(d[0] == TangentBuilder.Zero ? d[0] : g.Op(OpKind.Dot, d[0], n.Arg(1)), d[1] == TangentBuilder.Zero ? d[1] : g.Op(OpKind.Dot, n.Arg(0), d[1]));
         public override int[] InferShape(Node[] args, double value, int[] ints)
         {
             if (args[0].Shape.Count != 1 || !args[0].Shape.Equals(args[1].Shape))

@@ -6,6 +6,8 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class ExpPrimitive : UnaryElementwise
     {
         public override OpKind Kind => OpKind.Exp;
+        // second order (Ir/DivergenceGraph): F'(x) = y as nodes
+        protected override int? DerivativeNode(TangentBuilder g, int x, int y, Node n) => y;
         public override string? BiasKernel => "Exp";
         protected override string Forward(string x, Node n) => $"T.Exp({x})";
         protected override string Derivative(string x, string y, Node n) => $"{y}";

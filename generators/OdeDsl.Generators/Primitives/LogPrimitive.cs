@@ -6,6 +6,8 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class LogPrimitive : UnaryElementwise
     {
         public override OpKind Kind => OpKind.Log;
+        // second order (Ir/DivergenceGraph): F'(x) = 1/x as nodes
+        protected override int? DerivativeNode(TangentBuilder g, int x, int y, Node n) => g.Op(OpKind.Div, g.Const(1), x);
         protected override string Forward(string x, Node n) => $"T.Log({x})";
         protected override string Derivative(string x, string y, Node n) => $"(T.One / {x})";
         protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Elementwise.Log<T>({x}, {y});";

@@ -13,6 +13,10 @@ namespace OdeDsl.Generators.Primitives
     {
         public override OpKind Kind => OpKind.MatVec;
 
+        // second order (Ir/DivergenceGraph): linear in x: W·dx (same transpose flag)
+        public override int? Tangent(TangentBuilder g, Node n, int[] d) =>
+            g.Op(OpKind.MatVec, new[] { n.Arg(0), d[1] }, 0, n.Ints.ToArray());
+
         public override int[] InferShape(Node[] args, double value, int[] ints)
         {
             var w = args[0];

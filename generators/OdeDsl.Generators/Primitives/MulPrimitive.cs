@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Collections.Generic;
 using OdeDsl.Generators.Emit;
 using OdeDsl.Generators.Ir;
@@ -11,6 +12,10 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class MulPrimitive : BinaryElementwise
     {
         public override OpKind Kind => OpKind.Mul;
+
+        // second order (Ir/DivergenceGraph): dx·y + x·dy (each term has the output's shape: Mul broadcasts)
+        public override int? Tangent(TangentBuilder g, Node n, int[] d) =>
+            g.Sum(g.Times(n.Arg(1), d[0]), g.Times(n.Arg(0), d[1]));
         protected override string Op => "*";
         protected override string Jvp(string x, string y, string z, string? dx, string? dy) =>
             dx is null ? $"{x} * {dy}" : dy is null ? $"{dx} * {y}" : $"{dx} * {y} + {x} * {dy}";

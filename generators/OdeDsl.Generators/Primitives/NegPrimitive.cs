@@ -1,3 +1,4 @@
+using System.Linq;
 using OdeDsl.Generators.Ir;
 
 namespace OdeDsl.Generators.Primitives
@@ -6,6 +7,9 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class NegPrimitive : UnaryElementwise
     {
         public override OpKind Kind => OpKind.Neg;
+
+        // second order (Ir/DivergenceGraph): linear: d(−x) = −dx
+        public override int? Tangent(TangentBuilder g, Node n, int[] d) => g.Apply(n, d[0]);
         protected override string Forward(string x, Node n) => $"-{x}";
         protected override string Derivative(string x, string y, Node n) => $"(-T.One)";
         protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Elementwise.Negate<T>({x}, {y});";

@@ -1,3 +1,4 @@
+using System.Linq;
 using OdeDsl.Generators.Emit;
 using OdeDsl.Generators.Ir;
 
@@ -7,6 +8,10 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class OuterPrimitive : Primitive
     {
         public override OpKind Kind => OpKind.Outer;
+
+        // second order (Ir/DivergenceGraph): Outer(dx, y) + Outer(x, dy)
+        public override int? Tangent(TangentBuilder g, Node n, int[] d) =>
+            g.Sum(d[0] == TangentBuilder.Zero ? d[0] : g.Op(OpKind.Outer, d[0], n.Arg(1)), d[1] == TangentBuilder.Zero ? d[1] : g.Op(OpKind.Outer, n.Arg(0), d[1]));
         public override int[] InferShape(Node[] args, double value, int[] ints)
         {
             if (args[0].Shape.Count != 1 || args[1].Shape.Count != 1)

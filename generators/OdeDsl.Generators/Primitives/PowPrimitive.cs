@@ -7,6 +7,8 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class PowPrimitive : UnaryElementwise
     {
         public override OpKind Kind => OpKind.Pow;
+        // second order (Ir/DivergenceGraph): F'(x) = c·x^(c−1) as nodes
+        protected override int? DerivativeNode(TangentBuilder g, int x, int y, Node n) => g.Op(OpKind.Mul, g.Const(n.Value), n.Value == 2 ? x : g.Op(OpKind.Pow, new[] { x }, n.Value - 1, new int[0]));
         protected override string Forward(string x, Node n) => $"T.Pow({x}, {EmitContext.Literal(n.Value)})";
         protected override string Derivative(string x, string y, Node n) =>
             $"({EmitContext.Literal(n.Value)} * T.Pow({x}, {EmitContext.Literal(n.Value - 1)}))";

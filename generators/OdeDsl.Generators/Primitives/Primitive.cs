@@ -26,6 +26,14 @@ namespace OdeDsl.Generators.Primitives
         public abstract void EmitJvp(EmitContext c, Node n);
         public abstract void EmitVjp(EmitContext c, Node n);
 
+        /// <summary>
+        /// The JVP rule as IR, for second derivatives: from the operands' tangents (node ids, <see cref="TangentBuilder.Zero"/>
+        /// where identically zero, never all zero) adds the nodes computing this node's tangent and returns its id. Reverse
+        /// mode over the graph this builds (<see cref="DivergenceGraph"/>) differentiates the tangent computation itself.
+        /// Null: no rule (piecewise derivatives, convolutions), and no divergence VJP for a method using the primitive.
+        /// </summary>
+        public virtual int? Tangent(TangentBuilder g, Node n, int[] d) => null;
+
         /// <summary>Private per-row storage kept after the node's value (group-norm statistics), in every region.</summary>
         public virtual int ExtraPerRow(Node n) => 0;
         /// <summary>Shared scratch: a fixed part (im2col buffers) and a per-row part (temporaries of a backward pass).</summary>
@@ -69,6 +77,13 @@ namespace OdeDsl.Generators.Primitives
         /// values, dx/dy their tangents, g the output's adjoint and ax the input's adjoint accumulator.
         /// </summary>
         protected virtual string? ForwardKernel(string x, string y, Node n) => null;
+
+        /// <summary>F'(x) as IR from the node ids of x and y (null: no IR rule); the tangent is F'(x) ∘ dx.</summary>
+        protected virtual int? DerivativeNode(TangentBuilder g, int x, int y, Node n) => null;
+
+        public override int? Tangent(TangentBuilder g, Node n, int[] d) =>
+            DerivativeNode(g, n.Arg(0), n.Id, n) is { } k ? g.Times(k, d[0]) : null;
+
         protected virtual string? JvpKernel(string x, string y, string dx, string dy, Node n) => null;
         protected virtual string? VjpKernel(string x, string y, string g, string ax, Node n) => null;
 

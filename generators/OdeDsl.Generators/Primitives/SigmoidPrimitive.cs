@@ -6,6 +6,8 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class SigmoidPrimitive : UnaryElementwise
     {
         public override OpKind Kind => OpKind.Sigmoid;
+        // second order (Ir/DivergenceGraph): F'(x) = y(1 − y) as nodes
+        protected override int? DerivativeNode(TangentBuilder g, int x, int y, Node n) => g.Op(OpKind.Mul, y, g.Op(OpKind.Sub, g.Const(1), y));
         public override string? BiasKernel => "Sigmoid";
         protected override string Forward(string x, Node n) => $"T.One / (T.One + T.Exp(-{x}))";
         protected override string Derivative(string x, string y, Node n) => $"{y} * (T.One - {y})";

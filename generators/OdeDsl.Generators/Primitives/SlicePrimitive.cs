@@ -11,6 +11,27 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class SlicePrimitive : Primitive
     {
         public override OpKind Kind => OpKind.Slice;
+
+        // second order (Ir/DivergenceGraph): the same view of the tangent
+        public override int? Tangent(TangentBuilder g, Node n, int[] d) => Piece(g, d[0], n.Ints[0], n.Ints.Skip(1).ToArray());
+
+        /// <summary>
+        /// The view [offset, offset + size) of tangent <paramref name="d"/> with <paramref name="shape"/>: where d is a Concat
+        /// and the view is exactly one of its operands (a basis tangent's element, e_j[i] = 0 or 1), that operand itself,
+        /// so that constant tangents fold on.
+        /// </summary>
+        public static int Piece(TangentBuilder g, int d, int offset, int[] shape)
+        {
+            var t = g[d];
+            int size = shape.Aggregate(1, (p, k) => p * k), at = 0;
+            if (t.Op == OpKind.Concat)
+                foreach (int a in t.Args)
+                {
+                    if (at == offset && g[a].Size == size && g[a].Shape.SequenceEqual(shape)) return a;
+                    at += g[a].Size;
+                }
+            return g.Op(OpKind.Slice, new[] { d }, 0, new[] { offset }.Concat(shape).ToArray());
+        }
         public override bool OwnsSlot => false;
         public override int[] InferShape(Node[] args, double value, int[] ints)
         {

@@ -6,6 +6,8 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class SquarePrimitive : UnaryElementwise
     {
         public override OpKind Kind => OpKind.Square;
+        // second order (Ir/DivergenceGraph): F'(x) = 2x as nodes
+        protected override int? DerivativeNode(TangentBuilder g, int x, int y, Node n) => g.Op(OpKind.Mul, g.Const(2), x);
         protected override string Forward(string x, Node n) => $"{x} * {x}";
         protected override string Derivative(string x, string y, Node n) => $"({x} + {x})";
         protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Elementwise.Square<T>({x}, {y});";

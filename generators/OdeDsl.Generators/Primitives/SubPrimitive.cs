@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Collections.Generic;
 using OdeDsl.Generators.Emit;
 using OdeDsl.Generators.Ir;
@@ -8,6 +9,9 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class SubPrimitive : BinaryElementwise
     {
         public override OpKind Kind => OpKind.Sub;
+
+        // second order (Ir/DivergenceGraph): dx − dy, a broadcast scalar tangent spread over the output
+        public override int? Tangent(TangentBuilder g, Node n, int[] d) => g.Fit(g.Diff(d[0], d[1]), n);
         protected override string Op => "-";
         protected override string Jvp(string x, string y, string z, string? dx, string? dy) =>
             dx is null ? $"-{dy}" : dy is null ? dx : $"{dx} - {dy}";

@@ -1,3 +1,4 @@
+using System.Linq;
 using OdeDsl.Generators.Emit;
 using OdeDsl.Generators.Ir;
 
@@ -7,6 +8,9 @@ namespace OdeDsl.Generators.Primitives
     internal class SumPrimitive : Primitive
     {
         public override OpKind Kind => OpKind.Sum;
+
+        // second order (Ir/DivergenceGraph): linear: the same reduction of the tangent (Mean inherits it)
+        public override int? Tangent(TangentBuilder g, Node n, int[] d) => g.Apply(n, d[0]);
         public override int[] InferShape(Node[] args, double value, int[] ints) => new int[0];
         protected virtual string Scale(Node n) => "";
 

@@ -6,6 +6,8 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class TanhPrimitive : UnaryElementwise
     {
         public override OpKind Kind => OpKind.Tanh;
+        // second order (Ir/DivergenceGraph): F'(x) = 1 − y² as nodes
+        protected override int? DerivativeNode(TangentBuilder g, int x, int y, Node n) => g.Op(OpKind.Sub, g.Const(1), g.Op(OpKind.Square, y));
         public override string? BiasKernel => "Tanh";
         protected override string Forward(string x, Node n) => $"T.Tanh({x})";
         protected override string Derivative(string x, string y, Node n) => $"(T.One - {y} * {y})";

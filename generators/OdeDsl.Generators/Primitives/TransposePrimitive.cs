@@ -1,3 +1,4 @@
+using System.Linq;
 using OdeDsl.Generators.Emit;
 using OdeDsl.Generators.Ir;
 
@@ -7,6 +8,9 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class TransposePrimitive : Primitive
     {
         public override OpKind Kind => OpKind.Transpose;
+
+        // second order (Ir/DivergenceGraph): linear
+        public override int? Tangent(TangentBuilder g, Node n, int[] d) => g.Apply(n, d[0]);
         public override int[] InferShape(Node[] args, double value, int[] ints)
         {
             if (args[0].Shape.Count != 2) throw new ShapeError($"Transpose needs a matrix, `{args[0].Text}` is {ShapeText(args[0])}");

@@ -7,8 +7,8 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
             
@@ -395,6 +395,944 @@ namespace Demo
                     ws.Slice(d17, batch * 2).CopyTo(ws.Slice(d18, batch * 2));
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d18 + b * 2 + col];
                 }
+            }
+            
+            /// <summary>Scratch of the divergence VJP: 1567 values and 1567 adjoints per row for f and its 2 tangent sweeps, and the gathered cotangents.</summary>
+            public static int DivergenceWorkspaceLength(int batch) => batch * 3139;
+            
+            public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f8 = batch * 0, a8 = batch * 1567, d8 = a8;
+                int f9 = batch * 3, a9 = batch * 1570, d9 = a9;
+                int f10 = batch * 67, a10 = batch * 1634, d10 = a10;
+                int f11 = batch * 131, a11 = batch * 1698, d11 = a11;
+                int f12 = batch * 195, a12 = batch * 1762, d12 = a12;
+                int f13 = batch * 260, a13 = batch * 1827, d13 = a13;
+                int f14 = batch * 324, a14 = batch * 1891, d14 = a14;
+                int f15 = batch * 388, a15 = batch * 1955, d15 = a15;
+                int f16 = batch * 452, a16 = batch * 2019, d16 = a16;
+                int f17 = batch * 517, a17 = batch * 2084, d17 = a17;
+                int f18 = batch * 519, a18 = batch * 2086, d18 = a18;
+                int f21 = batch * 521, a21 = batch * 2088, d21 = a21;
+                int f22 = batch * 523, a22 = batch * 2090, d22 = a22;
+                int f23 = batch * 526, a23 = batch * 2093, d23 = a23;
+                int f24 = batch * 590, a24 = batch * 2157, d24 = a24;
+                int f25 = batch * 654, a25 = batch * 2221, d25 = a25;
+                int f26 = batch * 718, a26 = batch * 2285, d26 = a26;
+                int f27 = batch * 782, a27 = batch * 2349, d27 = a27;
+                int f28 = batch * 847, a28 = batch * 2414, d28 = a28;
+                int f29 = batch * 911, a29 = batch * 2478, d29 = a29;
+                int f30 = batch * 975, a30 = batch * 2542, d30 = a30;
+                int f31 = batch * 1039, a31 = batch * 2606, d31 = a31;
+                int f32 = batch * 1103, a32 = batch * 2670, d32 = a32;
+                int f33 = batch * 1168, a33 = batch * 2735, d33 = a33;
+                int f35 = batch * 1170, a35 = batch * 2737, d35 = a35;
+                int f36 = batch * 1172, a36 = batch * 2739, d36 = a36;
+                int f37 = batch * 1175, a37 = batch * 2742, d37 = a37;
+                int f38 = batch * 1239, a38 = batch * 2806, d38 = a38;
+                int f39 = batch * 1303, a39 = batch * 2870, d39 = a39;
+                int f40 = batch * 1368, a40 = batch * 2935, d40 = a40;
+                int f41 = batch * 1432, a41 = batch * 2999, d41 = a41;
+                int f42 = batch * 1496, a42 = batch * 3063, d42 = a42;
+                int f43 = batch * 1561, a43 = batch * 3128, d43 = a43;
+                int f45 = batch * 1563, a45 = batch * 3130, d45 = a45;
+                int f46 = batch * 1564, a46 = batch * 3131, d46 = a46;
+                T k19 = T.CreateTruncating(1d);
+                T k20 = T.CreateTruncating(0d);
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 3136, batch * 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 3, 2));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 3 + 2, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v8 = Concat(v0, v1) [3]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(0), 2, ws.Slice(f8 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f8 + 2), 3);
+                // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
+                // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
+                //   with v10 = Add(v9, v3) fused in: v10 is not stored, Tanh's derivative reads only v11
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f11, batch * 64));
+                // v12 = Concat(v11, v1) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f11 + 0), 64, ws.Slice(f12 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f12 + 64), 65);
+                // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
+                // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
+                //   with v14 = Add(v13, v5) fused in: v14 is not stored, Tanh's derivative reads only v15
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f15, batch * 64));
+                // v16 = Concat(v15, v1) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f15 + 0), 64, ws.Slice(f16 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f16 + 64), 65);
+                // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f16 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f17 + 0), 2);
+                // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f17, batch * 2), theta.Slice(4610, 2), ws.Slice(f18, batch * 2));
+                // v21 = Concat(v19, v20) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f21 + b * 2 + i] = k19;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f21 + b * 2 + 1 + i] = k20;
+                    }
+                }
+                // v22 = Concat(v21, v20) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f21 + 0), 2, ws.Slice(f22 + 0), 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f22 + b * 3 + 2 + i] = k20;
+                    }
+                }
+                // v23 = MatVec(v2, v22) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f22 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f23 + 0), 64);
+                // v24 = Square(v11) [64]   
+                global::OdeDsl.Tensors.Elementwise.Square<T>(ws.Slice(f11, batch * 64), ws.Slice(f24, batch * 64));
+                // v25 = Sub(v19, v24) [64]   
+                global::OdeDsl.Tensors.Elementwise.Subtract<T>(k19, ws.Slice(f24, batch * 64), ws.Slice(f25, batch * 64));
+                // v26 = Mul(v25, v23) [64]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f25, batch * 64), ws.Slice(f23, batch * 64), ws.Slice(f26, batch * 64));
+                // v27 = Concat(v26, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f26 + 0), 64, ws.Slice(f27 + 0), 65);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f27 + b * 65 + 64 + i] = k20;
+                    }
+                }
+                // v28 = MatVec(v4, v27) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f27 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f28 + 0), 64);
+                // v29 = Square(v15) [64]   
+                global::OdeDsl.Tensors.Elementwise.Square<T>(ws.Slice(f15, batch * 64), ws.Slice(f29, batch * 64));
+                // v30 = Sub(v19, v29) [64]   
+                global::OdeDsl.Tensors.Elementwise.Subtract<T>(k19, ws.Slice(f29, batch * 64), ws.Slice(f30, batch * 64));
+                // v31 = Mul(v30, v28) [64]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f30, batch * 64), ws.Slice(f28, batch * 64), ws.Slice(f31, batch * 64));
+                // v32 = Concat(v31, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f31 + 0), 64, ws.Slice(f32 + 0), 65);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f32 + b * 65 + 64 + i] = k20;
+                    }
+                }
+                // v33 = MatVec(v6, v32) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f32 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f33 + 0), 2);
+                // v35 = Concat(v20, v19) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f35 + b * 2 + i] = k20;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f35 + b * 2 + 1 + i] = k19;
+                    }
+                }
+                // v36 = Concat(v35, v20) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f35 + 0), 2, ws.Slice(f36 + 0), 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f36 + b * 3 + 2 + i] = k20;
+                    }
+                }
+                // v37 = MatVec(v2, v36) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f36 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f37 + 0), 64);
+                // v38 = Mul(v25, v37) [64]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f25, batch * 64), ws.Slice(f37, batch * 64), ws.Slice(f38, batch * 64));
+                // v39 = Concat(v38, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f38 + 0), 64, ws.Slice(f39 + 0), 65);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f39 + b * 65 + 64 + i] = k20;
+                    }
+                }
+                // v40 = MatVec(v4, v39) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f39 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f40 + 0), 64);
+                // v41 = Mul(v30, v40) [64]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f30, batch * 64), ws.Slice(f40, batch * 64), ws.Slice(f41, batch * 64));
+                // v42 = Concat(v41, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f41 + 0), 64, ws.Slice(f42 + 0), 65);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f42 + b * 65 + 64 + i] = k20;
+                    }
+                }
+                // v43 = MatVec(v6, v42) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f42 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f43 + 0), 2);
+                // v45 = Add(v34, v44) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f45 + b * 1 + i] = ws[f33 + b * 2 + i] + ws[f43 + b * 2 + 1 + i];
+                    }
+                }
+                // v46 = Concat(v18, v45) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f18 + 0), 2, ws.Slice(f46 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f45 + 0), 1, ws.Slice(f46 + 2), 3);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        dh[b * 2 + i] = ws[f46 + b * 3 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f46 + b * 3 + 2 + i];
+                    }
+                }
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 1567, batch * 1564).Clear();
+                gradH.Slice(0, batch * 2).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v46 = Concat(v18, v45) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 3, ws.Slice(a18 + 0), 2);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(2), 3, ws.Slice(a45 + 0), 1);
+                // v45 = Add(v34, v44) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a45 + b * 1 + i];
+                        ws[a33 + b * 2 + i] += g;
+                        ws[a43 + b * 2 + 1 + i] += g;
+                    }
+                }
+                // v43 = MatVec(v6, v42) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 2, T.One, ws.Slice(a43 + 0), 2, theta.Slice(4480), 65, T.One, ws.Slice(a42 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 65, batch, T.One, ws.Slice(a43 + 0), 2, ws.Slice(f42 + 0), 65, T.One, gradTheta.Slice(4480), 65);
+                // v42 = Concat(v41, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a42 + 0), 65, ws.Slice(a41 + 0), 64);
+                // v41 = Mul(v30, v40) [64]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a41, batch * 64), ws.Slice(f40, batch * 64), ws.Slice(a30, batch * 64));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a41, batch * 64), ws.Slice(f30, batch * 64), ws.Slice(a40, batch * 64));
+                // v40 = MatVec(v4, v39) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 64, T.One, ws.Slice(a40 + 0), 64, theta.Slice(256), 65, T.One, ws.Slice(a39 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 65, batch, T.One, ws.Slice(a40 + 0), 64, ws.Slice(f39 + 0), 65, T.One, gradTheta.Slice(256), 65);
+                // v39 = Concat(v38, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a39 + 0), 65, ws.Slice(a38 + 0), 64);
+                // v38 = Mul(v25, v37) [64]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a38, batch * 64), ws.Slice(f37, batch * 64), ws.Slice(a25, batch * 64));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a38, batch * 64), ws.Slice(f25, batch * 64), ws.Slice(a37, batch * 64));
+                // v37 = MatVec(v2, v36) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 64, T.One, ws.Slice(a37 + 0), 64, theta.Slice(0), 3, T.One, ws.Slice(a36 + 0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 3, batch, T.One, ws.Slice(a37 + 0), 64, ws.Slice(f36 + 0), 3, T.One, gradTheta.Slice(0), 3);
+                // v36 = Concat(v35, v20) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a36 + 0), 3, ws.Slice(a35 + 0), 2);
+                // v35 = Concat(v20, v19) [2]   
+                // v33 = MatVec(v6, v32) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 2, T.One, ws.Slice(a33 + 0), 2, theta.Slice(4480), 65, T.One, ws.Slice(a32 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 65, batch, T.One, ws.Slice(a33 + 0), 2, ws.Slice(f32 + 0), 65, T.One, gradTheta.Slice(4480), 65);
+                // v32 = Concat(v31, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a32 + 0), 65, ws.Slice(a31 + 0), 64);
+                // v31 = Mul(v30, v28) [64]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a31, batch * 64), ws.Slice(f28, batch * 64), ws.Slice(a30, batch * 64));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a31, batch * 64), ws.Slice(f30, batch * 64), ws.Slice(a28, batch * 64));
+                // v30 = Sub(v19, v29) [64]   
+                global::OdeDsl.Tensors.Elementwise.SubtractFrom<T>(ws.Slice(a30, batch * 64), ws.Slice(a29, batch * 64));
+                // v29 = Square(v15) [64]   
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f15, batch * 64), T.CreateTruncating(2d), ws.Slice(a29, batch * 64), ws.Slice(a15, batch * 64), true);
+                // v28 = MatVec(v4, v27) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 64, T.One, ws.Slice(a28 + 0), 64, theta.Slice(256), 65, T.One, ws.Slice(a27 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 65, batch, T.One, ws.Slice(a28 + 0), 64, ws.Slice(f27 + 0), 65, T.One, gradTheta.Slice(256), 65);
+                // v27 = Concat(v26, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a27 + 0), 65, ws.Slice(a26 + 0), 64);
+                // v26 = Mul(v25, v23) [64]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a26, batch * 64), ws.Slice(f23, batch * 64), ws.Slice(a25, batch * 64));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a26, batch * 64), ws.Slice(f25, batch * 64), ws.Slice(a23, batch * 64));
+                // v25 = Sub(v19, v24) [64]   
+                global::OdeDsl.Tensors.Elementwise.SubtractFrom<T>(ws.Slice(a25, batch * 64), ws.Slice(a24, batch * 64));
+                // v24 = Square(v11) [64]   
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f11, batch * 64), T.CreateTruncating(2d), ws.Slice(a24, batch * 64), ws.Slice(a11, batch * 64), true);
+                // v23 = MatVec(v2, v22) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 64, T.One, ws.Slice(a23 + 0), 64, theta.Slice(0), 3, T.One, ws.Slice(a22 + 0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 3, batch, T.One, ws.Slice(a23 + 0), 64, ws.Slice(f22 + 0), 3, T.One, gradTheta.Slice(0), 3);
+                // v22 = Concat(v21, v20) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a22 + 0), 3, ws.Slice(a21 + 0), 2);
+                // v21 = Concat(v19, v20) [2]   
+                // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a18, batch * 2), ws.Slice(a17, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, ws.Slice(a18, batch * 2), gradTheta.Slice(4610, 2));
+                // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 2, T.One, ws.Slice(a17 + 0), 2, theta.Slice(4480), 65, T.One, ws.Slice(a16 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 65, batch, T.One, ws.Slice(a17 + 0), 2, ws.Slice(f16 + 0), 65, T.One, gradTheta.Slice(4480), 65);
+                // v16 = Concat(v15, v1) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a16 + 0), 65, ws.Slice(a15 + 0), 64);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a16 + 64), 65, gradT, 1);
+                // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f15, batch * 64), ws.Slice(a15, batch * 64), ws.Slice(a14, batch * 64));
+                // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a14, batch * 64), ws.Slice(a13, batch * 64));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 64, ws.Slice(a14, batch * 64), gradTheta.Slice(4416, 64));
+                // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 64, T.One, ws.Slice(a13 + 0), 64, theta.Slice(256), 65, T.One, ws.Slice(a12 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 65, batch, T.One, ws.Slice(a13 + 0), 64, ws.Slice(f12 + 0), 65, T.One, gradTheta.Slice(256), 65);
+                // v12 = Concat(v11, v1) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a12 + 0), 65, ws.Slice(a11 + 0), 64);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a12 + 64), 65, gradT, 1);
+                // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f11, batch * 64), ws.Slice(a11, batch * 64), ws.Slice(a10, batch * 64));
+                // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a10, batch * 64), ws.Slice(a9, batch * 64));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 64, ws.Slice(a10, batch * 64), gradTheta.Slice(192, 64));
+                // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 64, T.One, ws.Slice(a9 + 0), 64, theta.Slice(0), 3, T.One, ws.Slice(a8 + 0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 3, batch, T.One, ws.Slice(a9 + 0), 64, ws.Slice(f8 + 0), 3, T.One, gradTheta.Slice(0), 3);
+                // v8 = Concat(v0, v1) [3]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a8 + 0), 3, gradH.Slice(0), 2);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a8 + 2), 3, gradT, 1);
+            }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f8 = batch * 0, a8 = batch * 1567, d8 = a8;
+                int f9 = batch * 3, a9 = batch * 1570, d9 = a9;
+                int f10 = batch * 67, a10 = batch * 1634, d10 = a10;
+                int f11 = batch * 131, a11 = batch * 1698, d11 = a11;
+                int f12 = batch * 195, a12 = batch * 1762, d12 = a12;
+                int f13 = batch * 260, a13 = batch * 1827, d13 = a13;
+                int f14 = batch * 324, a14 = batch * 1891, d14 = a14;
+                int f15 = batch * 388, a15 = batch * 1955, d15 = a15;
+                int f16 = batch * 452, a16 = batch * 2019, d16 = a16;
+                int f17 = batch * 517, a17 = batch * 2084, d17 = a17;
+                int f18 = batch * 519, a18 = batch * 2086, d18 = a18;
+                int f21 = batch * 521, a21 = batch * 2088, d21 = a21;
+                int f22 = batch * 523, a22 = batch * 2090, d22 = a22;
+                int f23 = batch * 526, a23 = batch * 2093, d23 = a23;
+                int f24 = batch * 590, a24 = batch * 2157, d24 = a24;
+                int f25 = batch * 654, a25 = batch * 2221, d25 = a25;
+                int f26 = batch * 718, a26 = batch * 2285, d26 = a26;
+                int f27 = batch * 782, a27 = batch * 2349, d27 = a27;
+                int f28 = batch * 847, a28 = batch * 2414, d28 = a28;
+                int f29 = batch * 911, a29 = batch * 2478, d29 = a29;
+                int f30 = batch * 975, a30 = batch * 2542, d30 = a30;
+                int f31 = batch * 1039, a31 = batch * 2606, d31 = a31;
+                int f32 = batch * 1103, a32 = batch * 2670, d32 = a32;
+                int f33 = batch * 1168, a33 = batch * 2735, d33 = a33;
+                int f35 = batch * 1170, a35 = batch * 2737, d35 = a35;
+                int f36 = batch * 1172, a36 = batch * 2739, d36 = a36;
+                int f37 = batch * 1175, a37 = batch * 2742, d37 = a37;
+                int f38 = batch * 1239, a38 = batch * 2806, d38 = a38;
+                int f39 = batch * 1303, a39 = batch * 2870, d39 = a39;
+                int f40 = batch * 1368, a40 = batch * 2935, d40 = a40;
+                int f41 = batch * 1432, a41 = batch * 2999, d41 = a41;
+                int f42 = batch * 1496, a42 = batch * 3063, d42 = a42;
+                int f43 = batch * 1561, a43 = batch * 3128, d43 = a43;
+                int f45 = batch * 1563, a45 = batch * 3130, d45 = a45;
+                int f46 = batch * 1564, a46 = batch * 3131, d46 = a46;
+                T k19 = T.CreateTruncating(1d);
+                T k20 = T.CreateTruncating(0d);
+                // v8 = Concat(v0, v1) [3]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(0), 2, ws.Slice(f8 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f8 + 2), 3);
+                // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f8 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f9 + 0), 64);
+                // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
+                //   with v10 = Add(v9, v3) fused in: v10 is not stored, Tanh's derivative reads only v11
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f9, batch * 64), theta.Slice(192, 64), ws.Slice(f11, batch * 64));
+                // v12 = Concat(v11, v1) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f11 + 0), 64, ws.Slice(f12 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f12 + 64), 65);
+                // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f12 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f13 + 0), 64);
+                // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
+                //   with v14 = Add(v13, v5) fused in: v14 is not stored, Tanh's derivative reads only v15
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f13, batch * 64), theta.Slice(4416, 64), ws.Slice(f15, batch * 64));
+                // v16 = Concat(v15, v1) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f15 + 0), 64, ws.Slice(f16 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f16 + 64), 65);
+                // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f16 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f17 + 0), 2);
+                // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f17, batch * 2), theta.Slice(4610, 2), ws.Slice(f18, batch * 2));
+                // v21 = Concat(v19, v20) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f21 + b * 2 + i] = k19;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f21 + b * 2 + 1 + i] = k20;
+                    }
+                }
+                // v22 = Concat(v21, v20) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f21 + 0), 2, ws.Slice(f22 + 0), 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f22 + b * 3 + 2 + i] = k20;
+                    }
+                }
+                // v23 = MatVec(v2, v22) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f22 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f23 + 0), 64);
+                // v24 = Square(v11) [64]   
+                global::OdeDsl.Tensors.Elementwise.Square<T>(ws.Slice(f11, batch * 64), ws.Slice(f24, batch * 64));
+                // v25 = Sub(v19, v24) [64]   
+                global::OdeDsl.Tensors.Elementwise.Subtract<T>(k19, ws.Slice(f24, batch * 64), ws.Slice(f25, batch * 64));
+                // v26 = Mul(v25, v23) [64]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f25, batch * 64), ws.Slice(f23, batch * 64), ws.Slice(f26, batch * 64));
+                // v27 = Concat(v26, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f26 + 0), 64, ws.Slice(f27 + 0), 65);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f27 + b * 65 + 64 + i] = k20;
+                    }
+                }
+                // v28 = MatVec(v4, v27) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f27 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f28 + 0), 64);
+                // v29 = Square(v15) [64]   
+                global::OdeDsl.Tensors.Elementwise.Square<T>(ws.Slice(f15, batch * 64), ws.Slice(f29, batch * 64));
+                // v30 = Sub(v19, v29) [64]   
+                global::OdeDsl.Tensors.Elementwise.Subtract<T>(k19, ws.Slice(f29, batch * 64), ws.Slice(f30, batch * 64));
+                // v31 = Mul(v30, v28) [64]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f30, batch * 64), ws.Slice(f28, batch * 64), ws.Slice(f31, batch * 64));
+                // v32 = Concat(v31, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f31 + 0), 64, ws.Slice(f32 + 0), 65);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f32 + b * 65 + 64 + i] = k20;
+                    }
+                }
+                // v33 = MatVec(v6, v32) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f32 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f33 + 0), 2);
+                // v35 = Concat(v20, v19) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f35 + b * 2 + i] = k20;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f35 + b * 2 + 1 + i] = k19;
+                    }
+                }
+                // v36 = Concat(v35, v20) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f35 + 0), 2, ws.Slice(f36 + 0), 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f36 + b * 3 + 2 + i] = k20;
+                    }
+                }
+                // v37 = MatVec(v2, v36) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f36 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f37 + 0), 64);
+                // v38 = Mul(v25, v37) [64]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f25, batch * 64), ws.Slice(f37, batch * 64), ws.Slice(f38, batch * 64));
+                // v39 = Concat(v38, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f38 + 0), 64, ws.Slice(f39 + 0), 65);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f39 + b * 65 + 64 + i] = k20;
+                    }
+                }
+                // v40 = MatVec(v4, v39) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f39 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f40 + 0), 64);
+                // v41 = Mul(v30, v40) [64]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f30, batch * 64), ws.Slice(f40, batch * 64), ws.Slice(f41, batch * 64));
+                // v42 = Concat(v41, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f41 + 0), 64, ws.Slice(f42 + 0), 65);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f42 + b * 65 + 64 + i] = k20;
+                    }
+                }
+                // v43 = MatVec(v6, v42) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f42 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f43 + 0), 2);
+                // v45 = Add(v34, v44) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f45 + b * 1 + i] = ws[f33 + b * 2 + i] + ws[f43 + b * 2 + 1 + i];
+                    }
+                }
+                // v46 = Concat(v18, v45) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f18 + 0), 2, ws.Slice(f46 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f45 + 0), 1, ws.Slice(f46 + 2), 3);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        dh[b * 2 + i] = ws[f46 + b * 3 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f46 + b * 3 + 2 + i];
+                    }
+                }
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f8 = batch * 0, a8 = batch * 1567, d8 = a8;
+                int f9 = batch * 3, a9 = batch * 1570, d9 = a9;
+                int f10 = batch * 67, a10 = batch * 1634, d10 = a10;
+                int f11 = batch * 131, a11 = batch * 1698, d11 = a11;
+                int f12 = batch * 195, a12 = batch * 1762, d12 = a12;
+                int f13 = batch * 260, a13 = batch * 1827, d13 = a13;
+                int f14 = batch * 324, a14 = batch * 1891, d14 = a14;
+                int f15 = batch * 388, a15 = batch * 1955, d15 = a15;
+                int f16 = batch * 452, a16 = batch * 2019, d16 = a16;
+                int f17 = batch * 517, a17 = batch * 2084, d17 = a17;
+                int f18 = batch * 519, a18 = batch * 2086, d18 = a18;
+                int f21 = batch * 521, a21 = batch * 2088, d21 = a21;
+                int f22 = batch * 523, a22 = batch * 2090, d22 = a22;
+                int f23 = batch * 526, a23 = batch * 2093, d23 = a23;
+                int f24 = batch * 590, a24 = batch * 2157, d24 = a24;
+                int f25 = batch * 654, a25 = batch * 2221, d25 = a25;
+                int f26 = batch * 718, a26 = batch * 2285, d26 = a26;
+                int f27 = batch * 782, a27 = batch * 2349, d27 = a27;
+                int f28 = batch * 847, a28 = batch * 2414, d28 = a28;
+                int f29 = batch * 911, a29 = batch * 2478, d29 = a29;
+                int f30 = batch * 975, a30 = batch * 2542, d30 = a30;
+                int f31 = batch * 1039, a31 = batch * 2606, d31 = a31;
+                int f32 = batch * 1103, a32 = batch * 2670, d32 = a32;
+                int f33 = batch * 1168, a33 = batch * 2735, d33 = a33;
+                int f35 = batch * 1170, a35 = batch * 2737, d35 = a35;
+                int f36 = batch * 1172, a36 = batch * 2739, d36 = a36;
+                int f37 = batch * 1175, a37 = batch * 2742, d37 = a37;
+                int f38 = batch * 1239, a38 = batch * 2806, d38 = a38;
+                int f39 = batch * 1303, a39 = batch * 2870, d39 = a39;
+                int f40 = batch * 1368, a40 = batch * 2935, d40 = a40;
+                int f41 = batch * 1432, a41 = batch * 2999, d41 = a41;
+                int f42 = batch * 1496, a42 = batch * 3063, d42 = a42;
+                int f43 = batch * 1561, a43 = batch * 3128, d43 = a43;
+                int f45 = batch * 1563, a45 = batch * 3130, d45 = a45;
+                int f46 = batch * 1564, a46 = batch * 3131, d46 = a46;
+                T k19 = T.CreateTruncating(1d);
+                T k20 = T.CreateTruncating(0d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 3136, batch * 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 3, 2));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 3 + 2, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 1567, batch * 1564).Clear();
+                gradH.Slice(0, batch * 2).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v46 = Concat(v18, v45) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 3, ws.Slice(a18 + 0), 2);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(2), 3, ws.Slice(a45 + 0), 1);
+                // v45 = Add(v34, v44) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a45 + b * 1 + i];
+                        ws[a33 + b * 2 + i] += g;
+                        ws[a43 + b * 2 + 1 + i] += g;
+                    }
+                }
+                // v43 = MatVec(v6, v42) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 2, T.One, ws.Slice(a43 + 0), 2, theta.Slice(4480), 65, T.One, ws.Slice(a42 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 65, batch, T.One, ws.Slice(a43 + 0), 2, ws.Slice(f42 + 0), 65, T.One, gradTheta.Slice(4480), 65);
+                // v42 = Concat(v41, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a42 + 0), 65, ws.Slice(a41 + 0), 64);
+                // v41 = Mul(v30, v40) [64]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a41, batch * 64), ws.Slice(f40, batch * 64), ws.Slice(a30, batch * 64));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a41, batch * 64), ws.Slice(f30, batch * 64), ws.Slice(a40, batch * 64));
+                // v40 = MatVec(v4, v39) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 64, T.One, ws.Slice(a40 + 0), 64, theta.Slice(256), 65, T.One, ws.Slice(a39 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 65, batch, T.One, ws.Slice(a40 + 0), 64, ws.Slice(f39 + 0), 65, T.One, gradTheta.Slice(256), 65);
+                // v39 = Concat(v38, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a39 + 0), 65, ws.Slice(a38 + 0), 64);
+                // v38 = Mul(v25, v37) [64]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a38, batch * 64), ws.Slice(f37, batch * 64), ws.Slice(a25, batch * 64));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a38, batch * 64), ws.Slice(f25, batch * 64), ws.Slice(a37, batch * 64));
+                // v37 = MatVec(v2, v36) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 64, T.One, ws.Slice(a37 + 0), 64, theta.Slice(0), 3, T.One, ws.Slice(a36 + 0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 3, batch, T.One, ws.Slice(a37 + 0), 64, ws.Slice(f36 + 0), 3, T.One, gradTheta.Slice(0), 3);
+                // v36 = Concat(v35, v20) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a36 + 0), 3, ws.Slice(a35 + 0), 2);
+                // v35 = Concat(v20, v19) [2]   
+                // v33 = MatVec(v6, v32) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 2, T.One, ws.Slice(a33 + 0), 2, theta.Slice(4480), 65, T.One, ws.Slice(a32 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 65, batch, T.One, ws.Slice(a33 + 0), 2, ws.Slice(f32 + 0), 65, T.One, gradTheta.Slice(4480), 65);
+                // v32 = Concat(v31, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a32 + 0), 65, ws.Slice(a31 + 0), 64);
+                // v31 = Mul(v30, v28) [64]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a31, batch * 64), ws.Slice(f28, batch * 64), ws.Slice(a30, batch * 64));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a31, batch * 64), ws.Slice(f30, batch * 64), ws.Slice(a28, batch * 64));
+                // v30 = Sub(v19, v29) [64]   
+                global::OdeDsl.Tensors.Elementwise.SubtractFrom<T>(ws.Slice(a30, batch * 64), ws.Slice(a29, batch * 64));
+                // v29 = Square(v15) [64]   
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f15, batch * 64), T.CreateTruncating(2d), ws.Slice(a29, batch * 64), ws.Slice(a15, batch * 64), true);
+                // v28 = MatVec(v4, v27) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 64, T.One, ws.Slice(a28 + 0), 64, theta.Slice(256), 65, T.One, ws.Slice(a27 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 65, batch, T.One, ws.Slice(a28 + 0), 64, ws.Slice(f27 + 0), 65, T.One, gradTheta.Slice(256), 65);
+                // v27 = Concat(v26, v20) [65]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a27 + 0), 65, ws.Slice(a26 + 0), 64);
+                // v26 = Mul(v25, v23) [64]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a26, batch * 64), ws.Slice(f23, batch * 64), ws.Slice(a25, batch * 64));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a26, batch * 64), ws.Slice(f25, batch * 64), ws.Slice(a23, batch * 64));
+                // v25 = Sub(v19, v24) [64]   
+                global::OdeDsl.Tensors.Elementwise.SubtractFrom<T>(ws.Slice(a25, batch * 64), ws.Slice(a24, batch * 64));
+                // v24 = Square(v11) [64]   
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f11, batch * 64), T.CreateTruncating(2d), ws.Slice(a24, batch * 64), ws.Slice(a11, batch * 64), true);
+                // v23 = MatVec(v2, v22) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 64, T.One, ws.Slice(a23 + 0), 64, theta.Slice(0), 3, T.One, ws.Slice(a22 + 0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 3, batch, T.One, ws.Slice(a23 + 0), 64, ws.Slice(f22 + 0), 3, T.One, gradTheta.Slice(0), 3);
+                // v22 = Concat(v21, v20) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a22 + 0), 3, ws.Slice(a21 + 0), 2);
+                // v21 = Concat(v19, v20) [2]   
+                // v18 = Add(v17, v7) [2]   W3 * Concat(x, t) + b3
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a18, batch * 2), ws.Slice(a17, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, ws.Slice(a18, batch * 2), gradTheta.Slice(4610, 2));
+                // v17 = MatVec(v6, v16) [2]   W3 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 2, T.One, ws.Slice(a17 + 0), 2, theta.Slice(4480), 65, T.One, ws.Slice(a16 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 65, batch, T.One, ws.Slice(a17 + 0), 2, ws.Slice(f16 + 0), 65, T.One, gradTheta.Slice(4480), 65);
+                // v16 = Concat(v15, v1) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a16 + 0), 65, ws.Slice(a15 + 0), 64);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a16 + 64), 65, gradT, 1);
+                // v15 = Tanh(v14) [64]   Tanh(W2 * Concat(x, t) + b2)
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f15, batch * 64), ws.Slice(a15, batch * 64), ws.Slice(a14, batch * 64));
+                // v14 = Add(v13, v5) [64]   W2 * Concat(x, t) + b2
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a14, batch * 64), ws.Slice(a13, batch * 64));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 64, ws.Slice(a14, batch * 64), gradTheta.Slice(4416, 64));
+                // v13 = MatVec(v4, v12) [64]   W2 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 64, T.One, ws.Slice(a13 + 0), 64, theta.Slice(256), 65, T.One, ws.Slice(a12 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 65, batch, T.One, ws.Slice(a13 + 0), 64, ws.Slice(f12 + 0), 65, T.One, gradTheta.Slice(256), 65);
+                // v12 = Concat(v11, v1) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a12 + 0), 65, ws.Slice(a11 + 0), 64);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a12 + 64), 65, gradT, 1);
+                // v11 = Tanh(v10) [64]   Tanh(W1 * Concat(h, t) + b1)
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f11, batch * 64), ws.Slice(a11, batch * 64), ws.Slice(a10, batch * 64));
+                // v10 = Add(v9, v3) [64]   W1 * Concat(h, t) + b1
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a10, batch * 64), ws.Slice(a9, batch * 64));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 64, ws.Slice(a10, batch * 64), gradTheta.Slice(192, 64));
+                // v9 = MatVec(v2, v8) [64]   W1 * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 64, T.One, ws.Slice(a9 + 0), 64, theta.Slice(0), 3, T.One, ws.Slice(a8 + 0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 3, batch, T.One, ws.Slice(a9 + 0), 64, ws.Slice(f8 + 0), 3, T.One, gradTheta.Slice(0), 3);
+                // v8 = Concat(v0, v1) [3]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a8 + 0), 3, gradH.Slice(0), 2);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a8 + 2), 3, gradT, 1);
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·2 per row): 1172 values and 1172 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 2352;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 4, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 2, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f9 = batch * 0, a9 = batch * 1172, d9 = a9;
+                int f10 = batch * 3, a10 = batch * 1175, d10 = a10;
+                int f11 = batch * 67, a11 = batch * 1239, d11 = a11;
+                int f12 = batch * 131, a12 = batch * 1303, d12 = a12;
+                int f13 = batch * 195, a13 = batch * 1367, d13 = a13;
+                int f14 = batch * 260, a14 = batch * 1432, d14 = a14;
+                int f15 = batch * 324, a15 = batch * 1496, d15 = a15;
+                int f16 = batch * 388, a16 = batch * 1560, d16 = a16;
+                int f17 = batch * 452, a17 = batch * 1624, d17 = a17;
+                int f18 = batch * 517, a18 = batch * 1689, d18 = a18;
+                int f19 = batch * 519, a19 = batch * 1691, d19 = a19;
+                int f22 = batch * 521, a22 = batch * 1693, d22 = a22;
+                int f23 = batch * 524, a23 = batch * 1696, d23 = a23;
+                int f25 = batch * 588, a25 = batch * 1760, d25 = a25;
+                int f26 = batch * 652, a26 = batch * 1824, d26 = a26;
+                int f27 = batch * 716, a27 = batch * 1888, d27 = a27;
+                int f28 = batch * 780, a28 = batch * 1952, d28 = a28;
+                int f29 = batch * 845, a29 = batch * 2017, d29 = a29;
+                int f30 = batch * 909, a30 = batch * 2081, d30 = a30;
+                int f31 = batch * 973, a31 = batch * 2145, d31 = a31;
+                int f32 = batch * 1037, a32 = batch * 2209, d32 = a32;
+                int f33 = batch * 1101, a33 = batch * 2273, d33 = a33;
+                int f34 = batch * 1166, a34 = batch * 2338, d34 = a34;
+                int f35 = batch * 1168, a35 = batch * 2340, d35 = a35;
+                T k21 = T.CreateTruncating(0d);
+                T k24 = T.CreateTruncating(1d);
+                // v9 = Concat(v1, v2) [3]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(0), 4, ws.Slice(f9 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f9 + 2), 3);
+                // v10 = MatVec(v3, v9) [64]   W1 * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f9 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f10 + 0), 64);
+                // v12 = Tanh(v11) [64]   Tanh(W1 * Concat(h, t) + b1)
+                //   with v11 = Add(v10, v4) fused in: v11 is not stored, Tanh's derivative reads only v12
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f10, batch * 64), theta.Slice(192, 64), ws.Slice(f12, batch * 64));
+                // v13 = Concat(v12, v2) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f12 + 0), 64, ws.Slice(f13 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f13 + 64), 65);
+                // v14 = MatVec(v5, v13) [64]   W2 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f13 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f14 + 0), 64);
+                // v16 = Tanh(v15) [64]   Tanh(W2 * Concat(x, t) + b2)
+                //   with v15 = Add(v14, v6) fused in: v15 is not stored, Tanh's derivative reads only v16
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 64, ws.Slice(f14, batch * 64), theta.Slice(4416, 64), ws.Slice(f16, batch * 64));
+                // v17 = Concat(v16, v2) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f16 + 0), 64, ws.Slice(f17 + 0), 65);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f17 + 64), 65);
+                // v18 = MatVec(v7, v17) [2]   W3 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f17 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f18 + 0), 2);
+                // v19 = Add(v18, v8) [2]   W3 * Concat(x, t) + b3
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f18, batch * 2), theta.Slice(4610, 2), ws.Slice(f19, batch * 2));
+                // v22 = Concat(v20, v21) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, h.Slice(2), 4, ws.Slice(f22 + 0), 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f22 + b * 3 + 2 + i] = k21;
+                    }
+                }
+                // v23 = MatVec(v3, v22) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 3, T.One, ws.Slice(f22 + 0), 3, theta.Slice(0), 3, T.Zero, ws.Slice(f23 + 0), 64);
+                // v25 = Square(v12) [64]   
+                global::OdeDsl.Tensors.Elementwise.Square<T>(ws.Slice(f12, batch * 64), ws.Slice(f25, batch * 64));
+                // v26 = Sub(v24, v25) [64]   
+                global::OdeDsl.Tensors.Elementwise.Subtract<T>(k24, ws.Slice(f25, batch * 64), ws.Slice(f26, batch * 64));
+                // v27 = Mul(v26, v23) [64]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f26, batch * 64), ws.Slice(f23, batch * 64), ws.Slice(f27, batch * 64));
+                // v28 = Concat(v27, v21) [65]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f27 + 0), 64, ws.Slice(f28 + 0), 65);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f28 + b * 65 + 64 + i] = k21;
+                    }
+                }
+                // v29 = MatVec(v5, v28) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 64, 65, T.One, ws.Slice(f28 + 0), 65, theta.Slice(256), 65, T.Zero, ws.Slice(f29 + 0), 64);
+                // v30 = Square(v16) [64]   
+                global::OdeDsl.Tensors.Elementwise.Square<T>(ws.Slice(f16, batch * 64), ws.Slice(f30, batch * 64));
+                // v31 = Sub(v24, v30) [64]   
+                global::OdeDsl.Tensors.Elementwise.Subtract<T>(k24, ws.Slice(f30, batch * 64), ws.Slice(f31, batch * 64));
+                // v32 = Mul(v31, v29) [64]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f31, batch * 64), ws.Slice(f29, batch * 64), ws.Slice(f32, batch * 64));
+                // v33 = Concat(v32, v21) [65]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 64, ws.Slice(f32 + 0), 64, ws.Slice(f33 + 0), 65);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f33 + b * 65 + 64 + i] = k21;
+                    }
+                }
+                // v34 = MatVec(v7, v33) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 65, T.One, ws.Slice(f33 + 0), 65, theta.Slice(4480), 65, T.Zero, ws.Slice(f34 + 0), 2);
+                // v35 = Concat(v19, v34) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f19 + 0), 2, ws.Slice(f35 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f34 + 0), 2, ws.Slice(f35 + 2), 4);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        dh[b * 2 + i] = ws[f35 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        jvp[b * 2 + i] = ws[f35 + b * 4 + 2 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 4, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 2, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 4, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f9 = batch * 0, a9 = batch * 1172, d9 = a9;
+                int f10 = batch * 3, a10 = batch * 1175, d10 = a10;
+                int f11 = batch * 67, a11 = batch * 1239, d11 = a11;
+                int f12 = batch * 131, a12 = batch * 1303, d12 = a12;
+                int f13 = batch * 195, a13 = batch * 1367, d13 = a13;
+                int f14 = batch * 260, a14 = batch * 1432, d14 = a14;
+                int f15 = batch * 324, a15 = batch * 1496, d15 = a15;
+                int f16 = batch * 388, a16 = batch * 1560, d16 = a16;
+                int f17 = batch * 452, a17 = batch * 1624, d17 = a17;
+                int f18 = batch * 517, a18 = batch * 1689, d18 = a18;
+                int f19 = batch * 519, a19 = batch * 1691, d19 = a19;
+                int f22 = batch * 521, a22 = batch * 1693, d22 = a22;
+                int f23 = batch * 524, a23 = batch * 1696, d23 = a23;
+                int f25 = batch * 588, a25 = batch * 1760, d25 = a25;
+                int f26 = batch * 652, a26 = batch * 1824, d26 = a26;
+                int f27 = batch * 716, a27 = batch * 1888, d27 = a27;
+                int f28 = batch * 780, a28 = batch * 1952, d28 = a28;
+                int f29 = batch * 845, a29 = batch * 2017, d29 = a29;
+                int f30 = batch * 909, a30 = batch * 2081, d30 = a30;
+                int f31 = batch * 973, a31 = batch * 2145, d31 = a31;
+                int f32 = batch * 1037, a32 = batch * 2209, d32 = a32;
+                int f33 = batch * 1101, a33 = batch * 2273, d33 = a33;
+                int f34 = batch * 1166, a34 = batch * 2338, d34 = a34;
+                int f35 = batch * 1168, a35 = batch * 2340, d35 = a35;
+                T k21 = T.CreateTruncating(0d);
+                T k24 = T.CreateTruncating(1d);
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 2348, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 4, 2));
+                    cotangentJvp.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 4 + 2, 2));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 1172, batch * 1168).Clear();
+                gradH.Slice(0, batch * 4).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v35 = Concat(v19, v34) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 4, ws.Slice(a19 + 0), 2);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(2), 4, ws.Slice(a34 + 0), 2);
+                // v34 = MatVec(v7, v33) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 2, T.One, ws.Slice(a34 + 0), 2, theta.Slice(4480), 65, T.One, ws.Slice(a33 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 65, batch, T.One, ws.Slice(a34 + 0), 2, ws.Slice(f33 + 0), 65, T.One, gradTheta.Slice(4480), 65);
+                // v33 = Concat(v32, v21) [65]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a33 + 0), 65, ws.Slice(a32 + 0), 64);
+                // v32 = Mul(v31, v29) [64]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a32, batch * 64), ws.Slice(f29, batch * 64), ws.Slice(a31, batch * 64));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a32, batch * 64), ws.Slice(f31, batch * 64), ws.Slice(a29, batch * 64));
+                // v31 = Sub(v24, v30) [64]   
+                global::OdeDsl.Tensors.Elementwise.SubtractFrom<T>(ws.Slice(a31, batch * 64), ws.Slice(a30, batch * 64));
+                // v30 = Square(v16) [64]   
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f16, batch * 64), T.CreateTruncating(2d), ws.Slice(a30, batch * 64), ws.Slice(a16, batch * 64), true);
+                // v29 = MatVec(v5, v28) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 64, T.One, ws.Slice(a29 + 0), 64, theta.Slice(256), 65, T.One, ws.Slice(a28 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 65, batch, T.One, ws.Slice(a29 + 0), 64, ws.Slice(f28 + 0), 65, T.One, gradTheta.Slice(256), 65);
+                // v28 = Concat(v27, v21) [65]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a28 + 0), 65, ws.Slice(a27 + 0), 64);
+                // v27 = Mul(v26, v23) [64]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a27, batch * 64), ws.Slice(f23, batch * 64), ws.Slice(a26, batch * 64));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a27, batch * 64), ws.Slice(f26, batch * 64), ws.Slice(a23, batch * 64));
+                // v26 = Sub(v24, v25) [64]   
+                global::OdeDsl.Tensors.Elementwise.SubtractFrom<T>(ws.Slice(a26, batch * 64), ws.Slice(a25, batch * 64));
+                // v25 = Square(v12) [64]   
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f12, batch * 64), T.CreateTruncating(2d), ws.Slice(a25, batch * 64), ws.Slice(a12, batch * 64), true);
+                // v23 = MatVec(v3, v22) [64]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 64, T.One, ws.Slice(a23 + 0), 64, theta.Slice(0), 3, T.One, ws.Slice(a22 + 0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 3, batch, T.One, ws.Slice(a23 + 0), 64, ws.Slice(f22 + 0), 3, T.One, gradTheta.Slice(0), 3);
+                // v22 = Concat(v20, v21) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a22 + 0), 3, gradH.Slice(2), 4);
+                // v19 = Add(v18, v8) [2]   W3 * Concat(x, t) + b3
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a19, batch * 2), ws.Slice(a18, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, ws.Slice(a19, batch * 2), gradTheta.Slice(4610, 2));
+                // v18 = MatVec(v7, v17) [2]   W3 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 2, T.One, ws.Slice(a18 + 0), 2, theta.Slice(4480), 65, T.One, ws.Slice(a17 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 65, batch, T.One, ws.Slice(a18 + 0), 2, ws.Slice(f17 + 0), 65, T.One, gradTheta.Slice(4480), 65);
+                // v17 = Concat(v16, v2) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a17 + 0), 65, ws.Slice(a16 + 0), 64);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a17 + 64), 65, gradT, 1);
+                // v16 = Tanh(v15) [64]   Tanh(W2 * Concat(x, t) + b2)
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f16, batch * 64), ws.Slice(a16, batch * 64), ws.Slice(a15, batch * 64));
+                // v15 = Add(v14, v6) [64]   W2 * Concat(x, t) + b2
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a15, batch * 64), ws.Slice(a14, batch * 64));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 64, ws.Slice(a15, batch * 64), gradTheta.Slice(4416, 64));
+                // v14 = MatVec(v5, v13) [64]   W2 * Concat(x, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 65, 64, T.One, ws.Slice(a14 + 0), 64, theta.Slice(256), 65, T.One, ws.Slice(a13 + 0), 65);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 65, batch, T.One, ws.Slice(a14 + 0), 64, ws.Slice(f13 + 0), 65, T.One, gradTheta.Slice(256), 65);
+                // v13 = Concat(v12, v2) [65]   Concat(x, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 64, ws.Slice(a13 + 0), 65, ws.Slice(a12 + 0), 64);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a13 + 64), 65, gradT, 1);
+                // v12 = Tanh(v11) [64]   Tanh(W1 * Concat(h, t) + b1)
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f12, batch * 64), ws.Slice(a12, batch * 64), ws.Slice(a11, batch * 64));
+                // v11 = Add(v10, v4) [64]   W1 * Concat(h, t) + b1
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a11, batch * 64), ws.Slice(a10, batch * 64));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 64, ws.Slice(a11, batch * 64), gradTheta.Slice(192, 64));
+                // v10 = MatVec(v3, v9) [64]   W1 * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 3, 64, T.One, ws.Slice(a10 + 0), 64, theta.Slice(0), 3, T.One, ws.Slice(a9 + 0), 3);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 64, 3, batch, T.One, ws.Slice(a10 + 0), 64, ws.Slice(f9 + 0), 3, T.One, gradTheta.Slice(0), 3);
+                // v9 = Concat(v1, v2) [3]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, ws.Slice(a9 + 0), 3, gradH.Slice(0), 4);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a9 + 2), 3, gradT, 1);
             }
         }
     }

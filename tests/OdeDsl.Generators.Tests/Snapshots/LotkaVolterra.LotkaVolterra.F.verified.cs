@@ -5,8 +5,8 @@ static partial class LotkaVolterra
     /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
     public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
     
-    /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-    public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
+    /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+    public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
     {
         private Dynamics() { }
         
@@ -591,6 +591,840 @@ static partial class LotkaVolterra
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(d10 + 0), 1, ws.Slice(d18 + 0), 2);
                 global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(d17 + 0), 1, ws.Slice(d18 + 1), 2);
                 for (int b = 0; b < batch; b++) divergence[b] += ws[d18 + b * 2 + col];
+            }
+        }
+        
+        /// <summary>Scratch of the divergence VJP: 18 values and 18 adjoints per row for f and its 2 tangent sweeps, and the gathered cotangents.</summary>
+        public static int DivergenceWorkspaceLength(int batch) => batch * 41;
+        
+        public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+            where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+        {
+            global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+            global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+            global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+            global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+            global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+            global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+            global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+            global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+            global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+            global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+            var ws = workspace;
+            int f6 = batch * 0, a6 = batch * 18, d6 = a6;
+            int f8 = batch * 1, a8 = batch * 19, d8 = a8;
+            int f9 = batch * 2, a9 = batch * 20, d9 = a9;
+            int f10 = batch * 3, a10 = batch * 21, d10 = a10;
+            int f12 = batch * 4, a12 = batch * 22, d12 = a12;
+            int f13 = batch * 5, a13 = batch * 23, d13 = a13;
+            int f15 = batch * 6, a15 = batch * 24, d15 = a15;
+            int f16 = batch * 7, a16 = batch * 25, d16 = a16;
+            int f17 = batch * 8, a17 = batch * 26, d17 = a17;
+            int f18 = batch * 9, a18 = batch * 27, d18 = a18;
+            int f22 = batch * 11, a22 = batch * 29, d22 = a22;
+            int f23 = batch * 12, a23 = batch * 30, d23 = a23;
+            int f28 = batch * 13, a28 = batch * 31, d28 = a28;
+            int f30 = batch * 14, a30 = batch * 32, d30 = a30;
+            int f31 = batch * 15, a31 = batch * 33, d31 = a31;
+            // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+            var cotangent = ws.Slice(batch * 38, batch * 3);
+            for (int b = 0; b < batch; b++)
+            {
+                cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 3, 2));
+                cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 3 + 2, 1));
+            }
+            global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+            // v6 = Mul(v5, v3) []   θ[0] * x
+            // v8 = Mul(v7, v3) []   θ[1] * x
+            // v9 = Mul(v8, v4) []   θ[1] * x * y
+            // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
+            // v12 = Neg(v11) []   -θ[2]
+            // v13 = Mul(v12, v4) []   -θ[2] * y
+            // v15 = Mul(v14, v3) []   θ[3] * x
+            // v16 = Mul(v15, v4) []   θ[3] * x * y
+            // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        ws[f6 + b * 1 + i] = theta[i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f8 + b * 1 + i] = theta[1 + i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f9 + b * 1 + i] = ws[f8 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
+                    }
+                    {
+                        T xv = theta[2 + i];
+                        ws[f12 + b * 1 + i] = -xv;
+                    }
+                    {
+                        ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f15 + b * 1 + i] = theta[3 + i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f16 + b * 1 + i] = ws[f15 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f17 + b * 1 + i] = ws[f13 + b * 1 + i] + ws[f16 + b * 1 + i];
+                    }
+                }
+            }
+            // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f10 + 0), 1, ws.Slice(f18 + 0), 2);
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f17 + 0), 1, ws.Slice(f18 + 1), 2);
+            // v22 = Mul(v4, v7) []   
+            // v23 = Sub(v5, v22) []   
+            // v28 = Add(v12, v15) []   
+            // v30 = Add(v23, v28) []   
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        ws[f22 + b * 1 + i] = h[b * 2 + 1 + i] * theta[1 + i];
+                    }
+                    {
+                        ws[f23 + b * 1 + i] = theta[i] - ws[f22 + b * 1 + i];
+                    }
+                    {
+                        ws[f28 + b * 1 + i] = ws[f12 + b * 1 + i] + ws[f15 + b * 1 + i];
+                    }
+                    {
+                        ws[f30 + b * 1 + i] = ws[f23 + b * 1 + i] + ws[f28 + b * 1 + i];
+                    }
+                }
+            }
+            // v31 = Concat(v18, v30) [3]   
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f18 + 0), 2, ws.Slice(f31 + 0), 3);
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f30 + 0), 1, ws.Slice(f31 + 2), 3);
+            // dh = f and divergence, before the reverse sweep
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 2; i++)
+                {
+                    dh[b * 2 + i] = ws[f31 + b * 3 + i];
+                }
+            }
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    divergence[b * 1 + i] = ws[f31 + b * 3 + 2 + i];
+                }
+            }
+            // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+            ws.Slice(batch * 18, batch * 15).Clear();
+            gradH.Slice(0, batch * 2).Clear();
+            gradT.Slice(0, batch).Clear();
+            // v31 = Concat(v18, v30) [3]   
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 3, ws.Slice(a18 + 0), 2);
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(2), 3, ws.Slice(a30 + 0), 1);
+            // v30 = Add(v23, v28) []   
+            // v28 = Add(v12, v15) []   
+            // v23 = Sub(v5, v22) []   
+            // v22 = Mul(v4, v7) []   
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        T g = ws[a30 + b * 1 + i];
+                        ws[a23 + b * 1 + i] += g;
+                        ws[a28 + b * 1 + i] += g;
+                    }
+                    {
+                        T g = ws[a28 + b * 1 + i];
+                        ws[a12 + b * 1 + i] += g;
+                        ws[a15 + b * 1 + i] += g;
+                    }
+                    {
+                        T g = ws[a23 + b * 1 + i];
+                        gradTheta[i] += g;
+                        ws[a22 + b * 1 + i] += -g;
+                    }
+                    {
+                        T g = ws[a22 + b * 1 + i];
+                        gradH[b * 2 + 1 + i] += g * theta[1 + i];
+                        gradTheta[1 + i] += g * h[b * 2 + 1 + i];
+                    }
+                }
+            }
+            // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a18 + 0), 2, ws.Slice(a10 + 0), 1);
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a18 + 1), 2, ws.Slice(a17 + 0), 1);
+            // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
+            // v16 = Mul(v15, v4) []   θ[3] * x * y
+            // v15 = Mul(v14, v3) []   θ[3] * x
+            // v13 = Mul(v12, v4) []   -θ[2] * y
+            // v12 = Neg(v11) []   -θ[2]
+            // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
+            // v9 = Mul(v8, v4) []   θ[1] * x * y
+            // v8 = Mul(v7, v3) []   θ[1] * x
+            // v6 = Mul(v5, v3) []   θ[0] * x
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        T g = ws[a17 + b * 1 + i];
+                        ws[a13 + b * 1 + i] += g;
+                        ws[a16 + b * 1 + i] += g;
+                    }
+                    {
+                        T g = ws[a16 + b * 1 + i];
+                        ws[a15 + b * 1 + i] += g * h[b * 2 + 1 + i];
+                        gradH[b * 2 + 1 + i] += g * ws[f15 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a15 + b * 1 + i];
+                        gradTheta[3 + i] += g * h[b * 2 + i];
+                        gradH[b * 2 + i] += g * theta[3 + i];
+                    }
+                    {
+                        T g = ws[a13 + b * 1 + i];
+                        ws[a12 + b * 1 + i] += g * h[b * 2 + 1 + i];
+                        gradH[b * 2 + 1 + i] += g * ws[f12 + b * 1 + i];
+                    }
+                    {
+                        T xv = theta[2 + i], yv = ws[f12 + b * 1 + i];
+                        gradTheta[2 + i] += (-T.One) * ws[a12 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a10 + b * 1 + i];
+                        ws[a6 + b * 1 + i] += g;
+                        ws[a9 + b * 1 + i] += -g;
+                    }
+                    {
+                        T g = ws[a9 + b * 1 + i];
+                        ws[a8 + b * 1 + i] += g * h[b * 2 + 1 + i];
+                        gradH[b * 2 + 1 + i] += g * ws[f8 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a8 + b * 1 + i];
+                        gradTheta[1 + i] += g * h[b * 2 + i];
+                        gradH[b * 2 + i] += g * theta[1 + i];
+                    }
+                    {
+                        T g = ws[a6 + b * 1 + i];
+                        gradTheta[i] += g * h[b * 2 + i];
+                        gradH[b * 2 + i] += g * theta[i];
+                    }
+                }
+            }
+        }
+        
+        public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+            where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+        {
+            global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+            global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+            global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+            global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+            global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+            global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+            var ws = workspace;
+            int f6 = batch * 0, a6 = batch * 18, d6 = a6;
+            int f8 = batch * 1, a8 = batch * 19, d8 = a8;
+            int f9 = batch * 2, a9 = batch * 20, d9 = a9;
+            int f10 = batch * 3, a10 = batch * 21, d10 = a10;
+            int f12 = batch * 4, a12 = batch * 22, d12 = a12;
+            int f13 = batch * 5, a13 = batch * 23, d13 = a13;
+            int f15 = batch * 6, a15 = batch * 24, d15 = a15;
+            int f16 = batch * 7, a16 = batch * 25, d16 = a16;
+            int f17 = batch * 8, a17 = batch * 26, d17 = a17;
+            int f18 = batch * 9, a18 = batch * 27, d18 = a18;
+            int f22 = batch * 11, a22 = batch * 29, d22 = a22;
+            int f23 = batch * 12, a23 = batch * 30, d23 = a23;
+            int f28 = batch * 13, a28 = batch * 31, d28 = a28;
+            int f30 = batch * 14, a30 = batch * 32, d30 = a30;
+            int f31 = batch * 15, a31 = batch * 33, d31 = a31;
+            // v6 = Mul(v5, v3) []   θ[0] * x
+            // v8 = Mul(v7, v3) []   θ[1] * x
+            // v9 = Mul(v8, v4) []   θ[1] * x * y
+            // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
+            // v12 = Neg(v11) []   -θ[2]
+            // v13 = Mul(v12, v4) []   -θ[2] * y
+            // v15 = Mul(v14, v3) []   θ[3] * x
+            // v16 = Mul(v15, v4) []   θ[3] * x * y
+            // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        ws[f6 + b * 1 + i] = theta[i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f8 + b * 1 + i] = theta[1 + i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f9 + b * 1 + i] = ws[f8 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
+                    }
+                    {
+                        T xv = theta[2 + i];
+                        ws[f12 + b * 1 + i] = -xv;
+                    }
+                    {
+                        ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f15 + b * 1 + i] = theta[3 + i] * h[b * 2 + i];
+                    }
+                    {
+                        ws[f16 + b * 1 + i] = ws[f15 + b * 1 + i] * h[b * 2 + 1 + i];
+                    }
+                    {
+                        ws[f17 + b * 1 + i] = ws[f13 + b * 1 + i] + ws[f16 + b * 1 + i];
+                    }
+                }
+            }
+            // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f10 + 0), 1, ws.Slice(f18 + 0), 2);
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f17 + 0), 1, ws.Slice(f18 + 1), 2);
+            // v22 = Mul(v4, v7) []   
+            // v23 = Sub(v5, v22) []   
+            // v28 = Add(v12, v15) []   
+            // v30 = Add(v23, v28) []   
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        ws[f22 + b * 1 + i] = h[b * 2 + 1 + i] * theta[1 + i];
+                    }
+                    {
+                        ws[f23 + b * 1 + i] = theta[i] - ws[f22 + b * 1 + i];
+                    }
+                    {
+                        ws[f28 + b * 1 + i] = ws[f12 + b * 1 + i] + ws[f15 + b * 1 + i];
+                    }
+                    {
+                        ws[f30 + b * 1 + i] = ws[f23 + b * 1 + i] + ws[f28 + b * 1 + i];
+                    }
+                }
+            }
+            // v31 = Concat(v18, v30) [3]   
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f18 + 0), 2, ws.Slice(f31 + 0), 3);
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f30 + 0), 1, ws.Slice(f31 + 2), 3);
+            // dh = f and divergence, before the reverse sweep
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 2; i++)
+                {
+                    dh[b * 2 + i] = ws[f31 + b * 3 + i];
+                }
+            }
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    divergence[b * 1 + i] = ws[f31 + b * 3 + 2 + i];
+                }
+            }
+        }
+        
+        public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+            where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+        {
+            global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+            global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+            global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+            global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+            global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+            global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+            global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+            global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+            var ws = workspace;
+            int f6 = batch * 0, a6 = batch * 18, d6 = a6;
+            int f8 = batch * 1, a8 = batch * 19, d8 = a8;
+            int f9 = batch * 2, a9 = batch * 20, d9 = a9;
+            int f10 = batch * 3, a10 = batch * 21, d10 = a10;
+            int f12 = batch * 4, a12 = batch * 22, d12 = a12;
+            int f13 = batch * 5, a13 = batch * 23, d13 = a13;
+            int f15 = batch * 6, a15 = batch * 24, d15 = a15;
+            int f16 = batch * 7, a16 = batch * 25, d16 = a16;
+            int f17 = batch * 8, a17 = batch * 26, d17 = a17;
+            int f18 = batch * 9, a18 = batch * 27, d18 = a18;
+            int f22 = batch * 11, a22 = batch * 29, d22 = a22;
+            int f23 = batch * 12, a23 = batch * 30, d23 = a23;
+            int f28 = batch * 13, a28 = batch * 31, d28 = a28;
+            int f30 = batch * 14, a30 = batch * 32, d30 = a30;
+            int f31 = batch * 15, a31 = batch * 33, d31 = a31;
+            // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+            // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+            var cotangent = ws.Slice(batch * 38, batch * 3);
+            for (int b = 0; b < batch; b++)
+            {
+                cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 3, 2));
+                cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 3 + 2, 1));
+            }
+            global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+            // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+            ws.Slice(batch * 18, batch * 15).Clear();
+            gradH.Slice(0, batch * 2).Clear();
+            gradT.Slice(0, batch).Clear();
+            // v31 = Concat(v18, v30) [3]   
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 3, ws.Slice(a18 + 0), 2);
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(2), 3, ws.Slice(a30 + 0), 1);
+            // v30 = Add(v23, v28) []   
+            // v28 = Add(v12, v15) []   
+            // v23 = Sub(v5, v22) []   
+            // v22 = Mul(v4, v7) []   
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        T g = ws[a30 + b * 1 + i];
+                        ws[a23 + b * 1 + i] += g;
+                        ws[a28 + b * 1 + i] += g;
+                    }
+                    {
+                        T g = ws[a28 + b * 1 + i];
+                        ws[a12 + b * 1 + i] += g;
+                        ws[a15 + b * 1 + i] += g;
+                    }
+                    {
+                        T g = ws[a23 + b * 1 + i];
+                        gradTheta[i] += g;
+                        ws[a22 + b * 1 + i] += -g;
+                    }
+                    {
+                        T g = ws[a22 + b * 1 + i];
+                        gradH[b * 2 + 1 + i] += g * theta[1 + i];
+                        gradTheta[1 + i] += g * h[b * 2 + 1 + i];
+                    }
+                }
+            }
+            // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a18 + 0), 2, ws.Slice(a10 + 0), 1);
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a18 + 1), 2, ws.Slice(a17 + 0), 1);
+            // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
+            // v16 = Mul(v15, v4) []   θ[3] * x * y
+            // v15 = Mul(v14, v3) []   θ[3] * x
+            // v13 = Mul(v12, v4) []   -θ[2] * y
+            // v12 = Neg(v11) []   -θ[2]
+            // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
+            // v9 = Mul(v8, v4) []   θ[1] * x * y
+            // v8 = Mul(v7, v3) []   θ[1] * x
+            // v6 = Mul(v5, v3) []   θ[0] * x
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        T g = ws[a17 + b * 1 + i];
+                        ws[a13 + b * 1 + i] += g;
+                        ws[a16 + b * 1 + i] += g;
+                    }
+                    {
+                        T g = ws[a16 + b * 1 + i];
+                        ws[a15 + b * 1 + i] += g * h[b * 2 + 1 + i];
+                        gradH[b * 2 + 1 + i] += g * ws[f15 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a15 + b * 1 + i];
+                        gradTheta[3 + i] += g * h[b * 2 + i];
+                        gradH[b * 2 + i] += g * theta[3 + i];
+                    }
+                    {
+                        T g = ws[a13 + b * 1 + i];
+                        ws[a12 + b * 1 + i] += g * h[b * 2 + 1 + i];
+                        gradH[b * 2 + 1 + i] += g * ws[f12 + b * 1 + i];
+                    }
+                    {
+                        T xv = theta[2 + i], yv = ws[f12 + b * 1 + i];
+                        gradTheta[2 + i] += (-T.One) * ws[a12 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a10 + b * 1 + i];
+                        ws[a6 + b * 1 + i] += g;
+                        ws[a9 + b * 1 + i] += -g;
+                    }
+                    {
+                        T g = ws[a9 + b * 1 + i];
+                        ws[a8 + b * 1 + i] += g * h[b * 2 + 1 + i];
+                        gradH[b * 2 + 1 + i] += g * ws[f8 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a8 + b * 1 + i];
+                        gradTheta[1 + i] += g * h[b * 2 + i];
+                        gradH[b * 2 + i] += g * theta[1 + i];
+                    }
+                    {
+                        T g = ws[a6 + b * 1 + i];
+                        gradTheta[i] += g * h[b * 2 + i];
+                        gradH[b * 2 + i] += g * theta[i];
+                    }
+                }
+            }
+        }
+        
+        /// <summary>Scratch of the directional methods (h = [z, v], 2·2 per row): 29 values and 29 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+        public static int DirectionalWorkspaceLength(int batch) => batch * 66;
+        
+        public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+            where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+        {
+            global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+            global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 4, nameof(h));
+            global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+            global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+            global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 2, nameof(jvp));
+            global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+            var ws = workspace;
+            int f6 = batch * 0, a6 = batch * 29, d6 = a6;
+            int f8 = batch * 1, a8 = batch * 30, d8 = a8;
+            int f9 = batch * 2, a9 = batch * 31, d9 = a9;
+            int f10 = batch * 3, a10 = batch * 32, d10 = a10;
+            int f12 = batch * 4, a12 = batch * 33, d12 = a12;
+            int f13 = batch * 5, a13 = batch * 34, d13 = a13;
+            int f15 = batch * 6, a15 = batch * 35, d15 = a15;
+            int f16 = batch * 7, a16 = batch * 36, d16 = a16;
+            int f17 = batch * 8, a17 = batch * 37, d17 = a17;
+            int f18 = batch * 9, a18 = batch * 38, d18 = a18;
+            int f22 = batch * 11, a22 = batch * 40, d22 = a22;
+            int f23 = batch * 12, a23 = batch * 41, d23 = a23;
+            int f24 = batch * 13, a24 = batch * 42, d24 = a24;
+            int f25 = batch * 14, a25 = batch * 43, d25 = a25;
+            int f26 = batch * 15, a26 = batch * 44, d26 = a26;
+            int f27 = batch * 16, a27 = batch * 45, d27 = a27;
+            int f28 = batch * 17, a28 = batch * 46, d28 = a28;
+            int f29 = batch * 18, a29 = batch * 47, d29 = a29;
+            int f30 = batch * 19, a30 = batch * 48, d30 = a30;
+            int f31 = batch * 20, a31 = batch * 49, d31 = a31;
+            int f32 = batch * 21, a32 = batch * 50, d32 = a32;
+            int f33 = batch * 22, a33 = batch * 51, d33 = a33;
+            int f34 = batch * 23, a34 = batch * 52, d34 = a34;
+            int f35 = batch * 25, a35 = batch * 54, d35 = a35;
+            // v6 = Mul(v5, v3) []   θ[0] * x
+            // v8 = Mul(v7, v3) []   θ[1] * x
+            // v9 = Mul(v8, v4) []   θ[1] * x * y
+            // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
+            // v12 = Neg(v11) []   -θ[2]
+            // v13 = Mul(v12, v4) []   -θ[2] * y
+            // v15 = Mul(v14, v3) []   θ[3] * x
+            // v16 = Mul(v15, v4) []   θ[3] * x * y
+            // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        ws[f6 + b * 1 + i] = theta[i] * h[b * 4 + i];
+                    }
+                    {
+                        ws[f8 + b * 1 + i] = theta[1 + i] * h[b * 4 + i];
+                    }
+                    {
+                        ws[f9 + b * 1 + i] = ws[f8 + b * 1 + i] * h[b * 4 + 1 + i];
+                    }
+                    {
+                        ws[f10 + b * 1 + i] = ws[f6 + b * 1 + i] - ws[f9 + b * 1 + i];
+                    }
+                    {
+                        T xv = theta[2 + i];
+                        ws[f12 + b * 1 + i] = -xv;
+                    }
+                    {
+                        ws[f13 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 4 + 1 + i];
+                    }
+                    {
+                        ws[f15 + b * 1 + i] = theta[3 + i] * h[b * 4 + i];
+                    }
+                    {
+                        ws[f16 + b * 1 + i] = ws[f15 + b * 1 + i] * h[b * 4 + 1 + i];
+                    }
+                    {
+                        ws[f17 + b * 1 + i] = ws[f13 + b * 1 + i] + ws[f16 + b * 1 + i];
+                    }
+                }
+            }
+            // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f10 + 0), 1, ws.Slice(f18 + 0), 2);
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f17 + 0), 1, ws.Slice(f18 + 1), 2);
+            // v22 = Mul(v5, v20) []   
+            // v23 = Mul(v7, v20) []   
+            // v24 = Mul(v4, v23) []   
+            // v25 = Mul(v8, v21) []   
+            // v26 = Add(v24, v25) []   
+            // v27 = Sub(v22, v26) []   
+            // v28 = Mul(v12, v21) []   
+            // v29 = Mul(v14, v20) []   
+            // v30 = Mul(v4, v29) []   
+            // v31 = Mul(v15, v21) []   
+            // v32 = Add(v30, v31) []   
+            // v33 = Add(v28, v32) []   
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        ws[f22 + b * 1 + i] = theta[i] * h[b * 4 + 2 + i];
+                    }
+                    {
+                        ws[f23 + b * 1 + i] = theta[1 + i] * h[b * 4 + 2 + i];
+                    }
+                    {
+                        ws[f24 + b * 1 + i] = h[b * 4 + 1 + i] * ws[f23 + b * 1 + i];
+                    }
+                    {
+                        ws[f25 + b * 1 + i] = ws[f8 + b * 1 + i] * h[b * 4 + 3 + i];
+                    }
+                    {
+                        ws[f26 + b * 1 + i] = ws[f24 + b * 1 + i] + ws[f25 + b * 1 + i];
+                    }
+                    {
+                        ws[f27 + b * 1 + i] = ws[f22 + b * 1 + i] - ws[f26 + b * 1 + i];
+                    }
+                    {
+                        ws[f28 + b * 1 + i] = ws[f12 + b * 1 + i] * h[b * 4 + 3 + i];
+                    }
+                    {
+                        ws[f29 + b * 1 + i] = theta[3 + i] * h[b * 4 + 2 + i];
+                    }
+                    {
+                        ws[f30 + b * 1 + i] = h[b * 4 + 1 + i] * ws[f29 + b * 1 + i];
+                    }
+                    {
+                        ws[f31 + b * 1 + i] = ws[f15 + b * 1 + i] * h[b * 4 + 3 + i];
+                    }
+                    {
+                        ws[f32 + b * 1 + i] = ws[f30 + b * 1 + i] + ws[f31 + b * 1 + i];
+                    }
+                    {
+                        ws[f33 + b * 1 + i] = ws[f28 + b * 1 + i] + ws[f32 + b * 1 + i];
+                    }
+                }
+            }
+            // v34 = Concat(v27, v33) [2]   
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f27 + 0), 1, ws.Slice(f34 + 0), 2);
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f33 + 0), 1, ws.Slice(f34 + 1), 2);
+            // v35 = Concat(v18, v34) [4]   
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f18 + 0), 2, ws.Slice(f35 + 0), 4);
+            global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f34 + 0), 2, ws.Slice(f35 + 2), 4);
+            // dh = f and jvp, before the reverse sweep
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 2; i++)
+                {
+                    dh[b * 2 + i] = ws[f35 + b * 4 + i];
+                }
+            }
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 2; i++)
+                {
+                    jvp[b * 2 + i] = ws[f35 + b * 4 + 2 + i];
+                }
+            }
+        }
+        
+        public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+            where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+        {
+            global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+            global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 4, nameof(h));
+            global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+            global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+            global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 2, nameof(cotangentJvp));
+            global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 4, nameof(gradH));
+            global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+            global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+            var ws = workspace;
+            int f6 = batch * 0, a6 = batch * 29, d6 = a6;
+            int f8 = batch * 1, a8 = batch * 30, d8 = a8;
+            int f9 = batch * 2, a9 = batch * 31, d9 = a9;
+            int f10 = batch * 3, a10 = batch * 32, d10 = a10;
+            int f12 = batch * 4, a12 = batch * 33, d12 = a12;
+            int f13 = batch * 5, a13 = batch * 34, d13 = a13;
+            int f15 = batch * 6, a15 = batch * 35, d15 = a15;
+            int f16 = batch * 7, a16 = batch * 36, d16 = a16;
+            int f17 = batch * 8, a17 = batch * 37, d17 = a17;
+            int f18 = batch * 9, a18 = batch * 38, d18 = a18;
+            int f22 = batch * 11, a22 = batch * 40, d22 = a22;
+            int f23 = batch * 12, a23 = batch * 41, d23 = a23;
+            int f24 = batch * 13, a24 = batch * 42, d24 = a24;
+            int f25 = batch * 14, a25 = batch * 43, d25 = a25;
+            int f26 = batch * 15, a26 = batch * 44, d26 = a26;
+            int f27 = batch * 16, a27 = batch * 45, d27 = a27;
+            int f28 = batch * 17, a28 = batch * 46, d28 = a28;
+            int f29 = batch * 18, a29 = batch * 47, d29 = a29;
+            int f30 = batch * 19, a30 = batch * 48, d30 = a30;
+            int f31 = batch * 20, a31 = batch * 49, d31 = a31;
+            int f32 = batch * 21, a32 = batch * 50, d32 = a32;
+            int f33 = batch * 22, a33 = batch * 51, d33 = a33;
+            int f34 = batch * 23, a34 = batch * 52, d34 = a34;
+            int f35 = batch * 25, a35 = batch * 54, d35 = a35;
+            // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+            // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+            var cotangent = ws.Slice(batch * 62, batch * 4);
+            for (int b = 0; b < batch; b++)
+            {
+                cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 4, 2));
+                cotangentJvp.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 4 + 2, 2));
+            }
+            global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+            // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+            ws.Slice(batch * 29, batch * 25).Clear();
+            gradH.Slice(0, batch * 4).Clear();
+            gradT.Slice(0, batch).Clear();
+            // v35 = Concat(v18, v34) [4]   
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 4, ws.Slice(a18 + 0), 2);
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(2), 4, ws.Slice(a34 + 0), 2);
+            // v34 = Concat(v27, v33) [2]   
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a34 + 0), 2, ws.Slice(a27 + 0), 1);
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a34 + 1), 2, ws.Slice(a33 + 0), 1);
+            // v33 = Add(v28, v32) []   
+            // v32 = Add(v30, v31) []   
+            // v31 = Mul(v15, v21) []   
+            // v30 = Mul(v4, v29) []   
+            // v29 = Mul(v14, v20) []   
+            // v28 = Mul(v12, v21) []   
+            // v27 = Sub(v22, v26) []   
+            // v26 = Add(v24, v25) []   
+            // v25 = Mul(v8, v21) []   
+            // v24 = Mul(v4, v23) []   
+            // v23 = Mul(v7, v20) []   
+            // v22 = Mul(v5, v20) []   
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        T g = ws[a33 + b * 1 + i];
+                        ws[a28 + b * 1 + i] += g;
+                        ws[a32 + b * 1 + i] += g;
+                    }
+                    {
+                        T g = ws[a32 + b * 1 + i];
+                        ws[a30 + b * 1 + i] += g;
+                        ws[a31 + b * 1 + i] += g;
+                    }
+                    {
+                        T g = ws[a31 + b * 1 + i];
+                        ws[a15 + b * 1 + i] += g * h[b * 4 + 3 + i];
+                        gradH[b * 4 + 3 + i] += g * ws[f15 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a30 + b * 1 + i];
+                        gradH[b * 4 + 1 + i] += g * ws[f29 + b * 1 + i];
+                        ws[a29 + b * 1 + i] += g * h[b * 4 + 1 + i];
+                    }
+                    {
+                        T g = ws[a29 + b * 1 + i];
+                        gradTheta[3 + i] += g * h[b * 4 + 2 + i];
+                        gradH[b * 4 + 2 + i] += g * theta[3 + i];
+                    }
+                    {
+                        T g = ws[a28 + b * 1 + i];
+                        ws[a12 + b * 1 + i] += g * h[b * 4 + 3 + i];
+                        gradH[b * 4 + 3 + i] += g * ws[f12 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a27 + b * 1 + i];
+                        ws[a22 + b * 1 + i] += g;
+                        ws[a26 + b * 1 + i] += -g;
+                    }
+                    {
+                        T g = ws[a26 + b * 1 + i];
+                        ws[a24 + b * 1 + i] += g;
+                        ws[a25 + b * 1 + i] += g;
+                    }
+                    {
+                        T g = ws[a25 + b * 1 + i];
+                        ws[a8 + b * 1 + i] += g * h[b * 4 + 3 + i];
+                        gradH[b * 4 + 3 + i] += g * ws[f8 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a24 + b * 1 + i];
+                        gradH[b * 4 + 1 + i] += g * ws[f23 + b * 1 + i];
+                        ws[a23 + b * 1 + i] += g * h[b * 4 + 1 + i];
+                    }
+                    {
+                        T g = ws[a23 + b * 1 + i];
+                        gradTheta[1 + i] += g * h[b * 4 + 2 + i];
+                        gradH[b * 4 + 2 + i] += g * theta[1 + i];
+                    }
+                    {
+                        T g = ws[a22 + b * 1 + i];
+                        gradTheta[i] += g * h[b * 4 + 2 + i];
+                        gradH[b * 4 + 2 + i] += g * theta[i];
+                    }
+                }
+            }
+            // v18 = Concat(v10, v17) [2]   Vec.Of(θ[0] * x - θ[1] * x * y,                      -θ[2...
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a18 + 0), 2, ws.Slice(a10 + 0), 1);
+            global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a18 + 1), 2, ws.Slice(a17 + 0), 1);
+            // v17 = Add(v13, v16) []   -θ[2] * y + θ[3] * x * y
+            // v16 = Mul(v15, v4) []   θ[3] * x * y
+            // v15 = Mul(v14, v3) []   θ[3] * x
+            // v13 = Mul(v12, v4) []   -θ[2] * y
+            // v12 = Neg(v11) []   -θ[2]
+            // v10 = Sub(v6, v9) []   θ[0] * x - θ[1] * x * y
+            // v9 = Mul(v8, v4) []   θ[1] * x * y
+            // v8 = Mul(v7, v3) []   θ[1] * x
+            // v6 = Mul(v5, v3) []   θ[0] * x
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < 1; i++)
+                {
+                    {
+                        T g = ws[a17 + b * 1 + i];
+                        ws[a13 + b * 1 + i] += g;
+                        ws[a16 + b * 1 + i] += g;
+                    }
+                    {
+                        T g = ws[a16 + b * 1 + i];
+                        ws[a15 + b * 1 + i] += g * h[b * 4 + 1 + i];
+                        gradH[b * 4 + 1 + i] += g * ws[f15 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a15 + b * 1 + i];
+                        gradTheta[3 + i] += g * h[b * 4 + i];
+                        gradH[b * 4 + i] += g * theta[3 + i];
+                    }
+                    {
+                        T g = ws[a13 + b * 1 + i];
+                        ws[a12 + b * 1 + i] += g * h[b * 4 + 1 + i];
+                        gradH[b * 4 + 1 + i] += g * ws[f12 + b * 1 + i];
+                    }
+                    {
+                        T xv = theta[2 + i], yv = ws[f12 + b * 1 + i];
+                        gradTheta[2 + i] += (-T.One) * ws[a12 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a10 + b * 1 + i];
+                        ws[a6 + b * 1 + i] += g;
+                        ws[a9 + b * 1 + i] += -g;
+                    }
+                    {
+                        T g = ws[a9 + b * 1 + i];
+                        ws[a8 + b * 1 + i] += g * h[b * 4 + 1 + i];
+                        gradH[b * 4 + 1 + i] += g * ws[f8 + b * 1 + i];
+                    }
+                    {
+                        T g = ws[a8 + b * 1 + i];
+                        gradTheta[1 + i] += g * h[b * 4 + i];
+                        gradH[b * 4 + i] += g * theta[1 + i];
+                    }
+                    {
+                        T g = ws[a6 + b * 1 + i];
+                        gradTheta[i] += g * h[b * 4 + i];
+                        gradH[b * 4 + i] += g * theta[i];
+                    }
+                }
             }
         }
     }

@@ -7,8 +7,8 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
             
@@ -165,6 +165,596 @@ namespace Demo
                     global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(d3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(d4 + 0), 3);
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d4 + b * 3 + col];
                 }
+            }
+            
+            /// <summary>Scratch of the divergence VJP: 43 values and 43 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            public static int DivergenceWorkspaceLength(int batch) => batch * 93;
+            
+            public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 43, d3 = a3;
+                int f4 = batch * 4, a4 = batch * 47, d4 = a4;
+                int f7 = batch * 7, a7 = batch * 50, d7 = a7;
+                int f8 = batch * 10, a8 = batch * 53, d8 = a8;
+                int f9 = batch * 14, a9 = batch * 57, d9 = a9;
+                int f11 = batch * 17, a11 = batch * 60, d11 = a11;
+                int f12 = batch * 20, a12 = batch * 63, d12 = a12;
+                int f13 = batch * 24, a13 = batch * 67, d13 = a13;
+                int f15 = batch * 27, a15 = batch * 70, d15 = a15;
+                int f16 = batch * 28, a16 = batch * 71, d16 = a16;
+                int f17 = batch * 31, a17 = batch * 74, d17 = a17;
+                int f18 = batch * 35, a18 = batch * 78, d18 = a18;
+                int f20 = batch * 38, a20 = batch * 81, d20 = a20;
+                int f21 = batch * 39, a21 = batch * 82, d21 = a21;
+                T k5 = T.CreateTruncating(1d);
+                T k6 = T.CreateTruncating(0d);
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 89, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v3 = Concat(v0, v1) [4]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, h.Slice(0), 3, ws.Slice(f3 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f3 + 3), 4);
+                // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
+                // v7 = Concat(v5, v6, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f7 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f7 + b * 3 + 1 + i] = k6;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f7 + b * 3 + 2 + i] = k6;
+                    }
+                }
+                // v8 = Concat(v7, v6) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f7 + 0), 3, ws.Slice(f8 + 0), 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 4 + 3 + i] = k6;
+                    }
+                }
+                // v9 = MatVec(v2, v8) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f8 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f9 + 0), 3);
+                // v11 = Concat(v6, v5, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + i] = k6;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 2 + i] = k6;
+                    }
+                }
+                // v12 = Concat(v11, v6) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f11 + 0), 3, ws.Slice(f12 + 0), 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 4 + 3 + i] = k6;
+                    }
+                }
+                // v13 = MatVec(v2, v12) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f12 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f13 + 0), 3);
+                // v15 = Add(v10, v14) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f15 + b * 1 + i] = ws[f9 + b * 3 + i] + ws[f13 + b * 3 + 1 + i];
+                    }
+                }
+                // v16 = Concat(v6, v6, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f16 + b * 3 + i] = k6;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f16 + b * 3 + 1 + i] = k6;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f16 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v17 = Concat(v16, v6) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f16 + 0), 3, ws.Slice(f17 + 0), 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f17 + b * 4 + 3 + i] = k6;
+                    }
+                }
+                // v18 = MatVec(v2, v17) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f17 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f18 + 0), 3);
+                // v20 = Add(v15, v19) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f20 + b * 1 + i] = ws[f15 + b * 1 + i] + ws[f18 + b * 3 + 2 + i];
+                    }
+                }
+                // v21 = Concat(v4, v20) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f4 + 0), 3, ws.Slice(f21 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f20 + 0), 1, ws.Slice(f21 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f21 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f21 + b * 4 + 3 + i];
+                    }
+                }
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 43, batch * 39).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v21 = Concat(v4, v20) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a20 + 0), 1);
+                // v20 = Add(v15, v19) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a20 + b * 1 + i];
+                        ws[a15 + b * 1 + i] += g;
+                        ws[a18 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v18 = MatVec(v2, v17) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a18 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a17 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a18 + 0), 3, ws.Slice(f17 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                // v17 = Concat(v16, v6) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a17 + 0), 4, ws.Slice(a16 + 0), 3);
+                // v16 = Concat(v6, v6, v5) [3]   
+                // v15 = Add(v10, v14) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a15 + b * 1 + i];
+                        ws[a9 + b * 3 + i] += g;
+                        ws[a13 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v13 = MatVec(v2, v12) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a13 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a12 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a13 + 0), 3, ws.Slice(f12 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                // v12 = Concat(v11, v6) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a12 + 0), 4, ws.Slice(a11 + 0), 3);
+                // v11 = Concat(v6, v5, v6) [3]   
+                // v9 = MatVec(v2, v8) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a9 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a8 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a9 + 0), 3, ws.Slice(f8 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                // v8 = Concat(v7, v6) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a8 + 0), 4, ws.Slice(a7 + 0), 3);
+                // v7 = Concat(v5, v6, v6) [3]   
+                // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a4 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a4 + 0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                // v3 = Concat(v0, v1) [4]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a3 + 0), 4, gradH.Slice(0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a3 + 3), 4, gradT, 1);
+            }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 43, d3 = a3;
+                int f4 = batch * 4, a4 = batch * 47, d4 = a4;
+                int f7 = batch * 7, a7 = batch * 50, d7 = a7;
+                int f8 = batch * 10, a8 = batch * 53, d8 = a8;
+                int f9 = batch * 14, a9 = batch * 57, d9 = a9;
+                int f11 = batch * 17, a11 = batch * 60, d11 = a11;
+                int f12 = batch * 20, a12 = batch * 63, d12 = a12;
+                int f13 = batch * 24, a13 = batch * 67, d13 = a13;
+                int f15 = batch * 27, a15 = batch * 70, d15 = a15;
+                int f16 = batch * 28, a16 = batch * 71, d16 = a16;
+                int f17 = batch * 31, a17 = batch * 74, d17 = a17;
+                int f18 = batch * 35, a18 = batch * 78, d18 = a18;
+                int f20 = batch * 38, a20 = batch * 81, d20 = a20;
+                int f21 = batch * 39, a21 = batch * 82, d21 = a21;
+                T k5 = T.CreateTruncating(1d);
+                T k6 = T.CreateTruncating(0d);
+                // v3 = Concat(v0, v1) [4]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, h.Slice(0), 3, ws.Slice(f3 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f3 + 3), 4);
+                // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f3 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f4 + 0), 3);
+                // v7 = Concat(v5, v6, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f7 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f7 + b * 3 + 1 + i] = k6;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f7 + b * 3 + 2 + i] = k6;
+                    }
+                }
+                // v8 = Concat(v7, v6) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f7 + 0), 3, ws.Slice(f8 + 0), 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 4 + 3 + i] = k6;
+                    }
+                }
+                // v9 = MatVec(v2, v8) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f8 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f9 + 0), 3);
+                // v11 = Concat(v6, v5, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + i] = k6;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 2 + i] = k6;
+                    }
+                }
+                // v12 = Concat(v11, v6) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f11 + 0), 3, ws.Slice(f12 + 0), 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 4 + 3 + i] = k6;
+                    }
+                }
+                // v13 = MatVec(v2, v12) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f12 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f13 + 0), 3);
+                // v15 = Add(v10, v14) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f15 + b * 1 + i] = ws[f9 + b * 3 + i] + ws[f13 + b * 3 + 1 + i];
+                    }
+                }
+                // v16 = Concat(v6, v6, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f16 + b * 3 + i] = k6;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f16 + b * 3 + 1 + i] = k6;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f16 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v17 = Concat(v16, v6) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f16 + 0), 3, ws.Slice(f17 + 0), 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f17 + b * 4 + 3 + i] = k6;
+                    }
+                }
+                // v18 = MatVec(v2, v17) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f17 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f18 + 0), 3);
+                // v20 = Add(v15, v19) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f20 + b * 1 + i] = ws[f15 + b * 1 + i] + ws[f18 + b * 3 + 2 + i];
+                    }
+                }
+                // v21 = Concat(v4, v20) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f4 + 0), 3, ws.Slice(f21 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f20 + 0), 1, ws.Slice(f21 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f21 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f21 + b * 4 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 43, d3 = a3;
+                int f4 = batch * 4, a4 = batch * 47, d4 = a4;
+                int f7 = batch * 7, a7 = batch * 50, d7 = a7;
+                int f8 = batch * 10, a8 = batch * 53, d8 = a8;
+                int f9 = batch * 14, a9 = batch * 57, d9 = a9;
+                int f11 = batch * 17, a11 = batch * 60, d11 = a11;
+                int f12 = batch * 20, a12 = batch * 63, d12 = a12;
+                int f13 = batch * 24, a13 = batch * 67, d13 = a13;
+                int f15 = batch * 27, a15 = batch * 70, d15 = a15;
+                int f16 = batch * 28, a16 = batch * 71, d16 = a16;
+                int f17 = batch * 31, a17 = batch * 74, d17 = a17;
+                int f18 = batch * 35, a18 = batch * 78, d18 = a18;
+                int f20 = batch * 38, a20 = batch * 81, d20 = a20;
+                int f21 = batch * 39, a21 = batch * 82, d21 = a21;
+                T k5 = T.CreateTruncating(1d);
+                T k6 = T.CreateTruncating(0d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 89, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 43, batch * 39).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v21 = Concat(v4, v20) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a20 + 0), 1);
+                // v20 = Add(v15, v19) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a20 + b * 1 + i];
+                        ws[a15 + b * 1 + i] += g;
+                        ws[a18 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v18 = MatVec(v2, v17) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a18 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a17 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a18 + 0), 3, ws.Slice(f17 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                // v17 = Concat(v16, v6) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a17 + 0), 4, ws.Slice(a16 + 0), 3);
+                // v16 = Concat(v6, v6, v5) [3]   
+                // v15 = Add(v10, v14) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a15 + b * 1 + i];
+                        ws[a9 + b * 3 + i] += g;
+                        ws[a13 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v13 = MatVec(v2, v12) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a13 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a12 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a13 + 0), 3, ws.Slice(f12 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                // v12 = Concat(v11, v6) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a12 + 0), 4, ws.Slice(a11 + 0), 3);
+                // v11 = Concat(v6, v5, v6) [3]   
+                // v9 = MatVec(v2, v8) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a9 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a8 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a9 + 0), 3, ws.Slice(f8 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                // v8 = Concat(v7, v6) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a8 + 0), 4, ws.Slice(a7 + 0), 3);
+                // v7 = Concat(v5, v6, v6) [3]   
+                // v4 = MatVec(v2, v3) [3]   W * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a4 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a4 + 0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                // v3 = Concat(v0, v1) [4]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a3 + 0), 4, gradH.Slice(0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a3 + 3), 4, gradT, 1);
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 20 values and 20 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 52;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f4 = batch * 0, a4 = batch * 20, d4 = a4;
+                int f5 = batch * 4, a5 = batch * 24, d5 = a5;
+                int f8 = batch * 7, a8 = batch * 27, d8 = a8;
+                int f9 = batch * 11, a9 = batch * 31, d9 = a9;
+                int f10 = batch * 14, a10 = batch * 34, d10 = a10;
+                T k7 = T.CreateTruncating(0d);
+                // v4 = Concat(v1, v2) [4]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, h.Slice(0), 6, ws.Slice(f4 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, t, 1, ws.Slice(f4 + 3), 4);
+                // v5 = MatVec(v3, v4) [3]   W * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f4 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f5 + 0), 3);
+                // v8 = Concat(v6, v7) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, h.Slice(3), 6, ws.Slice(f8 + 0), 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 4 + 3 + i] = k7;
+                    }
+                }
+                // v9 = MatVec(v3, v8) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 3, 4, T.One, ws.Slice(f8 + 0), 4, theta.Slice(0), 4, T.Zero, ws.Slice(f9 + 0), 3);
+                // v10 = Concat(v5, v9) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f5 + 0), 3, ws.Slice(f10 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f9 + 0), 3, ws.Slice(f10 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f10 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f10 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f4 = batch * 0, a4 = batch * 20, d4 = a4;
+                int f5 = batch * 4, a5 = batch * 24, d5 = a5;
+                int f8 = batch * 7, a8 = batch * 27, d8 = a8;
+                int f9 = batch * 11, a9 = batch * 31, d9 = a9;
+                int f10 = batch * 14, a10 = batch * 34, d10 = a10;
+                T k7 = T.CreateTruncating(0d);
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 46, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 20, batch * 14).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v10 = Concat(v5, v9) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a5 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a9 + 0), 3);
+                // v9 = MatVec(v3, v8) [3]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a9 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a8 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a9 + 0), 3, ws.Slice(f8 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                // v8 = Concat(v6, v7) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a8 + 0), 4, gradH.Slice(3), 6);
+                // v5 = MatVec(v3, v4) [3]   W * Concat(h, t)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a5 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a4 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a5 + 0), 3, ws.Slice(f4 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                // v4 = Concat(v1, v2) [4]   Concat(h, t)
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, ws.Slice(a4 + 0), 4, gradH.Slice(0), 6);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a4 + 3), 4, gradT, 1);
             }
         }
     }

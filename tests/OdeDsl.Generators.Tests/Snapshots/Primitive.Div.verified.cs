@@ -7,8 +7,8 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
             
@@ -235,6 +235,642 @@ namespace Demo
                     // v5 = Div(v0, v4) [3]   h / (2f + b * b)
                     global::OdeDsl.Tensors.Elementwise.Divide<T>(tangent.Slice(0, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(d5, batch * 3));
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d5 + b * 3 + col];
+                }
+            }
+            
+            /// <summary>Scratch of the divergence VJP: 33 values and 33 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            public static int DivergenceWorkspaceLength(int batch) => batch * 73;
+            
+            public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 33, d3 = a3;
+                int f4 = batch * 3, a4 = batch * 36, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 39, d5 = a5;
+                int f8 = batch * 9, a8 = batch * 42, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 45, d9 = a9;
+                int f11 = batch * 15, a11 = batch * 48, d11 = a11;
+                int f12 = batch * 18, a12 = batch * 51, d12 = a12;
+                int f14 = batch * 21, a14 = batch * 54, d14 = a14;
+                int f15 = batch * 22, a15 = batch * 55, d15 = a15;
+                int f16 = batch * 25, a16 = batch * 58, d16 = a16;
+                int f18 = batch * 28, a18 = batch * 61, d18 = a18;
+                int f19 = batch * 29, a19 = batch * 62, d19 = a19;
+                T k2 = T.CreateTruncating(2d);
+                T k6 = T.CreateTruncating(1d);
+                T k7 = T.CreateTruncating(0d);
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 69, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v3 = Mul(v1, v1) [3]   b * b
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f3 + b * 3 + i] = theta[i] * theta[i];
+                    }
+                }
+                // v4 = Add(v2, v3) [3]   2f + b * b
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k2, ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                // v5 = Div(v0, v4) [3]   h / (2f + b * b)
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(h.Slice(0, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
+                // v8 = Concat(v6, v7, v7) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 3 + i] = k6;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 3 + 1 + i] = k7;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 3 + 2 + i] = k7;
+                    }
+                }
+                // v9 = Div(v8, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(ws.Slice(f8, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f9, batch * 3));
+                // v11 = Concat(v7, v6, v7) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + i] = k7;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 1 + i] = k6;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 2 + i] = k7;
+                    }
+                }
+                // v12 = Div(v11, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(ws.Slice(f11, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f12, batch * 3));
+                // v14 = Add(v10, v13) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 1 + i] = ws[f9 + b * 3 + i] + ws[f12 + b * 3 + 1 + i];
+                    }
+                }
+                // v15 = Concat(v7, v7, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f15 + b * 3 + i] = k7;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f15 + b * 3 + 1 + i] = k7;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f15 + b * 3 + 2 + i] = k6;
+                    }
+                }
+                // v16 = Div(v15, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(ws.Slice(f15, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f16, batch * 3));
+                // v18 = Add(v14, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 1 + i] = ws[f14 + b * 1 + i] + ws[f16 + b * 3 + 2 + i];
+                    }
+                }
+                // v19 = Concat(v5, v18) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f5 + 0), 3, ws.Slice(f19 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f18 + 0), 1, ws.Slice(f19 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f19 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f19 + b * 4 + 3 + i];
+                    }
+                }
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 33, batch * 29).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v19 = Concat(v5, v18) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a5 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a18 + 0), 1);
+                // v18 = Add(v14, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a18 + b * 1 + i];
+                        ws[a14 + b * 1 + i] += g;
+                        ws[a16 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v16 = Div(v15, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a16 + b * 3 + i];
+                        ws[a15 + b * 3 + i] += g / ws[f4 + b * 3 + i];
+                        ws[a4 + b * 3 + i] += -g * ws[f16 + b * 3 + i] / ws[f4 + b * 3 + i];
+                    }
+                }
+                // v15 = Concat(v7, v7, v6) [3]   
+                // v14 = Add(v10, v13) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a14 + b * 1 + i];
+                        ws[a9 + b * 3 + i] += g;
+                        ws[a12 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v12 = Div(v11, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a12 + b * 3 + i];
+                        ws[a11 + b * 3 + i] += g / ws[f4 + b * 3 + i];
+                        ws[a4 + b * 3 + i] += -g * ws[f12 + b * 3 + i] / ws[f4 + b * 3 + i];
+                    }
+                }
+                // v11 = Concat(v7, v6, v7) [3]   
+                // v9 = Div(v8, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a9 + b * 3 + i];
+                        ws[a8 + b * 3 + i] += g / ws[f4 + b * 3 + i];
+                        ws[a4 + b * 3 + i] += -g * ws[f9 + b * 3 + i] / ws[f4 + b * 3 + i];
+                    }
+                }
+                // v8 = Concat(v6, v7, v7) [3]   
+                // v5 = Div(v0, v4) [3]   h / (2f + b * b)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a5 + b * 3 + i];
+                        gradH[b * 3 + i] += g / ws[f4 + b * 3 + i];
+                        ws[a4 + b * 3 + i] += -g * ws[f5 + b * 3 + i] / ws[f4 + b * 3 + i];
+                    }
+                }
+                // v4 = Add(v2, v3) [3]   2f + b * b
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a4, batch * 3), ws.Slice(a3, batch * 3));
+                // v3 = Mul(v1, v1) [3]   b * b
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a3 + b * 3 + i];
+                        gradTheta[i] += g * theta[i];
+                        gradTheta[i] += g * theta[i];
+                    }
+                }
+            }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 33, d3 = a3;
+                int f4 = batch * 3, a4 = batch * 36, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 39, d5 = a5;
+                int f8 = batch * 9, a8 = batch * 42, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 45, d9 = a9;
+                int f11 = batch * 15, a11 = batch * 48, d11 = a11;
+                int f12 = batch * 18, a12 = batch * 51, d12 = a12;
+                int f14 = batch * 21, a14 = batch * 54, d14 = a14;
+                int f15 = batch * 22, a15 = batch * 55, d15 = a15;
+                int f16 = batch * 25, a16 = batch * 58, d16 = a16;
+                int f18 = batch * 28, a18 = batch * 61, d18 = a18;
+                int f19 = batch * 29, a19 = batch * 62, d19 = a19;
+                T k2 = T.CreateTruncating(2d);
+                T k6 = T.CreateTruncating(1d);
+                T k7 = T.CreateTruncating(0d);
+                // v3 = Mul(v1, v1) [3]   b * b
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f3 + b * 3 + i] = theta[i] * theta[i];
+                    }
+                }
+                // v4 = Add(v2, v3) [3]   2f + b * b
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k2, ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                // v5 = Div(v0, v4) [3]   h / (2f + b * b)
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(h.Slice(0, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
+                // v8 = Concat(v6, v7, v7) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 3 + i] = k6;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 3 + 1 + i] = k7;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 3 + 2 + i] = k7;
+                    }
+                }
+                // v9 = Div(v8, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(ws.Slice(f8, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f9, batch * 3));
+                // v11 = Concat(v7, v6, v7) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + i] = k7;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 1 + i] = k6;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 2 + i] = k7;
+                    }
+                }
+                // v12 = Div(v11, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(ws.Slice(f11, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f12, batch * 3));
+                // v14 = Add(v10, v13) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 1 + i] = ws[f9 + b * 3 + i] + ws[f12 + b * 3 + 1 + i];
+                    }
+                }
+                // v15 = Concat(v7, v7, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f15 + b * 3 + i] = k7;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f15 + b * 3 + 1 + i] = k7;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f15 + b * 3 + 2 + i] = k6;
+                    }
+                }
+                // v16 = Div(v15, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(ws.Slice(f15, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f16, batch * 3));
+                // v18 = Add(v14, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 1 + i] = ws[f14 + b * 1 + i] + ws[f16 + b * 3 + 2 + i];
+                    }
+                }
+                // v19 = Concat(v5, v18) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f5 + 0), 3, ws.Slice(f19 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f18 + 0), 1, ws.Slice(f19 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f19 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f19 + b * 4 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 33, d3 = a3;
+                int f4 = batch * 3, a4 = batch * 36, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 39, d5 = a5;
+                int f8 = batch * 9, a8 = batch * 42, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 45, d9 = a9;
+                int f11 = batch * 15, a11 = batch * 48, d11 = a11;
+                int f12 = batch * 18, a12 = batch * 51, d12 = a12;
+                int f14 = batch * 21, a14 = batch * 54, d14 = a14;
+                int f15 = batch * 22, a15 = batch * 55, d15 = a15;
+                int f16 = batch * 25, a16 = batch * 58, d16 = a16;
+                int f18 = batch * 28, a18 = batch * 61, d18 = a18;
+                int f19 = batch * 29, a19 = batch * 62, d19 = a19;
+                T k2 = T.CreateTruncating(2d);
+                T k6 = T.CreateTruncating(1d);
+                T k7 = T.CreateTruncating(0d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 69, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 33, batch * 29).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v19 = Concat(v5, v18) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a5 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a18 + 0), 1);
+                // v18 = Add(v14, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a18 + b * 1 + i];
+                        ws[a14 + b * 1 + i] += g;
+                        ws[a16 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v16 = Div(v15, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a16 + b * 3 + i];
+                        ws[a15 + b * 3 + i] += g / ws[f4 + b * 3 + i];
+                        ws[a4 + b * 3 + i] += -g * ws[f16 + b * 3 + i] / ws[f4 + b * 3 + i];
+                    }
+                }
+                // v15 = Concat(v7, v7, v6) [3]   
+                // v14 = Add(v10, v13) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a14 + b * 1 + i];
+                        ws[a9 + b * 3 + i] += g;
+                        ws[a12 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v12 = Div(v11, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a12 + b * 3 + i];
+                        ws[a11 + b * 3 + i] += g / ws[f4 + b * 3 + i];
+                        ws[a4 + b * 3 + i] += -g * ws[f12 + b * 3 + i] / ws[f4 + b * 3 + i];
+                    }
+                }
+                // v11 = Concat(v7, v6, v7) [3]   
+                // v9 = Div(v8, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a9 + b * 3 + i];
+                        ws[a8 + b * 3 + i] += g / ws[f4 + b * 3 + i];
+                        ws[a4 + b * 3 + i] += -g * ws[f9 + b * 3 + i] / ws[f4 + b * 3 + i];
+                    }
+                }
+                // v8 = Concat(v6, v7, v7) [3]   
+                // v5 = Div(v0, v4) [3]   h / (2f + b * b)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a5 + b * 3 + i];
+                        gradH[b * 3 + i] += g / ws[f4 + b * 3 + i];
+                        ws[a4 + b * 3 + i] += -g * ws[f5 + b * 3 + i] / ws[f4 + b * 3 + i];
+                    }
+                }
+                // v4 = Add(v2, v3) [3]   2f + b * b
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a4, batch * 3), ws.Slice(a3, batch * 3));
+                // v3 = Mul(v1, v1) [3]   b * b
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a3 + b * 3 + i];
+                        gradTheta[i] += g * theta[i];
+                        gradTheta[i] += g * theta[i];
+                    }
+                }
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 18 values and 18 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 48;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f4 = batch * 0, a4 = batch * 18, d4 = a4;
+                int f5 = batch * 3, a5 = batch * 21, d5 = a5;
+                int f6 = batch * 6, a6 = batch * 24, d6 = a6;
+                int f8 = batch * 9, a8 = batch * 27, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 30, d9 = a9;
+                T k3 = T.CreateTruncating(2d);
+                // v4 = Mul(v2, v2) [3]   b * b
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f4 + b * 3 + i] = theta[i] * theta[i];
+                    }
+                }
+                // v5 = Add(v3, v4) [3]   2f + b * b
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k3, ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
+                // v6 = Div(v1, v5) [3]   h / (2f + b * b)
+                // v8 = Div(v7, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f6 + b * 3 + i] = h[b * 6 + i] / ws[f5 + b * 3 + i];
+                        }
+                        {
+                            ws[f8 + b * 3 + i] = h[b * 6 + 3 + i] / ws[f5 + b * 3 + i];
+                        }
+                    }
+                }
+                // v9 = Concat(v6, v8) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f6 + 0), 3, ws.Slice(f9 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f8 + 0), 3, ws.Slice(f9 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f9 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f9 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f4 = batch * 0, a4 = batch * 18, d4 = a4;
+                int f5 = batch * 3, a5 = batch * 21, d5 = a5;
+                int f6 = batch * 6, a6 = batch * 24, d6 = a6;
+                int f8 = batch * 9, a8 = batch * 27, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 30, d9 = a9;
+                T k3 = T.CreateTruncating(2d);
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 42, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 18, batch * 12).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v9 = Concat(v6, v8) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a6 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a8 + 0), 3);
+                // v8 = Div(v7, v5) [3]   
+                // v6 = Div(v1, v5) [3]   h / (2f + b * b)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a8 + b * 3 + i];
+                            gradH[b * 6 + 3 + i] += g / ws[f5 + b * 3 + i];
+                            ws[a5 + b * 3 + i] += -g * ws[f8 + b * 3 + i] / ws[f5 + b * 3 + i];
+                        }
+                        {
+                            T g = ws[a6 + b * 3 + i];
+                            gradH[b * 6 + i] += g / ws[f5 + b * 3 + i];
+                            ws[a5 + b * 3 + i] += -g * ws[f6 + b * 3 + i] / ws[f5 + b * 3 + i];
+                        }
+                    }
+                }
+                // v5 = Add(v3, v4) [3]   2f + b * b
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a5, batch * 3), ws.Slice(a4, batch * 3));
+                // v4 = Mul(v2, v2) [3]   b * b
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a4 + b * 3 + i];
+                        gradTheta[i] += g * theta[i];
+                        gradTheta[i] += g * theta[i];
+                    }
                 }
             }
         }

@@ -7,8 +7,8 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
             
@@ -262,6 +262,954 @@ namespace Demo
                         }
                     }
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d3 + b * 3 + col];
+                }
+            }
+            
+            /// <summary>Scratch of the divergence VJP: 49 values and 49 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            public static int DivergenceWorkspaceLength(int batch) => batch * 105;
+            
+            public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 49, d2 = a2;
+                int f3 = batch * 1, a3 = batch * 50, d3 = a3;
+                int f6 = batch * 4, a6 = batch * 53, d6 = a6;
+                int f7 = batch * 7, a7 = batch * 56, d7 = a7;
+                int f8 = batch * 8, a8 = batch * 57, d8 = a8;
+                int f9 = batch * 11, a9 = batch * 60, d9 = a9;
+                int f10 = batch * 14, a10 = batch * 63, d10 = a10;
+                int f12 = batch * 17, a12 = batch * 66, d12 = a12;
+                int f13 = batch * 20, a13 = batch * 69, d13 = a13;
+                int f14 = batch * 21, a14 = batch * 70, d14 = a14;
+                int f15 = batch * 24, a15 = batch * 73, d15 = a15;
+                int f16 = batch * 27, a16 = batch * 76, d16 = a16;
+                int f18 = batch * 30, a18 = batch * 79, d18 = a18;
+                int f19 = batch * 31, a19 = batch * 80, d19 = a19;
+                int f20 = batch * 34, a20 = batch * 83, d20 = a20;
+                int f21 = batch * 35, a21 = batch * 84, d21 = a21;
+                int f22 = batch * 38, a22 = batch * 87, d22 = a22;
+                int f23 = batch * 41, a23 = batch * 90, d23 = a23;
+                int f25 = batch * 44, a25 = batch * 93, d25 = a25;
+                int f26 = batch * 45, a26 = batch * 94, d26 = a26;
+                T k4 = T.CreateTruncating(1d);
+                T k5 = T.CreateTruncating(0d);
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 101, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v2 = Dot(v0, v1) []   Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 3 + i] * theta[i];
+                    ws[f2 + b] = s;
+                }
+                // v3 = Mul(v0, v2) [3]   h * Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f3 + b * 3 + i] = h[b * 3 + i] * ws[f2 + b];
+                    }
+                }
+                // v6 = Concat(v4, v5, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v7 = Dot(v6, v1) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f6 + b * 3 + i] * theta[i];
+                    ws[f7 + b] = s;
+                }
+                // v8 = Mul(v2, v6) [3]   
+                // v9 = Mul(v0, v7) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f8 + b * 3 + i] = ws[f2 + b] * ws[f6 + b * 3 + i];
+                        }
+                        {
+                            ws[f9 + b * 3 + i] = h[b * 3 + i] * ws[f7 + b];
+                        }
+                    }
+                }
+                // v10 = Add(v8, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f8, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(f10, batch * 3));
+                // v12 = Concat(v5, v4, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + 1 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v13 = Dot(v12, v1) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f12 + b * 3 + i] * theta[i];
+                    ws[f13 + b] = s;
+                }
+                // v14 = Mul(v2, v12) [3]   
+                // v15 = Mul(v0, v13) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f14 + b * 3 + i] = ws[f2 + b] * ws[f12 + b * 3 + i];
+                        }
+                        {
+                            ws[f15 + b * 3 + i] = h[b * 3 + i] * ws[f13 + b];
+                        }
+                    }
+                }
+                // v16 = Add(v14, v15) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f14, batch * 3), ws.Slice(f15, batch * 3), ws.Slice(f16, batch * 3));
+                // v18 = Add(v11, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 1 + i] = ws[f10 + b * 3 + i] + ws[f16 + b * 3 + 1 + i];
+                    }
+                }
+                // v19 = Concat(v5, v5, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f19 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f19 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f19 + b * 3 + 2 + i] = k4;
+                    }
+                }
+                // v20 = Dot(v19, v1) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f19 + b * 3 + i] * theta[i];
+                    ws[f20 + b] = s;
+                }
+                // v21 = Mul(v2, v19) [3]   
+                // v22 = Mul(v0, v20) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f21 + b * 3 + i] = ws[f2 + b] * ws[f19 + b * 3 + i];
+                        }
+                        {
+                            ws[f22 + b * 3 + i] = h[b * 3 + i] * ws[f20 + b];
+                        }
+                    }
+                }
+                // v23 = Add(v21, v22) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f21, batch * 3), ws.Slice(f22, batch * 3), ws.Slice(f23, batch * 3));
+                // v25 = Add(v18, v24) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f25 + b * 1 + i] = ws[f18 + b * 1 + i] + ws[f23 + b * 3 + 2 + i];
+                    }
+                }
+                // v26 = Concat(v3, v25) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f26 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f25 + 0), 1, ws.Slice(f26 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f26 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f26 + b * 4 + 3 + i];
+                    }
+                }
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 49, batch * 45).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v26 = Concat(v3, v25) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a3 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a25 + 0), 1);
+                // v25 = Add(v18, v24) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a25 + b * 1 + i];
+                        ws[a18 + b * 1 + i] += g;
+                        ws[a23 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v23 = Add(v21, v22) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a23, batch * 3), ws.Slice(a21, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a23, batch * 3), ws.Slice(a22, batch * 3));
+                // v22 = Mul(v0, v20) [3]   
+                // v21 = Mul(v2, v19) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a22 + b * 3 + i];
+                            gradH[b * 3 + i] += g * ws[f20 + b];
+                            ws[a20 + b] += g * h[b * 3 + i];
+                        }
+                        {
+                            T g = ws[a21 + b * 3 + i];
+                            ws[a2 + b] += g * ws[f19 + b * 3 + i];
+                            ws[a19 + b * 3 + i] += g * ws[f2 + b];
+                        }
+                    }
+                }
+                // v20 = Dot(v19, v1) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a20 + b];
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[a19 + b * 3 + i] += g * theta[i];
+                        gradTheta[i] += g * ws[f19 + b * 3 + i];
+                    }
+                }
+                // v19 = Concat(v5, v5, v4) [3]   
+                // v18 = Add(v11, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a18 + b * 1 + i];
+                        ws[a10 + b * 3 + i] += g;
+                        ws[a16 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v16 = Add(v14, v15) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a16, batch * 3), ws.Slice(a14, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a16, batch * 3), ws.Slice(a15, batch * 3));
+                // v15 = Mul(v0, v13) [3]   
+                // v14 = Mul(v2, v12) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a15 + b * 3 + i];
+                            gradH[b * 3 + i] += g * ws[f13 + b];
+                            ws[a13 + b] += g * h[b * 3 + i];
+                        }
+                        {
+                            T g = ws[a14 + b * 3 + i];
+                            ws[a2 + b] += g * ws[f12 + b * 3 + i];
+                            ws[a12 + b * 3 + i] += g * ws[f2 + b];
+                        }
+                    }
+                }
+                // v13 = Dot(v12, v1) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a13 + b];
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[a12 + b * 3 + i] += g * theta[i];
+                        gradTheta[i] += g * ws[f12 + b * 3 + i];
+                    }
+                }
+                // v12 = Concat(v5, v4, v5) [3]   
+                // v10 = Add(v8, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a10, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a10, batch * 3), ws.Slice(a9, batch * 3));
+                // v9 = Mul(v0, v7) [3]   
+                // v8 = Mul(v2, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a9 + b * 3 + i];
+                            gradH[b * 3 + i] += g * ws[f7 + b];
+                            ws[a7 + b] += g * h[b * 3 + i];
+                        }
+                        {
+                            T g = ws[a8 + b * 3 + i];
+                            ws[a2 + b] += g * ws[f6 + b * 3 + i];
+                            ws[a6 + b * 3 + i] += g * ws[f2 + b];
+                        }
+                    }
+                }
+                // v7 = Dot(v6, v1) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a7 + b];
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[a6 + b * 3 + i] += g * theta[i];
+                        gradTheta[i] += g * ws[f6 + b * 3 + i];
+                    }
+                }
+                // v6 = Concat(v4, v5, v5) [3]   
+                // v3 = Mul(v0, v2) [3]   h * Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a3 + b * 3 + i];
+                        gradH[b * 3 + i] += g * ws[f2 + b];
+                        ws[a2 + b] += g * h[b * 3 + i];
+                    }
+                }
+                // v2 = Dot(v0, v1) []   Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a2 + b];
+                    for (int i = 0; i < 3; i++)
+                    {
+                        gradH[b * 3 + i] += g * theta[i];
+                        gradTheta[i] += g * h[b * 3 + i];
+                    }
+                }
+            }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 49, d2 = a2;
+                int f3 = batch * 1, a3 = batch * 50, d3 = a3;
+                int f6 = batch * 4, a6 = batch * 53, d6 = a6;
+                int f7 = batch * 7, a7 = batch * 56, d7 = a7;
+                int f8 = batch * 8, a8 = batch * 57, d8 = a8;
+                int f9 = batch * 11, a9 = batch * 60, d9 = a9;
+                int f10 = batch * 14, a10 = batch * 63, d10 = a10;
+                int f12 = batch * 17, a12 = batch * 66, d12 = a12;
+                int f13 = batch * 20, a13 = batch * 69, d13 = a13;
+                int f14 = batch * 21, a14 = batch * 70, d14 = a14;
+                int f15 = batch * 24, a15 = batch * 73, d15 = a15;
+                int f16 = batch * 27, a16 = batch * 76, d16 = a16;
+                int f18 = batch * 30, a18 = batch * 79, d18 = a18;
+                int f19 = batch * 31, a19 = batch * 80, d19 = a19;
+                int f20 = batch * 34, a20 = batch * 83, d20 = a20;
+                int f21 = batch * 35, a21 = batch * 84, d21 = a21;
+                int f22 = batch * 38, a22 = batch * 87, d22 = a22;
+                int f23 = batch * 41, a23 = batch * 90, d23 = a23;
+                int f25 = batch * 44, a25 = batch * 93, d25 = a25;
+                int f26 = batch * 45, a26 = batch * 94, d26 = a26;
+                T k4 = T.CreateTruncating(1d);
+                T k5 = T.CreateTruncating(0d);
+                // v2 = Dot(v0, v1) []   Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 3 + i] * theta[i];
+                    ws[f2 + b] = s;
+                }
+                // v3 = Mul(v0, v2) [3]   h * Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f3 + b * 3 + i] = h[b * 3 + i] * ws[f2 + b];
+                    }
+                }
+                // v6 = Concat(v4, v5, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v7 = Dot(v6, v1) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f6 + b * 3 + i] * theta[i];
+                    ws[f7 + b] = s;
+                }
+                // v8 = Mul(v2, v6) [3]   
+                // v9 = Mul(v0, v7) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f8 + b * 3 + i] = ws[f2 + b] * ws[f6 + b * 3 + i];
+                        }
+                        {
+                            ws[f9 + b * 3 + i] = h[b * 3 + i] * ws[f7 + b];
+                        }
+                    }
+                }
+                // v10 = Add(v8, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f8, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(f10, batch * 3));
+                // v12 = Concat(v5, v4, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + 1 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v13 = Dot(v12, v1) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f12 + b * 3 + i] * theta[i];
+                    ws[f13 + b] = s;
+                }
+                // v14 = Mul(v2, v12) [3]   
+                // v15 = Mul(v0, v13) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f14 + b * 3 + i] = ws[f2 + b] * ws[f12 + b * 3 + i];
+                        }
+                        {
+                            ws[f15 + b * 3 + i] = h[b * 3 + i] * ws[f13 + b];
+                        }
+                    }
+                }
+                // v16 = Add(v14, v15) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f14, batch * 3), ws.Slice(f15, batch * 3), ws.Slice(f16, batch * 3));
+                // v18 = Add(v11, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 1 + i] = ws[f10 + b * 3 + i] + ws[f16 + b * 3 + 1 + i];
+                    }
+                }
+                // v19 = Concat(v5, v5, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f19 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f19 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f19 + b * 3 + 2 + i] = k4;
+                    }
+                }
+                // v20 = Dot(v19, v1) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f19 + b * 3 + i] * theta[i];
+                    ws[f20 + b] = s;
+                }
+                // v21 = Mul(v2, v19) [3]   
+                // v22 = Mul(v0, v20) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f21 + b * 3 + i] = ws[f2 + b] * ws[f19 + b * 3 + i];
+                        }
+                        {
+                            ws[f22 + b * 3 + i] = h[b * 3 + i] * ws[f20 + b];
+                        }
+                    }
+                }
+                // v23 = Add(v21, v22) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f21, batch * 3), ws.Slice(f22, batch * 3), ws.Slice(f23, batch * 3));
+                // v25 = Add(v18, v24) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f25 + b * 1 + i] = ws[f18 + b * 1 + i] + ws[f23 + b * 3 + 2 + i];
+                    }
+                }
+                // v26 = Concat(v3, v25) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f26 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f25 + 0), 1, ws.Slice(f26 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f26 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f26 + b * 4 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 49, d2 = a2;
+                int f3 = batch * 1, a3 = batch * 50, d3 = a3;
+                int f6 = batch * 4, a6 = batch * 53, d6 = a6;
+                int f7 = batch * 7, a7 = batch * 56, d7 = a7;
+                int f8 = batch * 8, a8 = batch * 57, d8 = a8;
+                int f9 = batch * 11, a9 = batch * 60, d9 = a9;
+                int f10 = batch * 14, a10 = batch * 63, d10 = a10;
+                int f12 = batch * 17, a12 = batch * 66, d12 = a12;
+                int f13 = batch * 20, a13 = batch * 69, d13 = a13;
+                int f14 = batch * 21, a14 = batch * 70, d14 = a14;
+                int f15 = batch * 24, a15 = batch * 73, d15 = a15;
+                int f16 = batch * 27, a16 = batch * 76, d16 = a16;
+                int f18 = batch * 30, a18 = batch * 79, d18 = a18;
+                int f19 = batch * 31, a19 = batch * 80, d19 = a19;
+                int f20 = batch * 34, a20 = batch * 83, d20 = a20;
+                int f21 = batch * 35, a21 = batch * 84, d21 = a21;
+                int f22 = batch * 38, a22 = batch * 87, d22 = a22;
+                int f23 = batch * 41, a23 = batch * 90, d23 = a23;
+                int f25 = batch * 44, a25 = batch * 93, d25 = a25;
+                int f26 = batch * 45, a26 = batch * 94, d26 = a26;
+                T k4 = T.CreateTruncating(1d);
+                T k5 = T.CreateTruncating(0d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 101, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 49, batch * 45).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v26 = Concat(v3, v25) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a3 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a25 + 0), 1);
+                // v25 = Add(v18, v24) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a25 + b * 1 + i];
+                        ws[a18 + b * 1 + i] += g;
+                        ws[a23 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v23 = Add(v21, v22) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a23, batch * 3), ws.Slice(a21, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a23, batch * 3), ws.Slice(a22, batch * 3));
+                // v22 = Mul(v0, v20) [3]   
+                // v21 = Mul(v2, v19) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a22 + b * 3 + i];
+                            gradH[b * 3 + i] += g * ws[f20 + b];
+                            ws[a20 + b] += g * h[b * 3 + i];
+                        }
+                        {
+                            T g = ws[a21 + b * 3 + i];
+                            ws[a2 + b] += g * ws[f19 + b * 3 + i];
+                            ws[a19 + b * 3 + i] += g * ws[f2 + b];
+                        }
+                    }
+                }
+                // v20 = Dot(v19, v1) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a20 + b];
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[a19 + b * 3 + i] += g * theta[i];
+                        gradTheta[i] += g * ws[f19 + b * 3 + i];
+                    }
+                }
+                // v19 = Concat(v5, v5, v4) [3]   
+                // v18 = Add(v11, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a18 + b * 1 + i];
+                        ws[a10 + b * 3 + i] += g;
+                        ws[a16 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v16 = Add(v14, v15) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a16, batch * 3), ws.Slice(a14, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a16, batch * 3), ws.Slice(a15, batch * 3));
+                // v15 = Mul(v0, v13) [3]   
+                // v14 = Mul(v2, v12) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a15 + b * 3 + i];
+                            gradH[b * 3 + i] += g * ws[f13 + b];
+                            ws[a13 + b] += g * h[b * 3 + i];
+                        }
+                        {
+                            T g = ws[a14 + b * 3 + i];
+                            ws[a2 + b] += g * ws[f12 + b * 3 + i];
+                            ws[a12 + b * 3 + i] += g * ws[f2 + b];
+                        }
+                    }
+                }
+                // v13 = Dot(v12, v1) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a13 + b];
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[a12 + b * 3 + i] += g * theta[i];
+                        gradTheta[i] += g * ws[f12 + b * 3 + i];
+                    }
+                }
+                // v12 = Concat(v5, v4, v5) [3]   
+                // v10 = Add(v8, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a10, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a10, batch * 3), ws.Slice(a9, batch * 3));
+                // v9 = Mul(v0, v7) [3]   
+                // v8 = Mul(v2, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a9 + b * 3 + i];
+                            gradH[b * 3 + i] += g * ws[f7 + b];
+                            ws[a7 + b] += g * h[b * 3 + i];
+                        }
+                        {
+                            T g = ws[a8 + b * 3 + i];
+                            ws[a2 + b] += g * ws[f6 + b * 3 + i];
+                            ws[a6 + b * 3 + i] += g * ws[f2 + b];
+                        }
+                    }
+                }
+                // v7 = Dot(v6, v1) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a7 + b];
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[a6 + b * 3 + i] += g * theta[i];
+                        gradTheta[i] += g * ws[f6 + b * 3 + i];
+                    }
+                }
+                // v6 = Concat(v4, v5, v5) [3]   
+                // v3 = Mul(v0, v2) [3]   h * Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a3 + b * 3 + i];
+                        gradH[b * 3 + i] += g * ws[f2 + b];
+                        ws[a2 + b] += g * h[b * 3 + i];
+                    }
+                }
+                // v2 = Dot(v0, v1) []   Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a2 + b];
+                    for (int i = 0; i < 3; i++)
+                    {
+                        gradH[b * 3 + i] += g * theta[i];
+                        gradTheta[i] += g * h[b * 3 + i];
+                    }
+                }
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 20 values and 20 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 52;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 20, d3 = a3;
+                int f4 = batch * 1, a4 = batch * 21, d4 = a4;
+                int f6 = batch * 4, a6 = batch * 24, d6 = a6;
+                int f7 = batch * 5, a7 = batch * 25, d7 = a7;
+                int f8 = batch * 8, a8 = batch * 28, d8 = a8;
+                int f9 = batch * 11, a9 = batch * 31, d9 = a9;
+                int f10 = batch * 14, a10 = batch * 34, d10 = a10;
+                // v3 = Dot(v1, v2) []   Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 6 + i] * theta[i];
+                    ws[f3 + b] = s;
+                }
+                // v4 = Mul(v1, v3) [3]   h * Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f4 + b * 3 + i] = h[b * 6 + i] * ws[f3 + b];
+                    }
+                }
+                // v6 = Dot(v5, v2) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 6 + 3 + i] * theta[i];
+                    ws[f6 + b] = s;
+                }
+                // v7 = Mul(v3, v5) [3]   
+                // v8 = Mul(v1, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f7 + b * 3 + i] = ws[f3 + b] * h[b * 6 + 3 + i];
+                        }
+                        {
+                            ws[f8 + b * 3 + i] = h[b * 6 + i] * ws[f6 + b];
+                        }
+                    }
+                }
+                // v9 = Add(v7, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f7, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(f9, batch * 3));
+                // v10 = Concat(v4, v9) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f4 + 0), 3, ws.Slice(f10 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f9 + 0), 3, ws.Slice(f10 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f10 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f10 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 20, d3 = a3;
+                int f4 = batch * 1, a4 = batch * 21, d4 = a4;
+                int f6 = batch * 4, a6 = batch * 24, d6 = a6;
+                int f7 = batch * 5, a7 = batch * 25, d7 = a7;
+                int f8 = batch * 8, a8 = batch * 28, d8 = a8;
+                int f9 = batch * 11, a9 = batch * 31, d9 = a9;
+                int f10 = batch * 14, a10 = batch * 34, d10 = a10;
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 46, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 20, batch * 14).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v10 = Concat(v4, v9) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a9 + 0), 3);
+                // v9 = Add(v7, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(a7, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(a8, batch * 3));
+                // v8 = Mul(v1, v6) [3]   
+                // v7 = Mul(v3, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a8 + b * 3 + i];
+                            gradH[b * 6 + i] += g * ws[f6 + b];
+                            ws[a6 + b] += g * h[b * 6 + i];
+                        }
+                        {
+                            T g = ws[a7 + b * 3 + i];
+                            ws[a3 + b] += g * h[b * 6 + 3 + i];
+                            gradH[b * 6 + 3 + i] += g * ws[f3 + b];
+                        }
+                    }
+                }
+                // v6 = Dot(v5, v2) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a6 + b];
+                    for (int i = 0; i < 3; i++)
+                    {
+                        gradH[b * 6 + 3 + i] += g * theta[i];
+                        gradTheta[i] += g * h[b * 6 + 3 + i];
+                    }
+                }
+                // v4 = Mul(v1, v3) [3]   h * Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a4 + b * 3 + i];
+                        gradH[b * 6 + i] += g * ws[f3 + b];
+                        ws[a3 + b] += g * h[b * 6 + i];
+                    }
+                }
+                // v3 = Dot(v1, v2) []   Dot(h, w)
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a3 + b];
+                    for (int i = 0; i < 3; i++)
+                    {
+                        gradH[b * 6 + i] += g * theta[i];
+                        gradTheta[i] += g * h[b * 6 + i];
+                    }
                 }
             }
         }

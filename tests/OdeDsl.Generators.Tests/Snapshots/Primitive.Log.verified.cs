@@ -7,8 +7,8 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
             
@@ -180,6 +180,654 @@ namespace Demo
                     // v4 = Log(v3) [3]   Log(1f + Square(h))
                     global::OdeDsl.Tensors.Elementwise.Divide<T>(ws.Slice(d3, batch * 3), ws.Slice(f3, batch * 3), ws.Slice(d4, batch * 3));
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d4 + b * 3 + col];
+                }
+            }
+            
+            /// <summary>Scratch of the divergence VJP: 48 values and 48 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            public static int DivergenceWorkspaceLength(int batch) => batch * 103;
+            
+            public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 48, d2 = a2;
+                int f3 = batch * 3, a3 = batch * 51, d3 = a3;
+                int f4 = batch * 6, a4 = batch * 54, d4 = a4;
+                int f6 = batch * 9, a6 = batch * 57, d6 = a6;
+                int f8 = batch * 12, a8 = batch * 60, d8 = a8;
+                int f9 = batch * 15, a9 = batch * 63, d9 = a9;
+                int f10 = batch * 18, a10 = batch * 66, d10 = a10;
+                int f11 = batch * 21, a11 = batch * 69, d11 = a11;
+                int f13 = batch * 24, a13 = batch * 72, d13 = a13;
+                int f14 = batch * 27, a14 = batch * 75, d14 = a14;
+                int f15 = batch * 30, a15 = batch * 78, d15 = a15;
+                int f17 = batch * 33, a17 = batch * 81, d17 = a17;
+                int f18 = batch * 34, a18 = batch * 82, d18 = a18;
+                int f19 = batch * 37, a19 = batch * 85, d19 = a19;
+                int f20 = batch * 40, a20 = batch * 88, d20 = a20;
+                int f22 = batch * 43, a22 = batch * 91, d22 = a22;
+                int f23 = batch * 44, a23 = batch * 92, d23 = a23;
+                T k1 = T.CreateTruncating(1d);
+                T k5 = T.CreateTruncating(0d);
+                T k7 = T.CreateTruncating(2d);
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 99, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v2 = Square(v0) [3]   Square(h)
+                global::OdeDsl.Tensors.Elementwise.Square<T>(h.Slice(0, batch * 3), ws.Slice(f2, batch * 3));
+                // v3 = Add(v1, v2) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k1, ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
+                // v4 = Log(v3) [3]   Log(1f + Square(h))
+                global::OdeDsl.Tensors.Elementwise.Log<T>(ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                // v6 = Concat(v1, v5, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v8 = Mul(v7, v0) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(k7, h.Slice(0, batch * 3), ws.Slice(f8, batch * 3));
+                // v9 = Mul(v8, v6) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f8, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f9, batch * 3));
+                // v10 = Div(v1, v3) [3]   
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(k1, ws.Slice(f3, batch * 3), ws.Slice(f10, batch * 3));
+                // v11 = Mul(v10, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f10, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(f11, batch * 3));
+                // v13 = Concat(v5, v1, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 3 + 1 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v14 = Mul(v8, v13) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f8, batch * 3), ws.Slice(f13, batch * 3), ws.Slice(f14, batch * 3));
+                // v15 = Mul(v10, v14) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f10, batch * 3), ws.Slice(f14, batch * 3), ws.Slice(f15, batch * 3));
+                // v17 = Add(v12, v16) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f17 + b * 1 + i] = ws[f11 + b * 3 + i] + ws[f15 + b * 3 + 1 + i];
+                    }
+                }
+                // v18 = Concat(v5, v5, v1) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 3 + 2 + i] = k1;
+                    }
+                }
+                // v19 = Mul(v8, v18) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f8, batch * 3), ws.Slice(f18, batch * 3), ws.Slice(f19, batch * 3));
+                // v20 = Mul(v10, v19) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f10, batch * 3), ws.Slice(f19, batch * 3), ws.Slice(f20, batch * 3));
+                // v22 = Add(v17, v21) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f22 + b * 1 + i] = ws[f17 + b * 1 + i] + ws[f20 + b * 3 + 2 + i];
+                    }
+                }
+                // v23 = Concat(v4, v22) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f4 + 0), 3, ws.Slice(f23 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f22 + 0), 1, ws.Slice(f23 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f23 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f23 + b * 4 + 3 + i];
+                    }
+                }
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 48, batch * 44).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v23 = Concat(v4, v22) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a22 + 0), 1);
+                // v22 = Add(v17, v21) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a22 + b * 1 + i];
+                        ws[a17 + b * 1 + i] += g;
+                        ws[a20 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v20 = Mul(v10, v19) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a20, batch * 3), ws.Slice(f19, batch * 3), ws.Slice(a10, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a20, batch * 3), ws.Slice(f10, batch * 3), ws.Slice(a19, batch * 3));
+                // v19 = Mul(v8, v18) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a19, batch * 3), ws.Slice(f18, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a19, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a18, batch * 3));
+                // v18 = Concat(v5, v5, v1) [3]   
+                // v17 = Add(v12, v16) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a17 + b * 1 + i];
+                        ws[a11 + b * 3 + i] += g;
+                        ws[a15 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v15 = Mul(v10, v14) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a15, batch * 3), ws.Slice(f14, batch * 3), ws.Slice(a10, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a15, batch * 3), ws.Slice(f10, batch * 3), ws.Slice(a14, batch * 3));
+                // v14 = Mul(v8, v13) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a14, batch * 3), ws.Slice(f13, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a14, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a13, batch * 3));
+                // v13 = Concat(v5, v1, v5) [3]   
+                // v11 = Mul(v10, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a11, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(a10, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a11, batch * 3), ws.Slice(f10, batch * 3), ws.Slice(a9, batch * 3));
+                // v10 = Div(v1, v3) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a10 + b * 3 + i];
+                        ws[a3 + b * 3 + i] += -g * ws[f10 + b * 3 + i] / ws[f3 + b * 3 + i];
+                    }
+                }
+                // v9 = Mul(v8, v6) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a6, batch * 3));
+                // v8 = Mul(v7, v0) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a8, batch * 3), k7, gradH.Slice(0, batch * 3));
+                // v6 = Concat(v1, v5, v5) [3]   
+                // v4 = Log(v3) [3]   Log(1f + Square(h))
+                global::OdeDsl.Tensors.Elementwise.DivideAddTo<T>(ws.Slice(a4, batch * 3), ws.Slice(f3, batch * 3), ws.Slice(a3, batch * 3));
+                // v3 = Add(v1, v2) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3));
+                // v2 = Square(v0) [3]   Square(h)
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(h.Slice(0, batch * 3), T.CreateTruncating(2d), ws.Slice(a2, batch * 3), gradH.Slice(0, batch * 3), true);
+            }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 48, d2 = a2;
+                int f3 = batch * 3, a3 = batch * 51, d3 = a3;
+                int f4 = batch * 6, a4 = batch * 54, d4 = a4;
+                int f6 = batch * 9, a6 = batch * 57, d6 = a6;
+                int f8 = batch * 12, a8 = batch * 60, d8 = a8;
+                int f9 = batch * 15, a9 = batch * 63, d9 = a9;
+                int f10 = batch * 18, a10 = batch * 66, d10 = a10;
+                int f11 = batch * 21, a11 = batch * 69, d11 = a11;
+                int f13 = batch * 24, a13 = batch * 72, d13 = a13;
+                int f14 = batch * 27, a14 = batch * 75, d14 = a14;
+                int f15 = batch * 30, a15 = batch * 78, d15 = a15;
+                int f17 = batch * 33, a17 = batch * 81, d17 = a17;
+                int f18 = batch * 34, a18 = batch * 82, d18 = a18;
+                int f19 = batch * 37, a19 = batch * 85, d19 = a19;
+                int f20 = batch * 40, a20 = batch * 88, d20 = a20;
+                int f22 = batch * 43, a22 = batch * 91, d22 = a22;
+                int f23 = batch * 44, a23 = batch * 92, d23 = a23;
+                T k1 = T.CreateTruncating(1d);
+                T k5 = T.CreateTruncating(0d);
+                T k7 = T.CreateTruncating(2d);
+                // v2 = Square(v0) [3]   Square(h)
+                global::OdeDsl.Tensors.Elementwise.Square<T>(h.Slice(0, batch * 3), ws.Slice(f2, batch * 3));
+                // v3 = Add(v1, v2) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k1, ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
+                // v4 = Log(v3) [3]   Log(1f + Square(h))
+                global::OdeDsl.Tensors.Elementwise.Log<T>(ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                // v6 = Concat(v1, v5, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v8 = Mul(v7, v0) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(k7, h.Slice(0, batch * 3), ws.Slice(f8, batch * 3));
+                // v9 = Mul(v8, v6) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f8, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f9, batch * 3));
+                // v10 = Div(v1, v3) [3]   
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(k1, ws.Slice(f3, batch * 3), ws.Slice(f10, batch * 3));
+                // v11 = Mul(v10, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f10, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(f11, batch * 3));
+                // v13 = Concat(v5, v1, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 3 + 1 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v14 = Mul(v8, v13) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f8, batch * 3), ws.Slice(f13, batch * 3), ws.Slice(f14, batch * 3));
+                // v15 = Mul(v10, v14) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f10, batch * 3), ws.Slice(f14, batch * 3), ws.Slice(f15, batch * 3));
+                // v17 = Add(v12, v16) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f17 + b * 1 + i] = ws[f11 + b * 3 + i] + ws[f15 + b * 3 + 1 + i];
+                    }
+                }
+                // v18 = Concat(v5, v5, v1) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 3 + 2 + i] = k1;
+                    }
+                }
+                // v19 = Mul(v8, v18) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f8, batch * 3), ws.Slice(f18, batch * 3), ws.Slice(f19, batch * 3));
+                // v20 = Mul(v10, v19) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f10, batch * 3), ws.Slice(f19, batch * 3), ws.Slice(f20, batch * 3));
+                // v22 = Add(v17, v21) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f22 + b * 1 + i] = ws[f17 + b * 1 + i] + ws[f20 + b * 3 + 2 + i];
+                    }
+                }
+                // v23 = Concat(v4, v22) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f4 + 0), 3, ws.Slice(f23 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f22 + 0), 1, ws.Slice(f23 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f23 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f23 + b * 4 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 48, d2 = a2;
+                int f3 = batch * 3, a3 = batch * 51, d3 = a3;
+                int f4 = batch * 6, a4 = batch * 54, d4 = a4;
+                int f6 = batch * 9, a6 = batch * 57, d6 = a6;
+                int f8 = batch * 12, a8 = batch * 60, d8 = a8;
+                int f9 = batch * 15, a9 = batch * 63, d9 = a9;
+                int f10 = batch * 18, a10 = batch * 66, d10 = a10;
+                int f11 = batch * 21, a11 = batch * 69, d11 = a11;
+                int f13 = batch * 24, a13 = batch * 72, d13 = a13;
+                int f14 = batch * 27, a14 = batch * 75, d14 = a14;
+                int f15 = batch * 30, a15 = batch * 78, d15 = a15;
+                int f17 = batch * 33, a17 = batch * 81, d17 = a17;
+                int f18 = batch * 34, a18 = batch * 82, d18 = a18;
+                int f19 = batch * 37, a19 = batch * 85, d19 = a19;
+                int f20 = batch * 40, a20 = batch * 88, d20 = a20;
+                int f22 = batch * 43, a22 = batch * 91, d22 = a22;
+                int f23 = batch * 44, a23 = batch * 92, d23 = a23;
+                T k1 = T.CreateTruncating(1d);
+                T k5 = T.CreateTruncating(0d);
+                T k7 = T.CreateTruncating(2d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 99, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 48, batch * 44).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v23 = Concat(v4, v22) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a22 + 0), 1);
+                // v22 = Add(v17, v21) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a22 + b * 1 + i];
+                        ws[a17 + b * 1 + i] += g;
+                        ws[a20 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v20 = Mul(v10, v19) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a20, batch * 3), ws.Slice(f19, batch * 3), ws.Slice(a10, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a20, batch * 3), ws.Slice(f10, batch * 3), ws.Slice(a19, batch * 3));
+                // v19 = Mul(v8, v18) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a19, batch * 3), ws.Slice(f18, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a19, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a18, batch * 3));
+                // v18 = Concat(v5, v5, v1) [3]   
+                // v17 = Add(v12, v16) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a17 + b * 1 + i];
+                        ws[a11 + b * 3 + i] += g;
+                        ws[a15 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v15 = Mul(v10, v14) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a15, batch * 3), ws.Slice(f14, batch * 3), ws.Slice(a10, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a15, batch * 3), ws.Slice(f10, batch * 3), ws.Slice(a14, batch * 3));
+                // v14 = Mul(v8, v13) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a14, batch * 3), ws.Slice(f13, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a14, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a13, batch * 3));
+                // v13 = Concat(v5, v1, v5) [3]   
+                // v11 = Mul(v10, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a11, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(a10, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a11, batch * 3), ws.Slice(f10, batch * 3), ws.Slice(a9, batch * 3));
+                // v10 = Div(v1, v3) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a10 + b * 3 + i];
+                        ws[a3 + b * 3 + i] += -g * ws[f10 + b * 3 + i] / ws[f3 + b * 3 + i];
+                    }
+                }
+                // v9 = Mul(v8, v6) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a6, batch * 3));
+                // v8 = Mul(v7, v0) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a8, batch * 3), k7, gradH.Slice(0, batch * 3));
+                // v6 = Concat(v1, v5, v5) [3]   
+                // v4 = Log(v3) [3]   Log(1f + Square(h))
+                global::OdeDsl.Tensors.Elementwise.DivideAddTo<T>(ws.Slice(a4, batch * 3), ws.Slice(f3, batch * 3), ws.Slice(a3, batch * 3));
+                // v3 = Add(v1, v2) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3));
+                // v2 = Square(v0) [3]   Square(h)
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(h.Slice(0, batch * 3), T.CreateTruncating(2d), ws.Slice(a2, batch * 3), gradH.Slice(0, batch * 3), true);
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 27 values and 27 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 66;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 27, d3 = a3;
+                int f4 = batch * 3, a4 = batch * 30, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 33, d5 = a5;
+                int f8 = batch * 9, a8 = batch * 36, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 39, d9 = a9;
+                int f10 = batch * 15, a10 = batch * 42, d10 = a10;
+                int f11 = batch * 18, a11 = batch * 45, d11 = a11;
+                int f12 = batch * 21, a12 = batch * 48, d12 = a12;
+                T k2 = T.CreateTruncating(1d);
+                T k7 = T.CreateTruncating(2d);
+                // v3 = Square(v1) [3]   Square(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 6 + i];
+                        ws[f3 + b * 3 + i] = xv * xv;
+                    }
+                }
+                // v4 = Add(v2, v3) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k2, ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                // v5 = Log(v4) [3]   Log(1f + Square(h))
+                global::OdeDsl.Tensors.Elementwise.Log<T>(ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
+                // v8 = Mul(v7, v1) [3]   
+                // v9 = Mul(v8, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f8 + b * 3 + i] = k7 * h[b * 6 + i];
+                        }
+                        {
+                            ws[f9 + b * 3 + i] = ws[f8 + b * 3 + i] * h[b * 6 + 3 + i];
+                        }
+                    }
+                }
+                // v10 = Div(v2, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(k2, ws.Slice(f4, batch * 3), ws.Slice(f10, batch * 3));
+                // v11 = Mul(v10, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f10, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(f11, batch * 3));
+                // v12 = Concat(v5, v11) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f5 + 0), 3, ws.Slice(f12 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f11 + 0), 3, ws.Slice(f12 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f12 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f12 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 27, d3 = a3;
+                int f4 = batch * 3, a4 = batch * 30, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 33, d5 = a5;
+                int f8 = batch * 9, a8 = batch * 36, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 39, d9 = a9;
+                int f10 = batch * 15, a10 = batch * 42, d10 = a10;
+                int f11 = batch * 18, a11 = batch * 45, d11 = a11;
+                int f12 = batch * 21, a12 = batch * 48, d12 = a12;
+                T k2 = T.CreateTruncating(1d);
+                T k7 = T.CreateTruncating(2d);
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 60, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 27, batch * 21).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v12 = Concat(v5, v11) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a5 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a11 + 0), 3);
+                // v11 = Mul(v10, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a11, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(a10, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a11, batch * 3), ws.Slice(f10, batch * 3), ws.Slice(a9, batch * 3));
+                // v10 = Div(v2, v4) [3]   
+                // v9 = Mul(v8, v6) [3]   
+                // v8 = Mul(v7, v1) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a10 + b * 3 + i];
+                            ws[a4 + b * 3 + i] += -g * ws[f10 + b * 3 + i] / ws[f4 + b * 3 + i];
+                        }
+                        {
+                            T g = ws[a9 + b * 3 + i];
+                            ws[a8 + b * 3 + i] += g * h[b * 6 + 3 + i];
+                            gradH[b * 6 + 3 + i] += g * ws[f8 + b * 3 + i];
+                        }
+                        {
+                            T g = ws[a8 + b * 3 + i];
+                            gradH[b * 6 + i] += g * k7;
+                        }
+                    }
+                }
+                // v5 = Log(v4) [3]   Log(1f + Square(h))
+                global::OdeDsl.Tensors.Elementwise.DivideAddTo<T>(ws.Slice(a5, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(a4, batch * 3));
+                // v4 = Add(v2, v3) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a4, batch * 3), ws.Slice(a3, batch * 3));
+                // v3 = Square(v1) [3]   Square(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 6 + i], yv = ws[f3 + b * 3 + i];
+                        gradH[b * 6 + i] += (xv + xv) * ws[a3 + b * 3 + i];
+                    }
                 }
             }
         }

@@ -7,8 +7,8 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
             
@@ -253,6 +253,759 @@ namespace Demo
                         }
                     }
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d2 + b * 3 + col];
+                }
+            }
+            
+            /// <summary>Scratch of the divergence VJP: 31 values and 31 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            public static int DivergenceWorkspaceLength(int batch) => batch * 69;
+            
+            public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f1 = batch * 0, a1 = batch * 31, d1 = a1;
+                int f2 = batch * 1, a2 = batch * 32, d2 = a2;
+                int f5 = batch * 4, a5 = batch * 35, d5 = a5;
+                int f6 = batch * 7, a6 = batch * 38, d6 = a6;
+                int f7 = batch * 8, a7 = batch * 39, d7 = a7;
+                int f9 = batch * 11, a9 = batch * 42, d9 = a9;
+                int f10 = batch * 14, a10 = batch * 45, d10 = a10;
+                int f11 = batch * 15, a11 = batch * 46, d11 = a11;
+                int f13 = batch * 18, a13 = batch * 49, d13 = a13;
+                int f14 = batch * 19, a14 = batch * 50, d14 = a14;
+                int f15 = batch * 22, a15 = batch * 53, d15 = a15;
+                int f16 = batch * 23, a16 = batch * 54, d16 = a16;
+                int f18 = batch * 26, a18 = batch * 57, d18 = a18;
+                int f19 = batch * 27, a19 = batch * 58, d19 = a19;
+                T k3 = T.CreateTruncating(1d);
+                T k4 = T.CreateTruncating(0d);
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 65, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v1 = Mean(v0) []   Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 3 + i];
+                    ws[f1 + b] = s / T.CreateTruncating(3d);
+                }
+                // v2 = Sub(v0, v1) [3]   h - Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f2 + b * 3 + i] = h[b * 3 + i] - ws[f1 + b];
+                    }
+                }
+                // v5 = Concat(v3, v4, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f5 + b * 3 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f5 + b * 3 + 1 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f5 + b * 3 + 2 + i] = k4;
+                    }
+                }
+                // v6 = Mean(v5) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f5 + b * 3 + i];
+                    ws[f6 + b] = s / T.CreateTruncating(3d);
+                }
+                // v7 = Sub(v5, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f7 + b * 3 + i] = ws[f5 + b * 3 + i] - ws[f6 + b];
+                    }
+                }
+                // v9 = Concat(v4, v3, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f9 + b * 3 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f9 + b * 3 + 1 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f9 + b * 3 + 2 + i] = k4;
+                    }
+                }
+                // v10 = Mean(v9) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f9 + b * 3 + i];
+                    ws[f10 + b] = s / T.CreateTruncating(3d);
+                }
+                // v11 = Sub(v9, v10) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f11 + b * 3 + i] = ws[f9 + b * 3 + i] - ws[f10 + b];
+                    }
+                }
+                // v13 = Add(v8, v12) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 1 + i] = ws[f7 + b * 3 + i] + ws[f11 + b * 3 + 1 + i];
+                    }
+                }
+                // v14 = Concat(v4, v4, v3) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 3 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 3 + 1 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 3 + 2 + i] = k3;
+                    }
+                }
+                // v15 = Mean(v14) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f14 + b * 3 + i];
+                    ws[f15 + b] = s / T.CreateTruncating(3d);
+                }
+                // v16 = Sub(v14, v15) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f16 + b * 3 + i] = ws[f14 + b * 3 + i] - ws[f15 + b];
+                    }
+                }
+                // v18 = Add(v13, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 1 + i] = ws[f13 + b * 1 + i] + ws[f16 + b * 3 + 2 + i];
+                    }
+                }
+                // v19 = Concat(v2, v18) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f2 + 0), 3, ws.Slice(f19 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f18 + 0), 1, ws.Slice(f19 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f19 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f19 + b * 4 + 3 + i];
+                    }
+                }
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 31, batch * 27).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v19 = Concat(v2, v18) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a2 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a18 + 0), 1);
+                // v18 = Add(v13, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a18 + b * 1 + i];
+                        ws[a13 + b * 1 + i] += g;
+                        ws[a16 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v16 = Sub(v14, v15) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a16 + b * 3 + i];
+                        ws[a14 + b * 3 + i] += g;
+                        ws[a15 + b] += -g;
+                    }
+                }
+                // v15 = Mean(v14) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a15 + b] / T.CreateTruncating(3d);
+                    for (int i = 0; i < 3; i++) ws[a14 + b * 3 + i] += g;
+                }
+                // v14 = Concat(v4, v4, v3) [3]   
+                // v13 = Add(v8, v12) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a13 + b * 1 + i];
+                        ws[a7 + b * 3 + i] += g;
+                        ws[a11 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v11 = Sub(v9, v10) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a11 + b * 3 + i];
+                        ws[a9 + b * 3 + i] += g;
+                        ws[a10 + b] += -g;
+                    }
+                }
+                // v10 = Mean(v9) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a10 + b] / T.CreateTruncating(3d);
+                    for (int i = 0; i < 3; i++) ws[a9 + b * 3 + i] += g;
+                }
+                // v9 = Concat(v4, v3, v4) [3]   
+                // v7 = Sub(v5, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a7 + b * 3 + i];
+                        ws[a5 + b * 3 + i] += g;
+                        ws[a6 + b] += -g;
+                    }
+                }
+                // v6 = Mean(v5) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a6 + b] / T.CreateTruncating(3d);
+                    for (int i = 0; i < 3; i++) ws[a5 + b * 3 + i] += g;
+                }
+                // v5 = Concat(v3, v4, v4) [3]   
+                // v2 = Sub(v0, v1) [3]   h - Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a2 + b * 3 + i];
+                        gradH[b * 3 + i] += g;
+                        ws[a1 + b] += -g;
+                    }
+                }
+                // v1 = Mean(v0) []   Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a1 + b] / T.CreateTruncating(3d);
+                    for (int i = 0; i < 3; i++) gradH[b * 3 + i] += g;
+                }
+            }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f1 = batch * 0, a1 = batch * 31, d1 = a1;
+                int f2 = batch * 1, a2 = batch * 32, d2 = a2;
+                int f5 = batch * 4, a5 = batch * 35, d5 = a5;
+                int f6 = batch * 7, a6 = batch * 38, d6 = a6;
+                int f7 = batch * 8, a7 = batch * 39, d7 = a7;
+                int f9 = batch * 11, a9 = batch * 42, d9 = a9;
+                int f10 = batch * 14, a10 = batch * 45, d10 = a10;
+                int f11 = batch * 15, a11 = batch * 46, d11 = a11;
+                int f13 = batch * 18, a13 = batch * 49, d13 = a13;
+                int f14 = batch * 19, a14 = batch * 50, d14 = a14;
+                int f15 = batch * 22, a15 = batch * 53, d15 = a15;
+                int f16 = batch * 23, a16 = batch * 54, d16 = a16;
+                int f18 = batch * 26, a18 = batch * 57, d18 = a18;
+                int f19 = batch * 27, a19 = batch * 58, d19 = a19;
+                T k3 = T.CreateTruncating(1d);
+                T k4 = T.CreateTruncating(0d);
+                // v1 = Mean(v0) []   Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 3 + i];
+                    ws[f1 + b] = s / T.CreateTruncating(3d);
+                }
+                // v2 = Sub(v0, v1) [3]   h - Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f2 + b * 3 + i] = h[b * 3 + i] - ws[f1 + b];
+                    }
+                }
+                // v5 = Concat(v3, v4, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f5 + b * 3 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f5 + b * 3 + 1 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f5 + b * 3 + 2 + i] = k4;
+                    }
+                }
+                // v6 = Mean(v5) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f5 + b * 3 + i];
+                    ws[f6 + b] = s / T.CreateTruncating(3d);
+                }
+                // v7 = Sub(v5, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f7 + b * 3 + i] = ws[f5 + b * 3 + i] - ws[f6 + b];
+                    }
+                }
+                // v9 = Concat(v4, v3, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f9 + b * 3 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f9 + b * 3 + 1 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f9 + b * 3 + 2 + i] = k4;
+                    }
+                }
+                // v10 = Mean(v9) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f9 + b * 3 + i];
+                    ws[f10 + b] = s / T.CreateTruncating(3d);
+                }
+                // v11 = Sub(v9, v10) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f11 + b * 3 + i] = ws[f9 + b * 3 + i] - ws[f10 + b];
+                    }
+                }
+                // v13 = Add(v8, v12) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 1 + i] = ws[f7 + b * 3 + i] + ws[f11 + b * 3 + 1 + i];
+                    }
+                }
+                // v14 = Concat(v4, v4, v3) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 3 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 3 + 1 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 3 + 2 + i] = k3;
+                    }
+                }
+                // v15 = Mean(v14) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f14 + b * 3 + i];
+                    ws[f15 + b] = s / T.CreateTruncating(3d);
+                }
+                // v16 = Sub(v14, v15) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f16 + b * 3 + i] = ws[f14 + b * 3 + i] - ws[f15 + b];
+                    }
+                }
+                // v18 = Add(v13, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 1 + i] = ws[f13 + b * 1 + i] + ws[f16 + b * 3 + 2 + i];
+                    }
+                }
+                // v19 = Concat(v2, v18) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f2 + 0), 3, ws.Slice(f19 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f18 + 0), 1, ws.Slice(f19 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f19 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f19 + b * 4 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f1 = batch * 0, a1 = batch * 31, d1 = a1;
+                int f2 = batch * 1, a2 = batch * 32, d2 = a2;
+                int f5 = batch * 4, a5 = batch * 35, d5 = a5;
+                int f6 = batch * 7, a6 = batch * 38, d6 = a6;
+                int f7 = batch * 8, a7 = batch * 39, d7 = a7;
+                int f9 = batch * 11, a9 = batch * 42, d9 = a9;
+                int f10 = batch * 14, a10 = batch * 45, d10 = a10;
+                int f11 = batch * 15, a11 = batch * 46, d11 = a11;
+                int f13 = batch * 18, a13 = batch * 49, d13 = a13;
+                int f14 = batch * 19, a14 = batch * 50, d14 = a14;
+                int f15 = batch * 22, a15 = batch * 53, d15 = a15;
+                int f16 = batch * 23, a16 = batch * 54, d16 = a16;
+                int f18 = batch * 26, a18 = batch * 57, d18 = a18;
+                int f19 = batch * 27, a19 = batch * 58, d19 = a19;
+                T k3 = T.CreateTruncating(1d);
+                T k4 = T.CreateTruncating(0d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 65, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 31, batch * 27).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v19 = Concat(v2, v18) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a2 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a18 + 0), 1);
+                // v18 = Add(v13, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a18 + b * 1 + i];
+                        ws[a13 + b * 1 + i] += g;
+                        ws[a16 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v16 = Sub(v14, v15) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a16 + b * 3 + i];
+                        ws[a14 + b * 3 + i] += g;
+                        ws[a15 + b] += -g;
+                    }
+                }
+                // v15 = Mean(v14) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a15 + b] / T.CreateTruncating(3d);
+                    for (int i = 0; i < 3; i++) ws[a14 + b * 3 + i] += g;
+                }
+                // v14 = Concat(v4, v4, v3) [3]   
+                // v13 = Add(v8, v12) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a13 + b * 1 + i];
+                        ws[a7 + b * 3 + i] += g;
+                        ws[a11 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v11 = Sub(v9, v10) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a11 + b * 3 + i];
+                        ws[a9 + b * 3 + i] += g;
+                        ws[a10 + b] += -g;
+                    }
+                }
+                // v10 = Mean(v9) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a10 + b] / T.CreateTruncating(3d);
+                    for (int i = 0; i < 3; i++) ws[a9 + b * 3 + i] += g;
+                }
+                // v9 = Concat(v4, v3, v4) [3]   
+                // v7 = Sub(v5, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a7 + b * 3 + i];
+                        ws[a5 + b * 3 + i] += g;
+                        ws[a6 + b] += -g;
+                    }
+                }
+                // v6 = Mean(v5) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a6 + b] / T.CreateTruncating(3d);
+                    for (int i = 0; i < 3; i++) ws[a5 + b * 3 + i] += g;
+                }
+                // v5 = Concat(v3, v4, v4) [3]   
+                // v2 = Sub(v0, v1) [3]   h - Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a2 + b * 3 + i];
+                        gradH[b * 3 + i] += g;
+                        ws[a1 + b] += -g;
+                    }
+                }
+                // v1 = Mean(v0) []   Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a1 + b] / T.CreateTruncating(3d);
+                    for (int i = 0; i < 3; i++) gradH[b * 3 + i] += g;
+                }
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 14 values and 14 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 40;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 14, d2 = a2;
+                int f3 = batch * 1, a3 = batch * 15, d3 = a3;
+                int f5 = batch * 4, a5 = batch * 18, d5 = a5;
+                int f6 = batch * 5, a6 = batch * 19, d6 = a6;
+                int f7 = batch * 8, a7 = batch * 22, d7 = a7;
+                // v2 = Mean(v1) []   Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 6 + i];
+                    ws[f2 + b] = s / T.CreateTruncating(3d);
+                }
+                // v3 = Sub(v1, v2) [3]   h - Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f3 + b * 3 + i] = h[b * 6 + i] - ws[f2 + b];
+                    }
+                }
+                // v5 = Mean(v4) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 6 + 3 + i];
+                    ws[f5 + b] = s / T.CreateTruncating(3d);
+                }
+                // v6 = Sub(v4, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f6 + b * 3 + i] = h[b * 6 + 3 + i] - ws[f5 + b];
+                    }
+                }
+                // v7 = Concat(v3, v6) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f7 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f6 + 0), 3, ws.Slice(f7 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f7 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f7 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 14, d2 = a2;
+                int f3 = batch * 1, a3 = batch * 15, d3 = a3;
+                int f5 = batch * 4, a5 = batch * 18, d5 = a5;
+                int f6 = batch * 5, a6 = batch * 19, d6 = a6;
+                int f7 = batch * 8, a7 = batch * 22, d7 = a7;
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 34, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 14, batch * 8).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v7 = Concat(v3, v6) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a3 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a6 + 0), 3);
+                // v6 = Sub(v4, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a6 + b * 3 + i];
+                        gradH[b * 6 + 3 + i] += g;
+                        ws[a5 + b] += -g;
+                    }
+                }
+                // v5 = Mean(v4) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a5 + b] / T.CreateTruncating(3d);
+                    for (int i = 0; i < 3; i++) gradH[b * 6 + 3 + i] += g;
+                }
+                // v3 = Sub(v1, v2) [3]   h - Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a3 + b * 3 + i];
+                        gradH[b * 6 + i] += g;
+                        ws[a2 + b] += -g;
+                    }
+                }
+                // v2 = Mean(v1) []   Mean(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a2 + b] / T.CreateTruncating(3d);
+                    for (int i = 0; i < 3; i++) gradH[b * 6 + i] += g;
                 }
             }
         }

@@ -7,8 +7,8 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
             
@@ -428,6 +428,707 @@ namespace Demo
                     }
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d5 + b * 4 + col];
                 }
+            }
+            
+            /// <summary>Scratch of the divergence VJP: 34 values and 34 adjoints per row for f and its 2 tangent sweeps, and the gathered cotangents.</summary>
+            public static int DivergenceWorkspaceLength(int batch) => batch * 73;
+            
+            public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 34, d3 = a3;
+                int f4 = batch * 2, a4 = batch * 36, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 40, d5 = a5;
+                int f8 = batch * 10, a8 = batch * 44, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 46, d9 = a9;
+                int f10 = batch * 16, a10 = batch * 50, d10 = a10;
+                int f13 = batch * 20, a13 = batch * 54, d13 = a13;
+                int f14 = batch * 22, a14 = batch * 56, d14 = a14;
+                int f15 = batch * 26, a15 = batch * 60, d15 = a15;
+                int f18 = batch * 30, a18 = batch * 64, d18 = a18;
+                int f19 = batch * 31, a19 = batch * 65, d19 = a19;
+                T k1 = T.CreateTruncating(1d);
+                T k2 = T.CreateTruncating(2d);
+                T k7 = T.CreateTruncating(0d);
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 70, batch * 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 3, 2));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 3 + 2, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v3 = Concat(v1, v2) [2]   Vec.Of(1f, 2f)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f3 + b * 2 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f3 + b * 2 + 1 + i] = k2;
+                    }
+                }
+                // v4 = Outer(v0, v3) [2, 2]   Outer(h, Vec.Of(1f, 2f))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            ws[f4 + b * 4 + i * 2 + j] = h[b * 2 + i] * ws[f3 + b * 2 + j];
+                        }
+                    }
+                }
+                // v5 = Transpose(v4) [2, 2]   Transpose(Outer(h, Vec.Of(1f, 2f)))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[f5 + b * 4 + j * 2 + i] = ws[f4 + b * 4 + i * 2 + j];
+                    }
+                }
+                // v8 = Concat(v1, v7) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 2 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 2 + 1 + i] = k7;
+                    }
+                }
+                // v9 = Outer(v8, v3) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            ws[f9 + b * 4 + i * 2 + j] = ws[f8 + b * 2 + i] * ws[f3 + b * 2 + j];
+                        }
+                    }
+                }
+                // v10 = Transpose(v9) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[f10 + b * 4 + j * 2 + i] = ws[f9 + b * 4 + i * 2 + j];
+                    }
+                }
+                // v13 = Concat(v7, v1) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 2 + i] = k7;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 2 + 1 + i] = k1;
+                    }
+                }
+                // v14 = Outer(v13, v3) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            ws[f14 + b * 4 + i * 2 + j] = ws[f13 + b * 2 + i] * ws[f3 + b * 2 + j];
+                        }
+                    }
+                }
+                // v15 = Transpose(v14) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[f15 + b * 4 + j * 2 + i] = ws[f14 + b * 4 + i * 2 + j];
+                    }
+                }
+                // v18 = Add(v12, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 1 + i] = ws[f10 + b * 4 + i] + ws[f15 + b * 4 + 1 + i];
+                    }
+                }
+                // v19 = Concat(v6, v18) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f5 + 0), 4, ws.Slice(f19 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f18 + 0), 1, ws.Slice(f19 + 2), 3);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        dh[b * 2 + i] = ws[f19 + b * 3 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f19 + b * 3 + 2 + i];
+                    }
+                }
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 34, batch * 31).Clear();
+                gradH.Slice(0, batch * 2).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v19 = Concat(v6, v18) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 3, ws.Slice(a5 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(2), 3, ws.Slice(a18 + 0), 1);
+                // v18 = Add(v12, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a18 + b * 1 + i];
+                        ws[a10 + b * 4 + i] += g;
+                        ws[a15 + b * 4 + 1 + i] += g;
+                    }
+                }
+                // v15 = Transpose(v14) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[a14 + b * 4 + i * 2 + j] += ws[a15 + b * 4 + j * 2 + i];
+                    }
+                }
+                // v14 = Outer(v13, v3) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            T g = ws[a14 + b * 4 + i * 2 + j];
+                            ws[a13 + b * 2 + i] += g * ws[f3 + b * 2 + j];
+                            ws[a3 + b * 2 + j] += g * ws[f13 + b * 2 + i];
+                        }
+                    }
+                }
+                // v13 = Concat(v7, v1) [2]   
+                // v10 = Transpose(v9) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[a9 + b * 4 + i * 2 + j] += ws[a10 + b * 4 + j * 2 + i];
+                    }
+                }
+                // v9 = Outer(v8, v3) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            T g = ws[a9 + b * 4 + i * 2 + j];
+                            ws[a8 + b * 2 + i] += g * ws[f3 + b * 2 + j];
+                            ws[a3 + b * 2 + j] += g * ws[f8 + b * 2 + i];
+                        }
+                    }
+                }
+                // v8 = Concat(v1, v7) [2]   
+                // v5 = Transpose(v4) [2, 2]   Transpose(Outer(h, Vec.Of(1f, 2f)))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[a4 + b * 4 + i * 2 + j] += ws[a5 + b * 4 + j * 2 + i];
+                    }
+                }
+                // v4 = Outer(v0, v3) [2, 2]   Outer(h, Vec.Of(1f, 2f))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            T g = ws[a4 + b * 4 + i * 2 + j];
+                            gradH[b * 2 + i] += g * ws[f3 + b * 2 + j];
+                            ws[a3 + b * 2 + j] += g * h[b * 2 + i];
+                        }
+                    }
+                }
+                // v3 = Concat(v1, v2) [2]   Vec.Of(1f, 2f)
+            }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 34, d3 = a3;
+                int f4 = batch * 2, a4 = batch * 36, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 40, d5 = a5;
+                int f8 = batch * 10, a8 = batch * 44, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 46, d9 = a9;
+                int f10 = batch * 16, a10 = batch * 50, d10 = a10;
+                int f13 = batch * 20, a13 = batch * 54, d13 = a13;
+                int f14 = batch * 22, a14 = batch * 56, d14 = a14;
+                int f15 = batch * 26, a15 = batch * 60, d15 = a15;
+                int f18 = batch * 30, a18 = batch * 64, d18 = a18;
+                int f19 = batch * 31, a19 = batch * 65, d19 = a19;
+                T k1 = T.CreateTruncating(1d);
+                T k2 = T.CreateTruncating(2d);
+                T k7 = T.CreateTruncating(0d);
+                // v3 = Concat(v1, v2) [2]   Vec.Of(1f, 2f)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f3 + b * 2 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f3 + b * 2 + 1 + i] = k2;
+                    }
+                }
+                // v4 = Outer(v0, v3) [2, 2]   Outer(h, Vec.Of(1f, 2f))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            ws[f4 + b * 4 + i * 2 + j] = h[b * 2 + i] * ws[f3 + b * 2 + j];
+                        }
+                    }
+                }
+                // v5 = Transpose(v4) [2, 2]   Transpose(Outer(h, Vec.Of(1f, 2f)))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[f5 + b * 4 + j * 2 + i] = ws[f4 + b * 4 + i * 2 + j];
+                    }
+                }
+                // v8 = Concat(v1, v7) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 2 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 2 + 1 + i] = k7;
+                    }
+                }
+                // v9 = Outer(v8, v3) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            ws[f9 + b * 4 + i * 2 + j] = ws[f8 + b * 2 + i] * ws[f3 + b * 2 + j];
+                        }
+                    }
+                }
+                // v10 = Transpose(v9) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[f10 + b * 4 + j * 2 + i] = ws[f9 + b * 4 + i * 2 + j];
+                    }
+                }
+                // v13 = Concat(v7, v1) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 2 + i] = k7;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f13 + b * 2 + 1 + i] = k1;
+                    }
+                }
+                // v14 = Outer(v13, v3) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            ws[f14 + b * 4 + i * 2 + j] = ws[f13 + b * 2 + i] * ws[f3 + b * 2 + j];
+                        }
+                    }
+                }
+                // v15 = Transpose(v14) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[f15 + b * 4 + j * 2 + i] = ws[f14 + b * 4 + i * 2 + j];
+                    }
+                }
+                // v18 = Add(v12, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 1 + i] = ws[f10 + b * 4 + i] + ws[f15 + b * 4 + 1 + i];
+                    }
+                }
+                // v19 = Concat(v6, v18) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f5 + 0), 4, ws.Slice(f19 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f18 + 0), 1, ws.Slice(f19 + 2), 3);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        dh[b * 2 + i] = ws[f19 + b * 3 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f19 + b * 3 + 2 + i];
+                    }
+                }
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 34, d3 = a3;
+                int f4 = batch * 2, a4 = batch * 36, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 40, d5 = a5;
+                int f8 = batch * 10, a8 = batch * 44, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 46, d9 = a9;
+                int f10 = batch * 16, a10 = batch * 50, d10 = a10;
+                int f13 = batch * 20, a13 = batch * 54, d13 = a13;
+                int f14 = batch * 22, a14 = batch * 56, d14 = a14;
+                int f15 = batch * 26, a15 = batch * 60, d15 = a15;
+                int f18 = batch * 30, a18 = batch * 64, d18 = a18;
+                int f19 = batch * 31, a19 = batch * 65, d19 = a19;
+                T k1 = T.CreateTruncating(1d);
+                T k2 = T.CreateTruncating(2d);
+                T k7 = T.CreateTruncating(0d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 70, batch * 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 3, 2));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 3 + 2, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 34, batch * 31).Clear();
+                gradH.Slice(0, batch * 2).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v19 = Concat(v6, v18) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 3, ws.Slice(a5 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(2), 3, ws.Slice(a18 + 0), 1);
+                // v18 = Add(v12, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a18 + b * 1 + i];
+                        ws[a10 + b * 4 + i] += g;
+                        ws[a15 + b * 4 + 1 + i] += g;
+                    }
+                }
+                // v15 = Transpose(v14) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[a14 + b * 4 + i * 2 + j] += ws[a15 + b * 4 + j * 2 + i];
+                    }
+                }
+                // v14 = Outer(v13, v3) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            T g = ws[a14 + b * 4 + i * 2 + j];
+                            ws[a13 + b * 2 + i] += g * ws[f3 + b * 2 + j];
+                            ws[a3 + b * 2 + j] += g * ws[f13 + b * 2 + i];
+                        }
+                    }
+                }
+                // v13 = Concat(v7, v1) [2]   
+                // v10 = Transpose(v9) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[a9 + b * 4 + i * 2 + j] += ws[a10 + b * 4 + j * 2 + i];
+                    }
+                }
+                // v9 = Outer(v8, v3) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            T g = ws[a9 + b * 4 + i * 2 + j];
+                            ws[a8 + b * 2 + i] += g * ws[f3 + b * 2 + j];
+                            ws[a3 + b * 2 + j] += g * ws[f8 + b * 2 + i];
+                        }
+                    }
+                }
+                // v8 = Concat(v1, v7) [2]   
+                // v5 = Transpose(v4) [2, 2]   Transpose(Outer(h, Vec.Of(1f, 2f)))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[a4 + b * 4 + i * 2 + j] += ws[a5 + b * 4 + j * 2 + i];
+                    }
+                }
+                // v4 = Outer(v0, v3) [2, 2]   Outer(h, Vec.Of(1f, 2f))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            T g = ws[a4 + b * 4 + i * 2 + j];
+                            gradH[b * 2 + i] += g * ws[f3 + b * 2 + j];
+                            ws[a3 + b * 2 + j] += g * h[b * 2 + i];
+                        }
+                    }
+                }
+                // v3 = Concat(v1, v2) [2]   Vec.Of(1f, 2f)
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·2 per row): 22 values and 22 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 52;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 4, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 2, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f4 = batch * 0, a4 = batch * 22, d4 = a4;
+                int f5 = batch * 2, a5 = batch * 24, d5 = a5;
+                int f6 = batch * 6, a6 = batch * 28, d6 = a6;
+                int f9 = batch * 10, a9 = batch * 32, d9 = a9;
+                int f10 = batch * 14, a10 = batch * 36, d10 = a10;
+                int f12 = batch * 18, a12 = batch * 40, d12 = a12;
+                T k2 = T.CreateTruncating(1d);
+                T k3 = T.CreateTruncating(2d);
+                // v4 = Concat(v2, v3) [2]   Vec.Of(1f, 2f)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f4 + b * 2 + i] = k2;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f4 + b * 2 + 1 + i] = k3;
+                    }
+                }
+                // v5 = Outer(v1, v4) [2, 2]   Outer(h, Vec.Of(1f, 2f))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            ws[f5 + b * 4 + i * 2 + j] = h[b * 4 + i] * ws[f4 + b * 2 + j];
+                        }
+                    }
+                }
+                // v6 = Transpose(v5) [2, 2]   Transpose(Outer(h, Vec.Of(1f, 2f)))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[f6 + b * 4 + j * 2 + i] = ws[f5 + b * 4 + i * 2 + j];
+                    }
+                }
+                // v9 = Outer(v8, v4) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            ws[f9 + b * 4 + i * 2 + j] = h[b * 4 + 2 + i] * ws[f4 + b * 2 + j];
+                        }
+                    }
+                }
+                // v10 = Transpose(v9) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[f10 + b * 4 + j * 2 + i] = ws[f9 + b * 4 + i * 2 + j];
+                    }
+                }
+                // v12 = Concat(v7, v11) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f6 + 0), 4, ws.Slice(f12 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f10 + 0), 4, ws.Slice(f12 + 2), 4);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        dh[b * 2 + i] = ws[f12 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        jvp[b * 2 + i] = ws[f12 + b * 4 + 2 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 4, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 2, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 4, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f4 = batch * 0, a4 = batch * 22, d4 = a4;
+                int f5 = batch * 2, a5 = batch * 24, d5 = a5;
+                int f6 = batch * 6, a6 = batch * 28, d6 = a6;
+                int f9 = batch * 10, a9 = batch * 32, d9 = a9;
+                int f10 = batch * 14, a10 = batch * 36, d10 = a10;
+                int f12 = batch * 18, a12 = batch * 40, d12 = a12;
+                T k2 = T.CreateTruncating(1d);
+                T k3 = T.CreateTruncating(2d);
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 48, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 4, 2));
+                    cotangentJvp.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 4 + 2, 2));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 22, batch * 18).Clear();
+                gradH.Slice(0, batch * 4).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v12 = Concat(v7, v11) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 4, ws.Slice(a6 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(2), 4, ws.Slice(a10 + 0), 4);
+                // v10 = Transpose(v9) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[a9 + b * 4 + i * 2 + j] += ws[a10 + b * 4 + j * 2 + i];
+                    }
+                }
+                // v9 = Outer(v8, v4) [2, 2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            T g = ws[a9 + b * 4 + i * 2 + j];
+                            gradH[b * 4 + 2 + i] += g * ws[f4 + b * 2 + j];
+                            ws[a4 + b * 2 + j] += g * h[b * 4 + 2 + i];
+                        }
+                    }
+                }
+                // v6 = Transpose(v5) [2, 2]   Transpose(Outer(h, Vec.Of(1f, 2f)))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++) ws[a5 + b * 4 + i * 2 + j] += ws[a6 + b * 4 + j * 2 + i];
+                    }
+                }
+                // v5 = Outer(v1, v4) [2, 2]   Outer(h, Vec.Of(1f, 2f))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        for (int j = 0; j < 2; j++)
+                        {
+                            T g = ws[a5 + b * 4 + i * 2 + j];
+                            gradH[b * 4 + i] += g * ws[f4 + b * 2 + j];
+                            ws[a4 + b * 2 + j] += g * h[b * 4 + i];
+                        }
+                    }
+                }
+                // v4 = Concat(v2, v3) [2]   Vec.Of(1f, 2f)
             }
         }
     }

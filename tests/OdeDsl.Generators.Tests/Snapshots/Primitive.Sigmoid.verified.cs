@@ -7,8 +7,8 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
             
@@ -157,6 +157,606 @@ namespace Demo
                     // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
                     global::OdeDsl.Tensors.Activations.SigmoidBackward<T>(ws.Slice(f3, batch * 3), ws.Slice(d2, batch * 3), ws.Slice(d3, batch * 3));
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d3 + b * 3 + col];
+                }
+            }
+            
+            /// <summary>Scratch of the divergence VJP: 45 values and 45 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            public static int DivergenceWorkspaceLength(int batch) => batch * 97;
+            
+            public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 45, d2 = a2;
+                int f3 = batch * 3, a3 = batch * 48, d3 = a3;
+                int f6 = batch * 6, a6 = batch * 51, d6 = a6;
+                int f7 = batch * 9, a7 = batch * 54, d7 = a7;
+                int f8 = batch * 12, a8 = batch * 57, d8 = a8;
+                int f9 = batch * 15, a9 = batch * 60, d9 = a9;
+                int f10 = batch * 18, a10 = batch * 63, d10 = a10;
+                int f12 = batch * 21, a12 = batch * 66, d12 = a12;
+                int f13 = batch * 24, a13 = batch * 69, d13 = a13;
+                int f14 = batch * 27, a14 = batch * 72, d14 = a14;
+                int f16 = batch * 30, a16 = batch * 75, d16 = a16;
+                int f17 = batch * 31, a17 = batch * 76, d17 = a17;
+                int f18 = batch * 34, a18 = batch * 79, d18 = a18;
+                int f19 = batch * 37, a19 = batch * 82, d19 = a19;
+                int f21 = batch * 40, a21 = batch * 85, d21 = a21;
+                int f22 = batch * 41, a22 = batch * 86, d22 = a22;
+                T k1 = T.CreateTruncating(2d);
+                T k4 = T.CreateTruncating(1d);
+                T k5 = T.CreateTruncating(0d);
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 93, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v2 = Mul(v0, v1) [3]   h * 2f
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 3), k1, ws.Slice(f2, batch * 3));
+                // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
+                global::OdeDsl.Tensors.Activations.Sigmoid<T>(ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
+                // v6 = Concat(v4, v5, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v7 = Mul(v1, v6) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(k1, ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
+                // v8 = Sub(v4, v3) [3]   
+                global::OdeDsl.Tensors.Elementwise.Subtract<T>(k4, ws.Slice(f3, batch * 3), ws.Slice(f8, batch * 3));
+                // v9 = Mul(v3, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f3, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(f9, batch * 3));
+                // v10 = Mul(v9, v7) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f9, batch * 3), ws.Slice(f7, batch * 3), ws.Slice(f10, batch * 3));
+                // v12 = Concat(v5, v4, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + 1 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v13 = Mul(v1, v12) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(k1, ws.Slice(f12, batch * 3), ws.Slice(f13, batch * 3));
+                // v14 = Mul(v9, v13) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f9, batch * 3), ws.Slice(f13, batch * 3), ws.Slice(f14, batch * 3));
+                // v16 = Add(v11, v15) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f16 + b * 1 + i] = ws[f10 + b * 3 + i] + ws[f14 + b * 3 + 1 + i];
+                    }
+                }
+                // v17 = Concat(v5, v5, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f17 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f17 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f17 + b * 3 + 2 + i] = k4;
+                    }
+                }
+                // v18 = Mul(v1, v17) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(k1, ws.Slice(f17, batch * 3), ws.Slice(f18, batch * 3));
+                // v19 = Mul(v9, v18) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f9, batch * 3), ws.Slice(f18, batch * 3), ws.Slice(f19, batch * 3));
+                // v21 = Add(v16, v20) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f21 + b * 1 + i] = ws[f16 + b * 1 + i] + ws[f19 + b * 3 + 2 + i];
+                    }
+                }
+                // v22 = Concat(v3, v21) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f22 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f21 + 0), 1, ws.Slice(f22 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f22 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f22 + b * 4 + 3 + i];
+                    }
+                }
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 45, batch * 41).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v22 = Concat(v3, v21) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a3 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a21 + 0), 1);
+                // v21 = Add(v16, v20) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a21 + b * 1 + i];
+                        ws[a16 + b * 1 + i] += g;
+                        ws[a19 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v19 = Mul(v9, v18) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a19, batch * 3), ws.Slice(f18, batch * 3), ws.Slice(a9, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a19, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(a18, batch * 3));
+                // v18 = Mul(v1, v17) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a18, batch * 3), k1, ws.Slice(a17, batch * 3));
+                // v17 = Concat(v5, v5, v4) [3]   
+                // v16 = Add(v11, v15) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a16 + b * 1 + i];
+                        ws[a10 + b * 3 + i] += g;
+                        ws[a14 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v14 = Mul(v9, v13) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a14, batch * 3), ws.Slice(f13, batch * 3), ws.Slice(a9, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a14, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(a13, batch * 3));
+                // v13 = Mul(v1, v12) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a13, batch * 3), k1, ws.Slice(a12, batch * 3));
+                // v12 = Concat(v5, v4, v5) [3]   
+                // v10 = Mul(v9, v7) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a10, batch * 3), ws.Slice(f7, batch * 3), ws.Slice(a9, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a10, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(a7, batch * 3));
+                // v9 = Mul(v3, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a3, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f3, batch * 3), ws.Slice(a8, batch * 3));
+                // v8 = Sub(v4, v3) [3]   
+                global::OdeDsl.Tensors.Elementwise.SubtractFrom<T>(ws.Slice(a8, batch * 3), ws.Slice(a3, batch * 3));
+                // v7 = Mul(v1, v6) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 3), k1, ws.Slice(a6, batch * 3));
+                // v6 = Concat(v4, v5, v5) [3]   
+                // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
+                global::OdeDsl.Tensors.Activations.SigmoidBackwardAdd<T>(ws.Slice(f3, batch * 3), ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3));
+                // v2 = Mul(v0, v1) [3]   h * 2f
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a2, batch * 3), k1, gradH.Slice(0, batch * 3));
+            }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 45, d2 = a2;
+                int f3 = batch * 3, a3 = batch * 48, d3 = a3;
+                int f6 = batch * 6, a6 = batch * 51, d6 = a6;
+                int f7 = batch * 9, a7 = batch * 54, d7 = a7;
+                int f8 = batch * 12, a8 = batch * 57, d8 = a8;
+                int f9 = batch * 15, a9 = batch * 60, d9 = a9;
+                int f10 = batch * 18, a10 = batch * 63, d10 = a10;
+                int f12 = batch * 21, a12 = batch * 66, d12 = a12;
+                int f13 = batch * 24, a13 = batch * 69, d13 = a13;
+                int f14 = batch * 27, a14 = batch * 72, d14 = a14;
+                int f16 = batch * 30, a16 = batch * 75, d16 = a16;
+                int f17 = batch * 31, a17 = batch * 76, d17 = a17;
+                int f18 = batch * 34, a18 = batch * 79, d18 = a18;
+                int f19 = batch * 37, a19 = batch * 82, d19 = a19;
+                int f21 = batch * 40, a21 = batch * 85, d21 = a21;
+                int f22 = batch * 41, a22 = batch * 86, d22 = a22;
+                T k1 = T.CreateTruncating(2d);
+                T k4 = T.CreateTruncating(1d);
+                T k5 = T.CreateTruncating(0d);
+                // v2 = Mul(v0, v1) [3]   h * 2f
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 3), k1, ws.Slice(f2, batch * 3));
+                // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
+                global::OdeDsl.Tensors.Activations.Sigmoid<T>(ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
+                // v6 = Concat(v4, v5, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v7 = Mul(v1, v6) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(k1, ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3));
+                // v8 = Sub(v4, v3) [3]   
+                global::OdeDsl.Tensors.Elementwise.Subtract<T>(k4, ws.Slice(f3, batch * 3), ws.Slice(f8, batch * 3));
+                // v9 = Mul(v3, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f3, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(f9, batch * 3));
+                // v10 = Mul(v9, v7) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f9, batch * 3), ws.Slice(f7, batch * 3), ws.Slice(f10, batch * 3));
+                // v12 = Concat(v5, v4, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + 1 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v13 = Mul(v1, v12) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(k1, ws.Slice(f12, batch * 3), ws.Slice(f13, batch * 3));
+                // v14 = Mul(v9, v13) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f9, batch * 3), ws.Slice(f13, batch * 3), ws.Slice(f14, batch * 3));
+                // v16 = Add(v11, v15) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f16 + b * 1 + i] = ws[f10 + b * 3 + i] + ws[f14 + b * 3 + 1 + i];
+                    }
+                }
+                // v17 = Concat(v5, v5, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f17 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f17 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f17 + b * 3 + 2 + i] = k4;
+                    }
+                }
+                // v18 = Mul(v1, v17) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(k1, ws.Slice(f17, batch * 3), ws.Slice(f18, batch * 3));
+                // v19 = Mul(v9, v18) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f9, batch * 3), ws.Slice(f18, batch * 3), ws.Slice(f19, batch * 3));
+                // v21 = Add(v16, v20) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f21 + b * 1 + i] = ws[f16 + b * 1 + i] + ws[f19 + b * 3 + 2 + i];
+                    }
+                }
+                // v22 = Concat(v3, v21) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f22 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f21 + 0), 1, ws.Slice(f22 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f22 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f22 + b * 4 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 45, d2 = a2;
+                int f3 = batch * 3, a3 = batch * 48, d3 = a3;
+                int f6 = batch * 6, a6 = batch * 51, d6 = a6;
+                int f7 = batch * 9, a7 = batch * 54, d7 = a7;
+                int f8 = batch * 12, a8 = batch * 57, d8 = a8;
+                int f9 = batch * 15, a9 = batch * 60, d9 = a9;
+                int f10 = batch * 18, a10 = batch * 63, d10 = a10;
+                int f12 = batch * 21, a12 = batch * 66, d12 = a12;
+                int f13 = batch * 24, a13 = batch * 69, d13 = a13;
+                int f14 = batch * 27, a14 = batch * 72, d14 = a14;
+                int f16 = batch * 30, a16 = batch * 75, d16 = a16;
+                int f17 = batch * 31, a17 = batch * 76, d17 = a17;
+                int f18 = batch * 34, a18 = batch * 79, d18 = a18;
+                int f19 = batch * 37, a19 = batch * 82, d19 = a19;
+                int f21 = batch * 40, a21 = batch * 85, d21 = a21;
+                int f22 = batch * 41, a22 = batch * 86, d22 = a22;
+                T k1 = T.CreateTruncating(2d);
+                T k4 = T.CreateTruncating(1d);
+                T k5 = T.CreateTruncating(0d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 93, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 45, batch * 41).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v22 = Concat(v3, v21) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a3 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a21 + 0), 1);
+                // v21 = Add(v16, v20) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a21 + b * 1 + i];
+                        ws[a16 + b * 1 + i] += g;
+                        ws[a19 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v19 = Mul(v9, v18) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a19, batch * 3), ws.Slice(f18, batch * 3), ws.Slice(a9, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a19, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(a18, batch * 3));
+                // v18 = Mul(v1, v17) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a18, batch * 3), k1, ws.Slice(a17, batch * 3));
+                // v17 = Concat(v5, v5, v4) [3]   
+                // v16 = Add(v11, v15) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a16 + b * 1 + i];
+                        ws[a10 + b * 3 + i] += g;
+                        ws[a14 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v14 = Mul(v9, v13) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a14, batch * 3), ws.Slice(f13, batch * 3), ws.Slice(a9, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a14, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(a13, batch * 3));
+                // v13 = Mul(v1, v12) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a13, batch * 3), k1, ws.Slice(a12, batch * 3));
+                // v12 = Concat(v5, v4, v5) [3]   
+                // v10 = Mul(v9, v7) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a10, batch * 3), ws.Slice(f7, batch * 3), ws.Slice(a9, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a10, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(a7, batch * 3));
+                // v9 = Mul(v3, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a3, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f3, batch * 3), ws.Slice(a8, batch * 3));
+                // v8 = Sub(v4, v3) [3]   
+                global::OdeDsl.Tensors.Elementwise.SubtractFrom<T>(ws.Slice(a8, batch * 3), ws.Slice(a3, batch * 3));
+                // v7 = Mul(v1, v6) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 3), k1, ws.Slice(a6, batch * 3));
+                // v6 = Concat(v4, v5, v5) [3]   
+                // v3 = Sigmoid(v2) [3]   Sigmoid(h * 2f)
+                global::OdeDsl.Tensors.Activations.SigmoidBackwardAdd<T>(ws.Slice(f3, batch * 3), ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3));
+                // v2 = Mul(v0, v1) [3]   h * 2f
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a2, batch * 3), k1, gradH.Slice(0, batch * 3));
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 24 values and 24 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 60;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 24, d3 = a3;
+                int f4 = batch * 3, a4 = batch * 27, d4 = a4;
+                int f6 = batch * 6, a6 = batch * 30, d6 = a6;
+                int f8 = batch * 9, a8 = batch * 33, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 36, d9 = a9;
+                int f10 = batch * 15, a10 = batch * 39, d10 = a10;
+                int f11 = batch * 18, a11 = batch * 42, d11 = a11;
+                T k2 = T.CreateTruncating(2d);
+                T k7 = T.CreateTruncating(1d);
+                // v3 = Mul(v1, v2) [3]   h * 2f
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f3 + b * 3 + i] = h[b * 6 + i] * k2;
+                    }
+                }
+                // v4 = Sigmoid(v3) [3]   Sigmoid(h * 2f)
+                global::OdeDsl.Tensors.Activations.Sigmoid<T>(ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                // v6 = Mul(v2, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f6 + b * 3 + i] = k2 * h[b * 6 + 3 + i];
+                    }
+                }
+                // v8 = Sub(v7, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.Subtract<T>(k7, ws.Slice(f4, batch * 3), ws.Slice(f8, batch * 3));
+                // v9 = Mul(v4, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f4, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(f9, batch * 3));
+                // v10 = Mul(v9, v6) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f9, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f10, batch * 3));
+                // v11 = Concat(v4, v10) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f4 + 0), 3, ws.Slice(f11 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f10 + 0), 3, ws.Slice(f11 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f11 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f11 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 24, d3 = a3;
+                int f4 = batch * 3, a4 = batch * 27, d4 = a4;
+                int f6 = batch * 6, a6 = batch * 30, d6 = a6;
+                int f8 = batch * 9, a8 = batch * 33, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 36, d9 = a9;
+                int f10 = batch * 15, a10 = batch * 39, d10 = a10;
+                int f11 = batch * 18, a11 = batch * 42, d11 = a11;
+                T k2 = T.CreateTruncating(2d);
+                T k7 = T.CreateTruncating(1d);
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 54, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 24, batch * 18).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v11 = Concat(v4, v10) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a10 + 0), 3);
+                // v10 = Mul(v9, v6) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a10, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(a9, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a10, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(a6, batch * 3));
+                // v9 = Mul(v4, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a4, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(a8, batch * 3));
+                // v8 = Sub(v7, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.SubtractFrom<T>(ws.Slice(a8, batch * 3), ws.Slice(a4, batch * 3));
+                // v6 = Mul(v2, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a6 + b * 3 + i];
+                        gradH[b * 6 + 3 + i] += g * k2;
+                    }
+                }
+                // v4 = Sigmoid(v3) [3]   Sigmoid(h * 2f)
+                global::OdeDsl.Tensors.Activations.SigmoidBackwardAdd<T>(ws.Slice(f4, batch * 3), ws.Slice(a4, batch * 3), ws.Slice(a3, batch * 3));
+                // v3 = Mul(v1, v2) [3]   h * 2f
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a3 + b * 3 + i];
+                        gradH[b * 6 + i] += g * k2;
+                    }
                 }
             }
         }

@@ -7,8 +7,8 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
             
@@ -190,6 +190,582 @@ namespace Demo
                         }
                     }
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d1 + b * 3 + col];
+                }
+            }
+            
+            /// <summary>Scratch of the divergence VJP: 30 values and 30 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            public static int DivergenceWorkspaceLength(int batch) => batch * 67;
+            
+            public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f1 = batch * 0, a1 = batch * 30, d1 = a1;
+                int f4 = batch * 3, a4 = batch * 33, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 36, d5 = a5;
+                int f6 = batch * 9, a6 = batch * 39, d6 = a6;
+                int f8 = batch * 12, a8 = batch * 42, d8 = a8;
+                int f9 = batch * 15, a9 = batch * 45, d9 = a9;
+                int f11 = batch * 18, a11 = batch * 48, d11 = a11;
+                int f12 = batch * 19, a12 = batch * 49, d12 = a12;
+                int f13 = batch * 22, a13 = batch * 52, d13 = a13;
+                int f15 = batch * 25, a15 = batch * 55, d15 = a15;
+                int f16 = batch * 26, a16 = batch * 56, d16 = a16;
+                T k2 = T.CreateTruncating(1d);
+                T k3 = T.CreateTruncating(0d);
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 63, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v1 = Sin(v0) [3]   Sin(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 3 + i];
+                        ws[f1 + b * 3 + i] = T.Sin(xv);
+                    }
+                }
+                // v4 = Concat(v2, v3, v3) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f4 + b * 3 + i] = k2;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f4 + b * 3 + 1 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f4 + b * 3 + 2 + i] = k3;
+                    }
+                }
+                // v5 = Cos(v0) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 3 + i];
+                        ws[f5 + b * 3 + i] = T.Cos(xv);
+                    }
+                }
+                // v6 = Mul(v5, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f5, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3));
+                // v8 = Concat(v3, v2, v3) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 3 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 3 + 1 + i] = k2;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 3 + 2 + i] = k3;
+                    }
+                }
+                // v9 = Mul(v5, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f5, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(f9, batch * 3));
+                // v11 = Add(v7, v10) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 1 + i] = ws[f6 + b * 3 + i] + ws[f9 + b * 3 + 1 + i];
+                    }
+                }
+                // v12 = Concat(v3, v3, v2) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + 1 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + 2 + i] = k2;
+                    }
+                }
+                // v13 = Mul(v5, v12) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f5, batch * 3), ws.Slice(f12, batch * 3), ws.Slice(f13, batch * 3));
+                // v15 = Add(v11, v14) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f15 + b * 1 + i] = ws[f11 + b * 1 + i] + ws[f13 + b * 3 + 2 + i];
+                    }
+                }
+                // v16 = Concat(v1, v15) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f1 + 0), 3, ws.Slice(f16 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f15 + 0), 1, ws.Slice(f16 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f16 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f16 + b * 4 + 3 + i];
+                    }
+                }
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 30, batch * 26).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v16 = Concat(v1, v15) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a1 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a15 + 0), 1);
+                // v15 = Add(v11, v14) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a15 + b * 1 + i];
+                        ws[a11 + b * 1 + i] += g;
+                        ws[a13 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v13 = Mul(v5, v12) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a13, batch * 3), ws.Slice(f12, batch * 3), ws.Slice(a5, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a13, batch * 3), ws.Slice(f5, batch * 3), ws.Slice(a12, batch * 3));
+                // v12 = Concat(v3, v3, v2) [3]   
+                // v11 = Add(v7, v10) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a11 + b * 1 + i];
+                        ws[a6 + b * 3 + i] += g;
+                        ws[a9 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v9 = Mul(v5, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a5, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f5, batch * 3), ws.Slice(a8, batch * 3));
+                // v8 = Concat(v3, v2, v3) [3]   
+                // v6 = Mul(v5, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a6, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(a5, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a6, batch * 3), ws.Slice(f5, batch * 3), ws.Slice(a4, batch * 3));
+                // v5 = Cos(v0) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 3 + i], yv = ws[f5 + b * 3 + i];
+                        gradH[b * 3 + i] += (-T.Sin(xv)) * ws[a5 + b * 3 + i];
+                    }
+                }
+                // v4 = Concat(v2, v3, v3) [3]   
+                // v1 = Sin(v0) [3]   Sin(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 3 + i], yv = ws[f1 + b * 3 + i];
+                        gradH[b * 3 + i] += T.Cos(xv) * ws[a1 + b * 3 + i];
+                    }
+                }
+            }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f1 = batch * 0, a1 = batch * 30, d1 = a1;
+                int f4 = batch * 3, a4 = batch * 33, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 36, d5 = a5;
+                int f6 = batch * 9, a6 = batch * 39, d6 = a6;
+                int f8 = batch * 12, a8 = batch * 42, d8 = a8;
+                int f9 = batch * 15, a9 = batch * 45, d9 = a9;
+                int f11 = batch * 18, a11 = batch * 48, d11 = a11;
+                int f12 = batch * 19, a12 = batch * 49, d12 = a12;
+                int f13 = batch * 22, a13 = batch * 52, d13 = a13;
+                int f15 = batch * 25, a15 = batch * 55, d15 = a15;
+                int f16 = batch * 26, a16 = batch * 56, d16 = a16;
+                T k2 = T.CreateTruncating(1d);
+                T k3 = T.CreateTruncating(0d);
+                // v1 = Sin(v0) [3]   Sin(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 3 + i];
+                        ws[f1 + b * 3 + i] = T.Sin(xv);
+                    }
+                }
+                // v4 = Concat(v2, v3, v3) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f4 + b * 3 + i] = k2;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f4 + b * 3 + 1 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f4 + b * 3 + 2 + i] = k3;
+                    }
+                }
+                // v5 = Cos(v0) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 3 + i];
+                        ws[f5 + b * 3 + i] = T.Cos(xv);
+                    }
+                }
+                // v6 = Mul(v5, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f5, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(f6, batch * 3));
+                // v8 = Concat(v3, v2, v3) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 3 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 3 + 1 + i] = k2;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f8 + b * 3 + 2 + i] = k3;
+                    }
+                }
+                // v9 = Mul(v5, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f5, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(f9, batch * 3));
+                // v11 = Add(v7, v10) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 1 + i] = ws[f6 + b * 3 + i] + ws[f9 + b * 3 + 1 + i];
+                    }
+                }
+                // v12 = Concat(v3, v3, v2) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + 1 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f12 + b * 3 + 2 + i] = k2;
+                    }
+                }
+                // v13 = Mul(v5, v12) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f5, batch * 3), ws.Slice(f12, batch * 3), ws.Slice(f13, batch * 3));
+                // v15 = Add(v11, v14) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f15 + b * 1 + i] = ws[f11 + b * 1 + i] + ws[f13 + b * 3 + 2 + i];
+                    }
+                }
+                // v16 = Concat(v1, v15) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f1 + 0), 3, ws.Slice(f16 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f15 + 0), 1, ws.Slice(f16 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f16 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f16 + b * 4 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f1 = batch * 0, a1 = batch * 30, d1 = a1;
+                int f4 = batch * 3, a4 = batch * 33, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 36, d5 = a5;
+                int f6 = batch * 9, a6 = batch * 39, d6 = a6;
+                int f8 = batch * 12, a8 = batch * 42, d8 = a8;
+                int f9 = batch * 15, a9 = batch * 45, d9 = a9;
+                int f11 = batch * 18, a11 = batch * 48, d11 = a11;
+                int f12 = batch * 19, a12 = batch * 49, d12 = a12;
+                int f13 = batch * 22, a13 = batch * 52, d13 = a13;
+                int f15 = batch * 25, a15 = batch * 55, d15 = a15;
+                int f16 = batch * 26, a16 = batch * 56, d16 = a16;
+                T k2 = T.CreateTruncating(1d);
+                T k3 = T.CreateTruncating(0d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 63, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 30, batch * 26).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v16 = Concat(v1, v15) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a1 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a15 + 0), 1);
+                // v15 = Add(v11, v14) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a15 + b * 1 + i];
+                        ws[a11 + b * 1 + i] += g;
+                        ws[a13 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v13 = Mul(v5, v12) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a13, batch * 3), ws.Slice(f12, batch * 3), ws.Slice(a5, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a13, batch * 3), ws.Slice(f5, batch * 3), ws.Slice(a12, batch * 3));
+                // v12 = Concat(v3, v3, v2) [3]   
+                // v11 = Add(v7, v10) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a11 + b * 1 + i];
+                        ws[a6 + b * 3 + i] += g;
+                        ws[a9 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v9 = Mul(v5, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a5, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f5, batch * 3), ws.Slice(a8, batch * 3));
+                // v8 = Concat(v3, v2, v3) [3]   
+                // v6 = Mul(v5, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a6, batch * 3), ws.Slice(f4, batch * 3), ws.Slice(a5, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a6, batch * 3), ws.Slice(f5, batch * 3), ws.Slice(a4, batch * 3));
+                // v5 = Cos(v0) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 3 + i], yv = ws[f5 + b * 3 + i];
+                        gradH[b * 3 + i] += (-T.Sin(xv)) * ws[a5 + b * 3 + i];
+                    }
+                }
+                // v4 = Concat(v2, v3, v3) [3]   
+                // v1 = Sin(v0) [3]   Sin(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 3 + i], yv = ws[f1 + b * 3 + i];
+                        gradH[b * 3 + i] += T.Cos(xv) * ws[a1 + b * 3 + i];
+                    }
+                }
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 15 values and 15 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 42;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 15, d2 = a2;
+                int f4 = batch * 3, a4 = batch * 18, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 21, d5 = a5;
+                int f6 = batch * 9, a6 = batch * 24, d6 = a6;
+                // v2 = Sin(v1) [3]   Sin(h)
+                // v4 = Cos(v1) [3]   
+                // v5 = Mul(v4, v3) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T xv = h[b * 6 + i];
+                            ws[f2 + b * 3 + i] = T.Sin(xv);
+                        }
+                        {
+                            T xv = h[b * 6 + i];
+                            ws[f4 + b * 3 + i] = T.Cos(xv);
+                        }
+                        {
+                            ws[f5 + b * 3 + i] = ws[f4 + b * 3 + i] * h[b * 6 + 3 + i];
+                        }
+                    }
+                }
+                // v6 = Concat(v2, v5) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f2 + 0), 3, ws.Slice(f6 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f5 + 0), 3, ws.Slice(f6 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f6 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f6 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 15, d2 = a2;
+                int f4 = batch * 3, a4 = batch * 18, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 21, d5 = a5;
+                int f6 = batch * 9, a6 = batch * 24, d6 = a6;
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 36, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 15, batch * 9).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v6 = Concat(v2, v5) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a2 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a5 + 0), 3);
+                // v5 = Mul(v4, v3) [3]   
+                // v4 = Cos(v1) [3]   
+                // v2 = Sin(v1) [3]   Sin(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a5 + b * 3 + i];
+                            ws[a4 + b * 3 + i] += g * h[b * 6 + 3 + i];
+                            gradH[b * 6 + 3 + i] += g * ws[f4 + b * 3 + i];
+                        }
+                        {
+                            T xv = h[b * 6 + i], yv = ws[f4 + b * 3 + i];
+                            gradH[b * 6 + i] += (-T.Sin(xv)) * ws[a4 + b * 3 + i];
+                        }
+                        {
+                            T xv = h[b * 6 + i], yv = ws[f2 + b * 3 + i];
+                            gradH[b * 6 + i] += T.Cos(xv) * ws[a2 + b * 3 + i];
+                        }
+                    }
                 }
             }
         }

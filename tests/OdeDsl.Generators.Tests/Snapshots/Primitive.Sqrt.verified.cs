@@ -7,8 +7,8 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
             
@@ -208,6 +208,676 @@ namespace Demo
                         }
                     }
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d4 + b * 3 + col];
+                }
+            }
+            
+            /// <summary>Scratch of the divergence VJP: 48 values and 48 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            public static int DivergenceWorkspaceLength(int batch) => batch * 103;
+            
+            public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 48, d2 = a2;
+                int f3 = batch * 3, a3 = batch * 51, d3 = a3;
+                int f4 = batch * 6, a4 = batch * 54, d4 = a4;
+                int f6 = batch * 9, a6 = batch * 57, d6 = a6;
+                int f8 = batch * 12, a8 = batch * 60, d8 = a8;
+                int f9 = batch * 15, a9 = batch * 63, d9 = a9;
+                int f11 = batch * 18, a11 = batch * 66, d11 = a11;
+                int f12 = batch * 21, a12 = batch * 69, d12 = a12;
+                int f14 = batch * 24, a14 = batch * 72, d14 = a14;
+                int f15 = batch * 27, a15 = batch * 75, d15 = a15;
+                int f16 = batch * 30, a16 = batch * 78, d16 = a16;
+                int f18 = batch * 33, a18 = batch * 81, d18 = a18;
+                int f19 = batch * 34, a19 = batch * 82, d19 = a19;
+                int f20 = batch * 37, a20 = batch * 85, d20 = a20;
+                int f21 = batch * 40, a21 = batch * 88, d21 = a21;
+                int f23 = batch * 43, a23 = batch * 91, d23 = a23;
+                int f24 = batch * 44, a24 = batch * 92, d24 = a24;
+                T k1 = T.CreateTruncating(1d);
+                T k5 = T.CreateTruncating(0d);
+                T k7 = T.CreateTruncating(2d);
+                T k10 = T.CreateTruncating(0.5d);
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 99, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v2 = Square(v0) [3]   Square(h)
+                global::OdeDsl.Tensors.Elementwise.Square<T>(h.Slice(0, batch * 3), ws.Slice(f2, batch * 3));
+                // v3 = Add(v1, v2) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k1, ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
+                // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
+                global::OdeDsl.Tensors.Elementwise.Sqrt<T>(ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                // v6 = Concat(v1, v5, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v8 = Mul(v7, v0) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(k7, h.Slice(0, batch * 3), ws.Slice(f8, batch * 3));
+                // v9 = Mul(v8, v6) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f8, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f9, batch * 3));
+                // v11 = Div(v10, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(k10, ws.Slice(f4, batch * 3), ws.Slice(f11, batch * 3));
+                // v12 = Mul(v11, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f11, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(f12, batch * 3));
+                // v14 = Concat(v5, v1, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 3 + 1 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v15 = Mul(v8, v14) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f8, batch * 3), ws.Slice(f14, batch * 3), ws.Slice(f15, batch * 3));
+                // v16 = Mul(v11, v15) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f11, batch * 3), ws.Slice(f15, batch * 3), ws.Slice(f16, batch * 3));
+                // v18 = Add(v13, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 1 + i] = ws[f12 + b * 3 + i] + ws[f16 + b * 3 + 1 + i];
+                    }
+                }
+                // v19 = Concat(v5, v5, v1) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f19 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f19 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f19 + b * 3 + 2 + i] = k1;
+                    }
+                }
+                // v20 = Mul(v8, v19) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f8, batch * 3), ws.Slice(f19, batch * 3), ws.Slice(f20, batch * 3));
+                // v21 = Mul(v11, v20) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f11, batch * 3), ws.Slice(f20, batch * 3), ws.Slice(f21, batch * 3));
+                // v23 = Add(v18, v22) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f23 + b * 1 + i] = ws[f18 + b * 1 + i] + ws[f21 + b * 3 + 2 + i];
+                    }
+                }
+                // v24 = Concat(v4, v23) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f4 + 0), 3, ws.Slice(f24 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f23 + 0), 1, ws.Slice(f24 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f24 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f24 + b * 4 + 3 + i];
+                    }
+                }
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 48, batch * 44).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v24 = Concat(v4, v23) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a23 + 0), 1);
+                // v23 = Add(v18, v22) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a23 + b * 1 + i];
+                        ws[a18 + b * 1 + i] += g;
+                        ws[a21 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v21 = Mul(v11, v20) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a21, batch * 3), ws.Slice(f20, batch * 3), ws.Slice(a11, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a21, batch * 3), ws.Slice(f11, batch * 3), ws.Slice(a20, batch * 3));
+                // v20 = Mul(v8, v19) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a20, batch * 3), ws.Slice(f19, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a20, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a19, batch * 3));
+                // v19 = Concat(v5, v5, v1) [3]   
+                // v18 = Add(v13, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a18 + b * 1 + i];
+                        ws[a12 + b * 3 + i] += g;
+                        ws[a16 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v16 = Mul(v11, v15) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a16, batch * 3), ws.Slice(f15, batch * 3), ws.Slice(a11, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a16, batch * 3), ws.Slice(f11, batch * 3), ws.Slice(a15, batch * 3));
+                // v15 = Mul(v8, v14) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a15, batch * 3), ws.Slice(f14, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a15, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a14, batch * 3));
+                // v14 = Concat(v5, v1, v5) [3]   
+                // v12 = Mul(v11, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a12, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(a11, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a12, batch * 3), ws.Slice(f11, batch * 3), ws.Slice(a9, batch * 3));
+                // v11 = Div(v10, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a11 + b * 3 + i];
+                        ws[a4 + b * 3 + i] += -g * ws[f11 + b * 3 + i] / ws[f4 + b * 3 + i];
+                    }
+                }
+                // v9 = Mul(v8, v6) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a6, batch * 3));
+                // v8 = Mul(v7, v0) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a8, batch * 3), k7, gradH.Slice(0, batch * 3));
+                // v6 = Concat(v1, v5, v5) [3]   
+                // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = ws[f3 + b * 3 + i], yv = ws[f4 + b * 3 + i];
+                        ws[a3 + b * 3 + i] += (T.CreateTruncating(0.5d) / yv) * ws[a4 + b * 3 + i];
+                    }
+                }
+                // v3 = Add(v1, v2) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3));
+                // v2 = Square(v0) [3]   Square(h)
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(h.Slice(0, batch * 3), T.CreateTruncating(2d), ws.Slice(a2, batch * 3), gradH.Slice(0, batch * 3), true);
+            }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 48, d2 = a2;
+                int f3 = batch * 3, a3 = batch * 51, d3 = a3;
+                int f4 = batch * 6, a4 = batch * 54, d4 = a4;
+                int f6 = batch * 9, a6 = batch * 57, d6 = a6;
+                int f8 = batch * 12, a8 = batch * 60, d8 = a8;
+                int f9 = batch * 15, a9 = batch * 63, d9 = a9;
+                int f11 = batch * 18, a11 = batch * 66, d11 = a11;
+                int f12 = batch * 21, a12 = batch * 69, d12 = a12;
+                int f14 = batch * 24, a14 = batch * 72, d14 = a14;
+                int f15 = batch * 27, a15 = batch * 75, d15 = a15;
+                int f16 = batch * 30, a16 = batch * 78, d16 = a16;
+                int f18 = batch * 33, a18 = batch * 81, d18 = a18;
+                int f19 = batch * 34, a19 = batch * 82, d19 = a19;
+                int f20 = batch * 37, a20 = batch * 85, d20 = a20;
+                int f21 = batch * 40, a21 = batch * 88, d21 = a21;
+                int f23 = batch * 43, a23 = batch * 91, d23 = a23;
+                int f24 = batch * 44, a24 = batch * 92, d24 = a24;
+                T k1 = T.CreateTruncating(1d);
+                T k5 = T.CreateTruncating(0d);
+                T k7 = T.CreateTruncating(2d);
+                T k10 = T.CreateTruncating(0.5d);
+                // v2 = Square(v0) [3]   Square(h)
+                global::OdeDsl.Tensors.Elementwise.Square<T>(h.Slice(0, batch * 3), ws.Slice(f2, batch * 3));
+                // v3 = Add(v1, v2) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k1, ws.Slice(f2, batch * 3), ws.Slice(f3, batch * 3));
+                // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
+                global::OdeDsl.Tensors.Elementwise.Sqrt<T>(ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                // v6 = Concat(v1, v5, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f6 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v8 = Mul(v7, v0) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(k7, h.Slice(0, batch * 3), ws.Slice(f8, batch * 3));
+                // v9 = Mul(v8, v6) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f8, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(f9, batch * 3));
+                // v11 = Div(v10, v4) [3]   
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(k10, ws.Slice(f4, batch * 3), ws.Slice(f11, batch * 3));
+                // v12 = Mul(v11, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f11, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(f12, batch * 3));
+                // v14 = Concat(v5, v1, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 3 + 1 + i] = k1;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f14 + b * 3 + 2 + i] = k5;
+                    }
+                }
+                // v15 = Mul(v8, v14) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f8, batch * 3), ws.Slice(f14, batch * 3), ws.Slice(f15, batch * 3));
+                // v16 = Mul(v11, v15) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f11, batch * 3), ws.Slice(f15, batch * 3), ws.Slice(f16, batch * 3));
+                // v18 = Add(v13, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 1 + i] = ws[f12 + b * 3 + i] + ws[f16 + b * 3 + 1 + i];
+                    }
+                }
+                // v19 = Concat(v5, v5, v1) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f19 + b * 3 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f19 + b * 3 + 1 + i] = k5;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f19 + b * 3 + 2 + i] = k1;
+                    }
+                }
+                // v20 = Mul(v8, v19) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f8, batch * 3), ws.Slice(f19, batch * 3), ws.Slice(f20, batch * 3));
+                // v21 = Mul(v11, v20) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f11, batch * 3), ws.Slice(f20, batch * 3), ws.Slice(f21, batch * 3));
+                // v23 = Add(v18, v22) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f23 + b * 1 + i] = ws[f18 + b * 1 + i] + ws[f21 + b * 3 + 2 + i];
+                    }
+                }
+                // v24 = Concat(v4, v23) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f4 + 0), 3, ws.Slice(f24 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f23 + 0), 1, ws.Slice(f24 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f24 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f24 + b * 4 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 48, d2 = a2;
+                int f3 = batch * 3, a3 = batch * 51, d3 = a3;
+                int f4 = batch * 6, a4 = batch * 54, d4 = a4;
+                int f6 = batch * 9, a6 = batch * 57, d6 = a6;
+                int f8 = batch * 12, a8 = batch * 60, d8 = a8;
+                int f9 = batch * 15, a9 = batch * 63, d9 = a9;
+                int f11 = batch * 18, a11 = batch * 66, d11 = a11;
+                int f12 = batch * 21, a12 = batch * 69, d12 = a12;
+                int f14 = batch * 24, a14 = batch * 72, d14 = a14;
+                int f15 = batch * 27, a15 = batch * 75, d15 = a15;
+                int f16 = batch * 30, a16 = batch * 78, d16 = a16;
+                int f18 = batch * 33, a18 = batch * 81, d18 = a18;
+                int f19 = batch * 34, a19 = batch * 82, d19 = a19;
+                int f20 = batch * 37, a20 = batch * 85, d20 = a20;
+                int f21 = batch * 40, a21 = batch * 88, d21 = a21;
+                int f23 = batch * 43, a23 = batch * 91, d23 = a23;
+                int f24 = batch * 44, a24 = batch * 92, d24 = a24;
+                T k1 = T.CreateTruncating(1d);
+                T k5 = T.CreateTruncating(0d);
+                T k7 = T.CreateTruncating(2d);
+                T k10 = T.CreateTruncating(0.5d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 99, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 48, batch * 44).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v24 = Concat(v4, v23) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a4 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a23 + 0), 1);
+                // v23 = Add(v18, v22) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a23 + b * 1 + i];
+                        ws[a18 + b * 1 + i] += g;
+                        ws[a21 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v21 = Mul(v11, v20) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a21, batch * 3), ws.Slice(f20, batch * 3), ws.Slice(a11, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a21, batch * 3), ws.Slice(f11, batch * 3), ws.Slice(a20, batch * 3));
+                // v20 = Mul(v8, v19) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a20, batch * 3), ws.Slice(f19, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a20, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a19, batch * 3));
+                // v19 = Concat(v5, v5, v1) [3]   
+                // v18 = Add(v13, v17) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a18 + b * 1 + i];
+                        ws[a12 + b * 3 + i] += g;
+                        ws[a16 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v16 = Mul(v11, v15) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a16, batch * 3), ws.Slice(f15, batch * 3), ws.Slice(a11, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a16, batch * 3), ws.Slice(f11, batch * 3), ws.Slice(a15, batch * 3));
+                // v15 = Mul(v8, v14) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a15, batch * 3), ws.Slice(f14, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a15, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a14, batch * 3));
+                // v14 = Concat(v5, v1, v5) [3]   
+                // v12 = Mul(v11, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a12, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(a11, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a12, batch * 3), ws.Slice(f11, batch * 3), ws.Slice(a9, batch * 3));
+                // v11 = Div(v10, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a11 + b * 3 + i];
+                        ws[a4 + b * 3 + i] += -g * ws[f11 + b * 3 + i] / ws[f4 + b * 3 + i];
+                    }
+                }
+                // v9 = Mul(v8, v6) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f6, batch * 3), ws.Slice(a8, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(a6, batch * 3));
+                // v8 = Mul(v7, v0) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a8, batch * 3), k7, gradH.Slice(0, batch * 3));
+                // v6 = Concat(v1, v5, v5) [3]   
+                // v4 = Sqrt(v3) [3]   Sqrt(1f + Square(h))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = ws[f3 + b * 3 + i], yv = ws[f4 + b * 3 + i];
+                        ws[a3 + b * 3 + i] += (T.CreateTruncating(0.5d) / yv) * ws[a4 + b * 3 + i];
+                    }
+                }
+                // v3 = Add(v1, v2) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a3, batch * 3), ws.Slice(a2, batch * 3));
+                // v2 = Square(v0) [3]   Square(h)
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(h.Slice(0, batch * 3), T.CreateTruncating(2d), ws.Slice(a2, batch * 3), gradH.Slice(0, batch * 3), true);
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 27 values and 27 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 66;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 27, d3 = a3;
+                int f4 = batch * 3, a4 = batch * 30, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 33, d5 = a5;
+                int f8 = batch * 9, a8 = batch * 36, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 39, d9 = a9;
+                int f11 = batch * 15, a11 = batch * 42, d11 = a11;
+                int f12 = batch * 18, a12 = batch * 45, d12 = a12;
+                int f13 = batch * 21, a13 = batch * 48, d13 = a13;
+                T k2 = T.CreateTruncating(1d);
+                T k7 = T.CreateTruncating(2d);
+                T k10 = T.CreateTruncating(0.5d);
+                // v3 = Square(v1) [3]   Square(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 6 + i];
+                        ws[f3 + b * 3 + i] = xv * xv;
+                    }
+                }
+                // v4 = Add(v2, v3) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.Add<T>(k2, ws.Slice(f3, batch * 3), ws.Slice(f4, batch * 3));
+                // v5 = Sqrt(v4) [3]   Sqrt(1f + Square(h))
+                global::OdeDsl.Tensors.Elementwise.Sqrt<T>(ws.Slice(f4, batch * 3), ws.Slice(f5, batch * 3));
+                // v8 = Mul(v7, v1) [3]   
+                // v9 = Mul(v8, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f8 + b * 3 + i] = k7 * h[b * 6 + i];
+                        }
+                        {
+                            ws[f9 + b * 3 + i] = ws[f8 + b * 3 + i] * h[b * 6 + 3 + i];
+                        }
+                    }
+                }
+                // v11 = Div(v10, v5) [3]   
+                global::OdeDsl.Tensors.Elementwise.Divide<T>(k10, ws.Slice(f5, batch * 3), ws.Slice(f11, batch * 3));
+                // v12 = Mul(v11, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f11, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(f12, batch * 3));
+                // v13 = Concat(v5, v12) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f5 + 0), 3, ws.Slice(f13 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f12 + 0), 3, ws.Slice(f13 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f13 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f13 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 27, d3 = a3;
+                int f4 = batch * 3, a4 = batch * 30, d4 = a4;
+                int f5 = batch * 6, a5 = batch * 33, d5 = a5;
+                int f8 = batch * 9, a8 = batch * 36, d8 = a8;
+                int f9 = batch * 12, a9 = batch * 39, d9 = a9;
+                int f11 = batch * 15, a11 = batch * 42, d11 = a11;
+                int f12 = batch * 18, a12 = batch * 45, d12 = a12;
+                int f13 = batch * 21, a13 = batch * 48, d13 = a13;
+                T k2 = T.CreateTruncating(1d);
+                T k7 = T.CreateTruncating(2d);
+                T k10 = T.CreateTruncating(0.5d);
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 60, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 27, batch * 21).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v13 = Concat(v5, v12) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a5 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a12 + 0), 3);
+                // v12 = Mul(v11, v9) [3]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a12, batch * 3), ws.Slice(f9, batch * 3), ws.Slice(a11, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a12, batch * 3), ws.Slice(f11, batch * 3), ws.Slice(a9, batch * 3));
+                // v11 = Div(v10, v5) [3]   
+                // v9 = Mul(v8, v6) [3]   
+                // v8 = Mul(v7, v1) [3]   
+                // v5 = Sqrt(v4) [3]   Sqrt(1f + Square(h))
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a11 + b * 3 + i];
+                            ws[a5 + b * 3 + i] += -g * ws[f11 + b * 3 + i] / ws[f5 + b * 3 + i];
+                        }
+                        {
+                            T g = ws[a9 + b * 3 + i];
+                            ws[a8 + b * 3 + i] += g * h[b * 6 + 3 + i];
+                            gradH[b * 6 + 3 + i] += g * ws[f8 + b * 3 + i];
+                        }
+                        {
+                            T g = ws[a8 + b * 3 + i];
+                            gradH[b * 6 + i] += g * k7;
+                        }
+                        {
+                            T xv = ws[f4 + b * 3 + i], yv = ws[f5 + b * 3 + i];
+                            ws[a4 + b * 3 + i] += (T.CreateTruncating(0.5d) / yv) * ws[a5 + b * 3 + i];
+                        }
+                    }
+                }
+                // v4 = Add(v2, v3) [3]   1f + Square(h)
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a4, batch * 3), ws.Slice(a3, batch * 3));
+                // v3 = Square(v1) [3]   Square(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T xv = h[b * 6 + i], yv = ws[f3 + b * 3 + i];
+                        gradH[b * 6 + i] += (xv + xv) * ws[a3 + b * 3 + i];
+                    }
                 }
             }
         }

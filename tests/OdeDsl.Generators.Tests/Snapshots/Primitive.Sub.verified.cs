@@ -7,8 +7,8 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
             
@@ -185,6 +185,258 @@ namespace Demo
                         }
                     }
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d2 + b * 3 + col];
+                }
+            }
+            
+            /// <summary>Scratch of the divergence VJP: 7 values and 7 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            public static int DivergenceWorkspaceLength(int batch) => batch * 21;
+            
+            public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 7, d2 = a2;
+                int f10 = batch * 3, a10 = batch * 10, d10 = a10;
+                T k9 = T.CreateTruncating(3d);
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 17, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v2 = Sub(v0, v1) [3]   h - t
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f2 + b * 3 + i] = h[b * 3 + i] - t[b];
+                    }
+                }
+                // v10 = Concat(v2, v9) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f2 + 0), 3, ws.Slice(f10 + 0), 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f10 + b * 4 + 3 + i] = k9;
+                    }
+                }
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f10 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f10 + b * 4 + 3 + i];
+                    }
+                }
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 7, batch * 3).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v10 = Concat(v2, v9) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a2 + 0), 3);
+                // v2 = Sub(v0, v1) [3]   h - t
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a2 + b * 3 + i];
+                        gradH[b * 3 + i] += g;
+                        gradT[b] += -g;
+                    }
+                }
+            }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 7, d2 = a2;
+                int f10 = batch * 3, a10 = batch * 10, d10 = a10;
+                T k9 = T.CreateTruncating(3d);
+                // v2 = Sub(v0, v1) [3]   h - t
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f2 + b * 3 + i] = h[b * 3 + i] - t[b];
+                    }
+                }
+                // v10 = Concat(v2, v9) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f2 + 0), 3, ws.Slice(f10 + 0), 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f10 + b * 4 + 3 + i] = k9;
+                    }
+                }
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f10 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f10 + b * 4 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 7, d2 = a2;
+                int f10 = batch * 3, a10 = batch * 10, d10 = a10;
+                T k9 = T.CreateTruncating(3d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 17, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 7, batch * 3).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v10 = Concat(v2, v9) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a2 + 0), 3);
+                // v2 = Sub(v0, v1) [3]   h - t
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a2 + b * 3 + i];
+                        gradH[b * 3 + i] += g;
+                        gradT[b] += -g;
+                    }
+                }
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 9 values and 9 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 30;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 9, d3 = a3;
+                int f5 = batch * 3, a5 = batch * 12, d5 = a5;
+                // v3 = Sub(v1, v2) [3]   h - t
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f3 + b * 3 + i] = h[b * 6 + i] - t[b];
+                    }
+                }
+                // v5 = Concat(v3, v4) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f5 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, h.Slice(3), 6, ws.Slice(f5 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f5 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f5 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 9, d3 = a3;
+                int f5 = batch * 3, a5 = batch * 12, d5 = a5;
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 24, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 9, batch * 3).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v5 = Concat(v3, v4) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a3 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, gradH.Slice(3), 6);
+                // v3 = Sub(v1, v2) [3]   h - t
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a3 + b * 3 + i];
+                        gradH[b * 6 + i] += g;
+                        gradT[b] += -g;
+                    }
                 }
             }
         }

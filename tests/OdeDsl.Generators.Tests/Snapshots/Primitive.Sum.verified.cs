@@ -7,8 +7,8 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
             
@@ -253,6 +253,914 @@ namespace Demo
                         }
                     }
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d2 + b * 3 + col];
+                }
+            }
+            
+            /// <summary>Scratch of the divergence VJP: 49 values and 49 adjoints per row for f and its 3 tangent sweeps, and the gathered cotangents.</summary>
+            public static int DivergenceWorkspaceLength(int batch) => batch * 105;
+            
+            public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f1 = batch * 0, a1 = batch * 49, d1 = a1;
+                int f2 = batch * 1, a2 = batch * 50, d2 = a2;
+                int f5 = batch * 4, a5 = batch * 53, d5 = a5;
+                int f6 = batch * 7, a6 = batch * 56, d6 = a6;
+                int f7 = batch * 8, a7 = batch * 57, d7 = a7;
+                int f8 = batch * 11, a8 = batch * 60, d8 = a8;
+                int f9 = batch * 14, a9 = batch * 63, d9 = a9;
+                int f11 = batch * 17, a11 = batch * 66, d11 = a11;
+                int f12 = batch * 20, a12 = batch * 69, d12 = a12;
+                int f13 = batch * 21, a13 = batch * 70, d13 = a13;
+                int f14 = batch * 24, a14 = batch * 73, d14 = a14;
+                int f15 = batch * 27, a15 = batch * 76, d15 = a15;
+                int f17 = batch * 30, a17 = batch * 79, d17 = a17;
+                int f18 = batch * 31, a18 = batch * 80, d18 = a18;
+                int f19 = batch * 34, a19 = batch * 83, d19 = a19;
+                int f20 = batch * 35, a20 = batch * 84, d20 = a20;
+                int f21 = batch * 38, a21 = batch * 87, d21 = a21;
+                int f22 = batch * 41, a22 = batch * 90, d22 = a22;
+                int f24 = batch * 44, a24 = batch * 93, d24 = a24;
+                int f25 = batch * 45, a25 = batch * 94, d25 = a25;
+                T k3 = T.CreateTruncating(1d);
+                T k4 = T.CreateTruncating(0d);
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 101, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v1 = Sum(v0) []   Sum(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 3 + i];
+                    ws[f1 + b] = s;
+                }
+                // v2 = Mul(v0, v1) [3]   h * Sum(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f2 + b * 3 + i] = h[b * 3 + i] * ws[f1 + b];
+                    }
+                }
+                // v5 = Concat(v3, v4, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f5 + b * 3 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f5 + b * 3 + 1 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f5 + b * 3 + 2 + i] = k4;
+                    }
+                }
+                // v6 = Sum(v5) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f5 + b * 3 + i];
+                    ws[f6 + b] = s;
+                }
+                // v7 = Mul(v1, v5) [3]   
+                // v8 = Mul(v0, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f7 + b * 3 + i] = ws[f1 + b] * ws[f5 + b * 3 + i];
+                        }
+                        {
+                            ws[f8 + b * 3 + i] = h[b * 3 + i] * ws[f6 + b];
+                        }
+                    }
+                }
+                // v9 = Add(v7, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f7, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(f9, batch * 3));
+                // v11 = Concat(v4, v3, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 1 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 2 + i] = k4;
+                    }
+                }
+                // v12 = Sum(v11) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f11 + b * 3 + i];
+                    ws[f12 + b] = s;
+                }
+                // v13 = Mul(v1, v11) [3]   
+                // v14 = Mul(v0, v12) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f13 + b * 3 + i] = ws[f1 + b] * ws[f11 + b * 3 + i];
+                        }
+                        {
+                            ws[f14 + b * 3 + i] = h[b * 3 + i] * ws[f12 + b];
+                        }
+                    }
+                }
+                // v15 = Add(v13, v14) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f13, batch * 3), ws.Slice(f14, batch * 3), ws.Slice(f15, batch * 3));
+                // v17 = Add(v10, v16) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f17 + b * 1 + i] = ws[f9 + b * 3 + i] + ws[f15 + b * 3 + 1 + i];
+                    }
+                }
+                // v18 = Concat(v4, v4, v3) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 3 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 3 + 1 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 3 + 2 + i] = k3;
+                    }
+                }
+                // v19 = Sum(v18) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f18 + b * 3 + i];
+                    ws[f19 + b] = s;
+                }
+                // v20 = Mul(v1, v18) [3]   
+                // v21 = Mul(v0, v19) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f20 + b * 3 + i] = ws[f1 + b] * ws[f18 + b * 3 + i];
+                        }
+                        {
+                            ws[f21 + b * 3 + i] = h[b * 3 + i] * ws[f19 + b];
+                        }
+                    }
+                }
+                // v22 = Add(v20, v21) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f20, batch * 3), ws.Slice(f21, batch * 3), ws.Slice(f22, batch * 3));
+                // v24 = Add(v17, v23) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f24 + b * 1 + i] = ws[f17 + b * 1 + i] + ws[f22 + b * 3 + 2 + i];
+                    }
+                }
+                // v25 = Concat(v2, v24) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f2 + 0), 3, ws.Slice(f25 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f24 + 0), 1, ws.Slice(f25 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f25 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f25 + b * 4 + 3 + i];
+                    }
+                }
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 49, batch * 45).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v25 = Concat(v2, v24) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a2 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a24 + 0), 1);
+                // v24 = Add(v17, v23) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a24 + b * 1 + i];
+                        ws[a17 + b * 1 + i] += g;
+                        ws[a22 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v22 = Add(v20, v21) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a22, batch * 3), ws.Slice(a20, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a22, batch * 3), ws.Slice(a21, batch * 3));
+                // v21 = Mul(v0, v19) [3]   
+                // v20 = Mul(v1, v18) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a21 + b * 3 + i];
+                            gradH[b * 3 + i] += g * ws[f19 + b];
+                            ws[a19 + b] += g * h[b * 3 + i];
+                        }
+                        {
+                            T g = ws[a20 + b * 3 + i];
+                            ws[a1 + b] += g * ws[f18 + b * 3 + i];
+                            ws[a18 + b * 3 + i] += g * ws[f1 + b];
+                        }
+                    }
+                }
+                // v19 = Sum(v18) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a19 + b];
+                    for (int i = 0; i < 3; i++) ws[a18 + b * 3 + i] += g;
+                }
+                // v18 = Concat(v4, v4, v3) [3]   
+                // v17 = Add(v10, v16) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a17 + b * 1 + i];
+                        ws[a9 + b * 3 + i] += g;
+                        ws[a15 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v15 = Add(v13, v14) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a15, batch * 3), ws.Slice(a13, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a15, batch * 3), ws.Slice(a14, batch * 3));
+                // v14 = Mul(v0, v12) [3]   
+                // v13 = Mul(v1, v11) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a14 + b * 3 + i];
+                            gradH[b * 3 + i] += g * ws[f12 + b];
+                            ws[a12 + b] += g * h[b * 3 + i];
+                        }
+                        {
+                            T g = ws[a13 + b * 3 + i];
+                            ws[a1 + b] += g * ws[f11 + b * 3 + i];
+                            ws[a11 + b * 3 + i] += g * ws[f1 + b];
+                        }
+                    }
+                }
+                // v12 = Sum(v11) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a12 + b];
+                    for (int i = 0; i < 3; i++) ws[a11 + b * 3 + i] += g;
+                }
+                // v11 = Concat(v4, v3, v4) [3]   
+                // v9 = Add(v7, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(a7, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(a8, batch * 3));
+                // v8 = Mul(v0, v6) [3]   
+                // v7 = Mul(v1, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a8 + b * 3 + i];
+                            gradH[b * 3 + i] += g * ws[f6 + b];
+                            ws[a6 + b] += g * h[b * 3 + i];
+                        }
+                        {
+                            T g = ws[a7 + b * 3 + i];
+                            ws[a1 + b] += g * ws[f5 + b * 3 + i];
+                            ws[a5 + b * 3 + i] += g * ws[f1 + b];
+                        }
+                    }
+                }
+                // v6 = Sum(v5) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a6 + b];
+                    for (int i = 0; i < 3; i++) ws[a5 + b * 3 + i] += g;
+                }
+                // v5 = Concat(v3, v4, v4) [3]   
+                // v2 = Mul(v0, v1) [3]   h * Sum(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a2 + b * 3 + i];
+                        gradH[b * 3 + i] += g * ws[f1 + b];
+                        ws[a1 + b] += g * h[b * 3 + i];
+                    }
+                }
+                // v1 = Sum(v0) []   Sum(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a1 + b];
+                    for (int i = 0; i < 3; i++) gradH[b * 3 + i] += g;
+                }
+            }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f1 = batch * 0, a1 = batch * 49, d1 = a1;
+                int f2 = batch * 1, a2 = batch * 50, d2 = a2;
+                int f5 = batch * 4, a5 = batch * 53, d5 = a5;
+                int f6 = batch * 7, a6 = batch * 56, d6 = a6;
+                int f7 = batch * 8, a7 = batch * 57, d7 = a7;
+                int f8 = batch * 11, a8 = batch * 60, d8 = a8;
+                int f9 = batch * 14, a9 = batch * 63, d9 = a9;
+                int f11 = batch * 17, a11 = batch * 66, d11 = a11;
+                int f12 = batch * 20, a12 = batch * 69, d12 = a12;
+                int f13 = batch * 21, a13 = batch * 70, d13 = a13;
+                int f14 = batch * 24, a14 = batch * 73, d14 = a14;
+                int f15 = batch * 27, a15 = batch * 76, d15 = a15;
+                int f17 = batch * 30, a17 = batch * 79, d17 = a17;
+                int f18 = batch * 31, a18 = batch * 80, d18 = a18;
+                int f19 = batch * 34, a19 = batch * 83, d19 = a19;
+                int f20 = batch * 35, a20 = batch * 84, d20 = a20;
+                int f21 = batch * 38, a21 = batch * 87, d21 = a21;
+                int f22 = batch * 41, a22 = batch * 90, d22 = a22;
+                int f24 = batch * 44, a24 = batch * 93, d24 = a24;
+                int f25 = batch * 45, a25 = batch * 94, d25 = a25;
+                T k3 = T.CreateTruncating(1d);
+                T k4 = T.CreateTruncating(0d);
+                // v1 = Sum(v0) []   Sum(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 3 + i];
+                    ws[f1 + b] = s;
+                }
+                // v2 = Mul(v0, v1) [3]   h * Sum(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f2 + b * 3 + i] = h[b * 3 + i] * ws[f1 + b];
+                    }
+                }
+                // v5 = Concat(v3, v4, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f5 + b * 3 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f5 + b * 3 + 1 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f5 + b * 3 + 2 + i] = k4;
+                    }
+                }
+                // v6 = Sum(v5) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f5 + b * 3 + i];
+                    ws[f6 + b] = s;
+                }
+                // v7 = Mul(v1, v5) [3]   
+                // v8 = Mul(v0, v6) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f7 + b * 3 + i] = ws[f1 + b] * ws[f5 + b * 3 + i];
+                        }
+                        {
+                            ws[f8 + b * 3 + i] = h[b * 3 + i] * ws[f6 + b];
+                        }
+                    }
+                }
+                // v9 = Add(v7, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f7, batch * 3), ws.Slice(f8, batch * 3), ws.Slice(f9, batch * 3));
+                // v11 = Concat(v4, v3, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 1 + i] = k3;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f11 + b * 3 + 2 + i] = k4;
+                    }
+                }
+                // v12 = Sum(v11) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f11 + b * 3 + i];
+                    ws[f12 + b] = s;
+                }
+                // v13 = Mul(v1, v11) [3]   
+                // v14 = Mul(v0, v12) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f13 + b * 3 + i] = ws[f1 + b] * ws[f11 + b * 3 + i];
+                        }
+                        {
+                            ws[f14 + b * 3 + i] = h[b * 3 + i] * ws[f12 + b];
+                        }
+                    }
+                }
+                // v15 = Add(v13, v14) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f13, batch * 3), ws.Slice(f14, batch * 3), ws.Slice(f15, batch * 3));
+                // v17 = Add(v10, v16) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f17 + b * 1 + i] = ws[f9 + b * 3 + i] + ws[f15 + b * 3 + 1 + i];
+                    }
+                }
+                // v18 = Concat(v4, v4, v3) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 3 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 3 + 1 + i] = k4;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f18 + b * 3 + 2 + i] = k3;
+                    }
+                }
+                // v19 = Sum(v18) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += ws[f18 + b * 3 + i];
+                    ws[f19 + b] = s;
+                }
+                // v20 = Mul(v1, v18) [3]   
+                // v21 = Mul(v0, v19) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f20 + b * 3 + i] = ws[f1 + b] * ws[f18 + b * 3 + i];
+                        }
+                        {
+                            ws[f21 + b * 3 + i] = h[b * 3 + i] * ws[f19 + b];
+                        }
+                    }
+                }
+                // v22 = Add(v20, v21) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f20, batch * 3), ws.Slice(f21, batch * 3), ws.Slice(f22, batch * 3));
+                // v24 = Add(v17, v23) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f24 + b * 1 + i] = ws[f17 + b * 1 + i] + ws[f22 + b * 3 + 2 + i];
+                    }
+                }
+                // v25 = Concat(v2, v24) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f2 + 0), 3, ws.Slice(f25 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f24 + 0), 1, ws.Slice(f25 + 3), 4);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f25 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f25 + b * 4 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 3, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 3, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f1 = batch * 0, a1 = batch * 49, d1 = a1;
+                int f2 = batch * 1, a2 = batch * 50, d2 = a2;
+                int f5 = batch * 4, a5 = batch * 53, d5 = a5;
+                int f6 = batch * 7, a6 = batch * 56, d6 = a6;
+                int f7 = batch * 8, a7 = batch * 57, d7 = a7;
+                int f8 = batch * 11, a8 = batch * 60, d8 = a8;
+                int f9 = batch * 14, a9 = batch * 63, d9 = a9;
+                int f11 = batch * 17, a11 = batch * 66, d11 = a11;
+                int f12 = batch * 20, a12 = batch * 69, d12 = a12;
+                int f13 = batch * 21, a13 = batch * 70, d13 = a13;
+                int f14 = batch * 24, a14 = batch * 73, d14 = a14;
+                int f15 = batch * 27, a15 = batch * 76, d15 = a15;
+                int f17 = batch * 30, a17 = batch * 79, d17 = a17;
+                int f18 = batch * 31, a18 = batch * 80, d18 = a18;
+                int f19 = batch * 34, a19 = batch * 83, d19 = a19;
+                int f20 = batch * 35, a20 = batch * 84, d20 = a20;
+                int f21 = batch * 38, a21 = batch * 87, d21 = a21;
+                int f22 = batch * 41, a22 = batch * 90, d22 = a22;
+                int f24 = batch * 44, a24 = batch * 93, d24 = a24;
+                int f25 = batch * 45, a25 = batch * 94, d25 = a25;
+                T k3 = T.CreateTruncating(1d);
+                T k4 = T.CreateTruncating(0d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 101, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 4, 3));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 4 + 3, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 49, batch * 45).Clear();
+                gradH.Slice(0, batch * 3).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v25 = Concat(v2, v24) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 4, ws.Slice(a2 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(3), 4, ws.Slice(a24 + 0), 1);
+                // v24 = Add(v17, v23) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a24 + b * 1 + i];
+                        ws[a17 + b * 1 + i] += g;
+                        ws[a22 + b * 3 + 2 + i] += g;
+                    }
+                }
+                // v22 = Add(v20, v21) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a22, batch * 3), ws.Slice(a20, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a22, batch * 3), ws.Slice(a21, batch * 3));
+                // v21 = Mul(v0, v19) [3]   
+                // v20 = Mul(v1, v18) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a21 + b * 3 + i];
+                            gradH[b * 3 + i] += g * ws[f19 + b];
+                            ws[a19 + b] += g * h[b * 3 + i];
+                        }
+                        {
+                            T g = ws[a20 + b * 3 + i];
+                            ws[a1 + b] += g * ws[f18 + b * 3 + i];
+                            ws[a18 + b * 3 + i] += g * ws[f1 + b];
+                        }
+                    }
+                }
+                // v19 = Sum(v18) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a19 + b];
+                    for (int i = 0; i < 3; i++) ws[a18 + b * 3 + i] += g;
+                }
+                // v18 = Concat(v4, v4, v3) [3]   
+                // v17 = Add(v10, v16) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a17 + b * 1 + i];
+                        ws[a9 + b * 3 + i] += g;
+                        ws[a15 + b * 3 + 1 + i] += g;
+                    }
+                }
+                // v15 = Add(v13, v14) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a15, batch * 3), ws.Slice(a13, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a15, batch * 3), ws.Slice(a14, batch * 3));
+                // v14 = Mul(v0, v12) [3]   
+                // v13 = Mul(v1, v11) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a14 + b * 3 + i];
+                            gradH[b * 3 + i] += g * ws[f12 + b];
+                            ws[a12 + b] += g * h[b * 3 + i];
+                        }
+                        {
+                            T g = ws[a13 + b * 3 + i];
+                            ws[a1 + b] += g * ws[f11 + b * 3 + i];
+                            ws[a11 + b * 3 + i] += g * ws[f1 + b];
+                        }
+                    }
+                }
+                // v12 = Sum(v11) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a12 + b];
+                    for (int i = 0; i < 3; i++) ws[a11 + b * 3 + i] += g;
+                }
+                // v11 = Concat(v4, v3, v4) [3]   
+                // v9 = Add(v7, v8) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(a7, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a9, batch * 3), ws.Slice(a8, batch * 3));
+                // v8 = Mul(v0, v6) [3]   
+                // v7 = Mul(v1, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a8 + b * 3 + i];
+                            gradH[b * 3 + i] += g * ws[f6 + b];
+                            ws[a6 + b] += g * h[b * 3 + i];
+                        }
+                        {
+                            T g = ws[a7 + b * 3 + i];
+                            ws[a1 + b] += g * ws[f5 + b * 3 + i];
+                            ws[a5 + b * 3 + i] += g * ws[f1 + b];
+                        }
+                    }
+                }
+                // v6 = Sum(v5) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a6 + b];
+                    for (int i = 0; i < 3; i++) ws[a5 + b * 3 + i] += g;
+                }
+                // v5 = Concat(v3, v4, v4) [3]   
+                // v2 = Mul(v0, v1) [3]   h * Sum(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a2 + b * 3 + i];
+                        gradH[b * 3 + i] += g * ws[f1 + b];
+                        ws[a1 + b] += g * h[b * 3 + i];
+                    }
+                }
+                // v1 = Sum(v0) []   Sum(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a1 + b];
+                    for (int i = 0; i < 3; i++) gradH[b * 3 + i] += g;
+                }
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·3 per row): 20 values and 20 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 52;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 3, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 3, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 20, d2 = a2;
+                int f3 = batch * 1, a3 = batch * 21, d3 = a3;
+                int f5 = batch * 4, a5 = batch * 24, d5 = a5;
+                int f6 = batch * 5, a6 = batch * 25, d6 = a6;
+                int f7 = batch * 8, a7 = batch * 28, d7 = a7;
+                int f8 = batch * 11, a8 = batch * 31, d8 = a8;
+                int f9 = batch * 14, a9 = batch * 34, d9 = a9;
+                // v2 = Sum(v1) []   Sum(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 6 + i];
+                    ws[f2 + b] = s;
+                }
+                // v3 = Mul(v1, v2) [3]   h * Sum(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        ws[f3 + b * 3 + i] = h[b * 6 + i] * ws[f2 + b];
+                    }
+                }
+                // v5 = Sum(v4) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T s = T.Zero;
+                    for (int i = 0; i < 3; i++) s += h[b * 6 + 3 + i];
+                    ws[f5 + b] = s;
+                }
+                // v6 = Mul(v2, v4) [3]   
+                // v7 = Mul(v1, v5) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            ws[f6 + b * 3 + i] = ws[f2 + b] * h[b * 6 + 3 + i];
+                        }
+                        {
+                            ws[f7 + b * 3 + i] = h[b * 6 + i] * ws[f5 + b];
+                        }
+                    }
+                }
+                // v8 = Add(v6, v7) [3]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f6, batch * 3), ws.Slice(f7, batch * 3), ws.Slice(f8, batch * 3));
+                // v9 = Concat(v3, v8) [6]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f3 + 0), 3, ws.Slice(f9 + 0), 6);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 3, ws.Slice(f8 + 0), 3, ws.Slice(f9 + 3), 6);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        dh[b * 3 + i] = ws[f9 + b * 6 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        jvp[b * 3 + i] = ws[f9 + b * 6 + 3 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 6, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 3, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 3, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 6, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f2 = batch * 0, a2 = batch * 20, d2 = a2;
+                int f3 = batch * 1, a3 = batch * 21, d3 = a3;
+                int f5 = batch * 4, a5 = batch * 24, d5 = a5;
+                int f6 = batch * 5, a6 = batch * 25, d6 = a6;
+                int f7 = batch * 8, a7 = batch * 28, d7 = a7;
+                int f8 = batch * 11, a8 = batch * 31, d8 = a8;
+                int f9 = batch * 14, a9 = batch * 34, d9 = a9;
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 46, batch * 6);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6, 3));
+                    cotangentJvp.Slice(b * 3, 3).CopyTo(cotangent.Slice(b * 6 + 3, 3));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 20, batch * 14).Clear();
+                gradH.Slice(0, batch * 6).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v9 = Concat(v3, v8) [6]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(0), 6, ws.Slice(a3 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 3, cotangent.Slice(3), 6, ws.Slice(a8 + 0), 3);
+                // v8 = Add(v6, v7) [3]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a8, batch * 3), ws.Slice(a6, batch * 3));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a8, batch * 3), ws.Slice(a7, batch * 3));
+                // v7 = Mul(v1, v5) [3]   
+                // v6 = Mul(v2, v4) [3]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        {
+                            T g = ws[a7 + b * 3 + i];
+                            gradH[b * 6 + i] += g * ws[f5 + b];
+                            ws[a5 + b] += g * h[b * 6 + i];
+                        }
+                        {
+                            T g = ws[a6 + b * 3 + i];
+                            ws[a2 + b] += g * h[b * 6 + 3 + i];
+                            gradH[b * 6 + 3 + i] += g * ws[f2 + b];
+                        }
+                    }
+                }
+                // v5 = Sum(v4) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a5 + b];
+                    for (int i = 0; i < 3; i++) gradH[b * 6 + 3 + i] += g;
+                }
+                // v3 = Mul(v1, v2) [3]   h * Sum(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 3; i++)
+                    {
+                        T g = ws[a3 + b * 3 + i];
+                        gradH[b * 6 + i] += g * ws[f2 + b];
+                        ws[a2 + b] += g * h[b * 6 + i];
+                    }
+                }
+                // v2 = Sum(v1) []   Sum(h)
+                for (int b = 0; b < batch; b++)
+                {
+                    T g = ws[a2 + b];
+                    for (int i = 0; i < 3; i++) gradH[b * 6 + i] += g;
                 }
             }
         }

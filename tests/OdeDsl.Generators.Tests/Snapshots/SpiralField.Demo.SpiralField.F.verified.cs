@@ -7,8 +7,8 @@ namespace Demo
         /// <summary>The layout of θ for <see cref="Dynamics"/>: names, shapes, offsets, initialisers.</summary>
         public static global::OdeDsl.ParameterLayout Parameters => Dynamics.Layout;
         
-        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>
+        /// <summary>Generated from <c>F</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+        public sealed class Dynamics : global::OdeDsl.IOdeDynamics<Dynamics>, global::OdeDsl.IDivergenceVjpDynamics<Dynamics>
         {
             private Dynamics() { }
             
@@ -282,6 +282,792 @@ namespace Demo
                     // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
                     ws.Slice(d11, batch * 2).CopyTo(ws.Slice(d12, batch * 2));
                     for (int b = 0; b < batch; b++) divergence[b] += ws[d12 + b * 2 + col];
+                }
+            }
+            
+            /// <summary>Scratch of the divergence VJP: 490 values and 490 adjoints per row for f and its 2 tangent sweeps, and the gathered cotangents.</summary>
+            public static int DivergenceWorkspaceLength(int batch) => batch * 985;
+            
+            public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f6 = batch * 0, a6 = batch * 490, d6 = a6;
+                int f7 = batch * 2, a7 = batch * 492, d7 = a7;
+                int f8 = batch * 4, a8 = batch * 494, d8 = a8;
+                int f9 = batch * 54, a9 = batch * 544, d9 = a9;
+                int f10 = batch * 104, a10 = batch * 594, d10 = a10;
+                int f11 = batch * 154, a11 = batch * 644, d11 = a11;
+                int f12 = batch * 156, a12 = batch * 646, d12 = a12;
+                int f15 = batch * 158, a15 = batch * 648, d15 = a15;
+                int f16 = batch * 160, a16 = batch * 650, d16 = a16;
+                int f17 = batch * 162, a17 = batch * 652, d17 = a17;
+                int f18 = batch * 164, a18 = batch * 654, d18 = a18;
+                int f19 = batch * 166, a19 = batch * 656, d19 = a19;
+                int f20 = batch * 168, a20 = batch * 658, d20 = a20;
+                int f21 = batch * 170, a21 = batch * 660, d21 = a21;
+                int f22 = batch * 220, a22 = batch * 710, d22 = a22;
+                int f23 = batch * 270, a23 = batch * 760, d23 = a23;
+                int f24 = batch * 320, a24 = batch * 810, d24 = a24;
+                int f25 = batch * 370, a25 = batch * 860, d25 = a25;
+                int f27 = batch * 372, a27 = batch * 862, d27 = a27;
+                int f28 = batch * 374, a28 = batch * 864, d28 = a28;
+                int f29 = batch * 376, a29 = batch * 866, d29 = a29;
+                int f30 = batch * 378, a30 = batch * 868, d30 = a30;
+                int f31 = batch * 380, a31 = batch * 870, d31 = a31;
+                int f32 = batch * 382, a32 = batch * 872, d32 = a32;
+                int f33 = batch * 384, a33 = batch * 874, d33 = a33;
+                int f34 = batch * 434, a34 = batch * 924, d34 = a34;
+                int f35 = batch * 484, a35 = batch * 974, d35 = a35;
+                int f37 = batch * 486, a37 = batch * 976, d37 = a37;
+                int f38 = batch * 487, a38 = batch * 977, d38 = a38;
+                T k13 = T.CreateTruncating(1d);
+                T k14 = T.CreateTruncating(0d);
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 982, batch * 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 3, 2));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 3 + 2, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // v6 = Mul(v0, v0) [2]   h * h
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), h.Slice(0, batch * 2), ws.Slice(f6, batch * 2));
+                // v7 = Mul(v6, v0) [2]   h * h * h
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), h.Slice(0, batch * 2), ws.Slice(f7, batch * 2));
+                // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
+                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
+                //   with v9 = Add(v8, v3) fused in: v9 is not stored, Tanh's derivative reads only v10
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f10, batch * 50));
+                // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
+                // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f11, batch * 2), theta.Slice(250, 2), ws.Slice(f12, batch * 2));
+                // v15 = Concat(v13, v14) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f15 + b * 2 + i] = k13;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f15 + b * 2 + 1 + i] = k14;
+                    }
+                }
+                // v16 = Mul(v0, v15) [2]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), ws.Slice(f15, batch * 2), ws.Slice(f16, batch * 2));
+                // v17 = Add(v16, v16) [2]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f16, batch * 2), ws.Slice(f16, batch * 2), ws.Slice(f17, batch * 2));
+                // v18 = Mul(v0, v17) [2]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), ws.Slice(f17, batch * 2), ws.Slice(f18, batch * 2));
+                // v19 = Mul(v6, v15) [2]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), ws.Slice(f15, batch * 2), ws.Slice(f19, batch * 2));
+                // v20 = Add(v18, v19) [2]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f18, batch * 2), ws.Slice(f19, batch * 2), ws.Slice(f20, batch * 2));
+                // v21 = MatVec(v2, v20) [50]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f20 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f21 + 0), 50);
+                // v22 = Square(v10) [50]   
+                global::OdeDsl.Tensors.Elementwise.Square<T>(ws.Slice(f10, batch * 50), ws.Slice(f22, batch * 50));
+                // v23 = Sub(v13, v22) [50]   
+                global::OdeDsl.Tensors.Elementwise.Subtract<T>(k13, ws.Slice(f22, batch * 50), ws.Slice(f23, batch * 50));
+                // v24 = Mul(v23, v21) [50]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f23, batch * 50), ws.Slice(f21, batch * 50), ws.Slice(f24, batch * 50));
+                // v25 = MatVec(v4, v24) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f24 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f25 + 0), 2);
+                // v27 = Concat(v14, v13) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f27 + b * 2 + i] = k14;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f27 + b * 2 + 1 + i] = k13;
+                    }
+                }
+                // v28 = Mul(v0, v27) [2]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), ws.Slice(f27, batch * 2), ws.Slice(f28, batch * 2));
+                // v29 = Add(v28, v28) [2]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f28, batch * 2), ws.Slice(f28, batch * 2), ws.Slice(f29, batch * 2));
+                // v30 = Mul(v0, v29) [2]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), ws.Slice(f29, batch * 2), ws.Slice(f30, batch * 2));
+                // v31 = Mul(v6, v27) [2]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), ws.Slice(f27, batch * 2), ws.Slice(f31, batch * 2));
+                // v32 = Add(v30, v31) [2]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f30, batch * 2), ws.Slice(f31, batch * 2), ws.Slice(f32, batch * 2));
+                // v33 = MatVec(v2, v32) [50]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f32 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f33 + 0), 50);
+                // v34 = Mul(v23, v33) [50]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f23, batch * 50), ws.Slice(f33, batch * 50), ws.Slice(f34, batch * 50));
+                // v35 = MatVec(v4, v34) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f34 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f35 + 0), 2);
+                // v37 = Add(v26, v36) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f37 + b * 1 + i] = ws[f25 + b * 2 + i] + ws[f35 + b * 2 + 1 + i];
+                    }
+                }
+                // v38 = Concat(v12, v37) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f12 + 0), 2, ws.Slice(f38 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f37 + 0), 1, ws.Slice(f38 + 2), 3);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        dh[b * 2 + i] = ws[f38 + b * 3 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f38 + b * 3 + 2 + i];
+                    }
+                }
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 490, batch * 487).Clear();
+                gradH.Slice(0, batch * 2).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v38 = Concat(v12, v37) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 3, ws.Slice(a12 + 0), 2);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(2), 3, ws.Slice(a37 + 0), 1);
+                // v37 = Add(v26, v36) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a37 + b * 1 + i];
+                        ws[a25 + b * 2 + i] += g;
+                        ws[a35 + b * 2 + 1 + i] += g;
+                    }
+                }
+                // v35 = MatVec(v4, v34) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a35 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a34 + 0), 50);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a35 + 0), 2, ws.Slice(f34 + 0), 50, T.One, gradTheta.Slice(150), 50);
+                // v34 = Mul(v23, v33) [50]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a34, batch * 50), ws.Slice(f33, batch * 50), ws.Slice(a23, batch * 50));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a34, batch * 50), ws.Slice(f23, batch * 50), ws.Slice(a33, batch * 50));
+                // v33 = MatVec(v2, v32) [50]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 2, 50, T.One, ws.Slice(a33 + 0), 50, theta.Slice(0), 2, T.One, ws.Slice(a32 + 0), 2);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 50, 2, batch, T.One, ws.Slice(a33 + 0), 50, ws.Slice(f32 + 0), 2, T.One, gradTheta.Slice(0), 2);
+                // v32 = Add(v30, v31) [2]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a32, batch * 2), ws.Slice(a30, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a32, batch * 2), ws.Slice(a31, batch * 2));
+                // v31 = Mul(v6, v27) [2]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a31, batch * 2), ws.Slice(f27, batch * 2), ws.Slice(a6, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a31, batch * 2), ws.Slice(f6, batch * 2), ws.Slice(a27, batch * 2));
+                // v30 = Mul(v0, v29) [2]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a30, batch * 2), ws.Slice(f29, batch * 2), gradH.Slice(0, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a30, batch * 2), h.Slice(0, batch * 2), ws.Slice(a29, batch * 2));
+                // v29 = Add(v28, v28) [2]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a29, batch * 2), ws.Slice(a28, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a29, batch * 2), ws.Slice(a28, batch * 2));
+                // v28 = Mul(v0, v27) [2]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a28, batch * 2), ws.Slice(f27, batch * 2), gradH.Slice(0, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a28, batch * 2), h.Slice(0, batch * 2), ws.Slice(a27, batch * 2));
+                // v27 = Concat(v14, v13) [2]   
+                // v25 = MatVec(v4, v24) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a25 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a24 + 0), 50);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a25 + 0), 2, ws.Slice(f24 + 0), 50, T.One, gradTheta.Slice(150), 50);
+                // v24 = Mul(v23, v21) [50]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a24, batch * 50), ws.Slice(f21, batch * 50), ws.Slice(a23, batch * 50));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a24, batch * 50), ws.Slice(f23, batch * 50), ws.Slice(a21, batch * 50));
+                // v23 = Sub(v13, v22) [50]   
+                global::OdeDsl.Tensors.Elementwise.SubtractFrom<T>(ws.Slice(a23, batch * 50), ws.Slice(a22, batch * 50));
+                // v22 = Square(v10) [50]   
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f10, batch * 50), T.CreateTruncating(2d), ws.Slice(a22, batch * 50), ws.Slice(a10, batch * 50), true);
+                // v21 = MatVec(v2, v20) [50]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 2, 50, T.One, ws.Slice(a21 + 0), 50, theta.Slice(0), 2, T.One, ws.Slice(a20 + 0), 2);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 50, 2, batch, T.One, ws.Slice(a21 + 0), 50, ws.Slice(f20 + 0), 2, T.One, gradTheta.Slice(0), 2);
+                // v20 = Add(v18, v19) [2]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a20, batch * 2), ws.Slice(a18, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a20, batch * 2), ws.Slice(a19, batch * 2));
+                // v19 = Mul(v6, v15) [2]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a19, batch * 2), ws.Slice(f15, batch * 2), ws.Slice(a6, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a19, batch * 2), ws.Slice(f6, batch * 2), ws.Slice(a15, batch * 2));
+                // v18 = Mul(v0, v17) [2]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a18, batch * 2), ws.Slice(f17, batch * 2), gradH.Slice(0, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a18, batch * 2), h.Slice(0, batch * 2), ws.Slice(a17, batch * 2));
+                // v17 = Add(v16, v16) [2]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a17, batch * 2), ws.Slice(a16, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a17, batch * 2), ws.Slice(a16, batch * 2));
+                // v16 = Mul(v0, v15) [2]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a16, batch * 2), ws.Slice(f15, batch * 2), gradH.Slice(0, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a16, batch * 2), h.Slice(0, batch * 2), ws.Slice(a15, batch * 2));
+                // v15 = Concat(v13, v14) [2]   
+                // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a12, batch * 2), ws.Slice(a11, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, ws.Slice(a12, batch * 2), gradTheta.Slice(250, 2));
+                // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a11 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a10 + 0), 50);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a11 + 0), 2, ws.Slice(f10 + 0), 50, T.One, gradTheta.Slice(150), 50);
+                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f10, batch * 50), ws.Slice(a10, batch * 50), ws.Slice(a9, batch * 50));
+                // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a9, batch * 50), ws.Slice(a8, batch * 50));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 50, ws.Slice(a9, batch * 50), gradTheta.Slice(100, 50));
+                // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 2, 50, T.One, ws.Slice(a8 + 0), 50, theta.Slice(0), 2, T.One, ws.Slice(a7 + 0), 2);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 50, 2, batch, T.One, ws.Slice(a8 + 0), 50, ws.Slice(f7 + 0), 2, T.One, gradTheta.Slice(0), 2);
+                // v7 = Mul(v6, v0) [2]   h * h * h
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 2), h.Slice(0, batch * 2), ws.Slice(a6, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 2), ws.Slice(f6, batch * 2), gradH.Slice(0, batch * 2));
+                // v6 = Mul(v0, v0) [2]   h * h
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a6, batch * 2), h.Slice(0, batch * 2), gradH.Slice(0, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a6, batch * 2), h.Slice(0, batch * 2), gradH.Slice(0, batch * 2));
+            }
+            
+            public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f6 = batch * 0, a6 = batch * 490, d6 = a6;
+                int f7 = batch * 2, a7 = batch * 492, d7 = a7;
+                int f8 = batch * 4, a8 = batch * 494, d8 = a8;
+                int f9 = batch * 54, a9 = batch * 544, d9 = a9;
+                int f10 = batch * 104, a10 = batch * 594, d10 = a10;
+                int f11 = batch * 154, a11 = batch * 644, d11 = a11;
+                int f12 = batch * 156, a12 = batch * 646, d12 = a12;
+                int f15 = batch * 158, a15 = batch * 648, d15 = a15;
+                int f16 = batch * 160, a16 = batch * 650, d16 = a16;
+                int f17 = batch * 162, a17 = batch * 652, d17 = a17;
+                int f18 = batch * 164, a18 = batch * 654, d18 = a18;
+                int f19 = batch * 166, a19 = batch * 656, d19 = a19;
+                int f20 = batch * 168, a20 = batch * 658, d20 = a20;
+                int f21 = batch * 170, a21 = batch * 660, d21 = a21;
+                int f22 = batch * 220, a22 = batch * 710, d22 = a22;
+                int f23 = batch * 270, a23 = batch * 760, d23 = a23;
+                int f24 = batch * 320, a24 = batch * 810, d24 = a24;
+                int f25 = batch * 370, a25 = batch * 860, d25 = a25;
+                int f27 = batch * 372, a27 = batch * 862, d27 = a27;
+                int f28 = batch * 374, a28 = batch * 864, d28 = a28;
+                int f29 = batch * 376, a29 = batch * 866, d29 = a29;
+                int f30 = batch * 378, a30 = batch * 868, d30 = a30;
+                int f31 = batch * 380, a31 = batch * 870, d31 = a31;
+                int f32 = batch * 382, a32 = batch * 872, d32 = a32;
+                int f33 = batch * 384, a33 = batch * 874, d33 = a33;
+                int f34 = batch * 434, a34 = batch * 924, d34 = a34;
+                int f35 = batch * 484, a35 = batch * 974, d35 = a35;
+                int f37 = batch * 486, a37 = batch * 976, d37 = a37;
+                int f38 = batch * 487, a38 = batch * 977, d38 = a38;
+                T k13 = T.CreateTruncating(1d);
+                T k14 = T.CreateTruncating(0d);
+                // v6 = Mul(v0, v0) [2]   h * h
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), h.Slice(0, batch * 2), ws.Slice(f6, batch * 2));
+                // v7 = Mul(v6, v0) [2]   h * h * h
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), h.Slice(0, batch * 2), ws.Slice(f7, batch * 2));
+                // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
+                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
+                //   with v9 = Add(v8, v3) fused in: v9 is not stored, Tanh's derivative reads only v10
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f10, batch * 50));
+                // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
+                // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f11, batch * 2), theta.Slice(250, 2), ws.Slice(f12, batch * 2));
+                // v15 = Concat(v13, v14) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f15 + b * 2 + i] = k13;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f15 + b * 2 + 1 + i] = k14;
+                    }
+                }
+                // v16 = Mul(v0, v15) [2]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), ws.Slice(f15, batch * 2), ws.Slice(f16, batch * 2));
+                // v17 = Add(v16, v16) [2]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f16, batch * 2), ws.Slice(f16, batch * 2), ws.Slice(f17, batch * 2));
+                // v18 = Mul(v0, v17) [2]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), ws.Slice(f17, batch * 2), ws.Slice(f18, batch * 2));
+                // v19 = Mul(v6, v15) [2]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), ws.Slice(f15, batch * 2), ws.Slice(f19, batch * 2));
+                // v20 = Add(v18, v19) [2]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f18, batch * 2), ws.Slice(f19, batch * 2), ws.Slice(f20, batch * 2));
+                // v21 = MatVec(v2, v20) [50]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f20 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f21 + 0), 50);
+                // v22 = Square(v10) [50]   
+                global::OdeDsl.Tensors.Elementwise.Square<T>(ws.Slice(f10, batch * 50), ws.Slice(f22, batch * 50));
+                // v23 = Sub(v13, v22) [50]   
+                global::OdeDsl.Tensors.Elementwise.Subtract<T>(k13, ws.Slice(f22, batch * 50), ws.Slice(f23, batch * 50));
+                // v24 = Mul(v23, v21) [50]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f23, batch * 50), ws.Slice(f21, batch * 50), ws.Slice(f24, batch * 50));
+                // v25 = MatVec(v4, v24) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f24 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f25 + 0), 2);
+                // v27 = Concat(v14, v13) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f27 + b * 2 + i] = k14;
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f27 + b * 2 + 1 + i] = k13;
+                    }
+                }
+                // v28 = Mul(v0, v27) [2]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), ws.Slice(f27, batch * 2), ws.Slice(f28, batch * 2));
+                // v29 = Add(v28, v28) [2]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f28, batch * 2), ws.Slice(f28, batch * 2), ws.Slice(f29, batch * 2));
+                // v30 = Mul(v0, v29) [2]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(h.Slice(0, batch * 2), ws.Slice(f29, batch * 2), ws.Slice(f30, batch * 2));
+                // v31 = Mul(v6, v27) [2]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f6, batch * 2), ws.Slice(f27, batch * 2), ws.Slice(f31, batch * 2));
+                // v32 = Add(v30, v31) [2]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f30, batch * 2), ws.Slice(f31, batch * 2), ws.Slice(f32, batch * 2));
+                // v33 = MatVec(v2, v32) [50]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f32 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f33 + 0), 50);
+                // v34 = Mul(v23, v33) [50]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f23, batch * 50), ws.Slice(f33, batch * 50), ws.Slice(f34, batch * 50));
+                // v35 = MatVec(v4, v34) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f34 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f35 + 0), 2);
+                // v37 = Add(v26, v36) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        ws[f37 + b * 1 + i] = ws[f25 + b * 2 + i] + ws[f35 + b * 2 + 1 + i];
+                    }
+                }
+                // v38 = Concat(v12, v37) [3]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f12 + 0), 2, ws.Slice(f38 + 0), 3);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f37 + 0), 1, ws.Slice(f38 + 2), 3);
+                // dh = f and divergence, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        dh[b * 2 + i] = ws[f38 + b * 3 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        divergence[b * 1 + i] = ws[f38 + b * 3 + 2 + i];
+                    }
+                }
+            }
+            
+            public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f6 = batch * 0, a6 = batch * 490, d6 = a6;
+                int f7 = batch * 2, a7 = batch * 492, d7 = a7;
+                int f8 = batch * 4, a8 = batch * 494, d8 = a8;
+                int f9 = batch * 54, a9 = batch * 544, d9 = a9;
+                int f10 = batch * 104, a10 = batch * 594, d10 = a10;
+                int f11 = batch * 154, a11 = batch * 644, d11 = a11;
+                int f12 = batch * 156, a12 = batch * 646, d12 = a12;
+                int f15 = batch * 158, a15 = batch * 648, d15 = a15;
+                int f16 = batch * 160, a16 = batch * 650, d16 = a16;
+                int f17 = batch * 162, a17 = batch * 652, d17 = a17;
+                int f18 = batch * 164, a18 = batch * 654, d18 = a18;
+                int f19 = batch * 166, a19 = batch * 656, d19 = a19;
+                int f20 = batch * 168, a20 = batch * 658, d20 = a20;
+                int f21 = batch * 170, a21 = batch * 660, d21 = a21;
+                int f22 = batch * 220, a22 = batch * 710, d22 = a22;
+                int f23 = batch * 270, a23 = batch * 760, d23 = a23;
+                int f24 = batch * 320, a24 = batch * 810, d24 = a24;
+                int f25 = batch * 370, a25 = batch * 860, d25 = a25;
+                int f27 = batch * 372, a27 = batch * 862, d27 = a27;
+                int f28 = batch * 374, a28 = batch * 864, d28 = a28;
+                int f29 = batch * 376, a29 = batch * 866, d29 = a29;
+                int f30 = batch * 378, a30 = batch * 868, d30 = a30;
+                int f31 = batch * 380, a31 = batch * 870, d31 = a31;
+                int f32 = batch * 382, a32 = batch * 872, d32 = a32;
+                int f33 = batch * 384, a33 = batch * 874, d33 = a33;
+                int f34 = batch * 434, a34 = batch * 924, d34 = a34;
+                int f35 = batch * 484, a35 = batch * 974, d35 = a35;
+                int f37 = batch * 486, a37 = batch * 976, d37 = a37;
+                int f38 = batch * 487, a38 = batch * 977, d38 = a38;
+                T k13 = T.CreateTruncating(1d);
+                T k14 = T.CreateTruncating(0d);
+                // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                var cotangent = ws.Slice(batch * 982, batch * 3);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 3, 2));
+                    cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 3 + 2, 1));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 490, batch * 487).Clear();
+                gradH.Slice(0, batch * 2).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v38 = Concat(v12, v37) [3]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 3, ws.Slice(a12 + 0), 2);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(2), 3, ws.Slice(a37 + 0), 1);
+                // v37 = Add(v26, v36) []   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 1; i++)
+                    {
+                        T g = ws[a37 + b * 1 + i];
+                        ws[a25 + b * 2 + i] += g;
+                        ws[a35 + b * 2 + 1 + i] += g;
+                    }
+                }
+                // v35 = MatVec(v4, v34) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a35 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a34 + 0), 50);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a35 + 0), 2, ws.Slice(f34 + 0), 50, T.One, gradTheta.Slice(150), 50);
+                // v34 = Mul(v23, v33) [50]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a34, batch * 50), ws.Slice(f33, batch * 50), ws.Slice(a23, batch * 50));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a34, batch * 50), ws.Slice(f23, batch * 50), ws.Slice(a33, batch * 50));
+                // v33 = MatVec(v2, v32) [50]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 2, 50, T.One, ws.Slice(a33 + 0), 50, theta.Slice(0), 2, T.One, ws.Slice(a32 + 0), 2);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 50, 2, batch, T.One, ws.Slice(a33 + 0), 50, ws.Slice(f32 + 0), 2, T.One, gradTheta.Slice(0), 2);
+                // v32 = Add(v30, v31) [2]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a32, batch * 2), ws.Slice(a30, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a32, batch * 2), ws.Slice(a31, batch * 2));
+                // v31 = Mul(v6, v27) [2]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a31, batch * 2), ws.Slice(f27, batch * 2), ws.Slice(a6, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a31, batch * 2), ws.Slice(f6, batch * 2), ws.Slice(a27, batch * 2));
+                // v30 = Mul(v0, v29) [2]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a30, batch * 2), ws.Slice(f29, batch * 2), gradH.Slice(0, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a30, batch * 2), h.Slice(0, batch * 2), ws.Slice(a29, batch * 2));
+                // v29 = Add(v28, v28) [2]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a29, batch * 2), ws.Slice(a28, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a29, batch * 2), ws.Slice(a28, batch * 2));
+                // v28 = Mul(v0, v27) [2]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a28, batch * 2), ws.Slice(f27, batch * 2), gradH.Slice(0, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a28, batch * 2), h.Slice(0, batch * 2), ws.Slice(a27, batch * 2));
+                // v27 = Concat(v14, v13) [2]   
+                // v25 = MatVec(v4, v24) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a25 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a24 + 0), 50);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a25 + 0), 2, ws.Slice(f24 + 0), 50, T.One, gradTheta.Slice(150), 50);
+                // v24 = Mul(v23, v21) [50]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a24, batch * 50), ws.Slice(f21, batch * 50), ws.Slice(a23, batch * 50));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a24, batch * 50), ws.Slice(f23, batch * 50), ws.Slice(a21, batch * 50));
+                // v23 = Sub(v13, v22) [50]   
+                global::OdeDsl.Tensors.Elementwise.SubtractFrom<T>(ws.Slice(a23, batch * 50), ws.Slice(a22, batch * 50));
+                // v22 = Square(v10) [50]   
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f10, batch * 50), T.CreateTruncating(2d), ws.Slice(a22, batch * 50), ws.Slice(a10, batch * 50), true);
+                // v21 = MatVec(v2, v20) [50]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 2, 50, T.One, ws.Slice(a21 + 0), 50, theta.Slice(0), 2, T.One, ws.Slice(a20 + 0), 2);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 50, 2, batch, T.One, ws.Slice(a21 + 0), 50, ws.Slice(f20 + 0), 2, T.One, gradTheta.Slice(0), 2);
+                // v20 = Add(v18, v19) [2]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a20, batch * 2), ws.Slice(a18, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a20, batch * 2), ws.Slice(a19, batch * 2));
+                // v19 = Mul(v6, v15) [2]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a19, batch * 2), ws.Slice(f15, batch * 2), ws.Slice(a6, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a19, batch * 2), ws.Slice(f6, batch * 2), ws.Slice(a15, batch * 2));
+                // v18 = Mul(v0, v17) [2]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a18, batch * 2), ws.Slice(f17, batch * 2), gradH.Slice(0, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a18, batch * 2), h.Slice(0, batch * 2), ws.Slice(a17, batch * 2));
+                // v17 = Add(v16, v16) [2]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a17, batch * 2), ws.Slice(a16, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a17, batch * 2), ws.Slice(a16, batch * 2));
+                // v16 = Mul(v0, v15) [2]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a16, batch * 2), ws.Slice(f15, batch * 2), gradH.Slice(0, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a16, batch * 2), h.Slice(0, batch * 2), ws.Slice(a15, batch * 2));
+                // v15 = Concat(v13, v14) [2]   
+                // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a12, batch * 2), ws.Slice(a11, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, ws.Slice(a12, batch * 2), gradTheta.Slice(250, 2));
+                // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a11 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a10 + 0), 50);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a11 + 0), 2, ws.Slice(f10 + 0), 50, T.One, gradTheta.Slice(150), 50);
+                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f10, batch * 50), ws.Slice(a10, batch * 50), ws.Slice(a9, batch * 50));
+                // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a9, batch * 50), ws.Slice(a8, batch * 50));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 50, ws.Slice(a9, batch * 50), gradTheta.Slice(100, 50));
+                // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 2, 50, T.One, ws.Slice(a8 + 0), 50, theta.Slice(0), 2, T.One, ws.Slice(a7 + 0), 2);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 50, 2, batch, T.One, ws.Slice(a8 + 0), 50, ws.Slice(f7 + 0), 2, T.One, gradTheta.Slice(0), 2);
+                // v7 = Mul(v6, v0) [2]   h * h * h
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 2), h.Slice(0, batch * 2), ws.Slice(a6, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a7, batch * 2), ws.Slice(f6, batch * 2), gradH.Slice(0, batch * 2));
+                // v6 = Mul(v0, v0) [2]   h * h
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a6, batch * 2), h.Slice(0, batch * 2), gradH.Slice(0, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a6, batch * 2), h.Slice(0, batch * 2), gradH.Slice(0, batch * 2));
+            }
+            
+            /// <summary>Scratch of the directional methods (h = [z, v], 2·2 per row): 374 values and 374 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+            public static int DirectionalWorkspaceLength(int batch) => batch * 756;
+            
+            public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 4, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 2, nameof(jvp));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f6 = batch * 0, a6 = batch * 374, d6 = a6;
+                int f7 = batch * 2, a7 = batch * 376, d7 = a7;
+                int f8 = batch * 4, a8 = batch * 378, d8 = a8;
+                int f9 = batch * 54, a9 = batch * 428, d9 = a9;
+                int f10 = batch * 104, a10 = batch * 478, d10 = a10;
+                int f11 = batch * 154, a11 = batch * 528, d11 = a11;
+                int f12 = batch * 156, a12 = batch * 530, d12 = a12;
+                int f14 = batch * 158, a14 = batch * 532, d14 = a14;
+                int f15 = batch * 160, a15 = batch * 534, d15 = a15;
+                int f16 = batch * 162, a16 = batch * 536, d16 = a16;
+                int f17 = batch * 164, a17 = batch * 538, d17 = a17;
+                int f18 = batch * 166, a18 = batch * 540, d18 = a18;
+                int f19 = batch * 168, a19 = batch * 542, d19 = a19;
+                int f21 = batch * 218, a21 = batch * 592, d21 = a21;
+                int f22 = batch * 268, a22 = batch * 642, d22 = a22;
+                int f23 = batch * 318, a23 = batch * 692, d23 = a23;
+                int f24 = batch * 368, a24 = batch * 742, d24 = a24;
+                int f25 = batch * 370, a25 = batch * 744, d25 = a25;
+                T k20 = T.CreateTruncating(1d);
+                // v6 = Mul(v1, v1) [2]   h * h
+                // v7 = Mul(v6, v1) [2]   h * h * h
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        {
+                            ws[f6 + b * 2 + i] = h[b * 4 + i] * h[b * 4 + i];
+                        }
+                        {
+                            ws[f7 + b * 2 + i] = ws[f6 + b * 2 + i] * h[b * 4 + i];
+                        }
+                    }
+                }
+                // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f7 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f8 + 0), 50);
+                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
+                //   with v9 = Add(v8, v3) fused in: v9 is not stored, Tanh's derivative reads only v10
+                global::OdeDsl.Tensors.BiasActivations.Tanh<T>(batch, 50, ws.Slice(f8, batch * 50), theta.Slice(100, 50), ws.Slice(f10, batch * 50));
+                // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f10 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f11 + 0), 2);
+                // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
+                global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 2, ws.Slice(f11, batch * 2), theta.Slice(250, 2), ws.Slice(f12, batch * 2));
+                // v14 = Mul(v1, v13) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        ws[f14 + b * 2 + i] = h[b * 4 + i] * h[b * 4 + 2 + i];
+                    }
+                }
+                // v15 = Add(v14, v14) [2]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f14, batch * 2), ws.Slice(f14, batch * 2), ws.Slice(f15, batch * 2));
+                // v16 = Mul(v1, v15) [2]   
+                // v17 = Mul(v6, v13) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        {
+                            ws[f16 + b * 2 + i] = h[b * 4 + i] * ws[f15 + b * 2 + i];
+                        }
+                        {
+                            ws[f17 + b * 2 + i] = ws[f6 + b * 2 + i] * h[b * 4 + 2 + i];
+                        }
+                    }
+                }
+                // v18 = Add(v16, v17) [2]   
+                global::OdeDsl.Tensors.Elementwise.Add<T>(ws.Slice(f16, batch * 2), ws.Slice(f17, batch * 2), ws.Slice(f18, batch * 2));
+                // v19 = MatVec(v2, v18) [50]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 50, 2, T.One, ws.Slice(f18 + 0), 2, theta.Slice(0), 2, T.Zero, ws.Slice(f19 + 0), 50);
+                // v21 = Square(v10) [50]   
+                global::OdeDsl.Tensors.Elementwise.Square<T>(ws.Slice(f10, batch * 50), ws.Slice(f21, batch * 50));
+                // v22 = Sub(v20, v21) [50]   
+                global::OdeDsl.Tensors.Elementwise.Subtract<T>(k20, ws.Slice(f21, batch * 50), ws.Slice(f22, batch * 50));
+                // v23 = Mul(v22, v19) [50]   
+                global::OdeDsl.Tensors.Elementwise.Multiply<T>(ws.Slice(f22, batch * 50), ws.Slice(f19, batch * 50), ws.Slice(f23, batch * 50));
+                // v24 = MatVec(v4, v23) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, true, batch, 2, 50, T.One, ws.Slice(f23 + 0), 50, theta.Slice(150), 50, T.Zero, ws.Slice(f24 + 0), 2);
+                // v25 = Concat(v12, v24) [4]   
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f12 + 0), 2, ws.Slice(f25 + 0), 4);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f24 + 0), 2, ws.Slice(f25 + 2), 4);
+                // dh = f and jvp, before the reverse sweep
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        dh[b * 2 + i] = ws[f25 + b * 4 + i];
+                    }
+                }
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        jvp[b * 2 + i] = ws[f25 + b * 4 + 2 + i];
+                    }
+                }
+            }
+            
+            public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 4, nameof(h));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+                global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 2, nameof(cotangentJvp));
+                global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 4, nameof(gradH));
+                global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f6 = batch * 0, a6 = batch * 374, d6 = a6;
+                int f7 = batch * 2, a7 = batch * 376, d7 = a7;
+                int f8 = batch * 4, a8 = batch * 378, d8 = a8;
+                int f9 = batch * 54, a9 = batch * 428, d9 = a9;
+                int f10 = batch * 104, a10 = batch * 478, d10 = a10;
+                int f11 = batch * 154, a11 = batch * 528, d11 = a11;
+                int f12 = batch * 156, a12 = batch * 530, d12 = a12;
+                int f14 = batch * 158, a14 = batch * 532, d14 = a14;
+                int f15 = batch * 160, a15 = batch * 534, d15 = a15;
+                int f16 = batch * 162, a16 = batch * 536, d16 = a16;
+                int f17 = batch * 164, a17 = batch * 538, d17 = a17;
+                int f18 = batch * 166, a18 = batch * 540, d18 = a18;
+                int f19 = batch * 168, a19 = batch * 542, d19 = a19;
+                int f21 = batch * 218, a21 = batch * 592, d21 = a21;
+                int f22 = batch * 268, a22 = batch * 642, d22 = a22;
+                int f23 = batch * 318, a23 = batch * 692, d23 = a23;
+                int f24 = batch * 368, a24 = batch * 742, d24 = a24;
+                int f25 = batch * 370, a25 = batch * 744, d25 = a25;
+                T k20 = T.CreateTruncating(1d);
+                // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                var cotangent = ws.Slice(batch * 752, batch * 4);
+                for (int b = 0; b < batch; b++)
+                {
+                    cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 4, 2));
+                    cotangentJvp.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 4 + 2, 2));
+                }
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 374, batch * 370).Clear();
+                gradH.Slice(0, batch * 4).Clear();
+                gradT.Slice(0, batch).Clear();
+                // v25 = Concat(v12, v24) [4]   
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 4, ws.Slice(a12 + 0), 2);
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(2), 4, ws.Slice(a24 + 0), 2);
+                // v24 = MatVec(v4, v23) [2]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a24 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a23 + 0), 50);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a24 + 0), 2, ws.Slice(f23 + 0), 50, T.One, gradTheta.Slice(150), 50);
+                // v23 = Mul(v22, v19) [50]   
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a23, batch * 50), ws.Slice(f19, batch * 50), ws.Slice(a22, batch * 50));
+                global::OdeDsl.Tensors.Elementwise.MultiplyAddTo<T>(ws.Slice(a23, batch * 50), ws.Slice(f22, batch * 50), ws.Slice(a19, batch * 50));
+                // v22 = Sub(v20, v21) [50]   
+                global::OdeDsl.Tensors.Elementwise.SubtractFrom<T>(ws.Slice(a22, batch * 50), ws.Slice(a21, batch * 50));
+                // v21 = Square(v10) [50]   
+                global::OdeDsl.Tensors.Elementwise.PowBackward<T>(ws.Slice(f10, batch * 50), T.CreateTruncating(2d), ws.Slice(a21, batch * 50), ws.Slice(a10, batch * 50), true);
+                // v19 = MatVec(v2, v18) [50]   
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 2, 50, T.One, ws.Slice(a19 + 0), 50, theta.Slice(0), 2, T.One, ws.Slice(a18 + 0), 2);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 50, 2, batch, T.One, ws.Slice(a19 + 0), 50, ws.Slice(f18 + 0), 2, T.One, gradTheta.Slice(0), 2);
+                // v18 = Add(v16, v17) [2]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a18, batch * 2), ws.Slice(a16, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a18, batch * 2), ws.Slice(a17, batch * 2));
+                // v17 = Mul(v6, v13) [2]   
+                // v16 = Mul(v1, v15) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        {
+                            T g = ws[a17 + b * 2 + i];
+                            ws[a6 + b * 2 + i] += g * h[b * 4 + 2 + i];
+                            gradH[b * 4 + 2 + i] += g * ws[f6 + b * 2 + i];
+                        }
+                        {
+                            T g = ws[a16 + b * 2 + i];
+                            gradH[b * 4 + i] += g * ws[f15 + b * 2 + i];
+                            ws[a15 + b * 2 + i] += g * h[b * 4 + i];
+                        }
+                    }
+                }
+                // v15 = Add(v14, v14) [2]   
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a15, batch * 2), ws.Slice(a14, batch * 2));
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a15, batch * 2), ws.Slice(a14, batch * 2));
+                // v14 = Mul(v1, v13) [2]   
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        T g = ws[a14 + b * 2 + i];
+                        gradH[b * 4 + i] += g * h[b * 4 + 2 + i];
+                        gradH[b * 4 + 2 + i] += g * h[b * 4 + i];
+                    }
+                }
+                // v12 = Add(v11, v5) [2]   W2 * Tanh(W1 * (h * h * h) + b1) + b2
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a12, batch * 2), ws.Slice(a11, batch * 2));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 2, ws.Slice(a12, batch * 2), gradTheta.Slice(250, 2));
+                // v11 = MatVec(v4, v10) [2]   W2 * Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 50, 2, T.One, ws.Slice(a11 + 0), 2, theta.Slice(150), 50, T.One, ws.Slice(a10 + 0), 50);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 2, 50, batch, T.One, ws.Slice(a11 + 0), 2, ws.Slice(f10 + 0), 50, T.One, gradTheta.Slice(150), 50);
+                // v10 = Tanh(v9) [50]   Tanh(W1 * (h * h * h) + b1)
+                global::OdeDsl.Tensors.Activations.TanhBackwardAdd<T>(ws.Slice(f10, batch * 50), ws.Slice(a10, batch * 50), ws.Slice(a9, batch * 50));
+                // v9 = Add(v8, v3) [50]   W1 * (h * h * h) + b1
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(ws.Slice(a9, batch * 50), ws.Slice(a8, batch * 50));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 50, ws.Slice(a9, batch * 50), gradTheta.Slice(100, 50));
+                // v8 = MatVec(v2, v7) [50]   W1 * (h * h * h)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 2, 50, T.One, ws.Slice(a8 + 0), 50, theta.Slice(0), 2, T.One, ws.Slice(a7 + 0), 2);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 50, 2, batch, T.One, ws.Slice(a8 + 0), 50, ws.Slice(f7 + 0), 2, T.One, gradTheta.Slice(0), 2);
+                // v7 = Mul(v6, v1) [2]   h * h * h
+                // v6 = Mul(v1, v1) [2]   h * h
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < 2; i++)
+                    {
+                        {
+                            T g = ws[a7 + b * 2 + i];
+                            ws[a6 + b * 2 + i] += g * h[b * 4 + i];
+                            gradH[b * 4 + i] += g * ws[f6 + b * 2 + i];
+                        }
+                        {
+                            T g = ws[a6 + b * 2 + i];
+                            gradH[b * 4 + i] += g * h[b * 4 + i];
+                            gradH[b * 4 + i] += g * h[b * 4 + i];
+                        }
+                    }
                 }
             }
         }

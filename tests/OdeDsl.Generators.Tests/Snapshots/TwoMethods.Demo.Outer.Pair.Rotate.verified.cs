@@ -6,8 +6,8 @@ namespace Demo
     {
         partial struct Pair
         {
-            /// <summary>Generated from <c>Rotate</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence.</summary>
-            public sealed class RotateDynamics : global::OdeDsl.IOdeDynamics<RotateDynamics>
+            /// <summary>Generated from <c>Rotate</c>: batched evaluation, VJP (also fused with the evaluation), JVP and exact divergence, and the reverse mode of the divergence and of the JVP along a direction.</summary>
+            public sealed class RotateDynamics : global::OdeDsl.IOdeDynamics<RotateDynamics>, global::OdeDsl.IDivergenceVjpDynamics<RotateDynamics>
             {
                 private RotateDynamics() { }
                 
@@ -372,6 +372,630 @@ namespace Demo
                             }
                         }
                         for (int b = 0; b < batch; b++) divergence[b] += ws[d7 + b * 2 + col];
+                    }
+                }
+                
+                /// <summary>Scratch of the divergence VJP: 18 values and 18 adjoints per row for f and its 2 tangent sweeps, and the gathered cotangents.</summary>
+                public static int DivergenceWorkspaceLength(int batch) => batch * 41;
+                
+                public static void EvaluateWithDivergenceAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> dh, global::System.Span<T> divergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                    where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+                {
+                    global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                    global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                    global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                    global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+                    global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                    global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                    global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                    global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+                    global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                    global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                    var ws = workspace;
+                    int f3 = batch * 0, a3 = batch * 18, d3 = a3;
+                    int f5 = batch * 1, a5 = batch * 19, d5 = a5;
+                    int f6 = batch * 3, a6 = batch * 21, d6 = a6;
+                    int f7 = batch * 4, a7 = batch * 22, d7 = a7;
+                    int f11 = batch * 6, a11 = batch * 24, d11 = a11;
+                    int f12 = batch * 8, a12 = batch * 26, d12 = a12;
+                    int f15 = batch * 10, a15 = batch * 28, d15 = a15;
+                    int f16 = batch * 12, a16 = batch * 30, d16 = a16;
+                    int f18 = batch * 14, a18 = batch * 32, d18 = a18;
+                    int f19 = batch * 15, a19 = batch * 33, d19 = a19;
+                    T k8 = T.CreateTruncating(1d);
+                    T k9 = T.CreateTruncating(0d);
+                    T k14 = T.CreateTruncating(-1d);
+                    // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                    var cotangent = ws.Slice(batch * 38, batch * 3);
+                    for (int b = 0; b < batch; b++)
+                    {
+                        cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 3, 2));
+                        cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 3 + 2, 1));
+                    }
+                    global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                    // v3 = Neg(v2) []   -h[1]
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = h[b * 2 + 1 + i];
+                            ws[f3 + b * 1 + i] = -xv;
+                        }
+                    }
+                    // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f3 + 0), 1, ws.Slice(f5 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 2, ws.Slice(f5 + 1), 2);
+                    // v6 = Cos(v1) []   Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = t[b];
+                            ws[f6 + b * 1 + i] = T.Cos(xv);
+                        }
+                    }
+                    // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            ws[f7 + b * 2 + i] = ws[f5 + b * 2 + i] * ws[f6 + b];
+                        }
+                    }
+                    // v11 = Concat(v9, v8) [2]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            ws[f11 + b * 2 + i] = k9;
+                        }
+                    }
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            ws[f11 + b * 2 + 1 + i] = k8;
+                        }
+                    }
+                    // v12 = Mul(v6, v11) [2]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            ws[f12 + b * 2 + i] = ws[f6 + b] * ws[f11 + b * 2 + i];
+                        }
+                    }
+                    // v15 = Concat(v14, v9) [2]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            ws[f15 + b * 2 + i] = k14;
+                        }
+                    }
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            ws[f15 + b * 2 + 1 + i] = k9;
+                        }
+                    }
+                    // v16 = Mul(v6, v15) [2]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            ws[f16 + b * 2 + i] = ws[f6 + b] * ws[f15 + b * 2 + i];
+                        }
+                    }
+                    // v18 = Add(v13, v17) []   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            ws[f18 + b * 1 + i] = ws[f12 + b * 2 + i] + ws[f16 + b * 2 + 1 + i];
+                        }
+                    }
+                    // v19 = Concat(v7, v18) [3]   
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f7 + 0), 2, ws.Slice(f19 + 0), 3);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f18 + 0), 1, ws.Slice(f19 + 2), 3);
+                    // dh = f and divergence, before the reverse sweep
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            dh[b * 2 + i] = ws[f19 + b * 3 + i];
+                        }
+                    }
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            divergence[b * 1 + i] = ws[f19 + b * 3 + 2 + i];
+                        }
+                    }
+                    // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                    ws.Slice(batch * 18, batch * 15).Clear();
+                    gradH.Slice(0, batch * 2).Clear();
+                    gradT.Slice(0, batch).Clear();
+                    // v19 = Concat(v7, v18) [3]   
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 3, ws.Slice(a7 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(2), 3, ws.Slice(a18 + 0), 1);
+                    // v18 = Add(v13, v17) []   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T g = ws[a18 + b * 1 + i];
+                            ws[a12 + b * 2 + i] += g;
+                            ws[a16 + b * 2 + 1 + i] += g;
+                        }
+                    }
+                    // v16 = Mul(v6, v15) [2]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            T g = ws[a16 + b * 2 + i];
+                            ws[a6 + b] += g * ws[f15 + b * 2 + i];
+                            ws[a15 + b * 2 + i] += g * ws[f6 + b];
+                        }
+                    }
+                    // v15 = Concat(v14, v9) [2]   
+                    // v12 = Mul(v6, v11) [2]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            T g = ws[a12 + b * 2 + i];
+                            ws[a6 + b] += g * ws[f11 + b * 2 + i];
+                            ws[a11 + b * 2 + i] += g * ws[f6 + b];
+                        }
+                    }
+                    // v11 = Concat(v9, v8) [2]   
+                    // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            T g = ws[a7 + b * 2 + i];
+                            ws[a5 + b * 2 + i] += g * ws[f6 + b];
+                            ws[a6 + b] += g * ws[f5 + b * 2 + i];
+                        }
+                    }
+                    // v6 = Cos(v1) []   Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = t[b], yv = ws[f6 + b * 1 + i];
+                            gradT[b] += (-T.Sin(xv)) * ws[a6 + b * 1 + i];
+                        }
+                    }
+                    // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a5 + 0), 2, ws.Slice(a3 + 0), 1);
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a5 + 1), 2, gradH.Slice(0), 2);
+                    // v3 = Neg(v2) []   -h[1]
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = h[b * 2 + 1 + i], yv = ws[f3 + b * 1 + i];
+                            gradH[b * 2 + 1 + i] += (-T.One) * ws[a3 + b * 1 + i];
+                        }
+                    }
+                }
+                
+                public static void EvaluateWithDivergenceForReverse<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> divergence, int batch, global::System.Span<T> workspace)
+                    where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+                {
+                    global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                    global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                    global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                    global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                    global::OdeDsl.DynamicsGuard.Rows(divergence.Length, batch, 1, nameof(divergence));
+                    global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                    var ws = workspace;
+                    int f3 = batch * 0, a3 = batch * 18, d3 = a3;
+                    int f5 = batch * 1, a5 = batch * 19, d5 = a5;
+                    int f6 = batch * 3, a6 = batch * 21, d6 = a6;
+                    int f7 = batch * 4, a7 = batch * 22, d7 = a7;
+                    int f11 = batch * 6, a11 = batch * 24, d11 = a11;
+                    int f12 = batch * 8, a12 = batch * 26, d12 = a12;
+                    int f15 = batch * 10, a15 = batch * 28, d15 = a15;
+                    int f16 = batch * 12, a16 = batch * 30, d16 = a16;
+                    int f18 = batch * 14, a18 = batch * 32, d18 = a18;
+                    int f19 = batch * 15, a19 = batch * 33, d19 = a19;
+                    T k8 = T.CreateTruncating(1d);
+                    T k9 = T.CreateTruncating(0d);
+                    T k14 = T.CreateTruncating(-1d);
+                    // v3 = Neg(v2) []   -h[1]
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = h[b * 2 + 1 + i];
+                            ws[f3 + b * 1 + i] = -xv;
+                        }
+                    }
+                    // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f3 + 0), 1, ws.Slice(f5 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 2, ws.Slice(f5 + 1), 2);
+                    // v6 = Cos(v1) []   Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = t[b];
+                            ws[f6 + b * 1 + i] = T.Cos(xv);
+                        }
+                    }
+                    // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            ws[f7 + b * 2 + i] = ws[f5 + b * 2 + i] * ws[f6 + b];
+                        }
+                    }
+                    // v11 = Concat(v9, v8) [2]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            ws[f11 + b * 2 + i] = k9;
+                        }
+                    }
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            ws[f11 + b * 2 + 1 + i] = k8;
+                        }
+                    }
+                    // v12 = Mul(v6, v11) [2]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            ws[f12 + b * 2 + i] = ws[f6 + b] * ws[f11 + b * 2 + i];
+                        }
+                    }
+                    // v15 = Concat(v14, v9) [2]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            ws[f15 + b * 2 + i] = k14;
+                        }
+                    }
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            ws[f15 + b * 2 + 1 + i] = k9;
+                        }
+                    }
+                    // v16 = Mul(v6, v15) [2]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            ws[f16 + b * 2 + i] = ws[f6 + b] * ws[f15 + b * 2 + i];
+                        }
+                    }
+                    // v18 = Add(v13, v17) []   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            ws[f18 + b * 1 + i] = ws[f12 + b * 2 + i] + ws[f16 + b * 2 + 1 + i];
+                        }
+                    }
+                    // v19 = Concat(v7, v18) [3]   
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f7 + 0), 2, ws.Slice(f19 + 0), 3);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f18 + 0), 1, ws.Slice(f19 + 2), 3);
+                    // dh = f and divergence, before the reverse sweep
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            dh[b * 2 + i] = ws[f19 + b * 3 + i];
+                        }
+                    }
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            divergence[b * 1 + i] = ws[f19 + b * 3 + 2 + i];
+                        }
+                    }
+                }
+                
+                public static void DivergenceVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentDivergence, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                    where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+                {
+                    global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                    global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 2, nameof(h));
+                    global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                    global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+                    global::OdeDsl.DynamicsGuard.Rows(cotangentDivergence.Length, batch, 1, nameof(cotangentDivergence));
+                    global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 2, nameof(gradH));
+                    global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                    global::OdeDsl.DynamicsGuard.Length(workspace.Length, DivergenceWorkspaceLength(batch), nameof(workspace));
+                    var ws = workspace;
+                    int f3 = batch * 0, a3 = batch * 18, d3 = a3;
+                    int f5 = batch * 1, a5 = batch * 19, d5 = a5;
+                    int f6 = batch * 3, a6 = batch * 21, d6 = a6;
+                    int f7 = batch * 4, a7 = batch * 22, d7 = a7;
+                    int f11 = batch * 6, a11 = batch * 24, d11 = a11;
+                    int f12 = batch * 8, a12 = batch * 26, d12 = a12;
+                    int f15 = batch * 10, a15 = batch * 28, d15 = a15;
+                    int f16 = batch * 12, a16 = batch * 30, d16 = a16;
+                    int f18 = batch * 14, a18 = batch * 32, d18 = a18;
+                    int f19 = batch * 15, a19 = batch * 33, d19 = a19;
+                    T k8 = T.CreateTruncating(1d);
+                    T k9 = T.CreateTruncating(0d);
+                    T k14 = T.CreateTruncating(-1d);
+                    // the forward values are those EvaluateWithDivergenceForReverse left in the workspace (same t, h, θ)
+                    // the reverse sweep's cotangent of the output [f, divergence]: [cotangentDh, cotangentDivergence] per row
+                    var cotangent = ws.Slice(batch * 38, batch * 3);
+                    for (int b = 0; b < batch; b++)
+                    {
+                        cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 3, 2));
+                        cotangentDivergence.Slice(b * 1, 1).CopyTo(cotangent.Slice(b * 3 + 2, 1));
+                    }
+                    global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                    // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                    ws.Slice(batch * 18, batch * 15).Clear();
+                    gradH.Slice(0, batch * 2).Clear();
+                    gradT.Slice(0, batch).Clear();
+                    // v19 = Concat(v7, v18) [3]   
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 3, ws.Slice(a7 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, cotangent.Slice(2), 3, ws.Slice(a18 + 0), 1);
+                    // v18 = Add(v13, v17) []   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T g = ws[a18 + b * 1 + i];
+                            ws[a12 + b * 2 + i] += g;
+                            ws[a16 + b * 2 + 1 + i] += g;
+                        }
+                    }
+                    // v16 = Mul(v6, v15) [2]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            T g = ws[a16 + b * 2 + i];
+                            ws[a6 + b] += g * ws[f15 + b * 2 + i];
+                            ws[a15 + b * 2 + i] += g * ws[f6 + b];
+                        }
+                    }
+                    // v15 = Concat(v14, v9) [2]   
+                    // v12 = Mul(v6, v11) [2]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            T g = ws[a12 + b * 2 + i];
+                            ws[a6 + b] += g * ws[f11 + b * 2 + i];
+                            ws[a11 + b * 2 + i] += g * ws[f6 + b];
+                        }
+                    }
+                    // v11 = Concat(v9, v8) [2]   
+                    // v7 = Mul(v5, v6) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            T g = ws[a7 + b * 2 + i];
+                            ws[a5 + b * 2 + i] += g * ws[f6 + b];
+                            ws[a6 + b] += g * ws[f5 + b * 2 + i];
+                        }
+                    }
+                    // v6 = Cos(v1) []   Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = t[b], yv = ws[f6 + b * 1 + i];
+                            gradT[b] += (-T.Sin(xv)) * ws[a6 + b * 1 + i];
+                        }
+                    }
+                    // v5 = Concat(v3, v4) [2]   Vec.Of(-h[1], h[0])
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a5 + 0), 2, ws.Slice(a3 + 0), 1);
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a5 + 1), 2, gradH.Slice(0), 2);
+                    // v3 = Neg(v2) []   -h[1]
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = h[b * 2 + 1 + i], yv = ws[f3 + b * 1 + i];
+                            gradH[b * 2 + 1 + i] += (-T.One) * ws[a3 + b * 1 + i];
+                        }
+                    }
+                }
+                
+                /// <summary>Scratch of the directional methods (h = [z, v], 2·2 per row): 15 values and 15 adjoints per row for f and (∂f/∂z)·v, and the gathered cotangents.</summary>
+                public static int DirectionalWorkspaceLength(int batch) => batch * 38;
+                
+                public static void DirectionalForward<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
+                    where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+                {
+                    global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                    global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 4, nameof(h));
+                    global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                    global::OdeDsl.DynamicsGuard.Rows(dh.Length, batch, 2, nameof(dh));
+                    global::OdeDsl.DynamicsGuard.Rows(jvp.Length, batch, 2, nameof(jvp));
+                    global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                    var ws = workspace;
+                    int f4 = batch * 0, a4 = batch * 15, d4 = a4;
+                    int f6 = batch * 1, a6 = batch * 16, d6 = a6;
+                    int f7 = batch * 3, a7 = batch * 18, d7 = a7;
+                    int f8 = batch * 4, a8 = batch * 19, d8 = a8;
+                    int f11 = batch * 6, a11 = batch * 21, d11 = a11;
+                    int f13 = batch * 7, a13 = batch * 22, d13 = a13;
+                    int f14 = batch * 9, a14 = batch * 24, d14 = a14;
+                    int f15 = batch * 11, a15 = batch * 26, d15 = a15;
+                    // v4 = Neg(v3) []   -h[1]
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = h[b * 4 + 1 + i];
+                            ws[f4 + b * 1 + i] = -xv;
+                        }
+                    }
+                    // v6 = Concat(v4, v5) [2]   Vec.Of(-h[1], h[0])
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f4 + 0), 1, ws.Slice(f6 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(0), 4, ws.Slice(f6 + 1), 2);
+                    // v7 = Cos(v2) []   Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = t[b];
+                            ws[f7 + b * 1 + i] = T.Cos(xv);
+                        }
+                    }
+                    // v8 = Mul(v6, v7) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            ws[f8 + b * 2 + i] = ws[f6 + b * 2 + i] * ws[f7 + b];
+                        }
+                    }
+                    // v11 = Neg(v10) []   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = h[b * 4 + 3 + i];
+                            ws[f11 + b * 1 + i] = -xv;
+                        }
+                    }
+                    // v13 = Concat(v11, v12) [2]   
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, ws.Slice(f11 + 0), 1, ws.Slice(f13 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 1, h.Slice(2), 4, ws.Slice(f13 + 1), 2);
+                    // v14 = Mul(v7, v13) [2]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            ws[f14 + b * 2 + i] = ws[f7 + b] * ws[f13 + b * 2 + i];
+                        }
+                    }
+                    // v15 = Concat(v8, v14) [4]   
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f8 + 0), 2, ws.Slice(f15 + 0), 4);
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2, ws.Slice(f14 + 0), 2, ws.Slice(f15 + 2), 4);
+                    // dh = f and jvp, before the reverse sweep
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            dh[b * 2 + i] = ws[f15 + b * 4 + i];
+                        }
+                    }
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            jvp[b * 2 + i] = ws[f15 + b * 4 + 2 + i];
+                        }
+                    }
+                }
+                
+                public static void DirectionalVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangentDh, global::System.ReadOnlySpan<T> cotangentJvp, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
+                    where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+                {
+                    global::OdeDsl.DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
+                    global::OdeDsl.DynamicsGuard.Rows(h.Length, batch, 4, nameof(h));
+                    global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                    global::OdeDsl.DynamicsGuard.Rows(cotangentDh.Length, batch, 2, nameof(cotangentDh));
+                    global::OdeDsl.DynamicsGuard.Rows(cotangentJvp.Length, batch, 2, nameof(cotangentJvp));
+                    global::OdeDsl.DynamicsGuard.Rows(gradH.Length, batch, 4, nameof(gradH));
+                    global::OdeDsl.DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+                    global::OdeDsl.DynamicsGuard.Length(workspace.Length, DirectionalWorkspaceLength(batch), nameof(workspace));
+                    var ws = workspace;
+                    int f4 = batch * 0, a4 = batch * 15, d4 = a4;
+                    int f6 = batch * 1, a6 = batch * 16, d6 = a6;
+                    int f7 = batch * 3, a7 = batch * 18, d7 = a7;
+                    int f8 = batch * 4, a8 = batch * 19, d8 = a8;
+                    int f11 = batch * 6, a11 = batch * 21, d11 = a11;
+                    int f13 = batch * 7, a13 = batch * 22, d13 = a13;
+                    int f14 = batch * 9, a14 = batch * 24, d14 = a14;
+                    int f15 = batch * 11, a15 = batch * 26, d15 = a15;
+                    // the forward values are those DirectionalForward left in the workspace (same t, h, θ)
+                    // the reverse sweep's cotangent of the output [f, jvp]: [cotangentDh, cotangentJvp] per row
+                    var cotangent = ws.Slice(batch * 34, batch * 4);
+                    for (int b = 0; b < batch; b++)
+                    {
+                        cotangentDh.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 4, 2));
+                        cotangentJvp.Slice(b * 2, 2).CopyTo(cotangent.Slice(b * 4 + 2, 2));
+                    }
+                    global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                    // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                    ws.Slice(batch * 15, batch * 11).Clear();
+                    gradH.Slice(0, batch * 4).Clear();
+                    gradT.Slice(0, batch).Clear();
+                    // v15 = Concat(v8, v14) [4]   
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(0), 4, ws.Slice(a8 + 0), 2);
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2, cotangent.Slice(2), 4, ws.Slice(a14 + 0), 2);
+                    // v14 = Mul(v7, v13) [2]   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            T g = ws[a14 + b * 2 + i];
+                            ws[a7 + b] += g * ws[f13 + b * 2 + i];
+                            ws[a13 + b * 2 + i] += g * ws[f7 + b];
+                        }
+                    }
+                    // v13 = Concat(v11, v12) [2]   
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a13 + 0), 2, ws.Slice(a11 + 0), 1);
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a13 + 1), 2, gradH.Slice(2), 4);
+                    // v11 = Neg(v10) []   
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = h[b * 4 + 3 + i], yv = ws[f11 + b * 1 + i];
+                            gradH[b * 4 + 3 + i] += (-T.One) * ws[a11 + b * 1 + i];
+                        }
+                    }
+                    // v8 = Mul(v6, v7) [2]   Vec.Of(-h[1], h[0]) * Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 2; i++)
+                        {
+                            T g = ws[a8 + b * 2 + i];
+                            ws[a6 + b * 2 + i] += g * ws[f7 + b];
+                            ws[a7 + b] += g * ws[f6 + b * 2 + i];
+                        }
+                    }
+                    // v7 = Cos(v2) []   Cos((float)t)
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = t[b], yv = ws[f7 + b * 1 + i];
+                            gradT[b] += (-T.Sin(xv)) * ws[a7 + b * 1 + i];
+                        }
+                    }
+                    // v6 = Concat(v4, v5) [2]   Vec.Of(-h[1], h[0])
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a6 + 0), 2, ws.Slice(a4 + 0), 1);
+                    global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 1, ws.Slice(a6 + 1), 2, gradH.Slice(0), 4);
+                    // v4 = Neg(v3) []   -h[1]
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < 1; i++)
+                        {
+                            T xv = h[b * 4 + 1 + i], yv = ws[f4 + b * 1 + i];
+                            gradH[b * 4 + 1 + i] += (-T.One) * ws[a4 + b * 1 + i];
+                        }
                     }
                 }
             }

@@ -44,7 +44,7 @@ public class DivergenceTests
         CheckGenerated<DslHyperPlanar.Dynamics>(t, DslHyperPlanar.Parameters.Initialize<double>(seed: 2));
     }
 
-    private static void CheckGenerated<TDyn>(double[] t, double[] theta) where TDyn : IOdeDynamics<TDyn>
+    internal static void CheckGenerated<TDyn>(double[] t, double[] theta) where TDyn : IOdeDynamics<TDyn>
     {
         var h = Points(Batch * TDyn.StateSize, 4);
         var expected = TraceFromColumns<TDyn>(t, h, theta);
