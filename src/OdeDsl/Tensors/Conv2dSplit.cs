@@ -23,7 +23,7 @@ internal sealed unsafe class Conv2dSplit<T> : IChunkBody where T : unmanaged, IF
 
     private readonly TwoThreadLoop _loop = new();
     private T[] _scratch1 = [];
-    private readonly T[][] _sumT = [[], []], _sumBias = [[], []];
+    private readonly T[][] _sums = [[], []], _sumBias = [[], []];
     private Op _op;
     private Conv2dShape _s;
     private T* _x, _w, _bias, _out, _scratch0;
@@ -47,7 +47,7 @@ internal sealed unsafe class Conv2dSplit<T> : IChunkBody where T : unmanaged, IF
         if (op == Op.BackwardWeight)
             for (int h = 0; h < 2; h++)
             {
-                if (_sumT[h].Length < s.PatchSize * s.OutChannels) _sumT[h] = new T[s.PatchSize * s.OutChannels];
+                if (_sums[h].Length < s.PatchSize * s.OutChannels) _sums[h] = new T[s.PatchSize * s.OutChannels];
                 if (_sumBias[h].Length < s.OutChannels) _sumBias[h] = new T[s.OutChannels];
             }
         SplitCalls++;
@@ -61,7 +61,7 @@ internal sealed unsafe class Conv2dSplit<T> : IChunkBody where T : unmanaged, IF
                 var gradWeight = new Span<T>(output, s.WeightLength);
                 var gradBias = bias == null ? Span<T>.Empty : new Span<T>(bias, s.OutChannels);
                 for (int h = 0; h < 2; h++)
-                    Conv2d.AddTransposed(s, _sumT[h].AsSpan(0, s.PatchSize * s.OutChannels), _sumBias[h].AsSpan(0, s.OutChannels), gradWeight, gradBias);
+                    Conv2d.AddWeightSums(s, _sums[h].AsSpan(0, s.PatchSize * s.OutChannels), _sumBias[h].AsSpan(0, s.OutChannels), gradWeight, gradBias);
             }
         }
         finally { _x = _w = _bias = _out = _scratch0 = null; }
@@ -84,7 +84,7 @@ internal sealed unsafe class Conv2dSplit<T> : IChunkBody where T : unmanaged, IF
                 break;
             default:
                 Conv2d.BackwardWeightGroups(s, new ReadOnlySpan<T>(_x, s.InputLength), new ReadOnlySpan<T>(_w, s.OutputLength),
-                    _sumT[chunk].AsSpan(0, s.PatchSize * s.OutChannels), _bias == null ? Span<T>.Empty : _sumBias[chunk].AsSpan(0, s.OutChannels),
+                    _sums[chunk].AsSpan(0, s.PatchSize * s.OutChannels), _bias == null ? Span<T>.Empty : _sumBias[chunk].AsSpan(0, s.OutChannels),
                     scratch, first, last);
                 break;
         }

@@ -114,11 +114,14 @@ public class Conv2dPathTests
         finally { TwoThreadLoop.Enabled = enabled; }
     }
 
-    [Fact]
-    public void WeightGradientMatchesDirectLoopsAndAccumulates()
+    [Theory]
+    [InlineData(9, 3, 7, 5, 4, 3, 2, 2, 1)]   // patch 18 ≥ 4 outputs: the sums kept transposed
+    [InlineData(3, 1, 9, 9, 12, 2, 2, 1, 0)]  // patch 4 < 12 outputs: kept as gradW (the 1 → 64 first layer's case)
+    public void WeightGradientMatchesDirectLoopsAndAccumulates(int batch, int cin, int h, int w, int cout, int kh, int kw, int stride, int pad)
     {
         // gradW[co, ci, ky, kx] = Σ_b,oy,ox g[b, co, oy, ox]·x[b, ci, iy, ix], added to what gradW holds; no bias buffer.
-        var s = new Conv2dShape(9, 3, 7, 5, 4, 3, 2, 2, 1);
+        var s = new Conv2dShape(batch, cin, h, w, cout, kh, kw, stride, pad);
+        Assert.Equal(batch == 9, Conv2d.SumsTransposed(s));
         var x = TensorTestData.Random<double>(s.InputLength, 12);
         var g = TensorTestData.Random<double>(s.OutputLength, 13);
         var gw = Enumerable.Repeat(0.25, s.WeightLength).ToArray();
