@@ -7,11 +7,12 @@ using OdeDsl.Tensors;
 namespace OdeDsl.Bench.Commands;
 
 /// <summary>
-/// <c>mnist-step [--batch 128] [--test-batch 1000] [--repeats 5] [--threads 2]</c>: the MNIST ODE-Net of examples/Mnist
-/// (float32, dopri5 rtol = atol = 1e-3, adjoint) on random images with the default initial weights. JSON lines:
-/// one training step (forward + adjoint backward + downsampling/head VJPs) with its evaluation counts; one test pass;
-/// the ODE block's f evaluation and VJP; and its kernels (Conv2d forward/backward, GroupNorm) with GFLOP/s, so their
-/// share of an f evaluation can be read off. Times are medians (and minima) of the repeats. <c>--export DIR</c> also writes
+/// <c>mnist-step [--batch 128] [--test-batch 1000] [--repeats 5] [--threads 2] [--export DIR] [--time-in-norm false]</c>: the
+/// MNIST ODE-Net of examples/Mnist (float32, dopri5 rtol = atol = 1e-3, adjoint) on random images with the default initial
+/// weights. JSON lines, each with wall-time medians (and minima) and the process CPU seconds: one training step (forward +
+/// adjoint backward + downsampling/head VJPs) with its loss and evaluation counts; one test pass; the downsampling layers'
+/// forward and VJP; the ODE block's f evaluation and fused f + VJP; its kernels (Conv2d forward/backward, GroupNorm) at the
+/// solver's 32-row chunk with GFLOP/s per CPU second and their share of the step's CPU time. <c>--export DIR</c> also writes
 /// the classifier's θ and both batches (images and labels) to DIR/mnist_step.bin (little-endian float32) with an index in
 /// DIR/mnist_step.json, for bench/torch/mnist_step_torch.py to run torchdiffeq on the same weights and data.
 /// </summary>
