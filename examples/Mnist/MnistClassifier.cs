@@ -27,9 +27,12 @@ public sealed class MnistClassifier<T> where T : unmanaged, IFloatingPointIeee75
     private readonly T[] _features, _solved, _logits, _dLogits, _dFeatures, _dStates, _dInput;
     private readonly T[][] _activations; // ResNet: the input of every block, kept for the backward pass (memory O(depth))
     private readonly DynamicsRhs<OdeBlock.Dynamics, T>? _rhs;
+    private readonly AdjointOptions _adjoint;
 
-    public MnistClassifier(ModelKind kind, int maxBatch, SolveOptions<T>? options = null, int resNetBlocks = 6, int seed = 0)
+    /// <param name="adjoint">Options of the ODE-Net's adjoint backward solve (default: <see cref="AdjointOptions"/>'s defaults).</param>
+    public MnistClassifier(ModelKind kind, int maxBatch, SolveOptions<T>? options = null, int resNetBlocks = 6, int seed = 0, AdjointOptions? adjoint = null)
     {
+        _adjoint = adjoint ?? new AdjointOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(resNetBlocks, 1);
         Kind = kind;
@@ -74,7 +77,7 @@ public sealed class MnistClassifier<T> where T : unmanaged, IFloatingPointIeee75
     /// alive (memory measurement: the RK-Net's tape is largest right after the forward pass).</summary>
     public Action? Probe { get; set; }
 
-    public Sensitivity Sensitivity => Kind == ModelKind.RkNet ? Sensitivity.Backprop : Sensitivity.Adjoint();
+    public Sensitivity Sensitivity => Kind == ModelKind.RkNet ? Sensitivity.Backprop : Sensitivity.Adjoint(_adjoint);
 
     private int DownCount => Kind == ModelKind.Mlp ? 0 : Downsampling.DownFunction.ParameterCount;
 

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace OdeDsl.Tensors;
 
@@ -15,6 +16,11 @@ internal static unsafe class Im2Col
         int oh = s.OutHeight, ow = s.OutWidth, h = s.Height, w = s.Width, stride = s.Stride, pad = s.Padding;
         int rows = s.PatchSize;
         if (rows > 0 && col.Length < (rows - 1) * (long)ld + oh * ow) throw new ArgumentException("im2col target too short.", nameof(col));
+        if (SmallStrideOne<T>(s))
+        {
+            GatherSmall(s, x, col, ld);
+            return;
+        }
         fixed (T* px = x, pc = col)
         {
             T* dstRow = pc;
@@ -56,6 +62,11 @@ internal static unsafe class Im2Col
         int oh = s.OutHeight, ow = s.OutWidth, h = s.Height, w = s.Width, stride = s.Stride, pad = s.Padding;
         int rows = s.PatchSize, planeSize = h * w;
         if (rows > 0 && col.Length < (rows - 1) * (long)ld + oh * ow) throw new ArgumentException("col2im source too short.", nameof(col));
+        if (SmallStrideOne<T>(s))
+        {
+            ScatterSmall(s, col, ld, x);
+            return;
+        }
         x[..(s.InChannels * planeSize)].Clear();
         fixed (T* px = x, pc = col)
         {
@@ -85,4 +96,86 @@ internal static unsafe class Im2Col
 
     /// <summary>⌈a / b⌉ for b &gt; 0 and any sign of a.</summary>
     private static int CeilDiv(int a, int b) => a >= 0 ? (a + b - 1) / b : -(-a / b);
+
+    /// <summary>Largest zero-padded plane the small stride-1 paths stage on the stack (elements).</summary>
+    private const int MaxPaddedPlane = 1024;
+
+    /// <summary>
+    /// Stride 1 with output rows no wider than one Vector256 (float: ODE-Net's 6×6 maps): each output row of a column
+    /// entry is one vector move from a zero-padded copy of the input plane, instead of a bounds-checked scalar loop.
+    /// </summary>
+    /// <remarks>2·OutWidth ≥ lanes keeps a full-width store or load of any row but the last inside the sample's columns.</remarks>
+    private static bool SmallStrideOne<T>(in Conv2dShape s) where T : unmanaged =>
+        SmallPaths && s.Stride == 1 && Vector256.IsHardwareAccelerated
+        && s.OutWidth <= Vector256<T>.Count && 2 * s.OutWidth >= Vector256<T>.Count
+        && (s.Height + 2 * s.Padding) * (s.Width + 2 * s.Padding) <= MaxPaddedPlane;
+
+    /// <summary>Whether the small stride-1 paths may be used; tests switch them off on their own thread to compare.</summary>
+    [ThreadStatic] internal static bool SmallPathsOff;
+
+    private static bool SmallPaths => !SmallPathsOff;
+
+    private static void GatherSmall<T>(in Conv2dShape s, ReadOnlySpan<T> x, Span<T> col, int ld)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int oh = s.OutHeight, ow = s.OutWidth, h = s.Height, w = s.Width, pad = s.Padding, pw = w + 2 * pad, plane = h * w;
+        int lanes = Vector256<T>.Count;
+        T* padded = stackalloc T[MaxPaddedPlane + Vector256<T>.Count];
+        new Span<T>(padded, MaxPaddedPlane + lanes).Clear(); // the border (and the slack a full-width load may touch) stays zero
+        fixed (T* px = x, pc = col)
+        {
+            T* dstRow = pc;
+            for (int ci = 0; ci < s.InChannels; ci++)
+            {
+                T* src = px + ci * plane;
+                for (int iy = 0; iy < h; iy++)
+                    new ReadOnlySpan<T>(src + iy * w, w).CopyTo(new Span<T>(padded + (iy + pad) * pw + pad, w));
+                for (int ky = 0; ky < s.KernelHeight; ky++)
+                    for (int kx = 0; kx < s.KernelWidth; kx++, dstRow += ld)
+                    {
+                        T* p = padded + ky * pw + kx;
+                        // Full-width stores run ow ≤ lanes elements on into the next output row, which the next store
+                        // rewrites; the last row is copied exactly, so nothing outside this sample's columns is touched.
+                        int oy = 0;
+                        for (; oy < oh - 1; oy++) Vector256.Load(p + oy * pw).Store(dstRow + oy * ow);
+                        for (int o = 0; o < ow; o++) dstRow[oy * ow + o] = p[oy * pw + o];
+                    }
+            }
+        }
+    }
+
+    private static void ScatterSmall<T>(in Conv2dShape s, ReadOnlySpan<T> col, int ld, Span<T> x)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int oh = s.OutHeight, ow = s.OutWidth, h = s.Height, w = s.Width, pad = s.Padding, pw = w + 2 * pad, plane = h * w;
+        int lanes = Vector256<T>.Count, paddedLength = (h + 2 * pad) * pw;
+        T* padded = stackalloc T[MaxPaddedPlane + Vector256<T>.Count];
+        // Lanes ow… of a full-width load belong to the next output row: masked out before the add.
+        var keep = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(ow)).As<int, T>();
+        if (lanes != Vector256<int>.Count)
+            keep = Vector256.LessThan(Vector256<long>.Indices, Vector256.Create((long)ow)).As<long, T>();
+        fixed (T* px = x, pc = col)
+        {
+            T* srcRow = pc;
+            for (int ci = 0; ci < s.InChannels; ci++)
+            {
+                new Span<T>(padded, paddedLength + lanes).Clear();
+                for (int ky = 0; ky < s.KernelHeight; ky++)
+                    for (int kx = 0; kx < s.KernelWidth; kx++, srcRow += ld)
+                    {
+                        T* p = padded + ky * pw + kx;
+                        int oy = 0;
+                        for (; oy < oh - 1; oy++)
+                        {
+                            var v = Vector256.Load(p + oy * pw) + (Vector256.Load(srcRow + oy * ow) & keep);
+                            v.Store(p + oy * pw); // lanes ≥ ow store back what was loaded
+                        }
+                        for (int o = 0; o < ow; o++) p[oy * pw + o] += srcRow[oy * ow + o];
+                    }
+                T* dst = px + ci * plane;
+                for (int iy = 0; iy < h; iy++)
+                    new ReadOnlySpan<T>(padded + (iy + pad) * pw + pad, w).CopyTo(new Span<T>(dst + iy * w, w));
+            }
+        }
+    }
 }
