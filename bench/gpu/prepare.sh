@@ -15,7 +15,7 @@ nice -n 15 dotnet publish bench/OdeDsl.Bench/OdeDsl.Bench.csproj -c Release -r l
     -p:PublishTrimmed=false -p:PublishSingleFile=false -p:DebugType=none -o "$stage/bench" --nologo -v q
 # the publish restores for linux-x64 into obj/; restore again for the RID-less build so `dotnet build` stays as it was
 nice -n 15 dotnet restore bench/OdeDsl.Bench/OdeDsl.Bench.csproj -v q >/dev/null
-git rev-parse HEAD > "$stage/bench/COMMIT"
+git describe --always --dirty > "$stage/bench/COMMIT" # the build is of the working tree: "-dirty" when it has changes
 tar -C "$stage" -cf - bench | xz -6 -T2 > "$bundle/bench.tar.xz"
 bytes=$(stat -c %s "$bundle/bench.tar.xz")
 echo "bundle: $bundle/bench.tar.xz, $((bytes / 1024 / 1024)) MiB ($bytes bytes; the device tool carries at most 64 MiB)"
