@@ -49,20 +49,29 @@ public static class GpuCheckCommand
             }
             using (dev)
             {
-                int n = Math.Max(1, pr.GetValue(size));
                 bool all = true;
-                foreach (var run in new Func<GpuDevice, int, Result>[] { Lorenz, Lv, SpiralFused, SpiralBatched, LorenzAdjoint, SpiralAdjoint })
+                foreach (var (json, pass) in Run(dev!, pr.GetValue(size)))
                 {
-                    Result r;
-                    try { r = run(dev!, n); }
-                    catch (Exception e) { r = new Result(run.Method.Name, n, 0, 0, double.PositiveInfinity, e.GetType().Name + ": " + e.Message); }
-                    all &= r.Pass;
-                    Console.WriteLine(r.Json(dev!.Name));
+                    Console.WriteLine(json);
+                    all &= pass;
                 }
                 return all ? 0 : 1;
             }
         });
         return command;
+    }
+
+    /// <summary>Every case on <paramref name="dev"/>, lazily (a case's line as soon as it is done): its JSON line and pass.</summary>
+    private static IEnumerable<(string Json, bool Pass)> Run(GpuDevice dev, int n)
+    {
+        n = Math.Max(1, n);
+        foreach (var run in new Func<GpuDevice, int, Result>[] { Lorenz, Lv, SpiralFused, SpiralBatched, LorenzAdjoint, SpiralAdjoint })
+        {
+            Result r;
+            try { r = run(dev, n); }
+            catch (Exception e) { r = new Result(run.Method.Name, n, 0, 0, double.PositiveInfinity, e.GetType().Name + ": " + e.Message); }
+            yield return (r.Json(dev.Name), r.Pass);
+        }
     }
 
     private sealed record Result(string Case, int N, int StatusMismatches, int StepMismatches, double MaxDifference, string? Error = null)
