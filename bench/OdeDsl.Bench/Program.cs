@@ -19,6 +19,7 @@ Command[] commands =
     AugmentedTimingCommand.Create(),
     CnfStepCommand.Create(),
     GpuEnsembleCommand.Create(),
+    GpuCheckCommand.Create(),
     MnistStepCommand.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);

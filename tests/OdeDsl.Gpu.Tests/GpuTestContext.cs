@@ -12,8 +12,9 @@ namespace OdeDsl.Gpu.Tests;
 /// <summary>
 /// One ILGPU context (CPU accelerator plus the CUDA backend for PTX, algorithms enabled) for the whole test run, and
 /// PTX compilation of a kernel without a GPU: PTXBackend for SM 8.0 / ISA 7.0, as issue 12 describes.
-/// With ODEDSL_GPU_TESTS_DEVICE=cuda (bench/gpu/run.sh) the kernels run on the first CUDA GPU instead, so the same
-/// tests check the real device against the CPU runtime; without a CUDA device that setting fails loudly.
+/// With ODEDSL_GPU_TESTS_DEVICE=cuda (a GPU machine with the SDK; the bare lent one runs the bench's gpu-check instead)
+/// the kernels run on the first CUDA GPU, so the same tests check the real device against the CPU runtime; without a
+/// CUDA device that setting fails loudly.
 /// </summary>
 internal static class GpuTestContext
 {

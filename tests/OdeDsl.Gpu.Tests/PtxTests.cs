@@ -15,8 +15,8 @@ public class PtxTests
 {
     /// <summary>
     /// Every generated device type; PTX compilation costs 1–13 s per kernel on two shared cores (the software double
-    /// math of ILGPU.Algorithms is the heavy part), so CI compiles <see cref="CiSubset"/> and bench/gpu/run.sh sets
-    /// ODEDSL_GPU_TESTS=full for the whole matrix (every type, the ensemble kernel and the four device functions).
+    /// math of ILGPU.Algorithms is the heavy part), so CI compiles <see cref="CiSubset"/>; ODEDSL_GPU_TESTS=full runs the
+    /// whole matrix (every type, the ensemble kernel and the four device functions) on a machine with the SDK and time.
     /// </summary>
     public static IEnumerable<Type> AllDeviceTypes() =>
         typeof(PtxTests).Assembly.GetTypes().Where(t => t.IsValueType && (t.Name == "F64" || t.Name == "F32")
