@@ -19,19 +19,20 @@ namespace OdeDsl;
 /// <para>Against one call over the whole batch the results differ in the last bits: the kernels group rows (GEMM blocks,
 /// the weight-gradient GEMMs' sums over rows), and chunking changes the groups and the order of the θ sum. A batch
 /// under two chunks is one call on the calling thread, bit for bit what it was before chunking existed.
-/// Nothing is allocated per call. One evaluation at a time per instance.</para>
+/// Nothing is allocated per call; the chunks' workspaces are the running threads' (<see cref="ThreadWorkspace{T}"/>).
+/// One evaluation at a time per instance.</para>
 /// </remarks>
 internal sealed unsafe class AdjointBatch<TDynamics, T> : IChunkBody
     where TDynamics : IOdeDynamics<TDynamics>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly T[] _theta;
+    private readonly long _owner = ThreadWorkspace<T>.NewOwner();
     private readonly int _batch, _rowsPerChunk;
     private readonly T[] _rowTimes;    // [batch]: the augmented row's t broadcast to every sample
     private readonly T[] _minusA;      // [batch·S]: −a, the VJP's cotangent (so its outputs need no negation)
     private readonly T[] _gradT;       // [batch]
     private readonly T[] _gradTheta;   // [chunks, P]: each chunk's own θ sum
-    private readonly T[][] _workspaces; // one per worker
     private readonly TwoThreadLoop? _loop;
     private T _time;
     private T* _h, _a, _dh, _da;       // set for one Evaluate; _dh null: VJP only
@@ -50,9 +51,6 @@ internal sealed unsafe class AdjointBatch<TDynamics, T> : IChunkBody
         _minusA = new T[batch * TDynamics.StateSize];
         _gradT = new T[batch];
         _gradTheta = new T[Chunks * TDynamics.ParameterCount];
-        int workers = Chunks > 1 ? 2 : 1;
-        _workspaces = new T[workers][];
-        for (int w = 0; w < workers; w++) _workspaces[w] = new T[TDynamics.WorkspaceLength(_rowsPerChunk)];
         _loop = Chunks > 1 ? new TwoThreadLoop() : null;
     }
 
@@ -93,12 +91,15 @@ internal sealed unsafe class AdjointBatch<TDynamics, T> : IChunkBody
         Span<T> gradTheta = _gradTheta.AsSpan(chunk * p, p);
         var h = new ReadOnlySpan<T>(_h + o, len);
         var da = new Span<T>(_da + o, len);
-        Span<T> workspace = _workspaces[worker].AsSpan(0, TDynamics.WorkspaceLength(rows));
+        int wsLength = TDynamics.WorkspaceLength(rows);
+        var wsArray = ThreadWorkspace<T>.Rent(wsLength, _owner);   // the running thread's, not allocated per instance
+        Span<T> workspace = wsArray.AsSpan(0, wsLength);
         times.Fill(_time);
         // dst = −a: the VJP is linear in its cotangent, so −aᵀ∂f/∂(h, θ, t) comes out with no pass over the P outputs.
         TensorPrimitives.Negate(new ReadOnlySpan<T>(_a + o, len), minusA);
         gradTheta.Clear();
         if (_dh is null) TDynamics.VectorJacobianProduct(times, h, _theta, minusA, da, gradTheta, gradT, rows, workspace);
         else TDynamics.EvaluateAndVectorJacobianProduct(times, h, _theta, minusA, new Span<T>(_dh + o, len), da, gradTheta, gradT, rows, workspace);
+        ThreadWorkspace<T>.Return(wsArray, _owner);
     }
 }

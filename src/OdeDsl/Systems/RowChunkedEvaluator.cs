@@ -13,7 +13,8 @@ namespace OdeDsl;
 /// so the chunks split across cores with no reduction. Chunk boundaries depend only on the batch size, and a chunk gets
 /// the same arithmetic whichever thread runs it, so results repeat exactly from call to call. They can differ in the last
 /// bits from one call over the whole batch: kernels group rows (GEMM register blocks, row tails gathered across
-/// rows), and a boundary moves a row within those groups. Nothing is allocated per call.
+/// rows), and a boundary moves a row within those groups. Nothing is allocated per call; the chunks' workspaces are
+/// the running threads' (<see cref="ThreadWorkspace{T}"/>).
 /// </remarks>
 internal sealed unsafe class RowChunkedEvaluator<TDynamics, T> : IChunkBody
     where TDynamics : IOdeDynamics<TDynamics>
@@ -26,7 +27,7 @@ internal sealed unsafe class RowChunkedEvaluator<TDynamics, T> : IChunkBody
     internal const int MinChunkRows = 32;
 
     private readonly T[] _theta;
-    private readonly T[][] _workspaces; // one per worker of the loop
+    private readonly long _owner = ThreadWorkspace<T>.NewOwner();
     private readonly TwoThreadLoop _loop = new();
     private int _batch, _rowsPerChunk;
     private T* _t, _y, _dy;
@@ -35,7 +36,6 @@ internal sealed unsafe class RowChunkedEvaluator<TDynamics, T> : IChunkBody
     {
         _theta = theta;
         ChunkRows = chunkRows;
-        _workspaces = [new T[TDynamics.WorkspaceLength(chunkRows)], new T[TDynamics.WorkspaceLength(chunkRows)]];
     }
 
     public int ChunkRows { get; }
@@ -91,7 +91,10 @@ internal sealed unsafe class RowChunkedEvaluator<TDynamics, T> : IChunkBody
     public void RunChunk(int chunk, int worker)
     {
         int S = TDynamics.StateSize, first = chunk * _rowsPerChunk, rows = Math.Min(_rowsPerChunk, _batch - first);
+        int length = TDynamics.WorkspaceLength(rows);
+        var workspace = ThreadWorkspace<T>.Rent(length, _owner);   // the running thread's, not allocated per evaluator
         TDynamics.Evaluate(new ReadOnlySpan<T>(_t + first, rows), new ReadOnlySpan<T>(_y + (nint)first * S, rows * S),
-            _theta, new Span<T>(_dy + (nint)first * S, rows * S), rows, _workspaces[worker].AsSpan(0, TDynamics.WorkspaceLength(rows)));
+            _theta, new Span<T>(_dy + (nint)first * S, rows * S), rows, workspace.AsSpan(0, length));
+        ThreadWorkspace<T>.Return(workspace, _owner);
     }
 }
