@@ -180,7 +180,7 @@ internal static class EnsembleKernelF64
 
             if (a.Adaptive != 0)
             {
-                double f = Factor(a, ratio, prevRatio, accept);
+                double f = DeviceStepControl.Factor(a.Controller, a.Order, a.Safety, a.IFactor, a.DFactor, ratio, prevRatio, accept);
                 if (accept) prevRatio = ratio;
                 Real hn = hStep * (Real)f;
                 if (Abs(hn) > a.MaxStep) hn = dir * a.MaxStep;
@@ -253,22 +253,6 @@ internal static class EnsembleKernelF64
         if (q == 0) hw += theta * om * om;
         if (q == (a.Fsal != 0 ? a.Stages - 1 : a.Stages)) hw -= t2 * om;
         return hw;
-    }
-
-    /// <summary>StepSizeController.I / .PI, in double.</summary>
-    private static double Factor(in Args a, double r, double prev, bool accepted)
-    {
-        if (a.Controller == 0)
-        {
-            if (r == 0) return a.IFactor;
-            double dfactor = r < 1 ? 1 : a.DFactor;
-            return System.Math.Min(a.IFactor, System.Math.Max(a.Safety / System.Math.Pow(r, 1.0 / a.Order), dfactor));
-        }
-        if (!accepted) return System.Math.Min(1, System.Math.Max(a.DFactor, a.Safety / System.Math.Pow(r, 1.0 / a.Order)));
-        if (r == 0) return a.IFactor;
-        double alpha = 0.7 / a.Order, beta = 0.4 / a.Order;
-        double f = a.Safety * System.Math.Pow(r, -alpha) * System.Math.Pow(System.Math.Max(prev, 1e-4), beta);
-        return System.Math.Min(a.IFactor, System.Math.Max(a.DFactor, f));
     }
 
     /// <summary>RungeKuttaSolver.SelectInitialStep for one row: f1 = f(t0 + h0, y0 + h0 f0) into f1.</summary>

@@ -1,5 +1,6 @@
 // The fused adjoint (backsolve) kernel in double; make-f32.sh writes AdjointKernelF32.cs from it (ILGPU compiles no generic math, so one copy per precision; a test checks the copy is current).
 using ILGPU;
+using OdeDsl.Gpu.Ensemble;
 using Real = double;
 
 namespace OdeDsl.Gpu.Gradients;
@@ -190,7 +191,7 @@ internal static class AdjointKernelF64
 
             if (a.Adaptive != 0)
             {
-                double f = Factor(a, ratio, prevRatio, accept);
+                double f = DeviceStepControl.Factor(a.Controller, a.Order, a.Safety, a.IFactor, a.DFactor, ratio, prevRatio, accept);
                 if (accept) prevRatio = ratio;
                 Real hn = hStep * (Real)f;
                 if (Abs(hn) > a.MaxStep) hn = dir * a.MaxStep;
@@ -284,22 +285,6 @@ internal static class AdjointKernelF64
         double d2 = (double)Norm(a, i, 1, 0, 0, 0, 0, f1Row, kRow) / h0;
         double h1 = d1 <= 1e-15 && d2 <= 1e-15 ? System.Math.Max(1e-6, h0 * 1e-3) : System.Math.Pow(0.01 / System.Math.Max(d1, d2), 1.0 / a.Order);
         return (Real)System.Math.Min(100 * h0, h1) * dir;
-    }
-
-    /// <summary>StepSizeController.I / .PI, in double.</summary>
-    private static double Factor(in Args a, double r, double prev, bool accepted)
-    {
-        if (a.Controller == 0)
-        {
-            if (r == 0) return a.IFactor;
-            double dfactor = r < 1 ? 1 : a.DFactor;
-            return System.Math.Min(a.IFactor, System.Math.Max(a.Safety / System.Math.Pow(r, 1.0 / a.Order), dfactor));
-        }
-        if (!accepted) return System.Math.Min(1, System.Math.Max(a.DFactor, a.Safety / System.Math.Pow(r, 1.0 / a.Order)));
-        if (r == 0) return a.IFactor;
-        double alpha = 0.7 / a.Order, beta = 0.4 / a.Order;
-        double f = a.Safety * System.Math.Pow(r, -alpha) * System.Math.Pow(System.Math.Max(prev, 1e-4), beta);
-        return System.Math.Min(a.IFactor, System.Math.Max(a.DFactor, f));
     }
 
     private static bool IsNaN(Real x) => Real.IsNaN(x);
