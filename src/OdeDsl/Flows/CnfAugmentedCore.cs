@@ -27,7 +27,8 @@ internal static class CnfAugmentedCore<TField> where TField : ICnfField<TField>
         return TField.WorkspaceLength(batch, k) + batch * D * (4 + 4 * k);
     }
 
-    private readonly ref struct Buffers<T> where T : unmanaged
+    /// <summary>The workspace's parts (shared with CnfRegularizedCore, which uses the same layout).</summary>
+    internal readonly ref struct Buffers<T> where T : unmanaged
     {
         public readonly Span<T> Field, Z, V, F, Jv, CotF, CotJv, GradZ, GradV;
 

@@ -38,44 +38,20 @@ internal static class CnfRegularizedCore<TField> where TField : ICnfField<TField
 {
     private static int D => TField.Dimension;
 
-    public static int Directions(bool hutchinson) => hutchinson ? 1 : D;
+    public static int Directions(bool hutchinson) => CnfAugmentedCore<TField>.Directions(hutchinson);
     public static int StateSize(bool hutchinson) => hutchinson ? 2 * D + 3 : D + 3;
     /// <summary>Index of E_K in a row (E_J follows).</summary>
     public static int KineticIndex(bool hutchinson) => hutchinson ? 2 * D + 1 : D + 1;
 
-    /// <summary>Field scratch, then z, v, f, jv, cotF, cotJv, gradZ, gradV.</summary>
-    public static int WorkspaceLength(int batch, bool hutchinson)
-    {
-        int k = Directions(hutchinson);
-        return TField.WorkspaceLength(batch, k) + batch * D * (4 + 4 * k);
-    }
-
-    private readonly ref struct Buffers<T> where T : unmanaged
-    {
-        public readonly Span<T> Field, Z, V, F, Jv, CotF, CotJv, GradZ, GradV;
-
-        public Buffers(Span<T> ws, int batch, int k)
-        {
-            int n = batch * D, fl = TField.WorkspaceLength(batch, k);
-            Field = ws.Slice(0, fl);
-            var r = ws.Slice(fl);
-            Z = r.Slice(0, n); r = r.Slice(n);
-            V = r.Slice(0, k * n); r = r.Slice(k * n);
-            F = r.Slice(0, n); r = r.Slice(n);
-            Jv = r.Slice(0, k * n); r = r.Slice(k * n);
-            CotF = r.Slice(0, n); r = r.Slice(n);
-            CotJv = r.Slice(0, k * n); r = r.Slice(k * n);
-            GradZ = r.Slice(0, n); r = r.Slice(n);
-            GradV = r.Slice(0, k * n);
-        }
-    }
+    /// <summary>The unregularised core's workspace: the E_K / E_J terms need no scratch of their own.</summary>
+    public static int WorkspaceLength(int batch, bool hutchinson) => CnfAugmentedCore<TField>.WorkspaceLength(batch, hutchinson);
 
     public static void Evaluate<T>(bool hutchinson, ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, Span<T> dh,
         int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(hutchinson, t, h, theta, dh, batch, workspace);
-        var buf = new Buffers<T>(workspace, batch, Directions(hutchinson));
+        var buf = new CnfAugmentedCore<TField>.Buffers<T>(workspace, batch, Directions(hutchinson));
         ForwardPass(hutchinson, CnfAugmentedCore<TField>.CommonTime(t, batch), h, theta, buf, batch);
         WriteDerivatives(hutchinson, buf, dh, batch);
     }
@@ -88,7 +64,7 @@ internal static class CnfRegularizedCore<TField> where TField : ICnfField<TField
         Check(hutchinson, t, h, theta, gradH, batch, workspace);
         DynamicsGuard.Rows(a.Length, batch, S, nameof(a));
         DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
-        var buf = new Buffers<T>(workspace, batch, k);
+        var buf = new CnfAugmentedCore<TField>.Buffers<T>(workspace, batch, k);
         T time = CnfAugmentedCore<TField>.CommonTime(t, batch);
         ForwardPass(hutchinson, time, h, theta, buf, batch);
         T two = T.CreateChecked(2);
@@ -123,7 +99,7 @@ internal static class CnfRegularizedCore<TField> where TField : ICnfField<TField
     }
 
     /// <summary>dh rows [f, −q, (0,) ‖f‖², Σ_k ‖jv_k‖²] from the forward sweep's f and jv.</summary>
-    private static void WriteDerivatives<T>(bool hutchinson, in Buffers<T> buf, Span<T> dh, int batch)
+    private static void WriteDerivatives<T>(bool hutchinson, in CnfAugmentedCore<TField>.Buffers<T> buf, Span<T> dh, int batch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int S = StateSize(hutchinson), k = Directions(hutchinson), d = D, n = batch * d, iK = KineticIndex(hutchinson);
@@ -147,7 +123,7 @@ internal static class CnfRegularizedCore<TField> where TField : ICnfField<TField
     }
 
     /// <summary>f and jv_k = J v_k with v = ε from the state (Hutchinson) or the basis vectors e_k (exact).</summary>
-    private static void ForwardPass<T>(bool hutchinson, T time, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, in Buffers<T> buf, int batch)
+    private static void ForwardPass<T>(bool hutchinson, T time, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, in CnfAugmentedCore<TField>.Buffers<T> buf, int batch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int S = StateSize(hutchinson), d = D, n = batch * d;
