@@ -14,7 +14,36 @@ namespace LatentOde;
 /// </summary>
 public static class Evaluation
 {
-    public readonly record struct Scores(double ExtrapolationRmse, double ReconstructionRmse);
+    public readonly record struct Scores(double ExtrapolationRmse, double ReconstructionRmse)
+    {
+        /// <summary>The extrapolation error split by where it is made (null where not computed).</summary>
+        public HorizonSplit? Split { get; init; }
+    }
+
+    /// <summary>The extrapolation RMSE split by horizon half (how the error grows beyond the window) and by direction.</summary>
+    public readonly record struct HorizonSplit(double NearRmse, double FarRmse, double ClockwiseRmse, double CounterClockwiseRmse)
+    {
+        public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"first half of the horizon {NearRmse:F4}, second half {FarRmse:F4}; clockwise {ClockwiseRmse:F4}, counter-clockwise {CounterClockwiseRmse:F4}");
+    }
+
+    /// <summary>Splits the horizon's squared errors; <paramref name="horizon"/> holds [trajectory, point, coordinate].</summary>
+    public static HorizonSplit Split(IrregularSpirals data, ReadOnlySpan<float> horizon, int batch)
+    {
+        int hz = data.Settings.Horizon;
+        double near = 0, far = 0, cw = 0, ccw = 0;
+        long nNear = 0, nFar = 0, nCw = 0, nCcw = 0;
+        for (int b = 0; b < batch; b++)
+            for (int i = 0; i < hz; i++)
+            {
+                double e = 0;
+                for (int c = 0; c < 2; c++) { double d = horizon[(b * hz + i) * 2 + c] - data.TruthHorizon[(b * hz + i) * 2 + c]; e += d * d; }
+                if (2 * i < hz) { near += e; nNear++; } else { far += e; nFar++; }
+                if (data.Clockwise[b]) { cw += e; nCw++; } else { ccw += e; nCcw++; }
+            }
+        static double Rms(double sum, long n) => n == 0 ? double.NaN : Math.Sqrt(sum / (2.0 * n));
+        return new HorizonSplit(Rms(near, nNear), Rms(far, nFar), Rms(cw, nCw), Rms(ccw, nCcw));
+    }
 
     /// <summary>The window's grid times followed by the horizon's, the same for every trajectory.</summary>
     public static SampleTimes<float> GridTimes(IrregularSpirals data, int batch)
@@ -40,7 +69,9 @@ public static class Evaluation
                     double d = x[(b * g + i) * 2 + c] - truth;
                     if (i < w) window += d * d; else horizon += d * d;
                 }
-        return new Scores(Math.Sqrt(horizon / (batch.Batch * hz * 2)), Math.Sqrt(window / (batch.Batch * w * 2)));
+        var predicted = new float[batch.Batch * hz * 2];
+        for (int b = 0; b < batch.Batch; b++) Array.Copy(x, (b * g + w) * 2, predicted, b * hz * 2, hz * 2);
+        return new Scores(Math.Sqrt(horizon / (batch.Batch * hz * 2)), Math.Sqrt(window / (batch.Batch * w * 2))) { Split = Split(data, predicted, batch.Batch) };
     }
 
     public static Scores Rnn(RnnBaseline<float> model, float[] theta, IrregularSpirals data, SequenceBatch<float> batch)
@@ -48,7 +79,7 @@ public static class Evaluation
         int w = data.Settings.Window, hz = data.Settings.Horizon;
         var x = model.Extrapolate(theta, batch, Array.ConvertAll(data.GridTimes[w..], t => (float)t));
         var inWindow = model.PredictGrid(theta, batch, Array.ConvertAll(data.GridTimes[..w], t => (float)t));
-        return new Scores(Rmse(x, data.TruthHorizon, batch.Batch * hz * 2), Rmse(inWindow, data.TruthWindow, batch.Batch * w * 2));
+        return new Scores(Rmse(x, data.TruthHorizon, batch.Batch * hz * 2), Rmse(inWindow, data.TruthWindow, batch.Batch * w * 2)) { Split = Split(data, x, batch.Batch) };
     }
 
     private static double Rmse(float[] x, double[] truth, int count)
