@@ -262,6 +262,30 @@ internal static class TanhNet
         fr.A(shape.Layers).Slice(0, B * d).CopyTo(f);
         int w1 = shape.Widths[1];
         var x1 = fr.X(1).Slice(0, B * w1);
+        TraceMatrices(shape, fr);
+        if (shape.Layers == 2)
+        {
+            var c = fr.Trace.Slice(0, w1);
+            var D1one = OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));   // kept for the reverse sweep
+            for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D1one.Slice(b * w1, w1), c);
+            return;
+        }
+        int w2 = shape.Widths[2];
+        Span<T> P = fr.Trace.Slice(w2 * w1, w2 * w1);
+        var D1 = OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));   // the tangent rows are free on this path
+        var Y = fr.A(2).Slice(B * w2, B * w2);
+        Gemm.Multiply<T>(false, true, B, w2, w1, T.One, D1, w1, P, w1, T.Zero, Y, w2);
+        var D2 = OneMinusSquare(fr.X(2).Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));   // kept for the reverse sweep
+        for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D2.Slice(b * w2, w2), Y.Slice(b * w2, w2));
+    }
+
+    /// <summary>
+    /// The per-call matrices of the trace shortcut, from the effective weights alone: c (one hidden layer) or C = W₃ᵀW₁ᵀ
+    /// and P = W₂ ⊙ C (two), in the frame's trace scratch.
+    /// </summary>
+    private static void TraceMatrices<T>(NetShape shape, in Frame<T> fr) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int d = shape.Dimension, w1 = shape.Widths[1];
         if (shape.Layers == 2)
         {
             var c = fr.Trace.Slice(0, w1);
@@ -272,19 +296,52 @@ internal static class TanhNet
                 for (int j = 0; j < d; j++) cn += W2[j * w1 + n] * W1[n * d + j];
                 c[n] = cn;
             }
-            var D1one = OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));   // kept for the reverse sweep
-            for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D1one.Slice(b * w1, w1), c);
             return;
         }
         int w2 = shape.Widths[2];
         Span<T> C = fr.Trace.Slice(0, w2 * w1), P = fr.Trace.Slice(w2 * w1, w2 * w1);
         Gemm.Multiply<T>(true, true, w2, w1, d, T.One, fr.W(3), w2, fr.W(1), d, T.Zero, C, w1);
         TensorPrimitives.Multiply<T>(fr.W(2), C, P);
-        var D1 = OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));   // the tangent rows are free on this path
-        var Y = fr.A(2).Slice(B * w2, B * w2);
-        Gemm.Multiply<T>(false, true, B, w2, w1, T.One, D1, w1, P, w1, T.Zero, Y, w2);
-        var D2 = OneMinusSquare(fr.X(2).Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));   // kept for the reverse sweep
-        for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D2.Slice(b * w2, w2), Y.Slice(b * w2, w2));
+    }
+
+    /// <summary>
+    /// Elements per row that <see cref="KeepTrace{T}"/> saves: the hidden activations x₁ (and x₂ and the trace's
+    /// Y = D₁Pᵀ with two hidden layers), which cost the forward's GEMMs and tanh; 0 without the trace shortcut.
+    /// </summary>
+    public static int TraceKeptPerRow(NetShape shape)
+        => !shape.HasTraceShortcut ? 0 : shape.Layers == 2 ? shape.Widths[1] : shape.Widths[1] + 2 * shape.Widths[2];
+
+    /// <summary>After <see cref="ForwardTrace{T}"/>: x₁ (, x₂, Y) of the batch rows into <paramref name="kept"/>, [x₁ (B·w₁) | x₂ | Y].</summary>
+    public static void KeepTrace<T>(NetShape shape, in Frame<T> fr, Span<T> kept) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, w1 = shape.Widths[1];
+        fr.X(1).Slice(0, B * w1).CopyTo(kept);
+        if (shape.Layers == 2) return;
+        int w2 = shape.Widths[2];
+        fr.X(2).Slice(0, B * w2).CopyTo(kept.Slice(B * w1));
+        fr.A(2).Slice(B * w2, B * w2).CopyTo(kept.Slice(B * (w1 + w2)));
+    }
+
+    /// <summary>
+    /// Puts back what <see cref="ForwardTrace{T}"/> left for <see cref="BackwardTrace{T}"/> at (z, the effective weights
+    /// already in the frame): z, the kept activations, D = 1 − x² and the trace matrices (element-wise passes and products
+    /// of the weights alone: the forward's batched GEMMs and tanh are not repeated). The same values, bit for bit.
+    /// </summary>
+    public static void RestoreTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> z, ReadOnlySpan<T> kept)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, d = shape.Dimension, w1 = shape.Widths[1];
+        z.Slice(0, B * d).CopyTo(fr.X(0));
+        TraceMatrices(shape, fr);
+        var x1 = fr.X(1).Slice(0, B * w1);
+        kept.Slice(0, B * w1).CopyTo(x1);
+        OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));
+        if (shape.Layers == 2) return;
+        int w2 = shape.Widths[2];
+        var x2 = fr.X(2).Slice(0, B * w2);
+        kept.Slice(B * w1, B * w2).CopyTo(x2);
+        OneMinusSquare(x2, fr.X(2).Slice(B * w2, B * w2));
+        kept.Slice(B * (w1 + w2), B * w2).CopyTo(fr.A(2).Slice(B * w2, B * w2));
     }
 
     /// <summary>
