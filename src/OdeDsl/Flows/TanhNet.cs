@@ -145,11 +145,14 @@ internal static class TanhNet
         aOut.Slice(B * d, fr.Directions * B * d).CopyTo(jv);
     }
 
-    /// <summary>The layers over the first <paramref name="R"/> stacked rows (R = B: the primal rows only).</summary>
-    private static void Run<T>(NetShape shape, in Frame<T> fr, int R) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// The layers over the first <paramref name="R"/> stacked rows (R = B: the primal rows only), all of them or the
+    /// first <paramref name="layers"/> (up to x_layers).
+    /// </summary>
+    private static void Run<T>(NetShape shape, in Frame<T> fr, int R, int layers = int.MaxValue) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = fr.Batch;
-        for (int l = 1; l <= shape.Layers; l++)
+        for (int l = 1; l <= Math.Min(layers, shape.Layers); l++)
         {
             int wo = shape.Widths[l], wi = shape.Widths[l - 1];
             var m = fr.M(l);
@@ -305,43 +308,37 @@ internal static class TanhNet
     }
 
     /// <summary>
-    /// Elements per row that <see cref="KeepTrace{T}"/> saves: the hidden activations x₁ (and x₂ and the trace's
-    /// Y = D₁Pᵀ with two hidden layers), which cost the forward's GEMMs and tanh; 0 without the trace shortcut.
+    /// Elements per row that <see cref="KeepTrace{T}"/> saves: with two hidden layers, x₂ and the trace's Y = D₁Pᵀ, each the
+    /// result of a [B, w] × [w, w] GEMM (x₁ = tanh(W₁z + c₁) has an inner dimension of d and is recomputed: cheaper than
+    /// its trip through memory). 0 otherwise (one hidden layer has no such product; no trace shortcut, nothing to keep).
     /// </summary>
-    public static int TraceKeptPerRow(NetShape shape)
-        => !shape.HasTraceShortcut ? 0 : shape.Layers == 2 ? shape.Widths[1] : shape.Widths[1] + 2 * shape.Widths[2];
+    public static int TraceKeptPerRow(NetShape shape) => shape.HasTraceShortcut && shape.Layers == 3 ? 2 * shape.Widths[2] : 0;
 
-    /// <summary>After <see cref="ForwardTrace{T}"/>: x₁ (, x₂, Y) of the batch rows into <paramref name="kept"/>, [x₁ (B·w₁) | x₂ | Y].</summary>
+    /// <summary>After <see cref="ForwardTrace{T}"/>: x₂ and Y of the batch rows into <paramref name="kept"/>, [x₂ (B·w₂) | Y (B·w₂)].</summary>
     public static void KeepTrace<T>(NetShape shape, in Frame<T> fr, Span<T> kept) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int B = fr.Batch, w1 = shape.Widths[1];
-        fr.X(1).Slice(0, B * w1).CopyTo(kept);
-        if (shape.Layers == 2) return;
-        int w2 = shape.Widths[2];
-        fr.X(2).Slice(0, B * w2).CopyTo(kept.Slice(B * w1));
-        fr.A(2).Slice(B * w2, B * w2).CopyTo(kept.Slice(B * (w1 + w2)));
+        int B = fr.Batch, w2 = shape.Widths[2];
+        fr.X(2).Slice(0, B * w2).CopyTo(kept);
+        fr.A(2).Slice(B * w2, B * w2).CopyTo(kept.Slice(B * w2));
     }
 
     /// <summary>
     /// Puts back what <see cref="ForwardTrace{T}"/> left for <see cref="BackwardTrace{T}"/> at (z, the effective weights
-    /// already in the frame): z, the kept activations, D = 1 − x² and the trace matrices (element-wise passes and products
-    /// of the weights alone: the forward's batched GEMMs and tanh are not repeated). The same values, bit for bit.
+    /// already in the frame): z, x₁ (its thin first layer run again), the kept x₂ and Y, D = 1 − x² and the trace matrices
+    /// (products of the weights alone). The same values, bit for bit; the batched [B, w] × [w, w] GEMMs are not repeated.
     /// </summary>
     public static void RestoreTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> z, ReadOnlySpan<T> kept)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int B = fr.Batch, d = shape.Dimension, w1 = shape.Widths[1];
+        int B = fr.Batch, d = shape.Dimension, w1 = shape.Widths[1], w2 = shape.Widths[2];
         z.Slice(0, B * d).CopyTo(fr.X(0));
+        Run(shape, fr, B, layers: 1);
         TraceMatrices(shape, fr);
-        var x1 = fr.X(1).Slice(0, B * w1);
-        kept.Slice(0, B * w1).CopyTo(x1);
-        OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));
-        if (shape.Layers == 2) return;
-        int w2 = shape.Widths[2];
+        OneMinusSquare(fr.X(1).Slice(0, B * w1), fr.X(1).Slice(B * w1, B * w1));
         var x2 = fr.X(2).Slice(0, B * w2);
-        kept.Slice(B * w1, B * w2).CopyTo(x2);
+        kept.Slice(0, B * w2).CopyTo(x2);
         OneMinusSquare(x2, fr.X(2).Slice(B * w2, B * w2));
-        kept.Slice(B * (w1 + w2), B * w2).CopyTo(fr.A(2).Slice(B * w2, B * w2));
+        kept.Slice(B * w2, B * w2).CopyTo(fr.A(2).Slice(B * w2, B * w2));
     }
 
     /// <summary>

@@ -119,8 +119,8 @@ public class KeptActivationTests
     {
         var theta = MlpField<SmallConcatInput>.Layout.Initialize<double>(seed: 5);
         var options = new SolveOptions<double> { Method = Methods.Rk4, FixedStep = 0.125 };
-        // one entry of 24 rows: t (24) + state (72) + kept (24 · (7 + 2·5)) doubles
-        long entryBytes = (24 + 72 + 24 * 17) * sizeof(double);
+        // one entry of 24 rows: t (24) + state (72) + kept (24 · 2·5: x₂ and Y) doubles
+        long entryBytes = (24 + 72 + 24 * 10) * sizeof(double);
         var budget = new BackpropSensitivity(alwaysReplay: false, maxKeptBytes: 10 * entryBytes);
         var recomputed = Solve<SmallConcatInput, double>(BackpropSensitivity.Recomputing, 24, options, theta);
         var partly = Solve<SmallConcatInput, double>(budget, 24, options, theta);
@@ -151,7 +151,7 @@ public class KeptActivationTests
     [Fact]
     public void KeepingAllocatesNoMorePerStepThanRecomputing()
     {
-        // The log's entries (393 KB per evaluation here) come from a pool once warm: a step allocates what it did before.
+        // The log's entries (262 KB per evaluation here) come from a pool once warm: a step allocates what it did before.
         var theta = MlpField<CnfPyMlpSpec>.Layout.Initialize<float>(seed: 1);
         var options = new SolveOptions<float> { RelTol = 1e-4f, AbsTol = 1e-4f };
         long recomputing = AllocationAssert.Fewest(() => Solve<CnfPyMlpSpec, float>(BackpropSensitivity.Recomputing, 512, options, theta));
