@@ -101,10 +101,13 @@ internal static class TanhNet
             return Rows.Slice(o * R, _shape.Widths[l] * R);
         }
 
-        /// <summary>M_l = X_{l−1}·W_lᵀ (before scale and shift).</summary>
+        /// <summary>M_l = X_{l−1}·W_lᵀ (before scale and shift); written for layers with a scale only, otherwise scratch.</summary>
         public Span<T> M(int l) => Rows.Slice(MOffset(l) * R, _shape.Widths[l] * R);
 
-        /// <summary>A_l: the pre-activation (primal rows) and the tangent pre-activation (tangent rows).</summary>
+        /// <summary>
+        /// A_l: the pre-activation (primal rows) and the tangent pre-activation (tangent rows). The primal rows of a hidden
+        /// layer without a scale hold W_l x_{l−1} before the bias (the bias is added on the way into tanh); nothing reads them.
+        /// </summary>
         public Span<T> A(int l) => Rows.Slice((MOffset(l) + _shape.Widths[l]) * R, _shape.Widths[l] * R);
 
         public Span<T> BarA => Rows.Slice(End * R, _shape.MaxWidth * R);
@@ -155,15 +158,25 @@ internal static class TanhNet
         for (int l = 1; l <= Math.Min(layers, shape.Layers); l++)
         {
             int wo = shape.Widths[l], wi = shape.Widths[l - 1];
-            var m = fr.M(l);
             var a = fr.A(l);
-            Gemm.Multiply<T>(false, true, R, wo, wi, T.One, fr.X(l - 1), wi, fr.W(l), wi, T.Zero, m, wo);
-            if (shape.HasScale[l - 1]) ScaleRows(R, wo, m, fr.S(l), a);
-            else m.Slice(0, R * wo).CopyTo(a);
-            RowOps.AddRowVector<T>(B, wo, a.Slice(0, B * wo), fr.C(l), a.Slice(0, B * wo));
+            var x = l < shape.Layers ? fr.X(l) : default;
+            if (shape.HasScale[l - 1])
+            {
+                var m = fr.M(l);   // the reverse sweep reads M for the scale's gradient
+                Gemm.Multiply<T>(false, true, R, wo, wi, T.One, fr.X(l - 1), wi, fr.W(l), wi, T.Zero, m, wo);
+                ScaleRows(R, wo, m, fr.S(l), a);
+                RowOps.AddRowVector<T>(B, wo, a.Slice(0, B * wo), fr.C(l), a.Slice(0, B * wo));
+                if (l < shape.Layers) Activations.Tanh<T>(a.Slice(0, B * wo), x.Slice(0, B * wo));
+            }
+            else
+            {
+                // Straight into A; a hidden layer's primal rows then go through the bias and tanh in one pass into x (its
+                // pre-activation is never read again: only the tangent rows of A are), the output layer's get the bias.
+                Gemm.Multiply<T>(false, true, R, wo, wi, T.One, fr.X(l - 1), wi, fr.W(l), wi, T.Zero, a, wo);
+                if (l < shape.Layers) BiasActivations.Tanh<T>(B, wo, a.Slice(0, B * wo), fr.C(l), x.Slice(0, B * wo));
+                else RowOps.AddRowVector<T>(B, wo, a.Slice(0, B * wo), fr.C(l), a.Slice(0, B * wo));
+            }
             if (l == shape.Layers) break;
-            var x = fr.X(l);
-            Activations.Tanh<T>(a.Slice(0, B * wo), x.Slice(0, B * wo));
             // tangent rows: u = (1 − x²) ⊙ p = p − (x ⊙ x) ⊙ p, in vectorised passes
             int n = B * wo;
             var xp = x.Slice(0, n);
