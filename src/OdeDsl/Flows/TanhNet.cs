@@ -331,8 +331,8 @@ internal static class TanhNet
     public static void KeepTrace<T>(NetShape shape, in Frame<T> fr, Span<T> kept) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = fr.Batch, w2 = shape.Widths[2];
-        fr.X(2).Slice(0, B * w2).CopyTo(kept);
-        fr.A(2).Slice(B * w2, B * w2).CopyTo(kept.Slice(B * w2));
+        StreamingCopy.Copy<T>(fr.X(2).Slice(0, B * w2), kept);   // read back in the reverse sweep, long after
+        StreamingCopy.Copy<T>(fr.A(2).Slice(B * w2, B * w2), kept.Slice(B * w2));
     }
 
     /// <summary>
