@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -19,7 +18,11 @@ namespace OdeDsl;
 /// </remarks>
 internal sealed class ActivationLog<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private static readonly ArrayPool<T> Pool = ArrayPool<T>.Create(maxArrayLength: 1 << 26, maxArraysPerBucket: 128);
+    // Entries of the last length asked for (a training loop's steps all ask for one length); ArrayPool would round each
+    // 270 KB entry of the CNF bench up to 512 KB. At most PoolBytes are kept for the next solve.
+    private const long PoolBytes = 256L << 20;
+    private static readonly Stack<T[]> s_free = new();
+    private static readonly Lock s_lock = new();
 
     private readonly int _batch, _n, _kept;
     private readonly List<T[]> _entries = [];
@@ -55,7 +58,7 @@ internal sealed class ActivationLog<T> where T : unmanaged, IFloatingPointIeee75
     public Span<T> Add(ReadOnlySpan<T> t, ReadOnlySpan<T> y)
     {
         if (_released || _entries.Count >= _maxEntries) return default;
-        var entry = Pool.Rent(EntryLength);
+        var entry = Rent(EntryLength);
         t.Slice(0, _batch).CopyTo(entry);
         y.Slice(0, _n).CopyTo(entry.AsSpan(_batch));
         _entries.Add(entry);
@@ -94,7 +97,18 @@ internal sealed class ActivationLog<T> where T : unmanaged, IFloatingPointIeee75
     {
         if (_released) return;
         _released = true;
-        foreach (var entry in _entries) Pool.Return(entry);
+        lock (s_lock)
+            foreach (var entry in _entries)
+                if ((long)(s_free.Count + 1) * entry.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() <= PoolBytes) s_free.Push(entry);
         _entries.Clear();
+    }
+
+    /// <summary>A pooled entry of exactly <paramref name="length"/> elements, else a new one (not cleared: Add and the dynamics write all of it).</summary>
+    private static T[] Rent(int length)
+    {
+        lock (s_lock)
+            while (s_free.TryPop(out var entry))
+                if (entry.Length == length) return entry;   // entries of another length (another problem) are dropped
+        return GC.AllocateUninitializedArray<T>(length);
     }
 }
