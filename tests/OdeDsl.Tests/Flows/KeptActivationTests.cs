@@ -130,6 +130,26 @@ public class KeptActivationTests
     }
 
     [Fact]
+    public void ASecondBackwardRecomputesToTheSameGradient()
+    {
+        // The first Backward gives the kept activations back to the pool; a second one on the same forward finds none.
+        var theta = MlpField<SmallConcatInput>.Layout.Initialize<double>(seed: 5);
+        var (y0, w) = Inputs<double>(80, 3);
+        var dL = new double[2 * y0.Length];
+        w.CopyTo(dL, y0.Length);
+        var forward = Ode.Forward<ExactTraceCnf<MlpField<SmallConcatInput>>, double>(y0, [1.0, 0.0], theta, OdeDsl.Sensitivity.Backprop,
+            new SolveOptions<double> { RelTol = 1e-6, AbsTol = 1e-6 });
+        var first = forward.Backward(dL);
+        var log = ((BackpropSensitivity.Tape<double>)forward.Record!).Activations!;
+        long hits = log.Hits;
+        Assert.Equal(first.Backward.FunctionEvaluations, hits);
+        var second = forward.Backward(dL);
+        Assert.Equal(hits, log.Hits);   // nothing served the second time
+        AssertSameBits<double>(first.Theta, second.Theta, "dL/dθ");
+        AssertSameBits<double>(first.InitialState, second.InitialState, "dL/dh₀");
+    }
+
+    [Fact]
     public void LookUpIsByExactTimeAndStateAndEndsAtRelease()
     {
         var log = new ActivationLog<float>(batch: 2, stateSize: 3, keptPerRow: 4, rowsPerChunk: 2, maxBytes: 1 << 20);
