@@ -14,7 +14,7 @@ namespace OdeDsl;
 /// Kept activations are laid out per call of the dynamics (a chunk of <see cref="RowsPerChunk"/> rows keeps
 /// rows × KeptPerRow elements in its own layout), so they serve a VJP only with the same chunking: the sweep checks.
 /// Entries come from a pool shared by the process and go back to it on <see cref="Release"/>, so a training loop's steps
-/// reuse the same arrays instead of allocating tens of MB per step.
+/// reuse the same arrays instead of allocating them anew (13.5 MB per step at the CNF bench's size).
 /// </remarks>
 internal sealed class ActivationLog<T> where T : unmanaged, IFloatingPointIeee754<T>
 {

@@ -19,8 +19,9 @@ namespace OdeDsl;
 internal sealed class BackpropSensitivity(bool alwaysReplay, long maxKeptBytes = BackpropSensitivity.DefaultKeptBytes) : Sensitivity
 {
     /// <summary>
-    /// Kept activations per solve, at most: about 650 evaluations of the CNF bench's 512-row MLP field (393 KB each in
-    /// float32; its training step takes 50). A longer solve keeps its first evaluations and recomputes the rest.
+    /// Kept activations per solve, at most: about 990 evaluations of the CNF bench's 512-row MLP field (270 KB each in
+    /// float32 with the state and times; its training step takes 50). A longer solve keeps its first evaluations and
+    /// recomputes the rest.
     /// </summary>
     internal const long DefaultKeptBytes = 256L << 20;
 
