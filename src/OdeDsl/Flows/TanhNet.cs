@@ -337,8 +337,9 @@ internal static class TanhNet
 
     /// <summary>
     /// Puts back what <see cref="ForwardTrace{T}"/> left for <see cref="BackwardTrace{T}"/> at (z, the effective weights
-    /// already in the frame): z, x₁ (its thin first layer run again), the kept x₂ and Y, D = 1 − x² and the trace matrices
-    /// (products of the weights alone). The same values, bit for bit; the batched [B, w] × [w, w] GEMMs are not repeated.
+    /// already in the frame), except x₂ and Y, which BackwardTrace then reads from <paramref name="kept"/>: z, x₁ (its thin
+    /// first layer run again), D = 1 − x² and the trace matrices (products of the weights alone). The same values, bit for
+    /// bit; the batched [B, w] × [w, w] GEMMs are not repeated.
     /// </summary>
     public static void RestoreTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> z, ReadOnlySpan<T> kept)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -348,17 +349,19 @@ internal static class TanhNet
         Run(shape, fr, B, layers: 1);
         TraceMatrices(shape, fr);
         OneMinusSquare(fr.X(1).Slice(0, B * w1), fr.X(1).Slice(B * w1, B * w1));
-        var x2 = fr.X(2).Slice(0, B * w2);
-        kept.Slice(0, B * w2).CopyTo(x2);
-        OneMinusSquare(x2, fr.X(2).Slice(B * w2, B * w2));
-        kept.Slice(B * w2, B * w2).CopyTo(fr.A(2).Slice(B * w2, B * w2));
+        OneMinusSquare(kept.Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));
     }
 
     /// <summary>
     /// Reverse of <see cref="ForwardTrace{T}"/> (just called at the same point): cotangents of f ([B, d]) and of the
     /// trace ([B]) → gradZ, and the effective weights' gradients ADDED into EffGrad (which the caller clears).
     /// </summary>
-    public static void BackwardTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace, Span<T> gradZ)
+    /// <remarks>
+    /// With <paramref name="kept"/> (from <see cref="KeepTrace{T}"/>, after <see cref="RestoreTrace{T}"/>), x₂ and Y are read
+    /// from it where they are used instead of from the frame: no copy of them into the workspace first.
+    /// </remarks>
+    public static void BackwardTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace, Span<T> gradZ,
+        ReadOnlySpan<T> kept = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = fr.Batch, d = shape.Dimension, L = shape.Layers;
@@ -373,19 +376,21 @@ internal static class TanhNet
         }
         var barA = fr.BarA;
         var barX = fr.BarX;
+        var keptY = kept.IsEmpty ? default : kept.Slice(B * shape.Widths[2], B * shape.Widths[2]);
         cotF.Slice(0, B * d).CopyTo(barA);
         for (int l = L; l >= 1; l--)
         {
             int wo = shape.Widths[l], wi = shape.Widths[l - 1];
             var g = barA.Slice(0, B * wo);
+            // x_{l−1}: the frame's, or x₂ as kept
+            ReadOnlySpan<T> x = l - 1 == 2 && !kept.IsEmpty ? kept.Slice(0, B * wi) : fr.X(l - 1).Slice(0, B * wi);
             RowOps.AccumulateColumnSums<T>(B, wo, g, fr.GradC(l));
-            Gemm.Multiply<T>(true, false, wo, wi, B, T.One, g, wo, fr.X(l - 1), wi, T.One, fr.GradW(l), wi);
+            Gemm.Multiply<T>(true, false, wo, wi, B, T.One, g, wo, x, wi, T.One, fr.GradW(l), wi);
             var bx = l == 1 ? gradZ : barX.Slice(0, B * wi);
             Gemm.Multiply<T>(false, false, B, wi, wo, T.One, g, wo, fr.W(l), wi, T.Zero, bx, wi);
             if (l == 1) break;
             // ā_{l−1} = x̄ ⊙ D + D̄ ⊙ ∂D/∂a with D = 1 − x², ∂D/∂a = −2x·D, D̄ the trace's cotangent on D
-            var x = fr.X(l - 1).Slice(0, B * wi);
-            var Dbar = TraceCotangentOnD(shape, fr, l - 1, cotTrace);
+            var Dbar = TraceCotangentOnD(shape, fr, l - 1, cotTrace, keptY);
             var na = barA.Slice(0, B * wi);
             // na = D ⊙ (x̄ − 2x ⊙ D̄), D = 1 − x² as ForwardTrace left it in the layer's tangent slot; D̄ is ours to overwrite
             TensorPrimitives.Multiply<T>(x, Dbar, Dbar);
@@ -395,8 +400,11 @@ internal static class TanhNet
         AccumulateTraceWeights(shape, fr, cotTrace);
     }
 
-    /// <summary>∂tr/∂D_l per row, scaled by the trace's cotangent τ: τ·c (one hidden layer), τ·Y for D₂ and (τ ⊙ D₂)·P for D₁.</summary>
-    private static Span<T> TraceCotangentOnD<T>(NetShape shape, in Frame<T> fr, int l, ReadOnlySpan<T> tau)
+    /// <summary>
+    /// ∂tr/∂D_l per row, scaled by the trace's cotangent τ: τ·c (one hidden layer), τ·Y for D₂ and (τ ⊙ D₂)·P for D₁; Y from
+    /// <paramref name="keptY"/> when not empty, else from the frame.
+    /// </summary>
+    private static Span<T> TraceCotangentOnD<T>(NetShape shape, in Frame<T> fr, int l, ReadOnlySpan<T> tau, ReadOnlySpan<T> keptY)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = fr.Batch, w = shape.Widths[l];
@@ -410,7 +418,7 @@ internal static class TanhNet
         int w1 = shape.Widths[1], w2 = shape.Widths[2];
         if (l == 2)
         {
-            var Y = fr.A(2).Slice(B * w2, B * w2);
+            ReadOnlySpan<T> Y = keptY.IsEmpty ? fr.A(2).Slice(B * w2, B * w2) : keptY;
             for (int b = 0; b < B; b++) TensorPrimitives.Multiply<T>(Y.Slice(b * w2, w2), tau[b], dbar.Slice(b * w2, w2));
             return dbar;
         }

@@ -85,10 +85,13 @@ internal static class TanhNetField
         int d = TField.Dimension;
         CheckKept<TField, T>(kept, batch);
         CnfGuard.Check(d, TField.ParameterCount, theta.Length, z.Length, d * batch * d, d, batch, workspace.Length, TField.WorkspaceLength(batch, d));
+        CheckGradTheta<TField, T>(gradTheta);
         var fr = new TanhNet.Frame<T>(TField.Shape, workspace, batch, d);
         TField.SetWeights(t, theta, fr, workspace, batch, d);   // per call and cheap; the batched forward is what kept saves
         TanhNet.RestoreTrace(TField.Shape, fr, z, kept);
-        return BackwardTrace<TField, T>(t, theta, cotF, cotTrace, gradZ, gradTheta, batch, workspace);
+        fr.EffGrad.Clear();
+        TanhNet.BackwardTrace(TField.Shape, fr, cotF, cotTrace, gradZ, kept);
+        return TField.MapGradients(t, theta, fr, gradTheta, workspace, batch, d);
     }
 
     private static void CheckKept<TField, T>(ReadOnlySpan<T> kept, int batch) where TField : ITanhNetField<TField>
