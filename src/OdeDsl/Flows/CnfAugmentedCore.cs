@@ -48,9 +48,18 @@ internal static class CnfAugmentedCore<TField> where TField : ICnfField<TField>
         }
     }
 
-    /// <summary>Runs the field's forward at the rows' common time; dh = [f, −q (, 0)]; q per row into <paramref name="trace"/> if not empty.</summary>
+    /// <summary>
+    /// Elements per row the exact-trace system keeps for backprop's reverse sweep: the field's
+    /// (<see cref="ICnfField{TSelf}.TraceKeptPerRow"/>). The Hutchinson system keeps nothing.
+    /// </summary>
+    public static int KeptPerRow(bool hutchinson) => hutchinson ? 0 : TField.TraceKeptPerRow;
+
+    /// <summary>
+    /// Runs the field's forward at the rows' common time; dh = [f, −q (, 0)]; q per row into <paramref name="trace"/> if not
+    /// empty; what the field's reverse sweep reads into <paramref name="kept"/> if not empty (exact trace only).
+    /// </summary>
     public static void Evaluate<T>(bool hutchinson, ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, Span<T> dh,
-        Span<T> trace, int batch, Span<T> workspace)
+        Span<T> trace, int batch, Span<T> workspace, Span<T> kept = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int S = StateSize(hutchinson), k = Directions(hutchinson), d = D;
@@ -58,7 +67,9 @@ internal static class CnfAugmentedCore<TField> where TField : ICnfField<TField>
         var buf = new Buffers<T>(workspace, batch, k);
         T time = CommonTime(t, batch);
         Gather(h, S, 0, buf.Z, batch);
-        ForwardPass(hutchinson, time, h, theta, buf, batch);
+        if (kept.IsEmpty) ForwardPass(hutchinson, time, h, theta, buf, batch);
+        else if (hutchinson) throw new NotSupportedException("The Hutchinson system keeps no activations.");
+        else TField.ForwardTraceKeeping(time, buf.Z, theta, buf.F, buf.Jv.Slice(0, batch), kept, batch, buf.Field);
         for (int b = 0; b < batch; b++)
         {
             var row = dh.Slice(b * S, S);
@@ -101,6 +112,36 @@ internal static class CnfAugmentedCore<TField> where TField : ICnfField<TField>
             for (int b = 0; b < batch; b++) cotTrace[b] = -a[b * S + d];
             gt = TField.BackwardTrace(time, theta, buf.CotF, cotTrace, buf.GradZ, gradTheta, batch, buf.Field);
         }
+        WriteVjp(hutchinson, a, dh, gradH, gradT, gt, batch, buf);
+    }
+
+    /// <summary>
+    /// The exact-trace VJP at a point that <see cref="Evaluate{T}"/> evaluated over the same rows, keeping
+    /// <paramref name="kept"/>: the field's reverse sweep starts from it instead of a fresh forward pass.
+    /// </summary>
+    public static void VjpFromKept<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, ReadOnlySpan<T> kept,
+        ReadOnlySpan<T> a, Span<T> gradH, Span<T> gradTheta, Span<T> gradT, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int S = StateSize(false), d = D;
+        Check(false, t, h, theta, gradH, batch, workspace);
+        DynamicsGuard.Rows(a.Length, batch, S, nameof(a));
+        DynamicsGuard.Rows(gradT.Length, batch, 1, nameof(gradT));
+        var buf = new Buffers<T>(workspace, batch, d);
+        T time = CommonTime(t, batch);
+        Gather(h, S, 0, buf.Z, batch);
+        Gather(a, S, 0, buf.CotF, batch);
+        var cotTrace = buf.CotJv.Slice(0, batch);
+        for (int b = 0; b < batch; b++) cotTrace[b] = -a[b * S + d];
+        T gt = TField.BackwardTraceFromKept(time, theta, buf.Z, kept, buf.CotF, cotTrace, buf.GradZ, gradTheta, batch, buf.Field);
+        WriteVjp(false, a, default, gradH, gradT, gt, batch, buf);
+    }
+
+    /// <summary>The VJP's rows from the field's gradients (and dh, when not empty, from its forward pass).</summary>
+    private static void WriteVjp<T>(bool hutchinson, ReadOnlySpan<T> a, Span<T> dh, Span<T> gradH, Span<T> gradT, T gt, int batch, in Buffers<T> buf)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int S = StateSize(hutchinson), k = Directions(hutchinson), d = D;
         for (int b = 0; b < batch; b++)
         {
             var row = gradH.Slice(b * S, S);

@@ -37,6 +37,17 @@ public sealed class ExactTraceCnf<TField> : IOdeDynamics<ExactTraceCnf<TField>>,
         where T : unmanaged, IFloatingPointIeee754<T>
         => CnfAugmentedCore<TField>.EvaluateAndVjp(false, t, h, theta, cotangent, dh, gradH, gradTheta, gradT, batch, workspace);
 
+    // Backprop keeps what the field's reverse sweep reads (its hidden activations) from every forward stage.
+    static int IOdeDynamics<ExactTraceCnf<TField>>.KeptPerRow => CnfAugmentedCore<TField>.KeptPerRow(false);
+
+    static void IOdeDynamics<ExactTraceCnf<TField>>.EvaluateKeeping<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+        Span<T> dh, Span<T> kept, int batch, Span<T> workspace)
+        => CnfAugmentedCore<TField>.Evaluate(false, t, h, theta, dh, default, batch, workspace, kept);
+
+    static void IOdeDynamics<ExactTraceCnf<TField>>.VectorJacobianProductFromKept<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+        ReadOnlySpan<T> kept, ReadOnlySpan<T> cotangent, Span<T> gradH, Span<T> gradTheta, Span<T> gradT, int batch, Span<T> workspace)
+        => CnfAugmentedCore<TField>.VjpFromKept(t, h, theta, kept, cotangent, gradH, gradTheta, gradT, batch, workspace);
+
     public static void JacobianVectorProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta, ReadOnlySpan<T> tangent,
         Span<T> dh, Span<T> jvp, int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -51,4 +51,25 @@ public interface ICnfField<TSelf> where TSelf : ICnfField<TSelf>
     static abstract T BackwardTrace<T>(T t, ReadOnlySpan<T> theta, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace,
         Span<T> gradZ, Span<T> gradTheta, int batch, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>
+    /// Elements per row that <see cref="ForwardTraceKeeping{T}"/> keeps for <see cref="BackwardTraceFromKept{T}"/>
+    /// (0, the default: the field keeps nothing and its reverse sweep follows a fresh <see cref="ForwardTrace{T}"/>).
+    /// </summary>
+    internal static virtual int TraceKeptPerRow => 0;
+
+    /// <summary><see cref="ForwardTrace{T}"/>, also writing what its reverse sweep reads into <paramref name="kept"/> ([batch · TraceKeptPerRow]).</summary>
+    internal static virtual void ForwardTraceKeeping<T>(T t, ReadOnlySpan<T> z, ReadOnlySpan<T> theta, Span<T> f, Span<T> trace,
+        Span<T> kept, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => throw new NotSupportedException($"{typeof(TSelf).Name} keeps no activations (TraceKeptPerRow is 0).");
+
+    /// <summary>
+    /// <see cref="BackwardTrace{T}"/> at the point (t, z) that <see cref="ForwardTraceKeeping{T}"/> evaluated over the same
+    /// rows, from what it kept instead of a fresh forward; the same results, bit for bit.
+    /// </summary>
+    internal static virtual T BackwardTraceFromKept<T>(T t, ReadOnlySpan<T> theta, ReadOnlySpan<T> z, ReadOnlySpan<T> kept,
+        ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace, Span<T> gradZ, Span<T> gradTheta, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => throw new NotSupportedException($"{typeof(TSelf).Name} keeps no activations (TraceKeptPerRow is 0).");
 }

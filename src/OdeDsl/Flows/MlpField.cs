@@ -135,6 +135,15 @@ public sealed class MlpField<TSpec> : ITanhNetField<MlpField<TSpec>> where TSpec
         where T : unmanaged, IFloatingPointIeee754<T>
         => TanhNetField.BackwardTrace<MlpField<TSpec>, T>(t, theta, cotF, cotTrace, gradZ, gradTheta, batch, workspace);
 
+    // Backprop keeps the hidden activations of every forward stage for its reverse sweep (TanhNet.KeepTrace).
+    static int ICnfField<MlpField<TSpec>>.TraceKeptPerRow => TanhNetField.TraceKeptPerRow<MlpField<TSpec>>();
+    static void ICnfField<MlpField<TSpec>>.ForwardTraceKeeping<T>(T t, ReadOnlySpan<T> z, ReadOnlySpan<T> theta, Span<T> f, Span<T> trace,
+        Span<T> kept, int batch, Span<T> workspace)
+        => TanhNetField.ForwardTraceKeeping<MlpField<TSpec>, T>(t, z, theta, f, trace, kept, batch, workspace);
+    static T ICnfField<MlpField<TSpec>>.BackwardTraceFromKept<T>(T t, ReadOnlySpan<T> theta, ReadOnlySpan<T> z, ReadOnlySpan<T> kept,
+        ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace, Span<T> gradZ, Span<T> gradTheta, int batch, Span<T> workspace)
+        => TanhNetField.BackwardTraceFromKept<MlpField<TSpec>, T>(t, theta, z, kept, cotF, cotTrace, gradZ, gradTheta, batch, workspace);
+
     /// <summary>The effective weights' gradients (in the frame) back to θ and t.</summary>
     private static T MapGradients<T>(T t, ReadOnlySpan<T> theta, in TanhNet.Frame<T> fr, Span<T> gradTheta, Span<T> workspace, int batch, int directions)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -1,5 +1,8 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using OdeDsl.Tensors;
 
 namespace OdeDsl.Flows;
@@ -101,10 +104,13 @@ internal static class TanhNet
             return Rows.Slice(o * R, _shape.Widths[l] * R);
         }
 
-        /// <summary>M_l = X_{l−1}·W_lᵀ (before scale and shift).</summary>
+        /// <summary>M_l = X_{l−1}·W_lᵀ (before scale and shift); written for layers with a scale only, otherwise scratch.</summary>
         public Span<T> M(int l) => Rows.Slice(MOffset(l) * R, _shape.Widths[l] * R);
 
-        /// <summary>A_l: the pre-activation (primal rows) and the tangent pre-activation (tangent rows).</summary>
+        /// <summary>
+        /// A_l: the pre-activation (primal rows) and the tangent pre-activation (tangent rows). The primal rows of a hidden
+        /// layer without a scale hold W_l x_{l−1} before the bias (the bias is added on the way into tanh); nothing reads them.
+        /// </summary>
         public Span<T> A(int l) => Rows.Slice((MOffset(l) + _shape.Widths[l]) * R, _shape.Widths[l] * R);
 
         public Span<T> BarA => Rows.Slice(End * R, _shape.MaxWidth * R);
@@ -145,22 +151,35 @@ internal static class TanhNet
         aOut.Slice(B * d, fr.Directions * B * d).CopyTo(jv);
     }
 
-    /// <summary>The layers over the first <paramref name="R"/> stacked rows (R = B: the primal rows only).</summary>
-    private static void Run<T>(NetShape shape, in Frame<T> fr, int R) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// The layers over the first <paramref name="R"/> stacked rows (R = B: the primal rows only), all of them or the
+    /// first <paramref name="layers"/> (up to x_layers).
+    /// </summary>
+    private static void Run<T>(NetShape shape, in Frame<T> fr, int R, int layers = int.MaxValue) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = fr.Batch;
-        for (int l = 1; l <= shape.Layers; l++)
+        for (int l = 1; l <= Math.Min(layers, shape.Layers); l++)
         {
             int wo = shape.Widths[l], wi = shape.Widths[l - 1];
-            var m = fr.M(l);
             var a = fr.A(l);
-            Gemm.Multiply<T>(false, true, R, wo, wi, T.One, fr.X(l - 1), wi, fr.W(l), wi, T.Zero, m, wo);
-            if (shape.HasScale[l - 1]) ScaleRows(R, wo, m, fr.S(l), a);
-            else m.Slice(0, R * wo).CopyTo(a);
-            RowOps.AddRowVector<T>(B, wo, a.Slice(0, B * wo), fr.C(l), a.Slice(0, B * wo));
+            var x = l < shape.Layers ? fr.X(l) : default;
+            if (shape.HasScale[l - 1])
+            {
+                var m = fr.M(l);   // the reverse sweep reads M for the scale's gradient
+                Gemm.Multiply<T>(false, true, R, wo, wi, T.One, fr.X(l - 1), wi, fr.W(l), wi, T.Zero, m, wo);
+                ScaleRows(R, wo, m, fr.S(l), a);
+                RowOps.AddRowVector<T>(B, wo, a.Slice(0, B * wo), fr.C(l), a.Slice(0, B * wo));
+                if (l < shape.Layers) Activations.Tanh<T>(a.Slice(0, B * wo), x.Slice(0, B * wo));
+            }
+            else
+            {
+                // Straight into A; a hidden layer's primal rows then go through the bias and tanh in one pass into x (its
+                // pre-activation is never read again: only the tangent rows of A are), the output layer's get the bias.
+                Gemm.Multiply<T>(false, true, R, wo, wi, T.One, fr.X(l - 1), wi, fr.W(l), wi, T.Zero, a, wo);
+                if (l < shape.Layers) BiasActivations.Tanh<T>(B, wo, a.Slice(0, B * wo), fr.C(l), x.Slice(0, B * wo));
+                else RowOps.AddRowVector<T>(B, wo, a.Slice(0, B * wo), fr.C(l), a.Slice(0, B * wo));
+            }
             if (l == shape.Layers) break;
-            var x = fr.X(l);
-            Activations.Tanh<T>(a.Slice(0, B * wo), x.Slice(0, B * wo));
             // tangent rows: u = (1 − x²) ⊙ p = p − (x ⊙ x) ⊙ p, in vectorised passes
             int n = B * wo;
             var xp = x.Slice(0, n);
@@ -262,6 +281,30 @@ internal static class TanhNet
         fr.A(shape.Layers).Slice(0, B * d).CopyTo(f);
         int w1 = shape.Widths[1];
         var x1 = fr.X(1).Slice(0, B * w1);
+        TraceMatrices(shape, fr);
+        if (shape.Layers == 2)
+        {
+            var c = fr.Trace.Slice(0, w1);
+            var D1one = OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));   // kept for the reverse sweep
+            for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D1one.Slice(b * w1, w1), c);
+            return;
+        }
+        int w2 = shape.Widths[2];
+        Span<T> P = fr.Trace.Slice(w2 * w1, w2 * w1);
+        var D1 = OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));   // the tangent rows are free on this path
+        var Y = fr.A(2).Slice(B * w2, B * w2);
+        Gemm.Multiply<T>(false, true, B, w2, w1, T.One, D1, w1, P, w1, T.Zero, Y, w2);
+        var D2 = OneMinusSquare(fr.X(2).Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));   // kept for the reverse sweep
+        for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D2.Slice(b * w2, w2), Y.Slice(b * w2, w2));
+    }
+
+    /// <summary>
+    /// The per-call matrices of the trace shortcut, from the effective weights alone: c (one hidden layer) or C = W₃ᵀW₁ᵀ
+    /// and P = W₂ ⊙ C (two), in the frame's trace scratch.
+    /// </summary>
+    private static void TraceMatrices<T>(NetShape shape, in Frame<T> fr) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int d = shape.Dimension, w1 = shape.Widths[1];
         if (shape.Layers == 2)
         {
             var c = fr.Trace.Slice(0, w1);
@@ -272,26 +315,56 @@ internal static class TanhNet
                 for (int j = 0; j < d; j++) cn += W2[j * w1 + n] * W1[n * d + j];
                 c[n] = cn;
             }
-            var D1one = OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));   // kept for the reverse sweep
-            for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D1one.Slice(b * w1, w1), c);
             return;
         }
         int w2 = shape.Widths[2];
         Span<T> C = fr.Trace.Slice(0, w2 * w1), P = fr.Trace.Slice(w2 * w1, w2 * w1);
         Gemm.Multiply<T>(true, true, w2, w1, d, T.One, fr.W(3), w2, fr.W(1), d, T.Zero, C, w1);
         TensorPrimitives.Multiply<T>(fr.W(2), C, P);
-        var D1 = OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));   // the tangent rows are free on this path
-        var Y = fr.A(2).Slice(B * w2, B * w2);
-        Gemm.Multiply<T>(false, true, B, w2, w1, T.One, D1, w1, P, w1, T.Zero, Y, w2);
-        var D2 = OneMinusSquare(fr.X(2).Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));   // kept for the reverse sweep
-        for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D2.Slice(b * w2, w2), Y.Slice(b * w2, w2));
+    }
+
+    /// <summary>
+    /// Elements per row that <see cref="KeepTrace{T}"/> saves: with two hidden layers, x₂ and the trace's Y = D₁Pᵀ, each the
+    /// result of a [B, w] × [w, w] GEMM (x₁ = tanh(W₁z + c₁) has an inner dimension of d and is recomputed: cheaper than
+    /// its trip through memory). 0 otherwise (one hidden layer has no such product; no trace shortcut, nothing to keep).
+    /// </summary>
+    public static int TraceKeptPerRow(NetShape shape) => shape.HasTraceShortcut && shape.Layers == 3 ? 2 * shape.Widths[2] : 0;
+
+    /// <summary>After <see cref="ForwardTrace{T}"/>: x₂ and Y of the batch rows into <paramref name="kept"/>, [x₂ (B·w₂) | Y (B·w₂)].</summary>
+    public static void KeepTrace<T>(NetShape shape, in Frame<T> fr, Span<T> kept) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, w2 = shape.Widths[2];
+        StreamingCopy.Copy<T>(fr.X(2).Slice(0, B * w2), kept);   // read back in the reverse sweep, long after
+        StreamingCopy.Copy<T>(fr.A(2).Slice(B * w2, B * w2), kept.Slice(B * w2));
+    }
+
+    /// <summary>
+    /// Puts back what <see cref="ForwardTrace{T}"/> left for <see cref="BackwardTrace{T}"/> at (z, the effective weights
+    /// already in the frame), except x₂ and Y, which BackwardTrace then reads from <paramref name="kept"/>: z, x₁ (its thin
+    /// first layer run again), D = 1 − x² and the trace matrices (products of the weights alone). The same values, bit for
+    /// bit; the batched [B, w] × [w, w] GEMMs are not repeated.
+    /// </summary>
+    public static void RestoreTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> z, ReadOnlySpan<T> kept)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, d = shape.Dimension, w1 = shape.Widths[1], w2 = shape.Widths[2];
+        z.Slice(0, B * d).CopyTo(fr.X(0));
+        Run(shape, fr, B, layers: 1);
+        TraceMatrices(shape, fr);
+        OneMinusSquare(fr.X(1).Slice(0, B * w1), fr.X(1).Slice(B * w1, B * w1));
+        OneMinusSquare(kept.Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));
     }
 
     /// <summary>
     /// Reverse of <see cref="ForwardTrace{T}"/> (just called at the same point): cotangents of f ([B, d]) and of the
     /// trace ([B]) → gradZ, and the effective weights' gradients ADDED into EffGrad (which the caller clears).
     /// </summary>
-    public static void BackwardTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace, Span<T> gradZ)
+    /// <remarks>
+    /// With <paramref name="kept"/> (from <see cref="KeepTrace{T}"/>, after <see cref="RestoreTrace{T}"/>), x₂ and Y are read
+    /// from it where they are used instead of from the frame: no copy of them into the workspace first.
+    /// </remarks>
+    public static void BackwardTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace, Span<T> gradZ,
+        ReadOnlySpan<T> kept = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = fr.Batch, d = shape.Dimension, L = shape.Layers;
@@ -306,19 +379,21 @@ internal static class TanhNet
         }
         var barA = fr.BarA;
         var barX = fr.BarX;
+        var keptY = kept.IsEmpty ? default : kept.Slice(B * shape.Widths[2], B * shape.Widths[2]);
         cotF.Slice(0, B * d).CopyTo(barA);
         for (int l = L; l >= 1; l--)
         {
             int wo = shape.Widths[l], wi = shape.Widths[l - 1];
             var g = barA.Slice(0, B * wo);
+            // x_{l−1}: the frame's, or x₂ as kept
+            ReadOnlySpan<T> x = l - 1 == 2 && !kept.IsEmpty ? kept.Slice(0, B * wi) : fr.X(l - 1).Slice(0, B * wi);
             RowOps.AccumulateColumnSums<T>(B, wo, g, fr.GradC(l));
-            Gemm.Multiply<T>(true, false, wo, wi, B, T.One, g, wo, fr.X(l - 1), wi, T.One, fr.GradW(l), wi);
+            Gemm.Multiply<T>(true, false, wo, wi, B, T.One, g, wo, x, wi, T.One, fr.GradW(l), wi);
             var bx = l == 1 ? gradZ : barX.Slice(0, B * wi);
             Gemm.Multiply<T>(false, false, B, wi, wo, T.One, g, wo, fr.W(l), wi, T.Zero, bx, wi);
             if (l == 1) break;
             // ā_{l−1} = x̄ ⊙ D + D̄ ⊙ ∂D/∂a with D = 1 − x², ∂D/∂a = −2x·D, D̄ the trace's cotangent on D
-            var x = fr.X(l - 1).Slice(0, B * wi);
-            var Dbar = TraceCotangentOnD(shape, fr, l - 1, cotTrace);
+            var Dbar = TraceCotangentOnD(shape, fr, l - 1, cotTrace, keptY);
             var na = barA.Slice(0, B * wi);
             // na = D ⊙ (x̄ − 2x ⊙ D̄), D = 1 − x² as ForwardTrace left it in the layer's tangent slot; D̄ is ours to overwrite
             TensorPrimitives.Multiply<T>(x, Dbar, Dbar);
@@ -328,8 +403,11 @@ internal static class TanhNet
         AccumulateTraceWeights(shape, fr, cotTrace);
     }
 
-    /// <summary>∂tr/∂D_l per row, scaled by the trace's cotangent τ: τ·c (one hidden layer), τ·Y for D₂ and (τ ⊙ D₂)·P for D₁.</summary>
-    private static Span<T> TraceCotangentOnD<T>(NetShape shape, in Frame<T> fr, int l, ReadOnlySpan<T> tau)
+    /// <summary>
+    /// ∂tr/∂D_l per row, scaled by the trace's cotangent τ: τ·c (one hidden layer), τ·Y for D₂ and (τ ⊙ D₂)·P for D₁; Y from
+    /// <paramref name="keptY"/> when not empty, else from the frame.
+    /// </summary>
+    private static Span<T> TraceCotangentOnD<T>(NetShape shape, in Frame<T> fr, int l, ReadOnlySpan<T> tau, ReadOnlySpan<T> keptY)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = fr.Batch, w = shape.Widths[l];
@@ -337,20 +415,20 @@ internal static class TanhNet
         if (shape.Layers == 2)
         {
             var c = fr.Trace.Slice(0, w);
-            for (int b = 0; b < B; b++) TensorPrimitives.Multiply<T>(c, tau[b], dbar.Slice(b * w, w));
+            ScaleEachRow<T>(B, w, c, 0, tau, dbar);
             return dbar;
         }
         int w1 = shape.Widths[1], w2 = shape.Widths[2];
         if (l == 2)
         {
-            var Y = fr.A(2).Slice(B * w2, B * w2);
-            for (int b = 0; b < B; b++) TensorPrimitives.Multiply<T>(Y.Slice(b * w2, w2), tau[b], dbar.Slice(b * w2, w2));
+            ReadOnlySpan<T> Y = keptY.IsEmpty ? fr.A(2).Slice(B * w2, B * w2) : keptY;
+            ScaleEachRow(B, w2, Y, w2, tau, dbar);
             return dbar;
         }
         // l == 1: E = τ ⊙ D₂ (kept for P̄), D̄₁ = E·P
         var E = fr.M(2).Slice(B * w2, B * w2);
         var D2 = fr.X(2).Slice(B * w2, B * w2);   // from ForwardTrace
-        for (int b = 0; b < B; b++) TensorPrimitives.Multiply<T>(D2.Slice(b * w2, w2), tau[b], E.Slice(b * w2, w2));
+        ScaleEachRow<T>(B, w2, D2, w2, tau, E);
         Gemm.Multiply<T>(false, false, B, w1, w2, T.One, E, w2, fr.Trace.Slice(w2 * w1, w2 * w1), w1, T.Zero, dbar, w1);
         return dbar;
     }
@@ -397,12 +475,51 @@ internal static class TanhNet
             for (int j = 0; j < d; j++) G3[j * w2 + m] += tmp[m * d + j];
     }
 
-    /// <summary>d = 1 − x ⊙ x (vectorised); returns d.</summary>
+    /// <summary>
+    /// d = 1 − x ⊙ x (vectorised) in one pass: the square rounded, then the difference, as two TensorPrimitives passes
+    /// would give (.NET does not contract the two into an FMA); returns d.
+    /// </summary>
     private static Span<T> OneMinusSquare<T>(ReadOnlySpan<T> x, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        TensorPrimitives.Multiply<T>(x, x, d);
-        TensorPrimitives.Subtract<T>(T.One, d, d);
+        int n = x.Length, i = 0;
+        d = d.Slice(0, n);
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T dr = ref MemoryMarshal.GetReference(d);
+        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
+            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+            {
+                var v = Vector512.LoadUnsafe(ref xr, (nuint)i);
+                (Vector512<T>.One - v * v).StoreUnsafe(ref dr, (nuint)i);
+            }
+        for (; i < n; i++) d[i] = T.One - x[i] * x[i];
         return d;
+    }
+
+    /// <summary>
+    /// y[r, :] = x[r, :]·s[r] for r &lt; rows (x one row for every r when <paramref name="xStride"/> is 0): one loop over the
+    /// block instead of a TensorPrimitives call per 64-wide row, whose fixed cost was about the row's work. Same products.
+    /// </summary>
+    private static void ScaleEachRow<T>(int rows, int cols, ReadOnlySpan<T> x, int xStride, ReadOnlySpan<T> s, Span<T> y)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (x.Length < (rows - 1) * xStride + cols || y.Length < rows * cols || s.Length < rows)
+            throw new ArgumentException("ScaleEachRow: extents out of range.");
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        bool wide = Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported;
+        for (int r = 0; r < rows; r++)
+        {
+            T sr = s[r];
+            nuint xo = (nuint)(r * xStride), yo = (nuint)(r * cols);
+            int j = 0;
+            if (wide)
+            {
+                var sv = Vector512.Create(sr);
+                for (; j <= cols - Vector512<T>.Count; j += Vector512<T>.Count)
+                    (Vector512.LoadUnsafe(ref xr, xo + (nuint)j) * sv).StoreUnsafe(ref yr, yo + (nuint)j);
+            }
+            for (; j < cols; j++) Unsafe.Add(ref yr, (nint)(yo + (nuint)j)) = Unsafe.Add(ref xr, (nint)(xo + (nuint)j)) * sr;
+        }
     }
 
     /// <summary>y[r, j] = x[r, j]·s[j].</summary>

@@ -67,6 +67,41 @@ internal static class TanhNetField
         return TField.MapGradients(t, theta, fr, gradTheta, workspace, batch, d);
     }
 
+    public static int TraceKeptPerRow<TField>() where TField : ITanhNetField<TField> => TanhNet.TraceKeptPerRow(TField.Shape);
+
+    public static void ForwardTraceKeeping<TField, T>(T t, ReadOnlySpan<T> z, ReadOnlySpan<T> theta, Span<T> f, Span<T> trace, Span<T> kept,
+        int batch, Span<T> workspace)
+        where TField : ITanhNetField<TField> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckKept<TField, T>(kept, batch);
+        ForwardTrace<TField, T>(t, z, theta, f, trace, batch, workspace);
+        TanhNet.KeepTrace(TField.Shape, new TanhNet.Frame<T>(TField.Shape, workspace, batch, TField.Dimension), kept);
+    }
+
+    public static T BackwardTraceFromKept<TField, T>(T t, ReadOnlySpan<T> theta, ReadOnlySpan<T> z, ReadOnlySpan<T> kept, ReadOnlySpan<T> cotF,
+        ReadOnlySpan<T> cotTrace, Span<T> gradZ, Span<T> gradTheta, int batch, Span<T> workspace)
+        where TField : ITanhNetField<TField> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int d = TField.Dimension;
+        CheckKept<TField, T>(kept, batch);
+        CnfGuard.Check(d, TField.ParameterCount, theta.Length, z.Length, d * batch * d, d, batch, workspace.Length, TField.WorkspaceLength(batch, d));
+        CheckGradTheta<TField, T>(gradTheta);
+        var fr = new TanhNet.Frame<T>(TField.Shape, workspace, batch, d);
+        TField.SetWeights(t, theta, fr, workspace, batch, d);   // per call and cheap; the batched forward is what kept saves
+        TanhNet.RestoreTrace(TField.Shape, fr, z, kept);
+        fr.EffGrad.Clear();
+        TanhNet.BackwardTrace(TField.Shape, fr, cotF, cotTrace, gradZ, kept);
+        return TField.MapGradients(t, theta, fr, gradTheta, workspace, batch, d);
+    }
+
+    private static void CheckKept<TField, T>(ReadOnlySpan<T> kept, int batch) where TField : ITanhNetField<TField>
+    {
+        int perRow = TanhNet.TraceKeptPerRow(TField.Shape);
+        if (perRow == 0) throw new NotSupportedException($"{typeof(TField).Name} keeps no activations: its trace has no shortcut.");
+        if (kept.Length != batch * perRow)
+            throw new ArgumentException($"kept has {kept.Length} elements; {typeof(TField).Name} keeps {perRow} per row, {batch * perRow} for {batch} rows.", nameof(kept));
+    }
+
     private static void CheckGradTheta<TField, T>(Span<T> gradTheta) where TField : ITanhNetField<TField>
     {
         if (gradTheta.Length != TField.ParameterCount)

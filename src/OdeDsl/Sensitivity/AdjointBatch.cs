@@ -36,6 +36,7 @@ internal sealed unsafe class AdjointBatch<TDynamics, T> : IChunkBody
     private readonly TwoThreadLoop? _loop;
     private T _time;
     private T* _h, _a, _dh, _da;       // set for one Evaluate; _dh null: VJP only
+    private T* _kept;                  // set for one Evaluate from kept activations (IOdeDynamics.KeptPerRow), else null
 
     /// <param name="theta">The parameters θ shared by every row.</param>
     /// <param name="batch">Rows of the augmented state.</param>
@@ -56,22 +57,42 @@ internal sealed unsafe class AdjointBatch<TDynamics, T> : IChunkBody
 
     public int Chunks { get; }
 
+    /// <summary>Rows per call of the dynamics (the batch when it is one call): kept activations must have this layout.</summary>
+    public int RowsPerChunk => _rowsPerChunk;
+
     /// <summary>
     /// Writes f into <paramref name="dh"/> (skipped when it is empty), −aᵀ∂f/∂h into <paramref name="da"/> and
     /// −Σ aᵀ∂f/∂θ into <paramref name="daTheta"/>; returns −Σ aᵀ∂f/∂t. h, a, dh and da are [batch, S].
     /// </summary>
     public T Evaluate(T time, ReadOnlySpan<T> h, ReadOnlySpan<T> a, Span<T> dh, Span<T> da, Span<T> daTheta)
+        => Evaluate(time, h, default, a, dh, da, daTheta);
+
+    /// <summary>
+    /// <see cref="Evaluate(T, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{T})"/> without f, at a point whose
+    /// forward evaluation (chunked as this batch is: <see cref="RowsPerChunk"/>) kept <paramref name="kept"/>
+    /// ([batch · KeptPerRow]): each chunk's VJP starts from its part instead of recomputing the forward.
+    /// </summary>
+    public T EvaluateFromKept(T time, ReadOnlySpan<T> h, ReadOnlySpan<T> kept, ReadOnlySpan<T> a, Span<T> da, Span<T> daTheta)
+    {
+        DynamicsGuard.Rows(kept.Length, _batch, TDynamics.KeptPerRow, nameof(kept));
+        return Evaluate(time, h, kept, a, default, da, daTheta);
+    }
+
+    private T Evaluate(T time, ReadOnlySpan<T> h, ReadOnlySpan<T> kept, ReadOnlySpan<T> a, Span<T> dh, Span<T> da, Span<T> daTheta)
     {
         int n = _batch * TDynamics.StateSize, p = TDynamics.ParameterCount;
         // The chunks are cut from raw pointers: the extents must be exact (callers slice them from the augmented state).
         if (h.Length != n || a.Length != n || da.Length != n || (!dh.IsEmpty && dh.Length != n) || daTheta.Length != p)
             throw new ArgumentException($"adjoint batch of {_batch} rows: h, a, dh and da need {n} elements and a_θ {p}.");
-        fixed (T* ph = h, pa = a, pdh = dh, pda = da)
+        fixed (T* ph = h, pa = a, pdh = dh, pda = da, pk = kept)
         {
-            _time = time; _h = ph; _a = pa; _dh = pdh; _da = pda;
-            if (_loop is null) RunChunk(0, 0);   // one call, on this thread, free to split its GEMMs
-            else _loop.Run(this, Chunks);
-            _h = _a = _dh = _da = null;
+            _time = time; _h = ph; _a = pa; _dh = pdh; _da = pda; _kept = pk;
+            try
+            {
+                if (_loop is null) RunChunk(0, 0);   // one call, on this thread, free to split its GEMMs
+                else _loop.Run(this, Chunks);
+            }
+            finally { _h = _a = _dh = _da = _kept = null; }
         }
         // Chunk order, whichever thread ran which chunk.
         _gradTheta.AsSpan(0, p).CopyTo(daTheta);
@@ -98,7 +119,13 @@ internal sealed unsafe class AdjointBatch<TDynamics, T> : IChunkBody
         // dst = −a: the VJP is linear in its cotangent, so −aᵀ∂f/∂(h, θ, t) comes out with no pass over the P outputs.
         TensorPrimitives.Negate(new ReadOnlySpan<T>(_a + o, len), minusA);
         gradTheta.Clear();
-        if (_dh is null) TDynamics.VectorJacobianProduct(times, h, _theta, minusA, da, gradTheta, gradT, rows, workspace);
+        if (_kept is not null)
+        {
+            int k = TDynamics.KeptPerRow;
+            TDynamics.VectorJacobianProductFromKept(times, h, _theta, new ReadOnlySpan<T>(_kept + (nint)first * k, rows * k), minusA, da,
+                gradTheta, gradT, rows, workspace);
+        }
+        else if (_dh is null) TDynamics.VectorJacobianProduct(times, h, _theta, minusA, da, gradTheta, gradT, rows, workspace);
         else TDynamics.EvaluateAndVectorJacobianProduct(times, h, _theta, minusA, new Span<T>(_dh + o, len), da, gradTheta, gradT, rows, workspace);
         ThreadWorkspace<T>.Return(wsArray, _owner);
     }

