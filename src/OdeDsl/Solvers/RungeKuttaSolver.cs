@@ -7,7 +7,7 @@ namespace OdeDsl;
 /// Every row carries its own t, step size and status; in shared mode all live rows move together with one step
 /// size and one accept/reject decision from the error norm over all of them (torchdiffeq), in per-sample mode each
 /// row decides alone (torchode). f is always evaluated for the whole batch; finished rows are frozen (step 0).
-/// Workspace is allocated once per solve; the step loop allocates nothing.
+/// Workspace is allocated (or taken from <see cref="SolverScratch{T}"/>) once per solve; the step loop allocates nothing.
 /// </summary>
 internal static class RungeKuttaSolver<TRhs, T>
     where TRhs : IOdeRhs<T>
@@ -44,8 +44,10 @@ internal static class RungeKuttaSolver<TRhs, T>
         }
 
         // Workspace.
-        var y = y0.ToArray(); var yNew = new T[n]; var stage = new T[n]; var k = new T[slots * n]; var scaled = new T[n];
-        var scaledLow = eLow is null ? null : new T[n]; var ratioLow = eLow is null ? null : new double[B];
+        // The internal arrays come from SolverScratch (given back at the end); y escapes as the final states.
+        var y = y0.ToArray(); var yNew = SolverScratch<T>.Rent(n); var stage = SolverScratch<T>.Rent(n);
+        var k = SolverScratch<T>.Rent(slots * n); var scaled = SolverScratch<T>.Rent(n);
+        var scaledLow = eLow is null ? null : SolverScratch<T>.Rent(n); var ratioLow = eLow is null ? null : new double[B];
         var tDense = nDense > 0 ? new T[B] : null; var hDense = nDense > 0 ? new T[B] : null;
         var tRow = new T[B]; var tStage = new T[B]; var h = new T[B]; var hStep = new T[B];
         var active = new bool[B]; var accept = new bool[B]; var ratio = new double[B]; var prevRatio = new double[B];
@@ -249,6 +251,8 @@ internal static class RungeKuttaSolver<TRhs, T>
             }
         }
         PayPendingCounts();
+        SolverScratch<T>.Return(yNew); SolverScratch<T>.Return(stage); SolverScratch<T>.Return(k);
+        SolverScratch<T>.Return(scaled); SolverScratch<T>.Return(scaledLow);
 
         // Outputs a row never reached (it failed or stopped at an event) read NaN.
         if (!finalOnly)
