@@ -98,9 +98,9 @@ public static class MnistStepCommand
         var step = last;
         double stepCpu = cpu;
         Console.WriteLine(Json([.. common, ("mode", "train_step"), ("batch", batch), ("time_in_norm", timeInNorm), ("nfe_forward", last.NfeForward), ("nfe_backward", last.NfeBackward),
-            ("loss", last.Loss), ("median_seconds", med), ("min_seconds", min), ("cpu_seconds", cpu)]));
-        // Mean wall seconds per step of each phase (the timed repeats and Time's own warm-up call).
+            ("loss", last.Loss), ("gradient_hash", GradientHash(g)), ("median_seconds", med), ("min_seconds", min), ("cpu_seconds", cpu)]));
         Console.WriteLine(Json([.. common, ("mode", "train_step_memory"), ("allocated_mb_per_step", allocMb), ("gen0_collections_per_step", gen0PerStep), ("gen2_collections_per_step", gen2PerStep)]));
+        // Mean wall seconds per step of each phase (the timed repeats and Time's own warm-up call).
         Console.WriteLine(Json([.. common, ("mode", "train_step_phases"), .. MnistClassifier<float>.PhaseNames.Select((name, i) => (name, (object)(phases[i] / (repeats + 1))))]));
         if (stepOnly) return;
 
@@ -164,6 +164,14 @@ public static class MnistStepCommand
         double kernelShare = kernels.Sum(q => q.PerStep * q.Cpu) / stepCpu, downShare = (dCpu + dvCpu) / stepCpu;
         Console.WriteLine(Json([.. common, ("mode", "step_breakdown"), ("step_cpu_seconds", stepCpu), ("block_kernels_share", kernelShare),
             ("downsampling_share", downShare), ("rest_share", 1 - kernelShare - downShare)]));
+    }
+
+    /// <summary>FNV-1a over the gradient's bits (hex): equal hashes from two runs or two builds mean bit-identical gradients.</summary>
+    private static string GradientHash(float[] g)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (float v in g) { h ^= BitConverter.SingleToUInt32Bits(v); h *= 1099511628211UL; }
+        return h.ToString("x16");
     }
 
     /// <summary>θ ([downsampling | ODE block | head], each in its layout's order) and the batches as raw float32, plus a JSON
