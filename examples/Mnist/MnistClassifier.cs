@@ -217,8 +217,13 @@ public sealed class MnistClassifier<T> where T : unmanaged, IFloatingPointIeee75
         for (int r = 0; r < batch; r += DownChunk)
         {
             int n = Math.Min(DownChunk, batch - r);
-            Downsampling.DownFunction.VectorJacobianProduct<T>(images.Slice(r * Pixels, n * Pixels), thetaDown, dFeatures.Slice(r * Features, n * Features),
-                _dInput.AsSpan(0, n * Pixels), gradient[..down], n, _downWs.AsSpan(0, Downsampling.DownFunction.WorkspaceLength(n)));
+            var ws = _downWs.AsSpan(0, Downsampling.DownFunction.WorkspaceLength(n));
+            // One chunk: its workspace still holds the forward pass above, so the VJP skips recomputing it.
+            if (n == batch)
+                Downsampling.DownFunction.VectorJacobianProductAfterForward<T>(images, thetaDown, dFeatures, _dInput.AsSpan(0, n * Pixels), gradient[..down], n, ws);
+            else
+                Downsampling.DownFunction.VectorJacobianProduct<T>(images.Slice(r * Pixels, n * Pixels), thetaDown, dFeatures.Slice(r * Features, n * Features),
+                    _dInput.AsSpan(0, n * Pixels), gradient[..down], n, ws);
         }
         Phase(5);
         return new BatchResult(loss, correct, nfeForward, nfeBackward);
