@@ -116,11 +116,30 @@ public static class MnistStepCommand
         var (dMed, _, dCpu) = Time(repeats, () => Downsampling.DownFunction.Forward<float>(x, thetaDown, feat, batch, downWs));
         var dx = new float[batch * 784];
         var dTheta = new float[thetaDown.Length];
-        var (dvMed, _, dvCpu) = Time(repeats, () => Downsampling.DownFunction.VectorJacobianProduct<float>(x, thetaDown, feat, dx, dTheta, batch, downWs));
+        // As MnistClassifier makes it: the reverse sweep alone, after the forward pass above left its values in downWs.
+        Downsampling.DownFunction.Forward<float>(x, thetaDown, feat, batch, downWs);
+        var (dvMed, _, dvCpu) = Time(repeats, () => Downsampling.DownFunction.VectorJacobianProductAfterForward<float>(x, thetaDown, feat, dx, dTheta, batch, downWs));
         // Multiply-adds ×2: 1→64 3×3 on 26×26, 64→64 4×4 on 13×13 and on 6×6.
         double downFlops = 2.0 * batch * 64 * (9 * 676 + 1024 * 169 + 1024 * 36);
         Console.WriteLine(Json([.. common, ("mode", "downsampling_forward"), ("batch", batch), ("median_seconds", dMed), ("cpu_seconds", dCpu), ("conv_gflops_per_s", downFlops / dMed / 1e9)]));
         Console.WriteLine(Json([.. common, ("mode", "downsampling_vjp"), ("batch", batch), ("median_seconds", dvMed), ("cpu_seconds", dvCpu), ("conv_gflops_per_s", 2 * downFlops / dvMed / 1e9)]));
+        // Its three convolutions' kernels alone, whole batch, as the generated code calls them (two threads for large calls).
+        foreach (var ds in new[] { new Conv2dShape(batch, 1, 28, 28, 64, 3, 3, 1, 0), new Conv2dShape(batch, 64, 26, 26, 64, 4, 4, 2, 1), new Conv2dShape(batch, 64, 13, 13, 64, 4, 4, 2, 1) })
+        {
+            float[] din = Images(ds.InputLength / 784 + 1).AsSpan(0, ds.InputLength).ToArray(), dk = Images(ds.WeightLength / 784 + 1).AsSpan(0, ds.WeightLength).ToArray();
+            float[] dout = new float[ds.OutputLength], dscratch = new float[ds.ScratchLength], dgk = new float[ds.WeightLength], dgb = new float[64], dbias = new float[64];
+            double f = 2.0 * batch * 64 * ds.PatchSize * ds.OutSpatial;
+            string name = $"{ds.InChannels}x{ds.Height}x{ds.Width}_k{ds.KernelHeight}_s{ds.Stride}";
+            foreach (var (kernel, body) in new (string, Action)[] {
+                ("forward", () => Conv2d.Forward<float>(ds, din, dk, dbias, dout, dscratch)),
+                ("backward_input", () => Conv2d.BackwardInput<float>(ds, dout, dk, din, dscratch)),
+                ("backward_weight", () => Conv2d.BackwardWeight<float>(ds, din, dout, dgk, dgb, dscratch)) })
+            {
+                var (km, _, kc) = Time(repeats, body);
+                Console.WriteLine(Json([.. common, ("mode", "downsampling_kernel"), ("shape", name), ("kernel", kernel), ("batch", batch), ("median_seconds", km), ("cpu_seconds", kc),
+                    ("gflops_per_s", f / km / 1e9), ("gflops_per_cpu_s", f / kc / 1e9)]));
+            }
+        }
 
         // The ODE block alone at the training batch, one call (one thread): one f evaluation and one fused f + VJP.
         float[] theta = OdeBlock.Parameters.Initialize<float>(1);
