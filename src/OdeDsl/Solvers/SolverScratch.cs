@@ -11,7 +11,8 @@ namespace OdeDsl;
 /// <remarks>
 /// A rented array has exactly the length asked for (the solver uses whole arrays) and is cleared, so a solve sees what
 /// a fresh <c>new T[length]</c> gives; clearing warm memory costs a fraction of faulting in new pages. A nested solve on
-/// the same thread (inside a right-hand side) finds its sizes taken and allocates. Returned arrays must no longer be
+/// the same thread (inside a right-hand side) finds its sizes taken and allocates. When all slots hold live arrays the
+/// newest one displaces one of them, in turn (a new problem size is kept at once). Returned arrays must no longer be
 /// referenced by anything that escapes the solve.
 /// </remarks>
 internal static class SolverScratch<T> where T : unmanaged
@@ -21,6 +22,7 @@ internal static class SolverScratch<T> where T : unmanaged
     private const int Slots = 8;
 
     [ThreadStatic] private static WeakReference<T[]>?[]? s_kept;
+    [ThreadStatic] private static int s_next;   // the slot a full table overwrites next (round robin)
 
     public static T[] Rent(int length)
     {
@@ -46,7 +48,7 @@ internal static class SolverScratch<T> where T : unmanaged
             if (!w.TryGetTarget(out var held)) { if (free < 0) free = i; continue; }
             if (ReferenceEquals(held, array)) return;
         }
-        if (free < 0) return; // full: let this one go
+        if (free < 0) { free = s_next; s_next = (s_next + 1) % kept.Length; } // full: the newest array displaces one in turn
         if (kept[free] is { } slot) slot.SetTarget(array);
         else kept[free] = new WeakReference<T[]>(array);
     }

@@ -6,6 +6,35 @@ public class SolverScratchTests
     [Fact]
     public void Rent_GivesBackAKeptArrayCleared_AndOfTheExactLength()
     {
+        // On a thread of its own: the kept arrays are per thread, and other tests' solves fill the test runner's.
+        Exception? failure = null;
+        var thread = new Thread(() => { try { KeptArrayRoundTrip(); } catch (Exception ex) { failure = ex; } });
+        thread.Start();
+        thread.Join();
+        if (failure is not null) throw failure;
+    }
+
+    [Fact]
+    public void AFullTable_KeepsTheNewestArray()
+    {
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                var held = Enumerable.Range(0, 12).Select(i => new float[SolverScratch<float>.MinKeptLength + i]).ToArray(); // alive: no slot frees itself
+                foreach (var a in held) SolverScratch<float>.Return(a);
+                Assert.Same(held[^1], SolverScratch<float>.Rent(held[^1].Length));
+            }
+            catch (Exception ex) { failure = ex; }
+        });
+        thread.Start();
+        thread.Join();
+        if (failure is not null) throw failure;
+    }
+
+    private static void KeptArrayRoundTrip()
+    {
         int length = SolverScratch<float>.MinKeptLength + 5;
         var a = SolverScratch<float>.Rent(length);
         Array.Fill(a, float.NaN);
