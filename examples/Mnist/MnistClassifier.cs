@@ -77,6 +77,22 @@ public sealed class MnistClassifier<T> where T : unmanaged, IFloatingPointIeee75
     /// alive (memory measurement: the RK-Net's tape is largest right after the forward pass).</summary>
     public Action? Probe { get; set; }
 
+    /// <summary>Names of the phases <see cref="PhaseSeconds"/> times, in its order.</summary>
+    public static readonly string[] PhaseNames = ["downsampling_forward", "block_forward", "head_forward_loss", "head_vjp", "block_backward", "downsampling_vjp"];
+
+    /// <summary>When set (length <see cref="PhaseNames"/>), <see cref="Run"/> ADDS each phase's wall seconds into it (bench profiling).</summary>
+    public double[]? PhaseSeconds { get; set; }
+
+    private long _phaseStart;
+
+    private void Phase(int index)
+    {
+        if (PhaseSeconds is not { } p) return;
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (index >= 0) p[index] += (now - _phaseStart) / (double)System.Diagnostics.Stopwatch.Frequency;
+        _phaseStart = now;
+    }
+
     public Sensitivity Sensitivity => Kind == ModelKind.RkNet ? Sensitivity.Backprop : Sensitivity.Adjoint(_adjoint);
 
     private int DownCount => Kind == ModelKind.Mlp ? 0 : Downsampling.DownFunction.ParameterCount;
@@ -123,6 +139,7 @@ public sealed class MnistClassifier<T> where T : unmanaged, IFloatingPointIeee75
         int down = DownCount, headAt = down + BlockParameters;
         ReadOnlySpan<T> thetaDown = Theta.AsSpan(0, down), thetaHead = Theta.AsSpan(headAt);
         var features = _features.AsSpan(0, batch * Features);
+        Phase(-1);
         for (int r = 0; r < batch; r += DownChunk)
         {
             int n = Math.Min(DownChunk, batch - r);
@@ -130,6 +147,7 @@ public sealed class MnistClassifier<T> where T : unmanaged, IFloatingPointIeee75
                 _downWs.AsSpan(0, Downsampling.DownFunction.WorkspaceLength(n)));
         }
 
+        Phase(0);
         // The feature block: h = block(features).
         long nfeForward = 0, nfeBackward = 0;
         Span<T> h;
@@ -162,13 +180,16 @@ public sealed class MnistClassifier<T> where T : unmanaged, IFloatingPointIeee75
         }
 
         if (grad) Probe?.Invoke();
+        Phase(1);
         Classifier.HeadFunction.Forward<T>(h, thetaHead, logits, batch, HeadWorkspace(batch));
         double loss = SoftmaxCrossEntropy.Compute<T>(logits, labels, Classes, dLogits, out int correct);
+        Phase(2);
         if (!grad) return new BatchResult(loss, correct, nfeForward, 0);
 
         // Backward: head, block, downsampling; each VJP adds its θ part into the gradient.
         var dFeatures = _dFeatures.AsSpan(0, batch * Features);
         Classifier.HeadFunction.VectorJacobianProduct<T>(h, thetaHead, dLogits, dFeatures, gradient.Slice(headAt), batch, HeadWorkspace(batch));
+        Phase(3);
         if (Kind == ModelKind.ResNet)
         {
             int p = Residual.BlockFunction.ParameterCount;
@@ -192,12 +213,19 @@ public sealed class MnistClassifier<T> where T : unmanaged, IFloatingPointIeee75
             Probe?.Invoke();
             GC.KeepAlive(ode);
         }
+        Phase(4);
         for (int r = 0; r < batch; r += DownChunk)
         {
             int n = Math.Min(DownChunk, batch - r);
-            Downsampling.DownFunction.VectorJacobianProduct<T>(images.Slice(r * Pixels, n * Pixels), thetaDown, dFeatures.Slice(r * Features, n * Features),
-                _dInput.AsSpan(0, n * Pixels), gradient[..down], n, _downWs.AsSpan(0, Downsampling.DownFunction.WorkspaceLength(n)));
+            var ws = _downWs.AsSpan(0, Downsampling.DownFunction.WorkspaceLength(n));
+            // One chunk: its workspace still holds the forward pass above, so the VJP skips recomputing it.
+            if (n == batch)
+                Downsampling.DownFunction.VectorJacobianProductAfterForward<T>(images, thetaDown, dFeatures, _dInput.AsSpan(0, n * Pixels), gradient[..down], n, ws);
+            else
+                Downsampling.DownFunction.VectorJacobianProduct<T>(images.Slice(r * Pixels, n * Pixels), thetaDown, dFeatures.Slice(r * Features, n * Features),
+                    _dInput.AsSpan(0, n * Pixels), gradient[..down], n, ws);
         }
+        Phase(5);
         return new BatchResult(loss, correct, nfeForward, nfeBackward);
     }
 

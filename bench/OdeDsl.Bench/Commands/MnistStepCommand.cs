@@ -7,7 +7,7 @@ using OdeDsl.Tensors;
 namespace OdeDsl.Bench.Commands;
 
 /// <summary>
-/// <c>mnist-step [--batch 128] [--test-batch 1000] [--repeats 5] [--threads 2] [--export DIR] [--time-in-norm false]</c>: the
+/// <c>mnist-step [--batch 128] [--test-batch 1000] [--repeats 5] [--threads 2] [--export DIR] [--time-in-norm false] [--step-only]</c>: the
 /// MNIST ODE-Net of examples/Mnist (float32, dopri5 rtol = atol = 1e-3, adjoint) on random images with the default initial
 /// weights. JSON lines, each with wall-time medians (and minima) and the process CPU seconds: one training step (forward +
 /// adjoint backward + downsampling/head VJPs) with its loss and evaluation counts; one test pass; the downsampling layers'
@@ -25,14 +25,15 @@ public static class MnistStepCommand
         var repeats = new Option<int>("--repeats") { Description = "Timed repeats (≥ 3) of each measurement.", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "1 or 2.", DefaultValueFactory = _ => Environment.ProcessorCount > 1 ? 2 : 1 };
         var export = new Option<string?>("--export") { Description = "Directory to write θ and the two batches to (mnist_step.bin + mnist_step.json) for bench/torch/mnist_step_torch.py." };
+        var stepOnly = new Option<bool>("--step-only") { Description = "Only the training step and its per-phase breakdown (interleaved comparisons)." };
         var timeInNorm = new Option<bool>("--time-in-norm") { Description = "Whether a_t enters the adjoint's error norm (OdeDsl's default: true; torchdiffeq leaves it out when the times need no gradient, as in odenet_mnist).", DefaultValueFactory = _ => true };
-        var command = new Command("mnist-step", "MNIST ODE-Net: one training step at batch 128, one test pass at batch 1000, and its kernels.") { batch, testBatch, repeats, threads, export, timeInNorm };
+        var command = new Command("mnist-step", "MNIST ODE-Net: one training step at batch 128, one test pass at batch 1000, and its kernels.") { batch, testBatch, repeats, threads, export, timeInNorm, stepOnly };
         command.SetAction(pr =>
         {
             int b = pr.GetValue(batch), tb = pr.GetValue(testBatch), r = pr.GetValue(repeats), th = pr.GetValue(threads);
             if (b < 1 || tb < 1 || r < 3 || th is not (1 or 2)) { Console.Error.WriteLine("--batch, --test-batch ≥ 1, --repeats ≥ 3, --threads 1 or 2."); return 2; }
             Parallelism.MaxThreads = th;
-            Run(b, tb, r, th, pr.GetValue(export), pr.GetValue(timeInNorm));
+            Run(b, tb, r, th, pr.GetValue(export), pr.GetValue(timeInNorm), pr.GetValue(stepOnly));
             return 0;
         });
         return command;
@@ -73,7 +74,7 @@ public static class MnistStepCommand
     /// <summary>Rows per chunk of the solver's two-thread evaluation of this block (RowChunkedEvaluator: 32 here, its minimum).</summary>
     private const int ChunkRows = 32;
 
-    private static void Run(int batch, int testBatch, int repeats, int threads, string? exportDir, bool timeInNorm)
+    private static void Run(int batch, int testBatch, int repeats, int threads, string? exportDir, bool timeInNorm, bool stepOnly)
     {
         var rng = new Random(1);
         float[] Images(int n) { var x = new float[n * 784]; for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble(); return x; }
@@ -85,12 +86,23 @@ public static class MnistStepCommand
         float[] xt = Images(testBatch); byte[] yt = Labels(testBatch);
         if (exportDir is not null) Export(exportDir, train.Theta, x, y, xt, yt);
         var g = new float[train.ParameterCount];
-        BatchResult last = default;
+        BatchResult last = train.Run(x, y, g); // warm-up outside the phase sums
+        var phases = new double[MnistClassifier<float>.PhaseNames.Length];
+        train.PhaseSeconds = phases;
+        long bytes0 = GC.GetTotalAllocatedBytes(precise: true);
+        int gen0 = GC.CollectionCount(0), gen2 = GC.CollectionCount(2);
         var (med, min, cpu) = Time(repeats, () => last = train.Run(x, y, g));
+        double allocMb = (GC.GetTotalAllocatedBytes(precise: true) - bytes0) / 1e6 / (repeats + 1);
+        double gen0PerStep = (GC.CollectionCount(0) - gen0) / (double)(repeats + 1), gen2PerStep = (GC.CollectionCount(2) - gen2) / (double)(repeats + 1);
+        train.PhaseSeconds = null;
         var step = last;
         double stepCpu = cpu;
         Console.WriteLine(Json([.. common, ("mode", "train_step"), ("batch", batch), ("time_in_norm", timeInNorm), ("nfe_forward", last.NfeForward), ("nfe_backward", last.NfeBackward),
-            ("loss", last.Loss), ("median_seconds", med), ("min_seconds", min), ("cpu_seconds", cpu)]));
+            ("loss", last.Loss), ("gradient_hash", GradientHash(g)), ("median_seconds", med), ("min_seconds", min), ("cpu_seconds", cpu)]));
+        Console.WriteLine(Json([.. common, ("mode", "train_step_memory"), ("allocated_mb_per_step", allocMb), ("gen0_collections_per_step", gen0PerStep), ("gen2_collections_per_step", gen2PerStep)]));
+        // Mean wall seconds per step of each phase (the timed repeats and Time's own warm-up call).
+        Console.WriteLine(Json([.. common, ("mode", "train_step_phases"), .. MnistClassifier<float>.PhaseNames.Select((name, i) => (name, (object)(phases[i] / (repeats + 1))))]));
+        if (stepOnly) return;
 
         var test = new MnistClassifier<float>(ModelKind.OdeNet, testBatch);
         (med, min, cpu) = Time(Math.Max(3, repeats / 2), () => last = test.Run(xt, yt, default));
@@ -104,11 +116,30 @@ public static class MnistStepCommand
         var (dMed, _, dCpu) = Time(repeats, () => Downsampling.DownFunction.Forward<float>(x, thetaDown, feat, batch, downWs));
         var dx = new float[batch * 784];
         var dTheta = new float[thetaDown.Length];
-        var (dvMed, _, dvCpu) = Time(repeats, () => Downsampling.DownFunction.VectorJacobianProduct<float>(x, thetaDown, feat, dx, dTheta, batch, downWs));
+        // As MnistClassifier makes it: the reverse sweep alone, after the forward pass above left its values in downWs.
+        Downsampling.DownFunction.Forward<float>(x, thetaDown, feat, batch, downWs);
+        var (dvMed, _, dvCpu) = Time(repeats, () => Downsampling.DownFunction.VectorJacobianProductAfterForward<float>(x, thetaDown, feat, dx, dTheta, batch, downWs));
         // Multiply-adds ×2: 1→64 3×3 on 26×26, 64→64 4×4 on 13×13 and on 6×6.
         double downFlops = 2.0 * batch * 64 * (9 * 676 + 1024 * 169 + 1024 * 36);
         Console.WriteLine(Json([.. common, ("mode", "downsampling_forward"), ("batch", batch), ("median_seconds", dMed), ("cpu_seconds", dCpu), ("conv_gflops_per_s", downFlops / dMed / 1e9)]));
         Console.WriteLine(Json([.. common, ("mode", "downsampling_vjp"), ("batch", batch), ("median_seconds", dvMed), ("cpu_seconds", dvCpu), ("conv_gflops_per_s", 2 * downFlops / dvMed / 1e9)]));
+        // Its three convolutions' kernels alone, whole batch, as the generated code calls them (two threads for large calls).
+        foreach (var ds in new[] { new Conv2dShape(batch, 1, 28, 28, 64, 3, 3, 1, 0), new Conv2dShape(batch, 64, 26, 26, 64, 4, 4, 2, 1), new Conv2dShape(batch, 64, 13, 13, 64, 4, 4, 2, 1) })
+        {
+            float[] din = Images(ds.InputLength / 784 + 1).AsSpan(0, ds.InputLength).ToArray(), dk = Images(ds.WeightLength / 784 + 1).AsSpan(0, ds.WeightLength).ToArray();
+            float[] dout = new float[ds.OutputLength], dscratch = new float[ds.ScratchLength], dgk = new float[ds.WeightLength], dgb = new float[64], dbias = new float[64];
+            double f = 2.0 * batch * 64 * ds.PatchSize * ds.OutSpatial;
+            string name = $"{ds.InChannels}x{ds.Height}x{ds.Width}_k{ds.KernelHeight}_s{ds.Stride}";
+            foreach (var (kernel, body) in new (string, Action)[] {
+                ("forward", () => Conv2d.Forward<float>(ds, din, dk, dbias, dout, dscratch)),
+                ("backward_input", () => Conv2d.BackwardInput<float>(ds, dout, dk, din, dscratch)),
+                ("backward_weight", () => Conv2d.BackwardWeight<float>(ds, din, dout, dgk, dgb, dscratch)) })
+            {
+                var (km, _, kc) = Time(repeats, body);
+                Console.WriteLine(Json([.. common, ("mode", "downsampling_kernel"), ("shape", name), ("kernel", kernel), ("batch", batch), ("median_seconds", km), ("cpu_seconds", kc),
+                    ("gflops_per_s", f / km / 1e9), ("gflops_per_cpu_s", f / kc / 1e9)]));
+            }
+        }
 
         // The ODE block alone at the training batch, one call (one thread): one f evaluation and one fused f + VJP.
         float[] theta = OdeBlock.Parameters.Initialize<float>(1);
@@ -152,6 +183,14 @@ public static class MnistStepCommand
         double kernelShare = kernels.Sum(q => q.PerStep * q.Cpu) / stepCpu, downShare = (dCpu + dvCpu) / stepCpu;
         Console.WriteLine(Json([.. common, ("mode", "step_breakdown"), ("step_cpu_seconds", stepCpu), ("block_kernels_share", kernelShare),
             ("downsampling_share", downShare), ("rest_share", 1 - kernelShare - downShare)]));
+    }
+
+    /// <summary>FNV-1a over the gradient's bits (hex): equal hashes from two runs or two builds mean bit-identical gradients.</summary>
+    private static string GradientHash(float[] g)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (float v in g) { h ^= BitConverter.SingleToUInt32Bits(v); h *= 1099511628211UL; }
+        return h.ToString("x16");
     }
 
     /// <summary>θ ([downsampling | ODE block | head], each in its layout's order) and the batches as raw float32, plus a JSON

@@ -211,6 +211,18 @@ namespace OdeDsl.Generators.Emit
                 new[] { ("cotangent", m), ("gradX", n) }, c =>
                 Vjp(c, m, copyValue: null, $"gradX.Slice(0, batch * {n}).Clear();"));
 
+            // The reverse sweep alone, for a caller that ran Forward on the same x, θ, batch and workspace and left the
+            // workspace alone since: its forward region already holds every value the sweep reads (Forward and the VJP
+            // emit the same forward sweep into the same slots). A training step then pays the forward pass once; the
+            // MNIST downsampling's VJP recomputed its three convolutions (docs/performance.md, "MNIST step on two cores").
+            FunctionMethod(indent, "VectorJacobianProductAfterForward",
+                "global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradX, global::System.Span<T> gradTheta, int batch, global::System.Span<T> workspace",
+                new[] { ("cotangent", m), ("gradX", n) }, c =>
+            {
+                c.Line("global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));");
+                Reverse(c, m, new[] { $"gradX.Slice(0, batch * {n}).Clear();" });
+            });
+
             FunctionMethod(indent, "JacobianVectorProduct",
                 "global::System.ReadOnlySpan<T> tangent, global::System.Span<T> y, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace",
                 new[] { ("tangent", n), ("y", m), ("jvp", m) }, c =>

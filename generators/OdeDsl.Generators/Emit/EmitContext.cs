@@ -223,7 +223,7 @@ namespace OdeDsl.Generators.Emit
             Open("");
             Line($"var from = {temp};");
             Line($"var into = {target};");
-            Line($"for (int q = 0; q < batch * {Nodes[id].Size}; q++) into[q] += from[q];");
+            Line($"global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * {Nodes[id].Size}), into.Slice(0, batch * {Nodes[id].Size}));");
             Close();
         }
 

@@ -7,7 +7,7 @@ namespace OdeDsl;
 /// Every row carries its own t, step size and status; in shared mode all live rows move together with one step
 /// size and one accept/reject decision from the error norm over all of them (torchdiffeq), in per-sample mode each
 /// row decides alone (torchode). f is always evaluated for the whole batch; finished rows are frozen (step 0).
-/// Workspace is allocated once per solve; the step loop allocates nothing.
+/// Workspace is allocated (or taken from <see cref="SolverScratch{T}"/>) once per solve; the step loop allocates nothing.
 /// </summary>
 internal static class RungeKuttaSolver<TRhs, T>
     where TRhs : IOdeRhs<T>
@@ -44,8 +44,10 @@ internal static class RungeKuttaSolver<TRhs, T>
         }
 
         // Workspace.
-        var y = y0.ToArray(); var yNew = new T[n]; var stage = new T[n]; var k = new T[slots * n]; var scaled = new T[n];
-        var scaledLow = eLow is null ? null : new T[n]; var ratioLow = eLow is null ? null : new double[B];
+        // The internal arrays come from SolverScratch (given back at the end); y escapes as the final states.
+        var y = y0.ToArray(); var yNew = SolverScratch<T>.Rent(n); var stage = SolverScratch<T>.Rent(n);
+        var k = SolverScratch<T>.Rent(slots * n); var scaled = SolverScratch<T>.Rent(n);
+        var scaledLow = eLow is null ? null : SolverScratch<T>.Rent(n); var ratioLow = eLow is null ? null : new double[B];
         var tDense = nDense > 0 ? new T[B] : null; var hDense = nDense > 0 ? new T[B] : null;
         var tRow = new T[B]; var tStage = new T[B]; var h = new T[B]; var hStep = new T[B];
         var active = new bool[B]; var accept = new bool[B]; var ratio = new double[B]; var prevRatio = new double[B];
@@ -94,6 +96,7 @@ internal static class RungeKuttaSolver<TRhs, T>
         // first row-wise event (a non-finite row) ends it; the general path below then carries on from the per-row state.
         bool together = shared && nEv == 0 && !overshoot;
         var blockOutputs = together && !finalOnly ? new BlockOutputs<T>(y, k, yNew, states, n, slots, times.Length) : null;
+        var passes = together ? StagePasses<T>.For(n) : null; // the lockstep block passes on two threads (large blocks)
         long pendingNfe = 0, pendingAcc = 0, pendingRej = 0; // per-row counters owed while together
         while (true)
         {
@@ -127,14 +130,14 @@ internal static class RungeKuttaSolver<TRhs, T>
             {
                 if (together) tStage.AsSpan().Fill(tRow[0] + c[i] * hStep[0]);
                 else for (int b = 0; b < B; b++) tStage[b] = tRow[b] + c[i] * hStep[b];
-                if (uniform) Combine(y, k, a.AsSpan(i * s, i), hStep[0], stage, 0, n, n);
+                if (uniform) Combine(y, k, a.AsSpan(i * s, i), hStep[0], stage, 0, n, n, together ? passes : null);
                 else for (int b = 0; b < B; b++) Combine(y, k, a.AsSpan(i * s, i), hStep[b], stage, b * S, S, n);
                 Eval(ref rhs, tStage, stage, k.AsSpan(i * n, n), B); totalNfe++;
                 CountEvaluation();
             }
 
             // Solution and error.
-            if (uniform) Combine(y, k, bw, hStep[0], yNew, 0, n, n);
+            if (uniform) Combine(y, k, bw, hStep[0], yNew, 0, n, n, together ? passes : null);
             else for (int b = 0; b < B; b++) Combine(y, k, bw, hStep[b], yNew, b * S, S, n);
             if (adaptive)
             {
@@ -155,7 +158,7 @@ internal static class RungeKuttaSolver<TRhs, T>
 
             if (together)
             {
-                if (StageCombination.AllFinite<T>(yNew) && (!adaptive || double.IsFinite(ratio[0])))
+                if ((passes?.AllFinite(yNew) ?? StageCombination.AllFinite<T>(yNew)) && (!adaptive || double.IsFinite(ratio[0])))
                 {
                     FinishStepTogether();
                     continue;
@@ -249,6 +252,8 @@ internal static class RungeKuttaSolver<TRhs, T>
             }
         }
         PayPendingCounts();
+        SolverScratch<T>.Return(yNew); SolverScratch<T>.Return(stage); SolverScratch<T>.Return(k);
+        SolverScratch<T>.Return(scaled); SolverScratch<T>.Return(scaledLow);
 
         // Outputs a row never reached (it failed or stopped at an event) read NaN.
         if (!finalOnly)
@@ -311,8 +316,12 @@ internal static class RungeKuttaSolver<TRhs, T>
                 if (dense is not null) dense.Add(t0, hs, y, k);
                 steps?.Add(new StepRecord<T>(t0, hs));
                 EmitOutputsAllRows(tNew);
-                yNew.AsSpan().CopyTo(y);
-                k.AsSpan(fEnd * n, n).CopyTo(k.AsSpan(0, n));
+                if (passes is not null) passes.CopyStart(yNew, y, k, fEnd);
+                else
+                {
+                    yNew.AsSpan().CopyTo(y);
+                    k.AsSpan(fEnd * n, n).CopyTo(k.AsSpan(0, n));
+                }
                 tRow.AsSpan().Fill(tNew);
                 if (tNew == tEnd)
                 {
@@ -339,7 +348,8 @@ internal static class RungeKuttaSolver<TRhs, T>
             {
                 Span<T> coef = stackalloc T[s];
                 for (int i = 0; i < s; i++) coef[i] = w[i] == T.Zero ? T.Zero : hStep[0] * w[i];
-                StageCombination.ScaledError<T>(k, n, coef, y, yNew, atol[0], rtol[0], dst);
+                if (together && passes is not null) passes.ScaledError(k, coef, y, yNew, atol[0], rtol[0], dst);
+                else StageCombination.ScaledError<T>(k, n, coef, y, yNew, atol[0], rtol[0], dst);
                 return;
             }
             for (int b = 0; b < B; b++)
@@ -388,7 +398,7 @@ internal static class RungeKuttaSolver<TRhs, T>
                 if (together)
                 {
                     tDense.AsSpan().Fill(tRow[0] + cD[j] * hStep[0]);
-                    Combine(y, k, row, hStep[0], stage, 0, n, n);
+                    Combine(y, k, row, hStep[0], stage, 0, n, n, passes);
                 }
                 else for (int b = 0; b < B; b++)
                 {
@@ -492,11 +502,12 @@ internal static class RungeKuttaSolver<TRhs, T>
     private static void Eval(ref TRhs rhs, ReadOnlySpan<T> t, ReadOnlySpan<T> y, Span<T> dy, int batch) => rhs.Evaluate(t, y, dy, batch);
 
     /// <summary>dst[off..off+len] = y + h Σ_j w_j k_j over the same range.</summary>
-    private static void Combine(T[] y, T[] k, ReadOnlySpan<T> w, T h, T[] dst, int off, int len, int n)
+    private static void Combine(T[] y, T[] k, ReadOnlySpan<T> w, T h, T[] dst, int off, int len, int n, StagePasses<T>? passes = null)
     {
         Span<T> coef = stackalloc T[w.Length];
         for (int j = 0; j < w.Length; j++) coef[j] = w[j] == T.Zero ? T.Zero : h * w[j];
-        StageCombination.Combine(y.AsSpan(off, len), k, n, off, coef, dst.AsSpan(off, len));
+        if (passes is not null && off == 0 && len == n) passes.Combine(y, k, coef, dst);
+        else StageCombination.Combine(y.AsSpan(off, len), k, n, off, coef, dst.AsSpan(off, len));
     }
 
 

@@ -84,11 +84,25 @@ internal static class StageCombination
         T atol, T rtol, Span<T> dst)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (y.Length < n || yNew.Length < n || dst.Length < n) throw new ArgumentException("error extents out of range");
+        ScaledError(k, n, 0, coef, y[..n], yNew[..n], atol, rtol, dst[..n]);
+    }
+
+    /// <summary>
+    /// The same over the range [off, off + dst.Length) of the block: y, yNew and dst are that range (a piece of the block
+    /// for <see cref="StagePasses{T}"/>), the stage slots are read at k[j·n + off + i]. Each element gets the same
+    /// operations as in the whole-block call, so pieces give the same bits.
+    /// </summary>
+    public static void ScaledError<T>(ReadOnlySpan<T> k, int n, int off, ReadOnlySpan<T> coef, ReadOnlySpan<T> y, ReadOnlySpan<T> yNew,
+        T atol, T rtol, Span<T> dst)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         if (coef.Length > MaxTerms) throw new ArgumentException($"at most {MaxTerms} stage terms; got {coef.Length}.", nameof(coef));
         Span<T> c = stackalloc T[coef.Length];
         Span<int> at = stackalloc int[coef.Length];
-        int terms = Terms(coef, n, 0, c, at);
-        if (y.Length < n || yNew.Length < n || dst.Length < n || (terms > 0 && k.Length < at[terms - 1] + n))
+        int terms = Terms(coef, n, off, c, at);
+        int len = dst.Length;
+        if (y.Length < len || yNew.Length < len || (terms > 0 && k.Length < at[terms - 1] + len))
             throw new ArgumentException("error extents out of range");
         ref T kr = ref MemoryMarshal.GetReference(k);
         ref T yr = ref MemoryMarshal.GetReference(y);
@@ -98,7 +112,7 @@ internal static class StageCombination
         if (Vector256.IsHardwareAccelerated)
         {
             var va = Vector256.Create(atol); var vr = Vector256.Create(rtol);
-            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+            for (; i <= len - Vector256<T>.Count; i += Vector256<T>.Count)
             {
                 var acc = Vector256<T>.Zero;
                 for (int j = 0; j < terms; j++)
@@ -107,7 +121,7 @@ internal static class StageCombination
                 (acc / (va + vr * big)).StoreUnsafe(ref dr, (nuint)i);
             }
         }
-        for (; i < n; i++)
+        for (; i < len; i++)
         {
             T acc = T.Zero;
             for (int j = 0; j < terms; j++) acc += c[j] * Unsafe.Add(ref kr, at[j] + i);

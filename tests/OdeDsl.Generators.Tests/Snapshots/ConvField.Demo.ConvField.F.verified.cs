@@ -55,13 +55,7 @@ namespace Demo
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
                 global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f12, batch * 2304), ws.Slice(f13, batch * 2304));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[f14 + b * 2340 + i] = ws[f13 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(f13 + 0), 2304, ws.Slice(f14 + 0), 2340);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -76,13 +70,7 @@ namespace Demo
                 // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
                 global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f16, batch * 2304), ws.Slice(f17, batch * 2304));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[f18 + b * 2340 + i] = ws[f17 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(f17 + 0), 2304, ws.Slice(f18 + 0), 2340);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -124,13 +112,7 @@ namespace Demo
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
                 global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f12, batch * 2304), ws.Slice(f13, batch * 2304));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[f14 + b * 2340 + i] = ws[f13 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(f13 + 0), 2304, ws.Slice(f14 + 0), 2340);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -145,13 +127,7 @@ namespace Demo
                 // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
                 global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f16, batch * 2304), ws.Slice(f17, batch * 2304));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[f18 + b * 2340 + i] = ws[f17 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(f17 + 0), 2304, ws.Slice(f18 + 0), 2340);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -172,24 +148,18 @@ namespace Demo
                 {
                     var from = scratch.Slice(189508, batch * 2304);
                     var into = ws.Slice(a19 + 0);
-                    for (int q = 0; q < batch * 2304; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2304), into.Slice(0, batch * 2304));
                 }
                 // v19 = Conv2d(v18, v8, v9) [64, 6, 6]   Conv2d(ConcatChannel(x, t), K2, c2, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(a19 + 0), theta.Slice(37760), scratch.Slice(189508, batch * 2340), scratch.Slice(0, 189508));
                 {
                     var from = scratch.Slice(189508, batch * 2340);
                     var into = ws.Slice(a18 + 0);
-                    for (int q = 0; q < batch * 2340; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2340), into.Slice(0, batch * 2340));
                 }
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f18 + 0), ws.Slice(a19 + 0), gradTheta.Slice(37760), gradTheta.Slice(75200), scratch.Slice(0, 189508));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[a17 + b * 2304 + i] += ws[a18 + b * 2340 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2304, ws.Slice(a18 + 0), 2340, ws.Slice(a17 + 0), 2304);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -204,24 +174,18 @@ namespace Demo
                 {
                     var from = scratch.Slice(189508, batch * 2304);
                     var into = ws.Slice(a15 + 0);
-                    for (int q = 0; q < batch * 2304; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2304), into.Slice(0, batch * 2304));
                 }
                 // v15 = Conv2d(v14, v4, v5) [64, 6, 6]   Conv2d(ConcatChannel(x, t), K1, c1, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(a15 + 0), theta.Slice(128), scratch.Slice(189508, batch * 2340), scratch.Slice(0, 189508));
                 {
                     var from = scratch.Slice(189508, batch * 2340);
                     var into = ws.Slice(a14 + 0);
-                    for (int q = 0; q < batch * 2340; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2340), into.Slice(0, batch * 2340));
                 }
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f14 + 0), ws.Slice(a15 + 0), gradTheta.Slice(128), gradTheta.Slice(37568), scratch.Slice(0, 189508));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[a13 + b * 2304 + i] += ws[a14 + b * 2340 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2304, ws.Slice(a14 + 0), 2340, ws.Slice(a13 + 0), 2304);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -236,7 +200,7 @@ namespace Demo
                 {
                     var from = scratch.Slice(189508, batch * 2304);
                     var into = gradH.Slice(0);
-                    for (int q = 0; q < batch * 2304; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2304), into.Slice(0, batch * 2304));
                 }
             }
             
@@ -268,13 +232,7 @@ namespace Demo
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
                 global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f12, batch * 2304), ws.Slice(f13, batch * 2304));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[f14 + b * 2340 + i] = ws[f13 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(f13 + 0), 2304, ws.Slice(f14 + 0), 2340);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -289,13 +247,7 @@ namespace Demo
                 // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
                 global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f16, batch * 2304), ws.Slice(f17, batch * 2304));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[f18 + b * 2340 + i] = ws[f17 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(f17 + 0), 2304, ws.Slice(f18 + 0), 2340);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -318,24 +270,18 @@ namespace Demo
                 {
                     var from = scratch.Slice(189508, batch * 2304);
                     var into = ws.Slice(a19 + 0);
-                    for (int q = 0; q < batch * 2304; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2304), into.Slice(0, batch * 2304));
                 }
                 // v19 = Conv2d(v18, v8, v9) [64, 6, 6]   Conv2d(ConcatChannel(x, t), K2, c2, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(a19 + 0), theta.Slice(37760), scratch.Slice(189508, batch * 2340), scratch.Slice(0, 189508));
                 {
                     var from = scratch.Slice(189508, batch * 2340);
                     var into = ws.Slice(a18 + 0);
-                    for (int q = 0; q < batch * 2340; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2340), into.Slice(0, batch * 2340));
                 }
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f18 + 0), ws.Slice(a19 + 0), gradTheta.Slice(37760), gradTheta.Slice(75200), scratch.Slice(0, 189508));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[a17 + b * 2304 + i] += ws[a18 + b * 2340 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2304, ws.Slice(a18 + 0), 2340, ws.Slice(a17 + 0), 2304);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -350,24 +296,18 @@ namespace Demo
                 {
                     var from = scratch.Slice(189508, batch * 2304);
                     var into = ws.Slice(a15 + 0);
-                    for (int q = 0; q < batch * 2304; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2304), into.Slice(0, batch * 2304));
                 }
                 // v15 = Conv2d(v14, v4, v5) [64, 6, 6]   Conv2d(ConcatChannel(x, t), K1, c1, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(a15 + 0), theta.Slice(128), scratch.Slice(189508, batch * 2340), scratch.Slice(0, 189508));
                 {
                     var from = scratch.Slice(189508, batch * 2340);
                     var into = ws.Slice(a14 + 0);
-                    for (int q = 0; q < batch * 2340; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2340), into.Slice(0, batch * 2340));
                 }
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f14 + 0), ws.Slice(a15 + 0), gradTheta.Slice(128), gradTheta.Slice(37568), scratch.Slice(0, 189508));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[a13 + b * 2304 + i] += ws[a14 + b * 2340 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2304, ws.Slice(a14 + 0), 2340, ws.Slice(a13 + 0), 2304);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -382,7 +322,7 @@ namespace Demo
                 {
                     var from = scratch.Slice(189508, batch * 2304);
                     var into = gradH.Slice(0);
-                    for (int q = 0; q < batch * 2304; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2304), into.Slice(0, batch * 2304));
                 }
             }
             
@@ -412,13 +352,7 @@ namespace Demo
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
                 global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f12, batch * 2304), ws.Slice(f13, batch * 2304));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[f14 + b * 2340 + i] = ws[f13 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(f13 + 0), 2304, ws.Slice(f14 + 0), 2340);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -433,13 +367,7 @@ namespace Demo
                 // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
                 global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f16, batch * 2304), ws.Slice(f17, batch * 2304));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[f18 + b * 2340 + i] = ws[f17 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(f17 + 0), 2304, ws.Slice(f18 + 0), 2340);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -457,13 +385,7 @@ namespace Demo
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
                 global::OdeDsl.Tensors.Activations.ReluBackward<T>(ws.Slice(f12, batch * 2304), ws.Slice(d12, batch * 2304), ws.Slice(d13, batch * 2304));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[d14 + b * 2340 + i] = ws[d13 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(d13 + 0), 2304, ws.Slice(d14 + 0), 2340);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -478,13 +400,7 @@ namespace Demo
                 // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
                 global::OdeDsl.Tensors.Activations.ReluBackward<T>(ws.Slice(f16, batch * 2304), ws.Slice(d16, batch * 2304), ws.Slice(d17, batch * 2304));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[d18 + b * 2340 + i] = ws[d17 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(d17 + 0), 2304, ws.Slice(d18 + 0), 2340);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -524,13 +440,7 @@ namespace Demo
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
                 global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f12, batch * 2304), ws.Slice(f13, batch * 2304));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[f14 + b * 2340 + i] = ws[f13 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(f13 + 0), 2304, ws.Slice(f14 + 0), 2340);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -545,13 +455,7 @@ namespace Demo
                 // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
                 global::OdeDsl.Tensors.Activations.Relu<T>(ws.Slice(f16, batch * 2304), ws.Slice(f17, batch * 2304));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 2304; i++)
-                    {
-                        ws[f18 + b * 2340 + i] = ws[f17 + b * 2304 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(f17 + 0), 2304, ws.Slice(f18 + 0), 2340);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -576,13 +480,7 @@ namespace Demo
                     // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
                     global::OdeDsl.Tensors.Activations.ReluBackward<T>(ws.Slice(f12, batch * 2304), ws.Slice(d12, batch * 2304), ws.Slice(d13, batch * 2304));
                     // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2304; i++)
-                        {
-                            ws[d14 + b * 2340 + i] = ws[d13 + b * 2304 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(d13 + 0), 2304, ws.Slice(d14 + 0), 2340);
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 36; i++)
@@ -597,13 +495,7 @@ namespace Demo
                     // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
                     global::OdeDsl.Tensors.Activations.ReluBackward<T>(ws.Slice(f16, batch * 2304), ws.Slice(d16, batch * 2304), ws.Slice(d17, batch * 2304));
                     // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 2304; i++)
-                        {
-                            ws[d18 + b * 2340 + i] = ws[d17 + b * 2304 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(d17 + 0), 2304, ws.Slice(d18 + 0), 2340);
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 36; i++)

@@ -72,6 +72,32 @@ namespace Demo
                 global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(x.Slice(0, batch * 4), ws.Slice(a3, batch * 4), gradX.Slice(0, batch * 4));
             }
             
+            public static void VectorJacobianProductAfterForward<T>(global::System.ReadOnlySpan<T> x, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradX, global::System.Span<T> gradTheta, int batch, global::System.Span<T> workspace)
+                where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
+            {
+                global::OdeDsl.DynamicsGuard.Rows(x.Length, batch, 4, nameof(x));
+                global::OdeDsl.DynamicsGuard.Length(theta.Length, ParameterCount, nameof(theta));
+                global::OdeDsl.DynamicsGuard.Rows(cotangent.Length, batch, 3, nameof(cotangent));
+                global::OdeDsl.DynamicsGuard.Rows(gradX.Length, batch, 4, nameof(gradX));
+                global::OdeDsl.DynamicsGuard.Length(workspace.Length, WorkspaceLength(batch), nameof(workspace));
+                var ws = workspace;
+                int f3 = batch * 0, a3 = batch * 10, d3 = a3;
+                int f4 = batch * 4, a4 = batch * 14, d4 = a4;
+                int f5 = batch * 7, a5 = batch * 17, d5 = a5;
+                global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
+                // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
+                ws.Slice(batch * 10, batch * 7).Clear();
+                gradX.Slice(0, batch * 4).Clear();
+                // v5 = Add(v4, v2) [3]   W * Relu(features) + b
+                global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
+                global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 3, cotangent.Slice(0, batch * 3), gradTheta.Slice(12, 3));
+                // v4 = MatVec(v1, v3) [3]   W * Relu(features)
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a4 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
+                global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a4 + 0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);
+                // v3 = Relu(v0) [4]   Relu(features)
+                global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(x.Slice(0, batch * 4), ws.Slice(a3, batch * 4), gradX.Slice(0, batch * 4));
+            }
+            
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> x, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> y, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
                 where T : unmanaged, global::System.Numerics.IFloatingPointIeee754<T>
             {

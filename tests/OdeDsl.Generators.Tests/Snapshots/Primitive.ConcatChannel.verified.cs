@@ -36,13 +36,7 @@ namespace Demo
                 int f4 = batch * 0, a4 = batch * 45, d4 = a4;
                 int f5 = batch * 27, a5 = batch * 72, d5 = a5;
                 // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 18; i++)
-                    {
-                        ws[f4 + b * 27 + i] = h[b * 18 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 18, h.Slice(0), 18, ws.Slice(f4 + 0), 27);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 9; i++)
@@ -71,13 +65,7 @@ namespace Demo
                 int f5 = batch * 27, a5 = batch * 72, d5 = a5;
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 18; i++)
-                    {
-                        ws[f4 + b * 27 + i] = h[b * 18 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 18, h.Slice(0), 18, ws.Slice(f4 + 0), 27);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 9; i++)
@@ -96,17 +84,11 @@ namespace Demo
                 {
                     var from = scratch.Slice(1325, batch * 27);
                     var into = ws.Slice(a4 + 0);
-                    for (int q = 0; q < batch * 27; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 27), into.Slice(0, batch * 27));
                 }
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), cotangent.Slice(0), gradTheta.Slice(0), gradTheta.Slice(6), scratch.Slice(0, 1325));
                 // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 18; i++)
-                    {
-                        gradH[b * 18 + i] += ws[a4 + b * 27 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 18, ws.Slice(a4 + 0), 27, gradH.Slice(0), 18);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 9; i++)
@@ -133,13 +115,7 @@ namespace Demo
                 int f5 = batch * 27, a5 = batch * 72, d5 = a5;
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 18; i++)
-                    {
-                        ws[f4 + b * 27 + i] = h[b * 18 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 18, h.Slice(0), 18, ws.Slice(f4 + 0), 27);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 9; i++)
@@ -160,17 +136,11 @@ namespace Demo
                 {
                     var from = scratch.Slice(1325, batch * 27);
                     var into = ws.Slice(a4 + 0);
-                    for (int q = 0; q < batch * 27; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 27), into.Slice(0, batch * 27));
                 }
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), cotangent.Slice(0), gradTheta.Slice(0), gradTheta.Slice(6), scratch.Slice(0, 1325));
                 // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 18; i++)
-                    {
-                        gradH[b * 18 + i] += ws[a4 + b * 27 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 18, ws.Slice(a4 + 0), 27, gradH.Slice(0), 18);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 9; i++)
@@ -195,13 +165,7 @@ namespace Demo
                 int f4 = batch * 0, a4 = batch * 45, d4 = a4;
                 int f5 = batch * 27, a5 = batch * 72, d5 = a5;
                 // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 18; i++)
-                    {
-                        ws[f4 + b * 27 + i] = h[b * 18 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 18, h.Slice(0), 18, ws.Slice(f4 + 0), 27);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 9; i++)
@@ -213,13 +177,7 @@ namespace Demo
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), theta.Slice(0), theta.Slice(6), ws.Slice(f5 + 0), scratch.Slice(0, 1325));
                 ws.Slice(f5, batch * 18).CopyTo(dh);
                 // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 18; i++)
-                    {
-                        ws[d4 + b * 27 + i] = tangent[b * 18 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 18, tangent.Slice(0), 18, ws.Slice(d4 + 0), 27);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 9; i++)
@@ -246,13 +204,7 @@ namespace Demo
                 int f4 = batch * 0, a4 = batch * 45, d4 = a4;
                 int f5 = batch * 27, a5 = batch * 72, d5 = a5;
                 // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < 18; i++)
-                    {
-                        ws[f4 + b * 27 + i] = h[b * 18 + i];
-                    }
-                }
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 18, h.Slice(0), 18, ws.Slice(f4 + 0), 27);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 9; i++)
@@ -271,13 +223,7 @@ namespace Demo
                     tangent.Clear();
                     for (int b = 0; b < batch; b++) tangent[b * 18 + col] = T.One;
                     // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
-                    for (int b = 0; b < batch; b++)
-                    {
-                        for (int i = 0; i < 18; i++)
-                        {
-                            ws[d4 + b * 27 + i] = tangent[b * 18 + i];
-                        }
-                    }
+                    global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 18, tangent.Slice(0), 18, ws.Slice(d4 + 0), 27);
                     for (int b = 0; b < batch; b++)
                     {
                         for (int i = 0; i < 9; i++)

@@ -63,7 +63,7 @@ namespace Demo
                 {
                     var from = scratch.Slice(5440, batch * 32);
                     var into = gradH.Slice(0);
-                    for (int q = 0; q < batch * 32; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 32), into.Slice(0, batch * 32));
                 }
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), cotangent.Slice(0), gradTheta.Slice(0), gradTheta.Slice(36), scratch.Slice(0, 5440));
             }
@@ -95,7 +95,7 @@ namespace Demo
                 {
                     var from = scratch.Slice(5440, batch * 32);
                     var into = gradH.Slice(0);
-                    for (int q = 0; q < batch * 32; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 32), into.Slice(0, batch * 32));
                 }
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), cotangent.Slice(0), gradTheta.Slice(0), gradTheta.Slice(36), scratch.Slice(0, 5440));
             }

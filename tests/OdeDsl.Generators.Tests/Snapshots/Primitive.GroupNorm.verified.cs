@@ -63,7 +63,7 @@ namespace Demo
                 {
                     var from = scratch.Slice(0, batch * 16);
                     var into = gradH.Slice(0);
-                    for (int q = 0; q < batch * 16; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 16), into.Slice(0, batch * 16));
                 }
             }
             
@@ -94,7 +94,7 @@ namespace Demo
                 {
                     var from = scratch.Slice(0, batch * 16);
                     var into = gradH.Slice(0);
-                    for (int q = 0; q < batch * 16; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 16), into.Slice(0, batch * 16));
                 }
             }
             

@@ -91,7 +91,7 @@ namespace Demo
                 {
                     var from = scratch.Slice(10400, batch * 32);
                     var into = gradH.Slice(0);
-                    for (int q = 0; q < batch * 32; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 32), into.Slice(0, batch * 32));
                 }
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), h.Slice(0), ws.Slice(a4 + 0), gradTheta.Slice(0), gradTheta.Slice(256), scratch.Slice(0, 10400));
             }
@@ -141,7 +141,7 @@ namespace Demo
                 {
                     var from = scratch.Slice(10400, batch * 32);
                     var into = gradH.Slice(0);
-                    for (int q = 0; q < batch * 32; q++) into[q] += from[q];
+                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 32), into.Slice(0, batch * 32));
                 }
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 8, 2, 2, 8, 2, 2, 2, 1), h.Slice(0), ws.Slice(a4 + 0), gradTheta.Slice(0), gradTheta.Slice(256), scratch.Slice(0, 10400));
             }
