@@ -33,7 +33,7 @@ public static class Report
             {
                 if (model is "latent-ode-deep" or "latent-ode-poisson" && !Columns.Any(n => Directory.Exists(Path.Combine(outDir, $"{model}-n{n}")))) continue;
                 var cells = Columns.Select(n => Trainer.ReadSummary(Path.Combine(outDir, $"{model}-n{n}")) is { } s
-                    ? string.Create(CultureInfo.InvariantCulture, $"{pick(s):F4} ({s.Iterations}/{s.PlannedIterations} it{(s.Quick ? ", quick" : "")})")
+                    ? string.Create(CultureInfo.InvariantCulture, $"{pick(s):F4} ({s.Iterations}/{s.PlannedIterations} it{(s.Schedule == "constant" ? "" : $", {s.Schedule} lr")}{(s.Quick ? ", quick" : "")})")
                     : "not run");
                 string name = model switch { "rnn" => "RNN", "latent-ode" => "latent ODE",
                     "latent-ode-poisson" => "latent ODE + Poisson likelihood of the times (other data: times biased, κ = 1.5)", _ => "latent ODE, the code's 4-20-20-4 field" };
