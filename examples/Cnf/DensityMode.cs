@@ -45,7 +45,7 @@ public static class DensityMode
         if (s.IsRoot) File.WriteAllLines(Path.Combine(s.OutDir, "summary.txt"), summary);
     }
 
-    /// <summary>log ∫e^{−U} over [−6, 6]² on a 600² grid (the potentials' mass lies well inside).</summary>
+    /// <summary>log ∫e^{−U} over [−6, 6]² on a 600² grid (every potential's mass lies inside: U₁'s ring, U₂–U₄'s wall at |x| = 4).</summary>
     private static double LogPartition(int pot)
     {
         const int n = 600;
