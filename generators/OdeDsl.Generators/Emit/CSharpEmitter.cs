@@ -414,7 +414,10 @@ namespace OdeDsl.Generators.Emit
             int cleared = inPlace ? _slot[_spec.Output] : _slotTotal;
             var assigned = AssignedAdjoints(c);
             ClearAdjoints(c, cleared, assigned);
-            foreach (var line in clears) c.Line(line);
+            // the input gradient is written, not cleared, when the state's one consumer writes it whole
+            bool stateAssigned = _nodes.Any(n => n.Op == OpKind.State && assigned.Contains(n.Id));
+            foreach (var line in clears)
+                if (!(stateAssigned && line.StartsWith(c.InputGradName + ".Slice(0, ", System.StringComparison.Ordinal))) c.Line(line);
             if (inPlace) c.CotangentOwner = _spec.Output;
             else Seed(c, m);
             c.AssignedAdjoints = assigned;
@@ -428,8 +431,9 @@ namespace OdeDsl.Generators.Emit
         /// (<see cref="Primitive.WritesFirstArgAdjoint"/>: Conv2d's, GroupNorm's and AvgPool's input gradients, the
         /// block kernels of Relu's VJP, ConcatChannel's first part): that kernel writes straight into the adjoint's slot,
         /// which is then neither cleared nor added into (the downsampling VJP of the MNIST example cleared 83 MB and added
-        /// three 22 MB temporaries per call). The node must own its slot whole
-        /// (no Slice view of it, not the output) and appear once among the arguments of the live nodes.
+        /// three 22 MB temporaries per call). The node must own its slot whole (no Slice view of it, not the output) or be
+        /// the whole state (then the input gradient is written instead of cleared), and appear once among the arguments of
+        /// the live nodes.
         /// </summary>
         private HashSet<int> AssignedAdjoints(EmitContext c)
         {
@@ -443,11 +447,12 @@ namespace OdeDsl.Generators.Emit
                 if (_locs[n.Id].Owner != n.Id) viewed[_locs[n.Id].Owner] = true;
             }
             var assigned = new HashSet<int>();
-            foreach (var x in LiveSlots)
+            foreach (var x in LiveSlots.Concat(_nodes.Where(n => n.Op == OpKind.State && _live[n.Id])))
             {
                 var l = _locs[x.Id];
-                if (x.Id == _spec.Output || uses[x.Id] != 1 || viewed[x.Id] || _fusedAdds.Contains(x.Id) || l.Buffer != Buffer.Work
-                    || l.Owner != x.Id || l.Off != 0 || l.RowStride != x.Size) continue;
+                bool whole = l.Buffer == Buffer.Work ? l.Owner == x.Id && l.Off == 0 && l.RowStride == x.Size
+                    : l.Buffer == Buffer.State && l.Off == 0 && x.Size == _spec.StateSize;
+                if (!whole || x.Id == _spec.Output || uses[x.Id] != 1 || viewed[x.Id] || _fusedAdds.Contains(x.Id)) continue;
                 var user = _nodes[consumer[x.Id]];
                 if (user.Args[0] == x.Id && !_biasFusion.ContainsKey(user.Id) && PrimitiveTable.Get(user.Op).WritesFirstArgAdjoint(c, user))
                     assigned.Add(x.Id);

@@ -140,7 +140,6 @@ namespace Demo
                 // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), ws.Slice(f19 + 0), theta.Slice(75264), theta.Slice(75328), ws.Slice(f20 + 0), ws.Slice(f20 + batch * 2304, batch * 64));
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
-                gradH.Slice(0, batch * 2304).Clear();
                 gradT.Slice(0, batch).Clear();
                 // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
                 global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f19 + 0), theta.Slice(75264), ws.Slice(f20 + batch * 2304, batch * 64), cotangent.Slice(0), ws.Slice(a19 + 0), gradTheta.Slice(75264), gradTheta.Slice(75328));
@@ -175,12 +174,7 @@ namespace Demo
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
                 global::OdeDsl.Tensors.Activations.ReluBackward<T>(ws.Slice(f12, batch * 2304), ws.Slice(a13, batch * 2304), ws.Slice(a12, batch * 2304));
                 // v12 = GroupNorm(v0, v2, v3) [64, 6, 6]   GroupNorm(h, groups: 32, g1, beta1)
-                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, h.Slice(0), theta.Slice(0), ws.Slice(f12 + batch * 2304, batch * 64), ws.Slice(a12 + 0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(0), gradTheta.Slice(64));
-                {
-                    var from = scratch.Slice(189508, batch * 2304);
-                    var into = gradH.Slice(0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2304), into.Slice(0, batch * 2304));
-                }
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, h.Slice(0), theta.Slice(0), ws.Slice(f12 + batch * 2304, batch * 64), ws.Slice(a12 + 0), gradH.Slice(0), gradTheta.Slice(0), gradTheta.Slice(64));
             }
             
             public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -241,7 +235,6 @@ namespace Demo
                 // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f20, batch * 2304).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
-                gradH.Slice(0, batch * 2304).Clear();
                 gradT.Slice(0, batch).Clear();
                 // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
                 global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f19 + 0), theta.Slice(75264), ws.Slice(f20 + batch * 2304, batch * 64), cotangent.Slice(0), ws.Slice(a19 + 0), gradTheta.Slice(75264), gradTheta.Slice(75328));
@@ -276,12 +269,7 @@ namespace Demo
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
                 global::OdeDsl.Tensors.Activations.ReluBackward<T>(ws.Slice(f12, batch * 2304), ws.Slice(a13, batch * 2304), ws.Slice(a12, batch * 2304));
                 // v12 = GroupNorm(v0, v2, v3) [64, 6, 6]   GroupNorm(h, groups: 32, g1, beta1)
-                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, h.Slice(0), theta.Slice(0), ws.Slice(f12 + batch * 2304, batch * 64), ws.Slice(a12 + 0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(0), gradTheta.Slice(64));
-                {
-                    var from = scratch.Slice(189508, batch * 2304);
-                    var into = gradH.Slice(0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2304), into.Slice(0, batch * 2304));
-                }
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, h.Slice(0), theta.Slice(0), ws.Slice(f12 + batch * 2304, batch * 64), ws.Slice(a12 + 0), gradH.Slice(0), gradTheta.Slice(0), gradTheta.Slice(64));
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
