@@ -21,6 +21,7 @@ Command[] commands =
     GpuEnsembleCommand.Create(),
     GpuCheckCommand.Create(),
     MnistStepCommand.Create(),
+    ConvKernelsCommand.Create(),
 ];
 foreach (var command in commands) root.Subcommands.Add(command);
 

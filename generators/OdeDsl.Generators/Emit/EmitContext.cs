@@ -215,9 +215,18 @@ namespace OdeDsl.Generators.Emit
         public string Scratch => $"scratch.Slice(0, {ScratchFixedLength})";
         public string Temp(int perRow) => $"scratch.Slice({ScratchFixedLength}, batch * {perRow})";
 
-        /// <summary>Adds a [batch, size] temporary into a node's adjoint (for kernels that write rather than accumulate).</summary>
+        /// <summary>Nodes whose adjoint the one kernel that contributes to it writes directly (neither cleared nor added into; see CSharpEmitter.AssignedAdjoints).</summary>
+        public HashSet<int> AssignedAdjoints { get; set; } = new HashSet<int>();
+
+        /// <summary>Where a kernel that writes (not accumulates) node <paramref name="id"/>'s adjoint contribution writes it:
+        /// the adjoint itself when that is assigned, else <paramref name="temp"/>, which <see cref="AddInto"/> then adds in.</summary>
+        public string WriteTarget(int id, string temp) => AssignedAdjoints.Contains(id) ? AdjSpan(id) ?? temp : temp;
+
+        /// <summary>Adds a [batch, size] temporary into a node's adjoint (for kernels that write rather than accumulate);
+        /// nothing when the kernel wrote the adjoint itself (<see cref="WriteTarget"/>).</summary>
         public void AddInto(int id, string temp)
         {
+            if (AssignedAdjoints.Contains(id)) return;
             var target = AdjSpan(id);
             if (target is null) return;
             Open("");

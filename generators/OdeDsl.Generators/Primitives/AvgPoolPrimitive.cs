@@ -10,6 +10,7 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class AvgPoolPrimitive : Primitive
     {
         public override OpKind Kind => OpKind.AvgPool;
+        public override bool WritesFirstArgAdjoint(EmitContext c, Node n) => true;
 
         public override int[] InferShape(Node[] args, double value, int[] ints)
         {
@@ -40,7 +41,7 @@ namespace OdeDsl.Generators.Primitives
         {
             if (c.AdjSpan(n.Arg(0)) is null) return;
             int xs = c.Node(n.Arg(0)).Size;
-            c.Line($"global::OdeDsl.Tensors.Pooling.AvgPool2dBackward<T>({Dims(c, n)}, {c.AdjSpan(n.Id)}, {c.Temp(xs)});");
+            c.Line($"global::OdeDsl.Tensors.Pooling.AvgPool2dBackward<T>({Dims(c, n)}, {c.AdjSpan(n.Id)}, {c.WriteTarget(n.Arg(0), c.Temp(xs))});");
             c.AddInto(n.Arg(0), c.Temp(xs));
         }
     }

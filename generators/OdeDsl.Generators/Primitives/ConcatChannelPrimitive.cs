@@ -48,11 +48,14 @@ namespace OdeDsl.Generators.Primitives
             c.RowLoop(n.Size - size, $"{c.Tan(n.Id, $"{size} + i")} = {c.Tan(n.Arg(1), "0") ?? "T.Zero"};");
         }
 
+        /// <summary>x's adjoint is the first channels of the output's: copied rather than added when it has no other contribution.</summary>
+        public override bool WritesFirstArgAdjoint(EmitContext c, Node n) => HasSpan(c, n.Arg(0)) && c.AdjSpan(n.Id) is not null;
+
         public override void EmitVjp(EmitContext c, Node n)
         {
             int x = n.Arg(0), size = c.Node(x).Size;
             if (HasSpan(c, x) && c.AdjSpan(x) is { } ax && c.AdjSpan(n.Id) is { } an)
-                c.Line($"{Rows}AddBlock<T>(batch, {size}, {an}, {c.Ld(n.Id)}, {ax}, {c.Ld(x)});");
+                c.Line($"{Rows}{(c.AssignedAdjoints.Contains(x) ? "CopyBlock" : "AddBlock")}<T>(batch, {size}, {an}, {c.Ld(n.Id)}, {ax}, {c.Ld(x)});");
             else if (c.Adj(x, "i") is { } axi) c.RowLoop(size, $"{axi} += {c.Adj(n.Id, "i")};");
             if (c.Adj(n.Arg(1), "0") is { } at) c.RowLoop(n.Size - size, $"{at} += {c.Adj(n.Id, $"{size} + i")};");
         }

@@ -6,11 +6,13 @@ namespace OdeDsl.Generators.Primitives
     /// <summary>
     /// Conv2d(x, K, bias, stride, padding) with K [Cout, Cin, kh, kw] and bias [Cout] as [Param]s, on the whole batch
     /// through OdeDsl.Tensors.Conv2d (im2col + GEMM). Linear in x: the JVP is the convolution of the tangent without
-    /// bias. VJP: x̄ += Conv2d.BackwardInput(ȳ) (through a temporary, the kernel writes), K̄ and bias̄ accumulate.
+    /// bias. VJP: x̄ += Conv2d.BackwardInput(ȳ) (through a temporary, the kernel writes; into x̄ itself when that is x̄'s only
+    /// contribution), K̄ and bias̄ accumulate.
     /// </summary>
     internal sealed class Conv2dPrimitive : Primitive
     {
         public override OpKind Kind => OpKind.Conv2d;
+        public override bool WritesFirstArgAdjoint(EmitContext c, Node n) => true;
 
         public override int[] InferShape(Node[] args, double value, int[] ints)
         {
@@ -50,7 +52,7 @@ namespace OdeDsl.Generators.Primitives
             int xs = c.Node(n.Arg(0)).Size;
             if (c.AdjSpan(n.Arg(0)) is not null)
             {
-                c.Line($"global::OdeDsl.Tensors.Conv2d.BackwardInput<T>({Shape(c, n)}, {c.AdjSpan(n.Id)}, {c.ValSpan(n.Arg(1))}, {c.Temp(xs)}, {c.Scratch});");
+                c.Line($"global::OdeDsl.Tensors.Conv2d.BackwardInput<T>({Shape(c, n)}, {c.AdjSpan(n.Id)}, {c.ValSpan(n.Arg(1))}, {c.WriteTarget(n.Arg(0), c.Temp(xs))}, {c.Scratch});");
                 c.AddInto(n.Arg(0), c.Temp(xs));
             }
             c.Line($"global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>({Shape(c, n)}, {c.ValSpan(n.Arg(0))}, {c.AdjSpan(n.Id)}, {c.AdjSpan(n.Arg(1))}, {c.AdjSpan(n.Arg(2))}, {c.Scratch});");

@@ -12,6 +12,7 @@ namespace OdeDsl.Generators.Primitives
     internal sealed class GroupNormPrimitive : Primitive
     {
         public override OpKind Kind => OpKind.GroupNorm;
+        public override bool WritesFirstArgAdjoint(EmitContext c, Node n) => true;
 
         public override int[] InferShape(Node[] args, double value, int[] ints)
         {
@@ -39,7 +40,7 @@ namespace OdeDsl.Generators.Primitives
 
         public override void EmitVjp(EmitContext c, Node n)
         {
-            c.Line($"global::OdeDsl.Tensors.GroupNorm.Backward<T>({Dims(n)}, {c.ValSpan(n.Arg(0))}, {c.ValSpan(n.Arg(1))}, {Stats(c, n)}, {c.AdjSpan(n.Id)}, {c.Temp(n.Size)}, {c.AdjSpan(n.Arg(1))}, {c.AdjSpan(n.Arg(2))});");
+            c.Line($"global::OdeDsl.Tensors.GroupNorm.Backward<T>({Dims(n)}, {c.ValSpan(n.Arg(0))}, {c.ValSpan(n.Arg(1))}, {Stats(c, n)}, {c.AdjSpan(n.Id)}, {c.WriteTarget(n.Arg(0), c.Temp(n.Size))}, {c.AdjSpan(n.Arg(1))}, {c.AdjSpan(n.Arg(2))});");
             c.AddInto(n.Arg(0), c.Temp(n.Size));
         }
     }

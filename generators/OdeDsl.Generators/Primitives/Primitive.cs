@@ -22,6 +22,12 @@ namespace OdeDsl.Generators.Primitives
         public abstract int[] InferShape(Node[] args, double value, int[] ints);
         /// <summary>Leaves and views own no workspace slot and emit no code.</summary>
         public virtual bool OwnsSlot => true;
+
+        /// <summary>Whether this node's VJP, when its first argument's adjoint is in <see cref="EmitContext.AssignedAdjoints"/>
+        /// (this node its only contributor), writes that adjoint whole instead of adding into it: a kernel that writes a
+        /// temporary writes the adjoint itself (<see cref="EmitContext.WriteTarget"/>, <see cref="EmitContext.AddInto"/>),
+        /// an accumulating kernel is swapped for its writing twin. The slot is then not cleared.</summary>
+        public virtual bool WritesFirstArgAdjoint(EmitContext c, Node n) => false;
         public abstract void EmitForward(EmitContext c, Node n);
         public abstract void EmitJvp(EmitContext c, Node n);
         public abstract void EmitVjp(EmitContext c, Node n);
@@ -87,6 +93,12 @@ namespace OdeDsl.Generators.Primitives
         protected virtual string? JvpKernel(string x, string y, string dx, string dy, Node n) => null;
         protected virtual string? VjpKernel(string x, string y, string g, string ax, Node n) => null;
 
+        /// <summary>The VJP kernel that writes ax (ax = F'(x) ∘ g) instead of adding into it, for a sole contribution; null: none.</summary>
+        protected virtual string? VjpWriteKernel(string x, string y, string g, string ax, Node n) => null;
+
+        public override bool WritesFirstArgAdjoint(EmitContext c, Node n) =>
+            VjpCall(c, n) is not null && VjpWriteKernel("x", "y", "g", "ax", n) is not null;
+
         protected const string Tensors = "global::OdeDsl.Tensors.";
 
         /// <summary>
@@ -105,7 +117,8 @@ namespace OdeDsl.Generators.Primitives
 
         private string? VjpCall(EmitContext c, Node n) =>
             EmitContext.WantsKernel(n.Size) && c.ValBlock(n.Arg(0)) is { } x && c.AdjBlock(n.Arg(0)) is { } ax
-                ? VjpKernel(x, c.ValBlock(n.Id)!, c.AdjBlock(n.Id)!, ax, n) : null;
+                ? (c.AssignedAdjoints.Contains(n.Arg(0)) ? VjpWriteKernel(x, c.ValBlock(n.Id)!, c.AdjBlock(n.Id)!, ax, n)
+                    : VjpKernel(x, c.ValBlock(n.Id)!, c.AdjBlock(n.Id)!, ax, n)) : null;
 
         public override string[]? ForwardBody(EmitContext c, Node n) =>
             ForwardCall(c, n) is not null ? null : new[] { $"T xv = {c.Val(n.Arg(0), "i")};", $"{c.Val(n.Id, "i")} = {Forward("xv", n)};" };

@@ -11,5 +11,6 @@ namespace OdeDsl.Generators.Primitives
         protected override string? ForwardKernel(string x, string y, Node n) => $"{Tensors}Activations.Relu<T>({x}, {y});";
         protected override string? JvpKernel(string x, string y, string dx, string dy, Node n) => $"{Tensors}Activations.ReluBackward<T>({x}, {dx}, {dy});";
         protected override string? VjpKernel(string x, string y, string g, string ax, Node n) => $"{Tensors}Activations.ReluBackwardAdd<T>({x}, {g}, {ax});";
+        protected override string? VjpWriteKernel(string x, string y, string g, string ax, Node n) => $"{Tensors}Activations.ReluBackward<T>({x}, {g}, {ax});";
     }
 }

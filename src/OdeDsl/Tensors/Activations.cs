@@ -38,7 +38,10 @@ public static class Activations
         => TensorPrimitives.Sigmoid(x, y);
 
     public static void Relu<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
-        => TensorPrimitives.Max(x, T.Zero, y);
+    {
+        if (BatchSplit<T>.ShouldSplit(2, x.Length) && y.Length >= x.Length) BatchSplit<T>.Relu(x, y);
+        else TensorPrimitives.Max(x, T.Zero, y);
+    }
 
     /// <summary>gradX = gradY·(1 − y²) where y = tanh(x).</summary>
     public static void TanhBackward<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gradY, Span<T> gradX)
@@ -141,6 +144,14 @@ public static class Activations
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(x.Length, gradY.Length, gradX.Length);
+        if (BatchSplit<T>.ShouldSplit(2, x.Length)) BatchSplit<T>.ReluBackward(x, gradY, gradX, accumulate);
+        else ReluBackwardRange(x, gradY, gradX, accumulate);
+    }
+
+    /// <summary><see cref="ReluBackward{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T})"/> on one thread (lengths checked).</summary>
+    internal static void ReluBackwardRange<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> gradY, Span<T> gradX, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         int done;
         if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
         {

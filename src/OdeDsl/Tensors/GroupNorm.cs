@@ -25,9 +25,22 @@ public static class GroupNorm
         Require(y.Length, size, nameof(y));
         if (!(eps >= T.Zero)) throw new ArgumentOutOfRangeException(nameof(eps), "eps must be non-negative.");
 
+        if (BatchSplit<T>.ShouldSplit(batch, size))
+        {
+            BatchSplit<T>.GroupNormForward(batch, channels, spatial, groups, eps, x, gamma, beta, y, stats);
+            return;
+        }
+        ForwardSamples(batch, channels, spatial, groups, eps, x, gamma, beta, y, stats, 0, batch);
+    }
+
+    /// <summary>Samples [first, last) of <see cref="Forward{T}"/> (spans whole, validated).</summary>
+    internal static void ForwardSamples<T>(int batch, int channels, int spatial, int groups, T eps,
+        ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> y, Span<T> stats, int first, int last)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         int perGroup = channels / groups, groupLength = perGroup * spatial, bg = batch * groups;
         T inverseCount = T.One / T.CreateChecked(groupLength);
-        for (int n = 0; n < bg; n++)
+        for (int n = first * groups; n < last * groups; n++)
         {
             var xg = x.Slice(n * groupLength, groupLength);
             T mean = System.Numerics.Tensors.TensorPrimitives.Sum(xg) * inverseCount;
@@ -61,12 +74,30 @@ public static class GroupNorm
         Require(gradGamma.Length, channels, nameof(gradGamma));
         Require(gradBeta.Length, channels, nameof(gradBeta));
 
+        if (BatchSplit<T>.ShouldSplit(batch, size))
+        {
+            BatchSplit<T>.GroupNormBackward(batch, channels, spatial, groups, x, gamma, stats, gradY, gradX, gradGamma, gradBeta);
+            return;
+        }
+        BackwardSamples(batch, channels, spatial, groups, x, gamma, stats, gradY, gradX, gradGamma, gradBeta, 0, batch, partials: false);
+    }
+
+    /// <summary>
+    /// Samples [first, last) of <see cref="Backward{T}"/>. With <paramref name="partials"/>, gradGamma and gradBeta are
+    /// batch·channels long and receive each sample's own sums at [sample·channels + c] (written), for the caller to add in
+    /// sample order: the split path's γ/β gradients then equal the serial ones bit for bit.
+    /// </summary>
+    internal static void BackwardSamples<T>(int batch, int channels, int spatial, int groups,
+        ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> stats, ReadOnlySpan<T> gradY,
+        Span<T> gradX, Span<T> gradGamma, Span<T> gradBeta, int first, int last, bool partials)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         int perGroup = channels / groups, groupLength = perGroup * spatial, bg = batch * groups;
         T inverseCount = T.One / T.CreateChecked(groupLength);
-        for (int n = 0; n < bg; n++)
+        for (int n = first * groups; n < last * groups; n++)
         {
             T mean = stats[n], rstd = stats[bg + n];
-            int g = n % groups;
+            int g = n % groups, at = partials ? n / groups * channels : 0;
             var xg = x.Slice(n * groupLength, groupLength);
             var gyg = gradY.Slice(n * groupLength, groupLength);
             // Σ g and Σ g·x̂ per group (g = gradY·γ), and the per-channel γ/β gradients, in one pass.
@@ -76,8 +107,16 @@ public static class GroupNorm
                 int c = g * perGroup + cl;
                 var (sumDy, sumDyCentered) = SpanMath.SumAndProductCentered(gyg.Slice(cl * spatial, spatial), xg.Slice(cl * spatial, spatial), mean);
                 T sumDyXhat = sumDyCentered * rstd;
-                gradGamma[c] += sumDyXhat;
-                gradBeta[c] += sumDy;
+                if (partials)
+                {
+                    gradGamma[at + c] = sumDyXhat;
+                    gradBeta[at + c] = sumDy;
+                }
+                else
+                {
+                    gradGamma[c] += sumDyXhat;
+                    gradBeta[c] += sumDy;
+                }
                 sumG += sumDy * gamma[c];
                 sumGXhat += sumDyXhat * gamma[c];
             }

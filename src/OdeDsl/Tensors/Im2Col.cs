@@ -21,6 +21,12 @@ internal static unsafe class Im2Col
             GatherSmall(s, x, col, ld);
             return;
         }
+        if (Planes<T>(s))
+        {
+            if (x.Length < s.InChannels * h * w) throw new ArgumentException("im2col source too short.", nameof(x));
+            fixed (T* px = x, pc = col) Im2ColPlanes.Gather(s, (float*)px, (float*)pc, ld);
+            return;
+        }
         fixed (T* px = x, pc = col)
         {
             T* dstRow = pc;
@@ -67,6 +73,12 @@ internal static unsafe class Im2Col
             ScatterSmall(s, col, ld, x);
             return;
         }
+        if (Planes<T>(s))
+        {
+            if (x.Length < s.InChannels * planeSize) throw new ArgumentException("col2im target too short.", nameof(x));
+            fixed (T* px = x, pc = col) Im2ColPlanes.Scatter(s, (float*)pc, ld, (float*)px);
+            return;
+        }
         x[..(s.InChannels * planeSize)].Clear();
         fixed (T* px = x, pc = col)
         {
@@ -110,7 +122,11 @@ internal static unsafe class Im2Col
         && s.OutWidth <= Vector256<T>.Count && 2 * s.OutWidth >= Vector256<T>.Count
         && (s.Height + 2 * s.Padding) * (s.Width + 2 * s.Padding) <= MaxPaddedPlane;
 
-    /// <summary>Whether the small stride-1 paths may be used; tests switch them off on their own thread to compare.</summary>
+    /// <summary>float, stride 1 or 2, on AVX-512, with a padded plane that fits the stack: <see cref="Im2ColPlanes"/>.</summary>
+    private static bool Planes<T>(in Conv2dShape s) where T : unmanaged =>
+        SmallPaths && typeof(T) == typeof(float) && Im2ColPlanes.Applies(s);
+
+    /// <summary>Whether the small stride-1 and the plane paths may be used; tests switch them off on their own thread to compare.</summary>
     [ThreadStatic] internal static bool SmallPathsOff;
 
     private static bool SmallPaths => !SmallPathsOff;
@@ -128,8 +144,12 @@ internal static unsafe class Im2Col
             for (int ci = 0; ci < s.InChannels; ci++)
             {
                 T* src = px + ci * plane;
+                // Rows of at most a few vectors: element moves beat one memmove call per row.
                 for (int iy = 0; iy < h; iy++)
-                    new ReadOnlySpan<T>(src + iy * w, w).CopyTo(new Span<T>(padded + (iy + pad) * pw + pad, w));
+                {
+                    T* from = src + iy * w, to = padded + (iy + pad) * pw + pad;
+                    for (int i = 0; i < w; i++) to[i] = from[i];
+                }
                 for (int ky = 0; ky < s.KernelHeight; ky++)
                     for (int kx = 0; kx < s.KernelWidth; kx++, dstRow += ld)
                     {
@@ -174,7 +194,10 @@ internal static unsafe class Im2Col
                     }
                 T* dst = px + ci * plane;
                 for (int iy = 0; iy < h; iy++)
-                    new ReadOnlySpan<T>(padded + (iy + pad) * pw + pad, w).CopyTo(new Span<T>(dst + iy * w, w));
+                {
+                    T* from = padded + (iy + pad) * pw + pad, to = dst + iy * w;
+                    for (int i = 0; i < w; i++) to[i] = from[i];
+                }
             }
         }
     }

@@ -140,26 +140,14 @@ namespace Demo
                 // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 64, 36, 32, T.CreateTruncating(1e-5d), ws.Slice(f19 + 0), theta.Slice(75264), theta.Slice(75328), ws.Slice(f20 + 0), ws.Slice(f20 + batch * 2304, batch * 64));
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
-                ws.Slice(batch * 21000, batch * 18632).Clear();
-                gradH.Slice(0, batch * 2304).Clear();
                 gradT.Slice(0, batch).Clear();
                 // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
-                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f19 + 0), theta.Slice(75264), ws.Slice(f20 + batch * 2304, batch * 64), cotangent.Slice(0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(75264), gradTheta.Slice(75328));
-                {
-                    var from = scratch.Slice(189508, batch * 2304);
-                    var into = ws.Slice(a19 + 0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2304), into.Slice(0, batch * 2304));
-                }
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f19 + 0), theta.Slice(75264), ws.Slice(f20 + batch * 2304, batch * 64), cotangent.Slice(0), ws.Slice(a19 + 0), gradTheta.Slice(75264), gradTheta.Slice(75328));
                 // v19 = Conv2d(v18, v8, v9) [64, 6, 6]   Conv2d(ConcatChannel(x, t), K2, c2, padding: 1)
-                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(a19 + 0), theta.Slice(37760), scratch.Slice(189508, batch * 2340), scratch.Slice(0, 189508));
-                {
-                    var from = scratch.Slice(189508, batch * 2340);
-                    var into = ws.Slice(a18 + 0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2340), into.Slice(0, batch * 2340));
-                }
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(a19 + 0), theta.Slice(37760), ws.Slice(a18 + 0), scratch.Slice(0, 189508));
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f18 + 0), ws.Slice(a19 + 0), gradTheta.Slice(37760), gradTheta.Slice(75200), scratch.Slice(0, 189508));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
-                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2304, ws.Slice(a18 + 0), 2340, ws.Slice(a17 + 0), 2304);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(a18 + 0), 2340, ws.Slice(a17 + 0), 2304);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -168,24 +156,14 @@ namespace Demo
                     }
                 }
                 // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
-                global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(ws.Slice(f16, batch * 2304), ws.Slice(a17, batch * 2304), ws.Slice(a16, batch * 2304));
+                global::OdeDsl.Tensors.Activations.ReluBackward<T>(ws.Slice(f16, batch * 2304), ws.Slice(a17, batch * 2304), ws.Slice(a16, batch * 2304));
                 // v16 = GroupNorm(v15, v6, v7) [64, 6, 6]   GroupNorm(x, groups: 32, g2, beta2)
-                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f15 + 0), theta.Slice(37632), ws.Slice(f16 + batch * 2304, batch * 64), ws.Slice(a16 + 0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(37632), gradTheta.Slice(37696));
-                {
-                    var from = scratch.Slice(189508, batch * 2304);
-                    var into = ws.Slice(a15 + 0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2304), into.Slice(0, batch * 2304));
-                }
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f15 + 0), theta.Slice(37632), ws.Slice(f16 + batch * 2304, batch * 64), ws.Slice(a16 + 0), ws.Slice(a15 + 0), gradTheta.Slice(37632), gradTheta.Slice(37696));
                 // v15 = Conv2d(v14, v4, v5) [64, 6, 6]   Conv2d(ConcatChannel(x, t), K1, c1, padding: 1)
-                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(a15 + 0), theta.Slice(128), scratch.Slice(189508, batch * 2340), scratch.Slice(0, 189508));
-                {
-                    var from = scratch.Slice(189508, batch * 2340);
-                    var into = ws.Slice(a14 + 0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2340), into.Slice(0, batch * 2340));
-                }
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(a15 + 0), theta.Slice(128), ws.Slice(a14 + 0), scratch.Slice(0, 189508));
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f14 + 0), ws.Slice(a15 + 0), gradTheta.Slice(128), gradTheta.Slice(37568), scratch.Slice(0, 189508));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
-                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2304, ws.Slice(a14 + 0), 2340, ws.Slice(a13 + 0), 2304);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(a14 + 0), 2340, ws.Slice(a13 + 0), 2304);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -194,14 +172,9 @@ namespace Demo
                     }
                 }
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
-                global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(ws.Slice(f12, batch * 2304), ws.Slice(a13, batch * 2304), ws.Slice(a12, batch * 2304));
+                global::OdeDsl.Tensors.Activations.ReluBackward<T>(ws.Slice(f12, batch * 2304), ws.Slice(a13, batch * 2304), ws.Slice(a12, batch * 2304));
                 // v12 = GroupNorm(v0, v2, v3) [64, 6, 6]   GroupNorm(h, groups: 32, g1, beta1)
-                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, h.Slice(0), theta.Slice(0), ws.Slice(f12 + batch * 2304, batch * 64), ws.Slice(a12 + 0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(0), gradTheta.Slice(64));
-                {
-                    var from = scratch.Slice(189508, batch * 2304);
-                    var into = gradH.Slice(0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2304), into.Slice(0, batch * 2304));
-                }
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, h.Slice(0), theta.Slice(0), ws.Slice(f12 + batch * 2304, batch * 64), ws.Slice(a12 + 0), gradH.Slice(0), gradTheta.Slice(0), gradTheta.Slice(64));
             }
             
             public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -262,26 +235,14 @@ namespace Demo
                 // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f20, batch * 2304).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
-                ws.Slice(batch * 21000, batch * 18632).Clear();
-                gradH.Slice(0, batch * 2304).Clear();
                 gradT.Slice(0, batch).Clear();
                 // v20 = GroupNorm(v19, v10, v11) [64, 6, 6]   GroupNorm(x, groups: 32, g3, beta3)
-                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f19 + 0), theta.Slice(75264), ws.Slice(f20 + batch * 2304, batch * 64), cotangent.Slice(0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(75264), gradTheta.Slice(75328));
-                {
-                    var from = scratch.Slice(189508, batch * 2304);
-                    var into = ws.Slice(a19 + 0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2304), into.Slice(0, batch * 2304));
-                }
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f19 + 0), theta.Slice(75264), ws.Slice(f20 + batch * 2304, batch * 64), cotangent.Slice(0), ws.Slice(a19 + 0), gradTheta.Slice(75264), gradTheta.Slice(75328));
                 // v19 = Conv2d(v18, v8, v9) [64, 6, 6]   Conv2d(ConcatChannel(x, t), K2, c2, padding: 1)
-                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(a19 + 0), theta.Slice(37760), scratch.Slice(189508, batch * 2340), scratch.Slice(0, 189508));
-                {
-                    var from = scratch.Slice(189508, batch * 2340);
-                    var into = ws.Slice(a18 + 0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2340), into.Slice(0, batch * 2340));
-                }
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(a19 + 0), theta.Slice(37760), ws.Slice(a18 + 0), scratch.Slice(0, 189508));
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f18 + 0), ws.Slice(a19 + 0), gradTheta.Slice(37760), gradTheta.Slice(75200), scratch.Slice(0, 189508));
                 // v18 = ConcatChannel(v17, v1) [65, 6, 6]   ConcatChannel(x, t)
-                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2304, ws.Slice(a18 + 0), 2340, ws.Slice(a17 + 0), 2304);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(a18 + 0), 2340, ws.Slice(a17 + 0), 2304);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -290,24 +251,14 @@ namespace Demo
                     }
                 }
                 // v17 = Relu(v16) [64, 6, 6]   Relu(GroupNorm(x, groups: 32, g2, beta2))
-                global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(ws.Slice(f16, batch * 2304), ws.Slice(a17, batch * 2304), ws.Slice(a16, batch * 2304));
+                global::OdeDsl.Tensors.Activations.ReluBackward<T>(ws.Slice(f16, batch * 2304), ws.Slice(a17, batch * 2304), ws.Slice(a16, batch * 2304));
                 // v16 = GroupNorm(v15, v6, v7) [64, 6, 6]   GroupNorm(x, groups: 32, g2, beta2)
-                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f15 + 0), theta.Slice(37632), ws.Slice(f16 + batch * 2304, batch * 64), ws.Slice(a16 + 0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(37632), gradTheta.Slice(37696));
-                {
-                    var from = scratch.Slice(189508, batch * 2304);
-                    var into = ws.Slice(a15 + 0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2304), into.Slice(0, batch * 2304));
-                }
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, ws.Slice(f15 + 0), theta.Slice(37632), ws.Slice(f16 + batch * 2304, batch * 64), ws.Slice(a16 + 0), ws.Slice(a15 + 0), gradTheta.Slice(37632), gradTheta.Slice(37696));
                 // v15 = Conv2d(v14, v4, v5) [64, 6, 6]   Conv2d(ConcatChannel(x, t), K1, c1, padding: 1)
-                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(a15 + 0), theta.Slice(128), scratch.Slice(189508, batch * 2340), scratch.Slice(0, 189508));
-                {
-                    var from = scratch.Slice(189508, batch * 2340);
-                    var into = ws.Slice(a14 + 0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2340), into.Slice(0, batch * 2340));
-                }
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(a15 + 0), theta.Slice(128), ws.Slice(a14 + 0), scratch.Slice(0, 189508));
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 65, 6, 6, 64, 3, 3, 1, 1), ws.Slice(f14 + 0), ws.Slice(a15 + 0), gradTheta.Slice(128), gradTheta.Slice(37568), scratch.Slice(0, 189508));
                 // v14 = ConcatChannel(v13, v1) [65, 6, 6]   ConcatChannel(x, t)
-                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 2304, ws.Slice(a14 + 0), 2340, ws.Slice(a13 + 0), 2304);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 2304, ws.Slice(a14 + 0), 2340, ws.Slice(a13 + 0), 2304);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 36; i++)
@@ -316,14 +267,9 @@ namespace Demo
                     }
                 }
                 // v13 = Relu(v12) [64, 6, 6]   Relu(GroupNorm(h, groups: 32, g1, beta1))
-                global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(ws.Slice(f12, batch * 2304), ws.Slice(a13, batch * 2304), ws.Slice(a12, batch * 2304));
+                global::OdeDsl.Tensors.Activations.ReluBackward<T>(ws.Slice(f12, batch * 2304), ws.Slice(a13, batch * 2304), ws.Slice(a12, batch * 2304));
                 // v12 = GroupNorm(v0, v2, v3) [64, 6, 6]   GroupNorm(h, groups: 32, g1, beta1)
-                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, h.Slice(0), theta.Slice(0), ws.Slice(f12 + batch * 2304, batch * 64), ws.Slice(a12 + 0), scratch.Slice(189508, batch * 2304), gradTheta.Slice(0), gradTheta.Slice(64));
-                {
-                    var from = scratch.Slice(189508, batch * 2304);
-                    var into = gradH.Slice(0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 2304), into.Slice(0, batch * 2304));
-                }
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 64, 36, 32, h.Slice(0), theta.Slice(0), ws.Slice(f12 + batch * 2304, batch * 64), ws.Slice(a12 + 0), gradH.Slice(0), gradTheta.Slice(0), gradTheta.Slice(64));
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)

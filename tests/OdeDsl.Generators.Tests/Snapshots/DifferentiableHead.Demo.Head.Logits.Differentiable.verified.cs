@@ -61,7 +61,6 @@ namespace Demo
                 global::OdeDsl.Tensors.RowOps.AddRowVector<T>(batch, 3, ws.Slice(f4, batch * 3), theta.Slice(12, 3), ws.Slice(f5, batch * 3));
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 10, batch * 7).Clear();
-                gradX.Slice(0, batch * 4).Clear();
                 // v5 = Add(v4, v2) [3]   W * Relu(features) + b
                 global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
                 global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 3, cotangent.Slice(0, batch * 3), gradTheta.Slice(12, 3));
@@ -69,7 +68,7 @@ namespace Demo
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a4 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a4 + 0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);
                 // v3 = Relu(v0) [4]   Relu(features)
-                global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(x.Slice(0, batch * 4), ws.Slice(a3, batch * 4), gradX.Slice(0, batch * 4));
+                global::OdeDsl.Tensors.Activations.ReluBackward<T>(x.Slice(0, batch * 4), ws.Slice(a3, batch * 4), gradX.Slice(0, batch * 4));
             }
             
             public static void VectorJacobianProductAfterForward<T>(global::System.ReadOnlySpan<T> x, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> gradX, global::System.Span<T> gradTheta, int batch, global::System.Span<T> workspace)
@@ -87,7 +86,6 @@ namespace Demo
                 global::OdeDsl.DynamicsGuard.Length(gradTheta.Length, ParameterCount, nameof(gradTheta));
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
                 ws.Slice(batch * 10, batch * 7).Clear();
-                gradX.Slice(0, batch * 4).Clear();
                 // v5 = Add(v4, v2) [3]   W * Relu(features) + b
                 global::OdeDsl.Tensors.Elementwise.AddTo<T>(cotangent.Slice(0, batch * 3), ws.Slice(a4, batch * 3));
                 global::OdeDsl.Tensors.RowOps.AccumulateColumnSums<T>(batch, 3, cotangent.Slice(0, batch * 3), gradTheta.Slice(12, 3));
@@ -95,7 +93,7 @@ namespace Demo
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(false, false, batch, 4, 3, T.One, ws.Slice(a4 + 0), 3, theta.Slice(0), 4, T.One, ws.Slice(a3 + 0), 4);
                 global::OdeDsl.Tensors.Gemm.Multiply<T>(true, false, 3, 4, batch, T.One, ws.Slice(a4 + 0), 3, ws.Slice(f3 + 0), 4, T.One, gradTheta.Slice(0), 4);
                 // v3 = Relu(v0) [4]   Relu(features)
-                global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(x.Slice(0, batch * 4), ws.Slice(a3, batch * 4), gradX.Slice(0, batch * 4));
+                global::OdeDsl.Tensors.Activations.ReluBackward<T>(x.Slice(0, batch * 4), ws.Slice(a3, batch * 4), gradX.Slice(0, batch * 4));
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> x, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> y, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)

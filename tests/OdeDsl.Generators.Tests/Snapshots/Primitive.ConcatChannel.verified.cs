@@ -76,19 +76,12 @@ namespace Demo
                 // v5 = Conv2d(v4, v2, v3) [2, 3, 3]   Conv2d(ConcatChannel(h, t), K, c)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), theta.Slice(0), theta.Slice(6), ws.Slice(f5 + 0), scratch.Slice(0, 1325));
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
-                ws.Slice(batch * 45, batch * 27).Clear();
-                gradH.Slice(0, batch * 18).Clear();
                 gradT.Slice(0, batch).Clear();
                 // v5 = Conv2d(v4, v2, v3) [2, 3, 3]   Conv2d(ConcatChannel(h, t), K, c)
-                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), cotangent.Slice(0), theta.Slice(0), scratch.Slice(1325, batch * 27), scratch.Slice(0, 1325));
-                {
-                    var from = scratch.Slice(1325, batch * 27);
-                    var into = ws.Slice(a4 + 0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 27), into.Slice(0, batch * 27));
-                }
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), cotangent.Slice(0), theta.Slice(0), ws.Slice(a4 + 0), scratch.Slice(0, 1325));
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), cotangent.Slice(0), gradTheta.Slice(0), gradTheta.Slice(6), scratch.Slice(0, 1325));
                 // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
-                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 18, ws.Slice(a4 + 0), 27, gradH.Slice(0), 18);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 18, ws.Slice(a4 + 0), 27, gradH.Slice(0), 18);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 9; i++)
@@ -128,19 +121,12 @@ namespace Demo
                 // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f5, batch * 18).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
-                ws.Slice(batch * 45, batch * 27).Clear();
-                gradH.Slice(0, batch * 18).Clear();
                 gradT.Slice(0, batch).Clear();
                 // v5 = Conv2d(v4, v2, v3) [2, 3, 3]   Conv2d(ConcatChannel(h, t), K, c)
-                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), cotangent.Slice(0), theta.Slice(0), scratch.Slice(1325, batch * 27), scratch.Slice(0, 1325));
-                {
-                    var from = scratch.Slice(1325, batch * 27);
-                    var into = ws.Slice(a4 + 0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 27), into.Slice(0, batch * 27));
-                }
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), cotangent.Slice(0), theta.Slice(0), ws.Slice(a4 + 0), scratch.Slice(0, 1325));
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 3, 3, 3, 2, 1, 1, 1, 0), ws.Slice(f4 + 0), cotangent.Slice(0), gradTheta.Slice(0), gradTheta.Slice(6), scratch.Slice(0, 1325));
                 // v4 = ConcatChannel(v0, v1) [3, 3, 3]   ConcatChannel(h, t)
-                global::OdeDsl.Tensors.RowOps.AddBlock<T>(batch, 18, ws.Slice(a4 + 0), 27, gradH.Slice(0), 18);
+                global::OdeDsl.Tensors.RowOps.CopyBlock<T>(batch, 18, ws.Slice(a4 + 0), 27, gradH.Slice(0), 18);
                 for (int b = 0; b < batch; b++)
                 {
                     for (int i = 0; i < 9; i++)

@@ -56,15 +56,9 @@ namespace Demo
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
                 global::OdeDsl.Tensors.Conv2d.Forward<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), theta.Slice(0), theta.Slice(36), ws.Slice(f3 + 0), scratch.Slice(0, 5440));
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
-                gradH.Slice(0, batch * 32).Clear();
                 gradT.Slice(0, batch).Clear();
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
-                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), cotangent.Slice(0), theta.Slice(0), scratch.Slice(5440, batch * 32), scratch.Slice(0, 5440));
-                {
-                    var from = scratch.Slice(5440, batch * 32);
-                    var into = gradH.Slice(0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 32), into.Slice(0, batch * 32));
-                }
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), cotangent.Slice(0), theta.Slice(0), gradH.Slice(0), scratch.Slice(0, 5440));
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), cotangent.Slice(0), gradTheta.Slice(0), gradTheta.Slice(36), scratch.Slice(0, 5440));
             }
             
@@ -88,15 +82,9 @@ namespace Demo
                 // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f3, batch * 32).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
-                gradH.Slice(0, batch * 32).Clear();
                 gradT.Slice(0, batch).Clear();
                 // v3 = Conv2d(v0, v1, v2) [2, 4, 4]   Conv2d(h, K, c, padding: 1)
-                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), cotangent.Slice(0), theta.Slice(0), scratch.Slice(5440, batch * 32), scratch.Slice(0, 5440));
-                {
-                    var from = scratch.Slice(5440, batch * 32);
-                    var into = gradH.Slice(0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 32), into.Slice(0, batch * 32));
-                }
+                global::OdeDsl.Tensors.Conv2d.BackwardInput<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), cotangent.Slice(0), theta.Slice(0), gradH.Slice(0), scratch.Slice(0, 5440));
                 global::OdeDsl.Tensors.Conv2d.BackwardWeight<T>(new global::OdeDsl.Tensors.Conv2dShape(batch, 2, 4, 4, 2, 3, 3, 1, 1), h.Slice(0), cotangent.Slice(0), gradTheta.Slice(0), gradTheta.Slice(36), scratch.Slice(0, 5440));
             }
             

@@ -56,15 +56,9 @@ namespace Demo
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
                 global::OdeDsl.Tensors.GroupNorm.Forward<T>(batch, 4, 4, 2, T.CreateTruncating(1e-5d), h.Slice(0), theta.Slice(0), theta.Slice(4), ws.Slice(f3 + 0), ws.Slice(f3 + batch * 16, batch * 4));
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
-                gradH.Slice(0, batch * 16).Clear();
                 gradT.Slice(0, batch).Clear();
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
-                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 4, 4, 2, h.Slice(0), theta.Slice(0), ws.Slice(f3 + batch * 16, batch * 4), cotangent.Slice(0), scratch.Slice(0, batch * 16), gradTheta.Slice(0), gradTheta.Slice(4));
-                {
-                    var from = scratch.Slice(0, batch * 16);
-                    var into = gradH.Slice(0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 16), into.Slice(0, batch * 16));
-                }
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 4, 4, 2, h.Slice(0), theta.Slice(0), ws.Slice(f3 + batch * 16, batch * 4), cotangent.Slice(0), gradH.Slice(0), gradTheta.Slice(0), gradTheta.Slice(4));
             }
             
             public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -87,15 +81,9 @@ namespace Demo
                 // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f3, batch * 16).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
-                gradH.Slice(0, batch * 16).Clear();
                 gradT.Slice(0, batch).Clear();
                 // v3 = GroupNorm(v0, v1, v2) [4, 2, 2]   GroupNorm(h, groups: 2, g, b)
-                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 4, 4, 2, h.Slice(0), theta.Slice(0), ws.Slice(f3 + batch * 16, batch * 4), cotangent.Slice(0), scratch.Slice(0, batch * 16), gradTheta.Slice(0), gradTheta.Slice(4));
-                {
-                    var from = scratch.Slice(0, batch * 16);
-                    var into = gradH.Slice(0);
-                    global::OdeDsl.Tensors.Elementwise.AddTo<T>(from.Slice(0, batch * 16), into.Slice(0, batch * 16));
-                }
+                global::OdeDsl.Tensors.GroupNorm.Backward<T>(batch, 4, 4, 2, h.Slice(0), theta.Slice(0), ws.Slice(f3 + batch * 16, batch * 4), cotangent.Slice(0), gradH.Slice(0), gradTheta.Slice(0), gradTheta.Slice(4));
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)

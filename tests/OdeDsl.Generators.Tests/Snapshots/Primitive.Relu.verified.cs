@@ -52,10 +52,9 @@ namespace Demo
                 // v1 = Relu(v0) [3]   Relu(h)
                 global::OdeDsl.Tensors.Activations.Relu<T>(h.Slice(0, batch * 3), ws.Slice(f1, batch * 3));
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
-                gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
                 // v1 = Relu(v0) [3]   Relu(h)
-                global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(h.Slice(0, batch * 3), cotangent.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
+                global::OdeDsl.Tensors.Activations.ReluBackward<T>(h.Slice(0, batch * 3), cotangent.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
             }
             
             public static void EvaluateAndVectorJacobianProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> cotangent, global::System.Span<T> dh, global::System.Span<T> gradH, global::System.Span<T> gradTheta, global::System.Span<T> gradT, int batch, global::System.Span<T> workspace)
@@ -77,10 +76,9 @@ namespace Demo
                 // dh = f, as Evaluate writes it, before the reverse sweep
                 ws.Slice(f1, batch * 3).CopyTo(dh);
                 // reverse sweep: adjoints start at zero (the output's is the cotangent), gradTheta accumulates over rows and calls
-                gradH.Slice(0, batch * 3).Clear();
                 gradT.Slice(0, batch).Clear();
                 // v1 = Relu(v0) [3]   Relu(h)
-                global::OdeDsl.Tensors.Activations.ReluBackwardAdd<T>(h.Slice(0, batch * 3), cotangent.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
+                global::OdeDsl.Tensors.Activations.ReluBackward<T>(h.Slice(0, batch * 3), cotangent.Slice(0, batch * 3), gradH.Slice(0, batch * 3));
             }
             
             public static void JacobianVectorProduct<T>(global::System.ReadOnlySpan<T> t, global::System.ReadOnlySpan<T> h, global::System.ReadOnlySpan<T> theta, global::System.ReadOnlySpan<T> tangent, global::System.Span<T> dh, global::System.Span<T> jvp, int batch, global::System.Span<T> workspace)
