@@ -270,7 +270,9 @@ public sealed class ContinuousFlow<TField, T>
         {
             var fwd = Ode.Forward<TDyn, T>(y0, times, Theta, adjointAware, options);
             T v = Loss(fwd.Solution.States.AsSpan(len, len), dL.AsSpan(len, len));
-            return (v, fwd.Backward(dL));
+            var g = fwd.Backward(dL);
+            fwd.Recycle();   // nothing outside this step sees fwd: its tape's buffers serve the next step
+            return (v, g);
         }
     }
 

@@ -8,8 +8,11 @@ namespace OdeDsl;
 /// (docs/performance.md, "cnf-step: the mlp field's step").
 /// </summary>
 /// <remarks>
-/// An array that last served another owner is cleared before it is lent, so an evaluator sees what it saw before: zeros
-/// on its first call, else what one of its own earlier chunk calls left. A nested rent on the same thread finds the slot
+/// An array that last served another owner is cleared before it is lent. The evaluators take their system's owner id
+/// (<see cref="OwnerFor{TDynamics}"/>), so a system sees zeros on its first call on a thread, else what one of its own
+/// earlier calls left there — with any θ, time and batch, as a workspace reused across calls always could (the
+/// <see cref="IOdeDynamics{TSelf}"/> contract). Owner ids per evaluator cleared the CNF bench's 1.6 MB chunk workspace
+/// four times per step, once for each new evaluator on each thread. A nested rent on the same thread finds the slot
 /// empty and gets a new array. Arrays over <see cref="MaxKeptLength"/> are not kept (a thread would hold them for the
 /// life of the process).
 /// </remarks>
@@ -21,8 +24,16 @@ internal static class ThreadWorkspace<T> where T : unmanaged
     [ThreadStatic] private static long s_owner;   // an id, not the owner: a kept array must not keep its last owner alive
     private static long s_nextOwner;
 
-    /// <summary>A new owner id (each evaluator takes one when it is created).</summary>
+    /// <summary>A new owner id.</summary>
     public static long NewOwner() => Interlocked.Increment(ref s_nextOwner);
+
+    /// <summary>The owner id shared by every evaluator of <typeparamref name="TDynamics"/>.</summary>
+    public static long OwnerFor<TDynamics>() => OwnerId<TDynamics>.Value;
+
+    private static class OwnerId<TDynamics>
+    {
+        public static readonly long Value = NewOwner();
+    }
 
     /// <summary>An array of at least <paramref name="length"/> elements for <paramref name="owner"/>; give it back with <see cref="Return"/>.</summary>
     public static T[] Rent(int length, long owner)

@@ -27,7 +27,7 @@ internal sealed unsafe class AdjointBatch<TDynamics, T> : IChunkBody
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly T[] _theta;
-    private readonly long _owner = ThreadWorkspace<T>.NewOwner();
+    private readonly long _owner = ThreadWorkspace<T>.OwnerFor<TDynamics>();
     private readonly int _batch, _rowsPerChunk;
     private readonly T[] _rowTimes;    // [batch]: the augmented row's t broadcast to every sample
     private readonly T[] _minusA;      // [batch·S]: −a, the VJP's cotangent (so its outputs need no negation)

@@ -102,6 +102,13 @@ internal sealed class BackpropSensitivity(bool alwaysReplay, long maxKeptBytes =
         return new OdeGradients<T>(yBar, thetaBar, outputs.DLdTimes, forward.ForwardStats, new SolverStats(vjps, tape.StepSize.Length, 0));
     }
 
+    internal override void Recycle<TDynamics, T>(OdeForward<TDynamics, T> forward)
+    {
+        var tape = (Tape<T>)forward.Record!;
+        tape.Activations?.Release();
+        (tape.Stages as DenseOutput<T>)?.Recycle();   // the solver's dense output, which held the stages (no replay)
+    }
+
     /// <summary>
     /// Where a reverse sweep takes the loss cotangents of the outputs: step j's interpolant y(θ) = y_j + h Σ w_i(θ) k_i
     /// produced some outputs, and their cotangents are added into ∂L/∂y_j (<c>yBar</c>) and ∂L/∂k_i

@@ -56,4 +56,11 @@ public sealed class OdeForward<TDynamics, T>
                 nameof(dLdStates));
         return Sensitivity.Backward(this, dLdStates);
     }
+
+    /// <summary>
+    /// For an owner that holds this forward solve alone and is done with it (a training step after its Backward): its
+    /// buffers go to the pools the next solve draws from (backprop's kept activations and step stages). Backward and the
+    /// solution's dense output can no longer be used.
+    /// </summary>
+    internal void Recycle() => Sensitivity.Recycle(this);
 }

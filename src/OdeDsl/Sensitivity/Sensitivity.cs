@@ -46,6 +46,13 @@ public abstract class Sensitivity
     internal abstract OdeGradients<T> Backward<TDynamics, T>(OdeForward<TDynamics, T> forward, ReadOnlySpan<T> dLdStates)
         where TDynamics : IOdeDynamics<TDynamics>
         where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>Gives back what the forward record holds for reuse (<see cref="OdeForward{TDynamics, T}.Recycle"/>); by default nothing.</summary>
+    internal virtual void Recycle<TDynamics, T>(OdeForward<TDynamics, T> forward)
+        where TDynamics : IOdeDynamics<TDynamics>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+    }
 }
 
 /// <summary>Options of the backward solve of the adjoint modes.</summary>

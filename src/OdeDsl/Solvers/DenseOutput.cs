@@ -33,8 +33,29 @@ public sealed class DenseOutput<T> : IStepStages<T> where T : unmanaged, IFloati
     ReadOnlySpan<T> IStepStages<T>.Y(int j) => Y(j);
     ReadOnlySpan<T> IStepStages<T>.K(int j) => K(j);
 
-    private Span<T> Y(int j) { var (c, i) = Locate(j); return _y[c].AsSpan(i * _n, _n); }
-    private Span<T> K(int j) { var (c, i) = Locate(j); return _k[c].AsSpan(i * _n * _slots, _n * _slots); }
+    private Span<T> Y(int j) { ThrowIfRecycled(); var (c, i) = Locate(j); return _y[c].AsSpan(i * _n, _n); }
+    private Span<T> K(int j) { ThrowIfRecycled(); var (c, i) = Locate(j); return _k[c].AsSpan(i * _n * _slots, _n * _slots); }
+
+    private bool _recycled;
+
+    /// <summary>
+    /// Gives the chunks to <see cref="ChunkRecycler{T}"/> for the next solve; this output can be read no more. Only for
+    /// a dense output that nothing else can reach (backprop's tape inside a training step that owns its forward solve).
+    /// </summary>
+    internal void Recycle()
+    {
+        if (_recycled) return;
+        _recycled = true;
+        foreach (var chunk in _y) ChunkRecycler<T>.Return(chunk);
+        foreach (var chunk in _k) ChunkRecycler<T>.Return(chunk);
+        _y.Clear();
+        _k.Clear();
+    }
+
+    private void ThrowIfRecycled()
+    {
+        if (_recycled) throw new InvalidOperationException("This dense output was recycled after its solve's gradient step; it can no longer be read.");
+    }
 
     /// <summary>Chunk and index within it of step j.</summary>
     private static (int Chunk, int Index) Locate(int j)
@@ -46,6 +67,7 @@ public sealed class DenseOutput<T> : IStepStages<T> where T : unmanaged, IFloati
 
     internal void Add(T t, T h, ReadOnlySpan<T> y, ReadOnlySpan<T> k)
     {
+        ThrowIfRecycled();
         if (StepCount == _t.Length)
         {
             Array.Resize(ref _t, 2 * StepCount);
@@ -55,8 +77,9 @@ public sealed class DenseOutput<T> : IStepStages<T> where T : unmanaged, IFloati
         if (index == 0 && chunk == _y.Count)
         {
             int steps = chunk <= LastDoubling ? FirstChunk << chunk : MaxChunk;
-            _y.Add(new T[steps * _n]);
-            _k.Add(new T[steps * _n * _slots]);
+            // Not cleared: a step's rows are written here before anything reads them (only steps < StepCount are read).
+            _y.Add(ChunkRecycler<T>.Rent(steps * _n));
+            _k.Add(ChunkRecycler<T>.Rent(steps * _n * _slots));
         }
         _t[StepCount] = t; _h[StepCount] = h;
         y.CopyTo(Y(StepCount));
@@ -74,6 +97,7 @@ public sealed class DenseOutput<T> : IStepStages<T> where T : unmanaged, IFloati
     /// <summary>Elements [offset, offset + y.Length) of the state at time t: one sample's row of a per-sample-times solve.</summary>
     internal void EvaluateSlice(T t, int offset, Span<T> y)
     {
+        ThrowIfRecycled();
         if (StepCount == 0) throw new InvalidOperationException("No step was taken.");
         bool forward = _h[0] > T.Zero;
         T start = _t[0], end = _t[StepCount - 1] + _h[StepCount - 1];

@@ -91,10 +91,10 @@ internal static class RungeKuttaSolver<TRhs, T>
         for (int b = 0; b < B; b++) h[b] = dir * T.Min(T.Abs(h[b]), o.MaxStep);
 
         long attempts = 0;
-        // Rows in lockstep: a shared-step solve with no events and no overshoot keeps every row at the same t, h and output
+        // Rows in lockstep: a shared-step solve with no events keeps every row at the same t, h and output
         // index, so each decision is made once for the batch and the per-row arrays are filled, not looped over. The
         // first row-wise event (a non-finite row) ends it; the general path below then carries on from the per-row state.
-        bool together = shared && nEv == 0 && !overshoot;
+        bool together = shared && nEv == 0;
         var blockOutputs = together && !finalOnly ? new BlockOutputs<T>(y, k, yNew, states, n, slots, times.Length) : null;
         var passes = together ? StagePasses<T>.For(n) : null; // the lockstep block passes on two threads (large blocks)
         long pendingNfe = 0, pendingAcc = 0, pendingRej = 0; // per-row counters owed while together
@@ -115,7 +115,7 @@ internal static class RungeKuttaSolver<TRhs, T>
             if (together)
             {
                 T rest = tEnd - tRow[0];
-                hStep.AsSpan().Fill(T.Abs(h[0]) >= T.Abs(rest) ? rest : h[0]);
+                hStep.AsSpan().Fill(!overshoot && T.Abs(h[0]) >= T.Abs(rest) ? rest : h[0]);
             }
             else for (int b = 0; b < B; b++)
             {
@@ -304,18 +304,30 @@ internal static class RungeKuttaSolver<TRhs, T>
             if (ok)
             {
                 sharedAcc++; pendingAcc++;
-                T tNew = T.Abs(hs) >= T.Abs(tEnd - t0) ? tEnd : t0 + hs;
+                T tNew = StepEnd(0);
+                bool past = overshoot && dir * (tNew - tEnd) > T.Zero;
                 tStage.AsSpan().Fill(tNew);
                 if (!fsal)
                 {
                     Eval(ref rhs, tStage, yNew, k.AsSpan(s * n, n), B); totalNfe++;
                     pendingNfe++;
                 }
-                if (nDense > 0 && (dense is not null || (!finalOnly && outIdx[0] < outTimes.Length && dir * (outTimes[outIdx[0]] - tNew) < T.Zero)))
+                if (nDense > 0 && (dense is not null || past || (!finalOnly && outIdx[0] < outTimes.Length && dir * (outTimes[outIdx[0]] - tNew) < T.Zero)))
                     EvalDenseStages();
                 if (dense is not null) dense.Add(t0, hs, y, k);
                 steps?.Add(new StepRecord<T>(t0, hs));
                 EmitOutputsAllRows(tNew);
+                if (past)
+                {
+                    // torchdiffeq-style last step past t1 (OvershootFinalTime): every row's state at t1 from the interpolant,
+                    // one block combination with the weights each row's Interp would use.
+                    tab.InterpolationWeights(double.CreateChecked((tEnd - t0) / hs), wD);
+                    InterpolationCoefficients(hs, coef);
+                    StageCombination.Combine<T>(y, k, n, 0, coef, y);
+                    tRow.AsSpan().Fill(tEnd);
+                    for (int b = 0; b < B; b++) Stop(b, SolveStatus.Success);
+                    return;
+                }
                 if (passes is not null) passes.CopyStart(yNew, y, k, fEnd);
                 else
                 {

@@ -27,7 +27,7 @@ internal sealed unsafe class RowChunkedEvaluator<TDynamics, T> : IChunkBody
     internal const int MinChunkRows = 32;
 
     private readonly T[] _theta;
-    private readonly long _owner = ThreadWorkspace<T>.NewOwner();
+    private readonly long _owner = ThreadWorkspace<T>.OwnerFor<TDynamics>();
     private readonly TwoThreadLoop _loop = new();
     private int _batch, _rowsPerChunk;
     private T* _t, _y, _dy, _kept;   // _kept null: nothing kept (IOdeDynamics.KeptPerRow)

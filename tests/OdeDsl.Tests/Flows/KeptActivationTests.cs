@@ -10,6 +10,7 @@ namespace OdeDsl.Tests.Flows;
 /// for bit — chunked (the bench's 512 rows) or not, adaptive with rejected steps, over its memory budget — must match
 /// central differences, must actually be taken (every VJP a hit), and must not allocate per step once its pool is warm.
 /// </summary>
+[Collection(nameof(Recycling.PooledAllocationCollection))]   // it counts allocations of pooled buffers
 public class KeptActivationTests
 {
     private sealed record Run<T>(OdeGradients<T> Gradients, long Hits, int Logged, SolverStats Forward) where T : unmanaged, IFloatingPointIeee754<T>;
