@@ -1,4 +1,5 @@
 using Mnist;
+using OdeDsl.Tests.Tensors;
 using OdeDsl.Training;
 
 namespace OdeDsl.Tests.MnistStep;
@@ -9,26 +10,18 @@ namespace OdeDsl.Tests.MnistStep;
 /// </summary>
 public sealed class AfterForwardTests
 {
-    private static T[] Random<T>(int n, int seed, double scale) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-    {
-        var rng = new Rng((ulong)seed);
-        var v = new T[n];
-        for (int i = 0; i < n; i++) v[i] = T.CreateChecked(scale * rng.NextGaussian());
-        return v;
-    }
-
     private static void Check<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         const int batch = 3;
         int n = Downsampling.DownFunction.InputSize, m = Downsampling.DownFunction.OutputSize, p = Downsampling.DownFunction.ParameterCount;
         T[] theta = Downsampling.DownFunction.Layout.Initialize<T>(7);
-        var noise = Random<T>(p, 8, 0.05);
+        var noise = TensorTestData.Random<T>(p, 8, 0.05);
         for (int i = 0; i < p; i++) theta[i] += noise[i];
-        T[] x = Random<T>(batch * n, 9, 1), cot = Random<T>(batch * m, 10, 1);
+        T[] x = TensorTestData.Random<T>(batch * n, 9, 1), cot = TensorTestData.Random<T>(batch * m, 10, 1);
         var ws = new T[Downsampling.DownFunction.WorkspaceLength(batch)];
         var y = new T[batch * m];
 
-        T[] gxFull = new T[batch * n], gtFull = Random<T>(p, 11, 1); // the θ gradient is ADDED: start both from the same values
+        T[] gxFull = new T[batch * n], gtFull = TensorTestData.Random<T>(p, 11, 1); // the θ gradient is ADDED: start both from the same values
         T[] gxAfter = new T[batch * n], gtAfter = (T[])gtFull.Clone();
         Downsampling.DownFunction.VectorJacobianProduct<T>(x, theta, cot, gxFull, gtFull, batch, ws);
 

@@ -1,4 +1,5 @@
 using Mnist;
+using OdeDsl.Tests.Tensors;
 using OdeDsl.Training;
 
 namespace OdeDsl.Tests.MnistStep;
@@ -11,20 +12,12 @@ namespace OdeDsl.Tests.MnistStep;
 /// </summary>
 public sealed class AssignedAdjointTests
 {
-    private static T[] Random<T>(int n, int seed, double scale) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-    {
-        var rng = new Rng((ulong)seed);
-        var v = new T[n];
-        for (int i = 0; i < n; i++) v[i] = T.CreateChecked(scale * rng.NextGaussian());
-        return v;
-    }
-
     private static void Check<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         const int batch = 3, S = 2304;
         T[] theta = OdeBlock.Parameters.Initialize<T>(4);
         T[] t = [T.CreateChecked(0.1), T.CreateChecked(0.5), T.CreateChecked(0.9)];
-        T[] h = Random<T>(batch * S, 5, 1), cot = Random<T>(batch * S, 6, 1);
+        T[] h = TensorTestData.Random<T>(batch * S, 5, 1), cot = TensorTestData.Random<T>(batch * S, 6, 1);
 
         (T[] Dh, T[] GradH, T[] GradTheta, T[] GradT) Run(T fill, bool fused)
         {
