@@ -13,7 +13,7 @@ model.AcceptOnlyFromAmong("latent-ode", "rnn");
 var field = new Option<string>("--field") { Description = "Latent dynamics: paper (one hidden layer of 20, ELU) or deep (the code's 4-20-20-4 ELU).", DefaultValueFactory = _ => "paper" };
 field.AcceptOnlyFromAmong("paper", "deep");
 var iterations = new Option<int?>("--iterations") { Description = "Adam iterations, full batch (the code: 2000; --quick: 300)." };
-var lr = new Option<double>("--lr") { Description = "Adam learning rate (the code: 0.01).", DefaultValueFactory = _ => 0.01 };
+var lr = new Option<double>("--lr") { Description = "Adam learning rate (the code: 0.01).", DefaultValueFactory = _ => Trainer.CodeLearningRate };
 var schedule = new Option<string>("--schedule")
 {
     Description = "Learning rate: constant (the code) or cosine (annealed from --lr to 0 over the iterations; the Table 2 runs in docs/experiments.md).",

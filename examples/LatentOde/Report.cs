@@ -10,6 +10,14 @@ public static class Report
     private static readonly string[] PaperLatent = ["0.1642", "0.1502", "0.1346"];
     private static readonly string[] PaperRnn = ["0.3937", "0.3202", "0.1813"];
 
+    /// <summary>", cosine lr from 0.005": the schedule unless constant, the rate unless the code's 0.01.</summary>
+    private static string RateText(RunSummary s)
+    {
+        string rate = s.LearningRate == Trainer.CodeLearningRate ? "" : string.Create(CultureInfo.InvariantCulture, $"{s.LearningRate:G}");
+        if (s.Schedule == "constant") return rate == "" ? "" : $", lr {rate}";
+        return rate == "" ? $", {s.Schedule} lr" : $", {s.Schedule} lr from {rate}";
+    }
+
     public static string WriteTable(string outDir)
     {
         var sb = new StringBuilder();
@@ -33,7 +41,7 @@ public static class Report
             {
                 if (model is "latent-ode-deep" or "latent-ode-poisson" && !Columns.Any(n => Directory.Exists(Path.Combine(outDir, $"{model}-n{n}")))) continue;
                 var cells = Columns.Select(n => Trainer.ReadSummary(Path.Combine(outDir, $"{model}-n{n}")) is { } s
-                    ? string.Create(CultureInfo.InvariantCulture, $"{pick(s):F4} ({s.Iterations}/{s.PlannedIterations} it{(s.Schedule == "constant" ? "" : $", {s.Schedule} lr")}{(s.Quick ? ", quick" : "")})")
+                    ? string.Create(CultureInfo.InvariantCulture, $"{pick(s):F4} ({s.Iterations}/{s.PlannedIterations} it{RateText(s)}{(s.Quick ? ", quick" : "")})")
                     : "not run");
                 string name = model switch { "rnn" => "RNN", "latent-ode" => "latent ODE",
                     "latent-ode-poisson" => "latent ODE + Poisson likelihood of the times (other data: times biased, κ = 1.5)", _ => "latent ODE, the code's 4-20-20-4 field" };

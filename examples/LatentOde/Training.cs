@@ -41,7 +41,8 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
 
 /// <summary>What a finished (or interrupted) run leaves in summary.json.</summary>
 public sealed record RunSummary(string Model, string Field, int Observations, long Iterations, int PlannedIterations, double ExtrapolationRmse,
-    double ReconstructionRmse, double FinalLoss, double Seconds, string Gradient, bool Quick, string Schedule = "constant");
+    double ReconstructionRmse, double FinalLoss, double Seconds, string Gradient, bool Quick, string Schedule = "constant",
+    double LearningRate = Trainer.CodeLearningRate);
 
 /// <summary>Distributed training stopped on every rank; the program exits with <see cref="ExitCode"/>.</summary>
 public sealed class TrainingStoppedException(int exitCode) : Exception($"Distributed training stopped (exit code {exitCode}).")
@@ -51,6 +52,9 @@ public sealed class TrainingStoppedException(int exitCode) : Exception($"Distrib
 
 public static class Trainer
 {
+    /// <summary>Adam's rate in the paper code (latent_ode.py), the default of --lr; summaries written before the rate was recorded used it.</summary>
+    public const double CodeLearningRate = 0.01;
+
     /// <summary>Trains and evaluates; with --distributed returns null on the ranks other than 0 and throws
     /// <see cref="TrainingStoppedException"/> on every rank when training stopped on a fault (RunGuarded printed why).</summary>
     public static RunSummary? Run(RunSettings s)
@@ -181,7 +185,7 @@ public static class Trainer
         if (double.IsNaN(scores.ExtrapolationRmse)) scores = model.Score(theta, test, testBatch);
         Console.WriteLine($"extrapolation RMSE {scores.ExtrapolationRmse:F4}: {scores.Split}");
         var summary = new RunSummary(s.Model, s.Field, s.Observations, it, s.Iterations, scores.ExtrapolationRmse, scores.ReconstructionRmse, loss,
-            clock.Elapsed.TotalSeconds, s.Gradient, s.Quick, s.Schedule);
+            clock.Elapsed.TotalSeconds, s.Gradient, s.Quick, s.Schedule, s.LearningRate);
         File.WriteAllText(Path.Combine(s.RunDir, "summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return summary;
     }
