@@ -7,7 +7,7 @@ using OdeDsl.Tensors;
 namespace OdeDsl.Bench.Commands;
 
 /// <summary>
-/// <c>mnist-step [--batch 128] [--test-batch 1000] [--repeats 5] [--threads 2] [--export DIR] [--time-in-norm false] [--step-only]</c>: the
+/// <c>mnist-step [--batch 128] [--test-batch 1000] [--repeats 5] [--threads 2] [--export DIR] [--time-in-norm false] [--overshoot false] [--step-only]</c>: the
 /// MNIST ODE-Net of examples/Mnist (float32, dopri5 rtol = atol = 1e-3, adjoint) on random images with the default initial
 /// weights. JSON lines, each with wall-time medians (and minima) and the process CPU seconds: one training step (forward +
 /// adjoint backward + downsampling/head VJPs) with its loss and evaluation counts; one test pass; the downsampling layers'
@@ -26,14 +26,17 @@ public static class MnistStepCommand
         var threads = new Option<int>("--threads") { Description = "1 or 2.", DefaultValueFactory = _ => Environment.ProcessorCount > 1 ? 2 : 1 };
         var export = new Option<string?>("--export") { Description = "Directory to write θ and the two batches to (mnist_step.bin + mnist_step.json) for bench/torch/mnist_step_torch.py." };
         var stepOnly = new Option<bool>("--step-only") { Description = "Only the training step and its per-phase breakdown (interleaved comparisons)." };
-        var timeInNorm = new Option<bool>("--time-in-norm") { Description = "Whether a_t enters the adjoint's error norm (OdeDsl's default: true; torchdiffeq leaves it out when the times need no gradient, as in odenet_mnist).", DefaultValueFactory = _ => true };
-        var command = new Command("mnist-step", "MNIST ODE-Net: one training step at batch 128, one test pass at batch 1000, and its kernels.") { batch, testBatch, repeats, threads, export, timeInNorm, stepOnly };
+        var timeInNorm = new Option<bool>("--time-in-norm") { Description = "Whether a_t enters the adjoint's error norm (OdeDsl's default, and torchdiffeq 0.2.5's for a field that reads t: its augmented dynamics always differentiate f in t).", DefaultValueFactory = _ => true };
+        // torchdiffeq lets the last step of both solves run past the end and interpolates there; from t = 1 back to 0 that
+        // longer last step is rejected where ours, clipped at 0, is accepted: 38 backward evaluations against 32.
+        var overshoot = new Option<bool>("--overshoot") { Description = "Let the last step of the forward and backward solves run past the end, as torchdiffeq does (SolveOptions.OvershootFinalTime), for step-for-step parity with bench/torch/mnist_step_torch.py; false: steps end at the final time (the example's default).", DefaultValueFactory = _ => true };
+        var command = new Command("mnist-step", "MNIST ODE-Net: one training step at batch 128, one test pass at batch 1000, and its kernels.") { batch, testBatch, repeats, threads, export, timeInNorm, overshoot, stepOnly };
         command.SetAction(pr =>
         {
             int b = pr.GetValue(batch), tb = pr.GetValue(testBatch), r = pr.GetValue(repeats), th = pr.GetValue(threads);
             if (b < 1 || tb < 1 || r < 3 || th is not (1 or 2)) { Console.Error.WriteLine("--batch, --test-batch ≥ 1, --repeats ≥ 3, --threads 1 or 2."); return 2; }
             Parallelism.MaxThreads = th;
-            Run(b, tb, r, th, pr.GetValue(export), pr.GetValue(timeInNorm), pr.GetValue(stepOnly));
+            Run(b, tb, r, th, pr.GetValue(export), pr.GetValue(timeInNorm), pr.GetValue(overshoot), pr.GetValue(stepOnly));
             return 0;
         });
         return command;
@@ -74,14 +77,15 @@ public static class MnistStepCommand
     /// <summary>Rows per chunk of the solver's two-thread evaluation of this block (RowChunkedEvaluator: 32 here, its minimum).</summary>
     private const int ChunkRows = 32;
 
-    private static void Run(int batch, int testBatch, int repeats, int threads, string? exportDir, bool timeInNorm, bool stepOnly)
+    private static void Run(int batch, int testBatch, int repeats, int threads, string? exportDir, bool timeInNorm, bool overshoot, bool stepOnly)
     {
         var rng = new Random(1);
         float[] Images(int n) { var x = new float[n * 784]; for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble(); return x; }
         byte[] Labels(int n) => Enumerable.Range(0, n).Select(i => (byte)(i % 10)).ToArray();
         var common = new (string, object)[] { ("bench", "mnist-step"), ("threads", threads), ("precision", "float32") };
 
-        var train = new MnistClassifier<float>(ModelKind.OdeNet, batch, adjoint: new OdeDsl.AdjointOptions { TimeChannelInNorm = timeInNorm });
+        var options = new SolveOptions<float> { RelTol = 1e-3f, AbsTol = 1e-3f, OvershootFinalTime = overshoot };
+        var train = new MnistClassifier<float>(ModelKind.OdeNet, batch, options, adjoint: new OdeDsl.AdjointOptions { TimeChannelInNorm = timeInNorm });
         float[] x = Images(batch); byte[] y = Labels(batch);
         float[] xt = Images(testBatch); byte[] yt = Labels(testBatch);
         if (exportDir is not null) Export(exportDir, train.Theta, x, y, xt, yt);
@@ -97,14 +101,14 @@ public static class MnistStepCommand
         train.PhaseSeconds = null;
         var step = last;
         double stepCpu = cpu;
-        Console.WriteLine(Json([.. common, ("mode", "train_step"), ("batch", batch), ("time_in_norm", timeInNorm), ("nfe_forward", last.NfeForward), ("nfe_backward", last.NfeBackward),
+        Console.WriteLine(Json([.. common, ("mode", "train_step"), ("batch", batch), ("time_in_norm", timeInNorm), ("overshoot", overshoot), ("nfe_forward", last.NfeForward), ("nfe_backward", last.NfeBackward),
             ("loss", last.Loss), ("gradient_hash", GradientHash(g)), ("median_seconds", med), ("min_seconds", min), ("cpu_seconds", cpu)]));
         Console.WriteLine(Json([.. common, ("mode", "train_step_memory"), ("allocated_mb_per_step", allocMb), ("gen0_collections_per_step", gen0PerStep), ("gen2_collections_per_step", gen2PerStep)]));
         // Mean wall seconds per step of each phase (the timed repeats and Time's own warm-up call).
         Console.WriteLine(Json([.. common, ("mode", "train_step_phases"), .. MnistClassifier<float>.PhaseNames.Select((name, i) => (name, (object)(phases[i] / (repeats + 1))))]));
         if (stepOnly) return;
 
-        var test = new MnistClassifier<float>(ModelKind.OdeNet, testBatch);
+        var test = new MnistClassifier<float>(ModelKind.OdeNet, testBatch, options);
         (med, min, cpu) = Time(Math.Max(3, repeats / 2), () => last = test.Run(xt, yt, default));
         Console.WriteLine(Json([.. common, ("mode", "test_pass"), ("batch", testBatch), ("nfe_forward", last.NfeForward), ("loss", last.Loss), ("correct", last.Correct),
             ("median_seconds", med), ("min_seconds", min), ("cpu_seconds", cpu)]));
