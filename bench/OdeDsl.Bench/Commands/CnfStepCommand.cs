@@ -42,6 +42,8 @@ public static class CnfStepCommand
         return command;
     }
 
+    private const int MinWarmupSteps = 60;
+
     private static string Run<T>(CnfStepProblem problem, string model, string mode, int repeats)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -49,7 +51,9 @@ public static class CnfStepCommand
         // Warm up until tiered compilation has settled: after one step most methods have passed the call-count threshold
         // and are being recompiled at tier 1 on a background thread, which otherwise competes with the timed steps for the
         // two cores (measured: hyper/backprop 42.8 ms CPU per step with a one-step warm-up, 9.0 ms without tiering;
-        // docs/performance.md). Each round sleeps past the tiering delay so the queued recompilations can run.
+        // docs/performance.md). Each round sleeps past the tiering delay so the queued recompilations can run. A cold
+        // process also needs ~50 steps before its medians settle (31-repeat runs measured 30–130 % above 201-repeat ones,
+        // docs/performance.md, "cnf-step mlp/backprop: a spinning helper thread"), so at least MinWarmupSteps are run.
         int warmups = 1;
         for (long before = -1; warmups < 20 && System.Runtime.JitInfo.GetCompiledMethodCount() != before; warmups++)
         {
@@ -57,6 +61,7 @@ public static class CnfStepCommand
             Thread.Sleep(200);
             CnfStepProblem.Step<T>(problem, model, mode);
         }
+        for (; warmups < MinWarmupSteps; warmups++) CnfStepProblem.Step<T>(problem, model, mode);
         var times = new double[repeats];
         var cpu = new double[repeats];
         var proc = Process.GetCurrentProcess();
