@@ -45,14 +45,20 @@ internal static unsafe class Im2ColSame
             for (int ci = 0; ci < s.InChannels; ci++)
             {
                 float* plane = x + (nint)ci * spatial;
+                // Inside channels read their shifted windows whole (they stay within the sample) and mask with an and;
+                // the first and last take masked loads, which read nothing outside the plane.
+                bool inside = ci > 0 && ci < s.InChannels - 1 && m.InsideReads;
                 for (int k = 0; k < taps; k++, dstRow += ld)
                 {
                     float* src = plane + m.Shift[k];
                     float* mask = gatherMasks + k * chunks * Lanes;
-                    for (int c = 0; c < last; c++)
-                        Avx512F.MaskLoad(src + c * Lanes, Vector512.Load(mask + c * Lanes), zero).Store(dstRow + c * Lanes);
-                    var v = Avx512F.MaskLoad(src + last * Lanes, Vector512.Load(mask + last * Lanes), zero);
-                    Avx512F.MaskStore(dstRow + last * Lanes, tail, v);
+                    for (int c = 0; c < chunks; c++)
+                    {
+                        var v = inside ? Vector512.Load(src + c * Lanes) & Vector512.Load(mask + c * Lanes)
+                            : Avx512F.MaskLoad(src + c * Lanes, Vector512.Load(mask + c * Lanes), zero);
+                        if (c < last) v.Store(dstRow + c * Lanes);
+                        else Avx512F.MaskStore(dstRow + c * Lanes, tail, v);
+                    }
                 }
             }
         }
@@ -67,6 +73,9 @@ internal static unsafe class Im2ColSame
         fixed (float* scatterMasks = m.Scatter, tailMask = m.Tail)
         {
             var tail = Vector512.Load(tailMask);
+            // A row's shifted window may run into the rows before and after it (ld ≥ the plane): whole loads
+            // and an and, except in the first and the last row, which take masked loads.
+            bool wide = ld >= spatial + m.Overhang;
             for (int ci = 0; ci < s.InChannels; ci++)
             {
                 float* rows = col + (nint)ci * taps * ld, plane = x + (nint)ci * spatial;
@@ -74,8 +83,13 @@ internal static unsafe class Im2ColSame
                 {
                     var sum = zero;
                     for (int k = 0; k < taps; k++)
-                        sum += Avx512F.MaskLoad(rows + (nint)k * ld + c * Lanes - m.Shift[k],
-                            Vector512.Load(scatterMasks + (k * chunks + c) * Lanes), zero);
+                    {
+                        float* src = rows + (nint)k * ld + c * Lanes - m.Shift[k];
+                        var mask = Vector512.Load(scatterMasks + (k * chunks + c) * Lanes);
+                        int row = ci * taps + k;
+                        sum += wide && row > 0 && row < s.InChannels * taps - 1 ? Vector512.Load(src) & mask
+                            : Avx512F.MaskLoad(src, mask, zero);
+                    }
                     if (c < last) sum.Store(plane + c * Lanes);
                     else Avx512F.MaskStore(plane + c * Lanes, tail, sum);
                 }
@@ -95,6 +109,10 @@ internal static unsafe class Im2ColSame
         public readonly float[] Gather;
         /// <summary>[tap, chunk, lane]: all ones where pixel i = 16·chunk + lane is read by the tap from an output inside the map.</summary>
         public readonly float[] Scatter;
+        /// <summary>How far a shifted window of whole chunks reaches past either end of its plane.</summary>
+        public readonly int Overhang;
+        /// <summary>Whether every window of a channel other than the first and last stays inside the sample's planes.</summary>
+        public readonly bool InsideReads;
         /// <summary>Lanes of the last chunk inside the plane.</summary>
         public readonly float[] Tail = new float[Lanes];
 
@@ -103,6 +121,8 @@ internal static unsafe class Im2ColSame
             (_h, _w, _k) = (h, w, k);
             int spatial = h * w, pad = k / 2, taps = k * k;
             Chunks = Im2ColSame.Chunks(spatial);
+            Overhang = Chunks * Lanes - spatial + pad * w + pad;
+            InsideReads = Overhang <= spatial;
             Shift = new int[taps];
             Gather = new float[taps * Chunks * Lanes];
             Scatter = new float[taps * Chunks * Lanes];
