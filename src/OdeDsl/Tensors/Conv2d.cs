@@ -120,6 +120,13 @@ public static unsafe class Conv2d
         Span<T> gradInput, Span<T> scratch, int first, int last)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (InputGradientAsConvolution(s))
+        {
+            var flipped = FlippedWeights<T>.ForThisThread(s.WeightLength);
+            FlipTranspose(s, weight, flipped);
+            ForwardGroups(TransposedShape(s), gradOutput, flipped, ReadOnlySpan<T>.Empty, gradInput, scratch, first, last);
+            return;
+        }
         var g = new Geometry(s);
         for (int group = first; group < last; group++)
         {
@@ -131,6 +138,56 @@ public static unsafe class Conv2d
             Gemm.Multiply(true, false, g.Patch, n, s.OutChannels, T.One, weight, g.Patch, staged, n, T.Zero, col, n);
             for (int j = 0; j < count; j++)
                 Im2Col.Scatter(s, col[(j * g.Spatial)..], n, gradInput.Slice((b0 + j) * g.InSample, g.InSample));
+        }
+    }
+
+    /// <summary>
+    /// Whether the input gradient of a "same" convolution (stride 1, square kernel of side 2·pad + 1, output map = input
+    /// map) is computed as the forward convolution of gradOutput with the flipped kernel, channels swapped
+    /// (<see cref="TransposedShape"/>): gradIn[ci, y, x] = Σ W[co, ci, ky, kx]·gradOut[co, y − ky + pad, x − kx + pad]
+    /// is a same convolution with W'[ci, co, k−1−ky, k−1−kx]. Its GEMM sums over Cout·k² (576 at the ODE block) where
+    /// Wᵀ·gradOut sums over Cout (64) and writes a PatchSize-row matrix that col2im must then add up: the ODE block's
+    /// input gradient (32 rows, one thread) went from 98–129 to 149–150 GFLOP/s per CPU second (`conv-kernels`,
+    /// docs/performance.md, branch mnist3). The same sums
+    /// in another order: results agree with the col2im path to rounding, not bit for bit. Needs Cout ≤ Cin (or a 1×1
+    /// kernel) so that the transposed shape's scratch fits in this shape's.
+    /// </summary>
+    internal static bool InputGradientAsConvolution(in Conv2dShape s) =>
+        !InputGradientByCol2Im && s.Stride == 1 && s.KernelHeight == s.KernelWidth && s.KernelHeight == 2 * s.Padding + 1
+        && (s.OutChannels <= s.InChannels || s.KernelHeight == 1);
+
+    /// <summary>Tests switch the col2im input gradient back on, on their own thread, to compare the two.</summary>
+    [ThreadStatic] internal static bool InputGradientByCol2Im;
+
+    /// <summary>The same convolution that maps gradOutput to gradInput: Cout → Cin channels, same map, same kernel size.</summary>
+    internal static Conv2dShape TransposedShape(in Conv2dShape s) =>
+        new(s.Batch, s.OutChannels, s.OutHeight, s.OutWidth, s.InChannels, s.KernelHeight, s.KernelWidth, 1, s.Padding);
+
+    /// <summary>flipped[ci, co, ky, kx] = weight[co, ci, k−1−ky, k−1−kx].</summary>
+    private static void FlipTranspose<T>(in Conv2dShape s, ReadOnlySpan<T> weight, Span<T> flipped) where T : unmanaged
+    {
+        int k = s.KernelHeight, kk = k * k, cin = s.InChannels, cout = s.OutChannels;
+        _ = weight[..s.WeightLength];
+        _ = flipped[..s.WeightLength];
+        for (int co = 0; co < cout; co++)
+            for (int ci = 0; ci < cin; ci++)
+            {
+                var src = weight.Slice((co * cin + ci) * kk, kk);
+                var dst = flipped.Slice((ci * cout + co) * kk, kk);
+                for (int t = 0; t < kk; t++) dst[kk - 1 - t] = src[t];
+            }
+    }
+
+    /// <summary>The flipped kernel of this thread's last input-gradient call, grown on demand.</summary>
+    private static class FlippedWeights<T> where T : unmanaged
+    {
+        [ThreadStatic] private static T[]? t_buffer;
+
+        public static Span<T> ForThisThread(int length)
+        {
+            var b = t_buffer;
+            if (b is null || b.Length < length) t_buffer = b = new T[length];
+            return b.AsSpan(0, length);
         }
     }
 
