@@ -100,8 +100,7 @@ public static unsafe class Conv2d
             int b0 = group * g.Group, count = Math.Min(g.Group, s.Batch - b0), n = count * g.Spatial;
             var col = scratch[..(g.Patch * n)];
             var staged = scratch.Slice(g.Patch * g.Group * g.Spatial, s.OutChannels * n);
-            for (int j = 0; j < count; j++)
-                Im2Col.Gather(s, input.Slice((b0 + j) * g.InSample, g.InSample), col[(j * g.Spatial)..], n);
+            Im2Col.GatherSamples(s, input.Slice(b0 * g.InSample, count * g.InSample), count, col, n);
             if (!bias.IsEmpty)
                 for (int co = 0; co < s.OutChannels; co++) staged.Slice(co * n, n).Fill(bias[co]);
             Gemm.Multiply(false, false, s.OutChannels, n, g.Patch, T.One, weight, g.Patch, col, n,
@@ -120,13 +119,6 @@ public static unsafe class Conv2d
         Span<T> gradInput, Span<T> scratch, int first, int last)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (InputGradientAsConvolution(s))
-        {
-            var flipped = FlippedWeights<T>.ForThisThread(s.WeightLength);
-            FlipTranspose(s, weight, flipped);
-            ForwardGroups(TransposedShape(s), gradOutput, flipped, ReadOnlySpan<T>.Empty, gradInput, scratch, first, last);
-            return;
-        }
         var g = new Geometry(s);
         for (int group = first; group < last; group++)
         {
@@ -136,58 +128,7 @@ public static unsafe class Conv2d
             Stage(s, gradOutput, b0, count, staged);
             // gradCol [patch, n] = Wᵀ [patch, Cout] · gradOut [Cout, n]
             Gemm.Multiply(true, false, g.Patch, n, s.OutChannels, T.One, weight, g.Patch, staged, n, T.Zero, col, n);
-            for (int j = 0; j < count; j++)
-                Im2Col.Scatter(s, col[(j * g.Spatial)..], n, gradInput.Slice((b0 + j) * g.InSample, g.InSample));
-        }
-    }
-
-    /// <summary>
-    /// Whether the input gradient of a "same" convolution (stride 1, square kernel of side 2·pad + 1, output map = input
-    /// map) is computed as the forward convolution of gradOutput with the flipped kernel, channels swapped
-    /// (<see cref="TransposedShape"/>): gradIn[ci, y, x] = Σ W[co, ci, ky, kx]·gradOut[co, y − ky + pad, x − kx + pad]
-    /// is a same convolution with W'[ci, co, k−1−ky, k−1−kx]. Its GEMM sums over Cout·k² (576 at the ODE block) where
-    /// Wᵀ·gradOut sums over Cout (64) and writes a PatchSize-row matrix that col2im must then add up: the ODE block's
-    /// input gradient (32 rows, one thread) went from 98–129 to 149–150 GFLOP/s per CPU second (`conv-kernels`,
-    /// docs/performance.md, branch mnist3). The same sums
-    /// in another order: results agree with the col2im path to rounding, not bit for bit. Needs Cout ≤ Cin (or a 1×1
-    /// kernel) so that the transposed shape's scratch fits in this shape's.
-    /// </summary>
-    internal static bool InputGradientAsConvolution(in Conv2dShape s) =>
-        !InputGradientByCol2Im && s.Stride == 1 && s.KernelHeight == s.KernelWidth && s.KernelHeight == 2 * s.Padding + 1
-        && (s.OutChannels <= s.InChannels || s.KernelHeight == 1);
-
-    /// <summary>Tests switch the col2im input gradient back on, on their own thread, to compare the two.</summary>
-    [ThreadStatic] internal static bool InputGradientByCol2Im;
-
-    /// <summary>The same convolution that maps gradOutput to gradInput: Cout → Cin channels, same map, same kernel size.</summary>
-    internal static Conv2dShape TransposedShape(in Conv2dShape s) =>
-        new(s.Batch, s.OutChannels, s.OutHeight, s.OutWidth, s.InChannels, s.KernelHeight, s.KernelWidth, 1, s.Padding);
-
-    /// <summary>flipped[ci, co, ky, kx] = weight[co, ci, k−1−ky, k−1−kx].</summary>
-    private static void FlipTranspose<T>(in Conv2dShape s, ReadOnlySpan<T> weight, Span<T> flipped) where T : unmanaged
-    {
-        int k = s.KernelHeight, kk = k * k, cin = s.InChannels, cout = s.OutChannels;
-        _ = weight[..s.WeightLength];
-        _ = flipped[..s.WeightLength];
-        for (int co = 0; co < cout; co++)
-            for (int ci = 0; ci < cin; ci++)
-            {
-                var src = weight.Slice((co * cin + ci) * kk, kk);
-                var dst = flipped.Slice((ci * cout + co) * kk, kk);
-                for (int t = 0; t < kk; t++) dst[kk - 1 - t] = src[t];
-            }
-    }
-
-    /// <summary>The flipped kernel of this thread's last input-gradient call, grown on demand.</summary>
-    private static class FlippedWeights<T> where T : unmanaged
-    {
-        [ThreadStatic] private static T[]? t_buffer;
-
-        public static Span<T> ForThisThread(int length)
-        {
-            var b = t_buffer;
-            if (b is null || b.Length < length) t_buffer = b = new T[length];
-            return b.AsSpan(0, length);
+            Im2Col.ScatterSamples(s, col, n, count, gradInput.Slice(b0 * g.InSample, count * g.InSample));
         }
     }
 
@@ -211,8 +152,7 @@ public static unsafe class Conv2d
             int b0 = group * g.Group, count = Math.Min(g.Group, s.Batch - b0), n = count * g.Spatial;
             var col = scratch[..(g.Patch * n)];
             var staged = scratch.Slice(g.Patch * g.Group * g.Spatial, s.OutChannels * n);
-            for (int j = 0; j < count; j++)
-                Im2Col.Gather(s, input.Slice((b0 + j) * g.InSample, g.InSample), col[(j * g.Spatial)..], n);
+            Im2Col.GatherSamples(s, input.Slice(b0 * g.InSample, count * g.InSample), count, col, n);
             Stage(s, gradOutput, b0, count, staged);
             T beta = group == first ? T.Zero : T.One;
             if (transposed) // gradWᵀ [patch, Cout] (+)= col [patch, n] · gradOutᵀ [n, Cout]
