@@ -100,7 +100,8 @@ public static unsafe class Conv2d
             int b0 = group * g.Group, count = Math.Min(g.Group, s.Batch - b0), n = count * g.Spatial;
             var col = scratch[..(g.Patch * n)];
             var staged = scratch.Slice(g.Patch * g.Group * g.Spatial, s.OutChannels * n);
-            Im2Col.GatherSamples(s, input.Slice(b0 * g.InSample, count * g.InSample), count, col, n);
+            for (int j = 0; j < count; j++)
+                Im2Col.Gather(s, input.Slice((b0 + j) * g.InSample, g.InSample), col[(j * g.Spatial)..], n);
             if (!bias.IsEmpty)
                 for (int co = 0; co < s.OutChannels; co++) staged.Slice(co * n, n).Fill(bias[co]);
             Gemm.Multiply(false, false, s.OutChannels, n, g.Patch, T.One, weight, g.Patch, col, n,
@@ -128,7 +129,8 @@ public static unsafe class Conv2d
             Stage(s, gradOutput, b0, count, staged);
             // gradCol [patch, n] = Wᵀ [patch, Cout] · gradOut [Cout, n]
             Gemm.Multiply(true, false, g.Patch, n, s.OutChannels, T.One, weight, g.Patch, staged, n, T.Zero, col, n);
-            Im2Col.ScatterSamples(s, col, n, count, gradInput.Slice(b0 * g.InSample, count * g.InSample));
+            for (int j = 0; j < count; j++)
+                Im2Col.Scatter(s, col[(j * g.Spatial)..], n, gradInput.Slice((b0 + j) * g.InSample, g.InSample));
         }
     }
 
@@ -152,7 +154,8 @@ public static unsafe class Conv2d
             int b0 = group * g.Group, count = Math.Min(g.Group, s.Batch - b0), n = count * g.Spatial;
             var col = scratch[..(g.Patch * n)];
             var staged = scratch.Slice(g.Patch * g.Group * g.Spatial, s.OutChannels * n);
-            Im2Col.GatherSamples(s, input.Slice(b0 * g.InSample, count * g.InSample), count, col, n);
+            for (int j = 0; j < count; j++)
+                Im2Col.Gather(s, input.Slice((b0 + j) * g.InSample, g.InSample), col[(j * g.Spatial)..], n);
             Stage(s, gradOutput, b0, count, staged);
             T beta = group == first ? T.Zero : T.One;
             if (transposed) // gradWᵀ [patch, Cout] (+)= col [patch, n] · gradOutᵀ [n, Cout]

@@ -67,42 +67,6 @@ internal static unsafe class Im2Col
         }
     }
 
-    /// <summary>
-    /// <see cref="Gather{T}"/> of <paramref name="count"/> consecutive samples of x into columns j·OutSpatial … of col
-    /// (the samples of one GEMM group): the same values, written row by row where <see cref="Im2ColSame"/> applies.
-    /// </summary>
-    public static void GatherSamples<T>(in Conv2dShape s, ReadOnlySpan<T> x, int count, Span<T> col, int ld)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int inSample = s.InChannels * s.Height * s.Width, spatial = s.OutSpatial;
-        if (Same<T>(s) && count > 0)
-        {
-            if (x.Length < count * (long)inSample) throw new ArgumentException("im2col source too short.", nameof(x));
-            if (col.Length < (s.PatchSize - 1) * (long)ld + count * spatial) throw new ArgumentException("im2col target too short.", nameof(col));
-            fixed (T* px = x, pc = col) Im2ColSame.GatherSamples(s, (float*)px, count, (float*)pc, ld);
-            return;
-        }
-        for (int j = 0; j < count; j++) Gather(s, x.Slice(j * inSample, inSample), col[(j * spatial)..], ld);
-    }
-
-    /// <summary>
-    /// <see cref="Scatter{T}"/> of columns j·OutSpatial … of col into <paramref name="count"/> consecutive samples of x:
-    /// the same sums, channel by channel across the samples where <see cref="Im2ColSame"/> applies.
-    /// </summary>
-    public static void ScatterSamples<T>(in Conv2dShape s, ReadOnlySpan<T> col, int ld, int count, Span<T> x)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int inSample = s.InChannels * s.Height * s.Width, spatial = s.OutSpatial;
-        if (Same<T>(s) && count > 0)
-        {
-            if (x.Length < count * (long)inSample) throw new ArgumentException("col2im target too short.", nameof(x));
-            if (col.Length < (s.PatchSize - 1) * (long)ld + count * spatial) throw new ArgumentException("col2im source too short.", nameof(col));
-            fixed (T* px = x, pc = col) Im2ColSame.ScatterSamples(s, (float*)pc, ld, count, (float*)px);
-            return;
-        }
-        for (int j = 0; j < count; j++) Scatter(s, col[(j * spatial)..], ld, x.Slice(j * inSample, inSample));
-    }
-
     /// <summary>x = col2im(col): x is overwritten with the sum of every column entry that reads each pixel.</summary>
     public static void Scatter<T>(in Conv2dShape s, ReadOnlySpan<T> col, int ld, Span<T> x)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -64,48 +64,6 @@ internal static unsafe class Im2ColSame
         }
     }
 
-    /// <summary>
-    /// <see cref="Gather"/> for <paramref name="count"/> consecutive samples of x, side by side in col (sample j in columns
-    /// j·H·W …): row by row of col rather than sample by sample, so each row's cache lines are written whole and at once.
-    /// Sample by sample, a row's lines were written in parts by two or three calls, far enough apart (a sample's columns
-    /// span PatchSize × 3 lines, over 100 KiB at the ODE block) for the line to leave L1 in between.
-    /// </summary>
-    public static void GatherSamples(in Conv2dShape s, float* x, int count, float* col, int ld)
-    {
-        var m = MaskTable.For(s);
-        int spatial = s.Height * s.Width, taps = s.KernelHeight * s.KernelWidth, chunks = m.Chunks, last = chunks - 1;
-        nint inSample = (nint)s.InChannels * spatial;
-        bool wholeTail = chunks * Lanes - spatial <= spatial;
-        var zero = Vector512<float>.Zero;
-        fixed (float* gatherMasks = m.Gather, tailMask = m.Tail)
-        {
-            var tail = Vector512.Load(tailMask);
-            float* dstRow = col;
-            for (int ci = 0; ci < s.InChannels; ci++)
-            {
-                bool inside = ci > 0 && ci < s.InChannels - 1 && m.InsideReads;
-                for (int k = 0; k < taps; k++, dstRow += ld)
-                {
-                    float* mask = gatherMasks + k * chunks * Lanes;
-                    float* src = x + (nint)ci * spatial + m.Shift[k];
-                    for (int j = 0; j < count; j++, src += inSample)
-                    {
-                        float* dst = dstRow + (nint)j * spatial;
-                        for (int c = 0; c < chunks; c++)
-                        {
-                            var v = inside ? Vector512.Load(src + c * Lanes) & Vector512.Load(mask + c * Lanes)
-                                : Avx512F.MaskLoad(src + c * Lanes, Vector512.Load(mask + c * Lanes), zero);
-                            // A whole last vector runs into the next sample's columns, which are written next (when it
-                            // reaches no further than them).
-                            if (c < last || (j < count - 1 && wholeTail)) v.Store(dst + c * Lanes);
-                            else Avx512F.MaskStore(dst + c * Lanes, tail, v);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// <summary>x = col2im(col) (overwritten): each pixel the sum, in kernel order, of the column entries that read it.</summary>
     public static void Scatter(in Conv2dShape s, float* col, int ld, float* x)
     {
@@ -134,46 +92,6 @@ internal static unsafe class Im2ColSame
                     }
                     if (c < last) sum.Store(plane + c * Lanes);
                     else Avx512F.MaskStore(plane + c * Lanes, tail, sum);
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// <see cref="Scatter"/> for <paramref name="count"/> consecutive samples (columns j·H·W … of col into sample j of x),
-    /// channel by channel across the samples, so a channel's k² rows of col (10 KiB at the ODE block) are read from L1
-    /// by every sample instead of each cache line coming back from L2 for each sample that shares it.
-    /// </summary>
-    public static void ScatterSamples(in Conv2dShape s, float* col, int ld, int count, float* x)
-    {
-        var m = MaskTable.For(s);
-        int spatial = s.Height * s.Width, taps = s.KernelHeight * s.KernelWidth, chunks = m.Chunks, last = chunks - 1;
-        nint inSample = (nint)s.InChannels * spatial;
-        var zero = Vector512<float>.Zero;
-        fixed (float* scatterMasks = m.Scatter, tailMask = m.Tail)
-        {
-            var tail = Vector512.Load(tailMask);
-            bool wide = ld >= count * spatial + m.Overhang;
-            for (int ci = 0; ci < s.InChannels; ci++)
-            {
-                float* rows = col + (nint)ci * taps * ld;
-                for (int j = 0; j < count; j++)
-                {
-                    float* plane = x + j * inSample + (nint)ci * spatial, sample = rows + (nint)j * spatial;
-                    for (int c = 0; c < chunks; c++)
-                    {
-                        var sum = zero;
-                        for (int k = 0; k < taps; k++)
-                        {
-                            float* src = sample + (nint)k * ld + c * Lanes - m.Shift[k];
-                            var mask = Vector512.Load(scatterMasks + (k * chunks + c) * Lanes);
-                            int row = ci * taps + k;
-                            sum += wide && row > 0 && row < s.InChannels * taps - 1 ? Vector512.Load(src) & mask
-                                : Avx512F.MaskLoad(src, mask, zero);
-                        }
-                        if (c < last) sum.Store(plane + c * Lanes);
-                        else Avx512F.MaskStore(plane + c * Lanes, tail, sum);
-                    }
                 }
             }
         }
