@@ -41,6 +41,9 @@ internal sealed class AdjointSensitivity(AdjointOptions options) : Sensitivity
             AdjointShared.EnsureSucceeded(piece, "backward adjoint solve");
             stats.Add(piece.Stats);
             piece.States.AsSpan(piece.States.Length - z.Length, z.Length).CopyTo(z);
+            // Nothing else holds the piece: its two state arrays go back for the next step's solves.
+            SolverScratch<T>.Return(piece.States);
+            if (!ReferenceEquals(piece.FinalStates, piece.States)) SolverScratch<T>.Return(piece.FinalStates);
             // Restart h from the forward's estimate: backwards integration of h drifts (torchdiffeq does the same).
             states.AsSpan((i - 1) * n, n).CopyTo(z);
         }

@@ -49,7 +49,10 @@ internal static class RungeKuttaSolver<TRhs, T>
 
         // Workspace.
         // The internal arrays come from SolverScratch (given back at the end); y escapes as the final states.
-        var y = y0.ToArray(); var yNew = SolverScratch<T>.Rent(n); var stage = SolverScratch<T>.Rent(n);
+        // y escapes as the final states: it comes from SolverScratch too, so that a caller that is done with a solution
+        // (the adjoint's backward pieces) can give it back (fresh pages are faulted in on this thread).
+        var y = SolverScratch<T>.Rent(n); y0.CopyTo(y);
+        var yNew = SolverScratch<T>.Rent(n); var stage = SolverScratch<T>.Rent(n);
         var k = SolverScratch<T>.Rent(slots * n); var scaled = SolverScratch<T>.Rent(n);
         var scaledLow = eLow is null ? null : SolverScratch<T>.Rent(n); var ratioLow = eLow is null ? null : new double[B];
         var tDense = nDense > 0 ? new T[B] : null; var hDense = nDense > 0 ? new T[B] : null;
@@ -60,7 +63,7 @@ internal static class RungeKuttaSolver<TRhs, T>
         var wD = new double[slots]; var coef = new T[slots];
         int nOut = finalOnly ? 1 : times.Length;
         // Not cleared: every output is written on the way or set to NaN at the end (16 MB at 1000 times × batch 1024).
-        var states = GC.AllocateUninitializedArray<T>(nOut * n);
+        var states = finalOnly ? SolverScratch<T>.Rent(n) : GC.AllocateUninitializedArray<T>(nOut * n);
         var outTimes = finalOnly ? new[] { tEnd } : times.ToArray();
         var events = o.Events; int nEv = events?.Count ?? 0;
         T[] evY = nEv > 0 ? new T[S] : []; // the state at an event: only with events (S floats of fresh pages otherwise)

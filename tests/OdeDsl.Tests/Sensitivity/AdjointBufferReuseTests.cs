@@ -1,8 +1,9 @@
 namespace OdeDsl.Tests.Sensitivity;
 
 /// <summary>
-/// The adjoint keeps its large buffers across gradients (the augmented state z, −a and the per-chunk θ sums, through
-/// SolverScratch): whatever the kept arrays held, the next gradient must be the same bits.
+/// The adjoint keeps its large buffers across gradients (the augmented state z, −a, the per-chunk θ sums and the
+/// backward solves' state arrays, through SolverScratch): whatever the kept arrays held, the next gradient must be the
+/// same bits.
 /// </summary>
 public class AdjointBufferReuseTests
 {
@@ -19,9 +20,10 @@ public class AdjointBufferReuseTests
         var options = new SolveOptions<double> { RelTol = 1e-6, AbsTol = 1e-6 };
         var first = Ode.Gradient<MlpField, double>(y0, times, theta, dL, OdeDsl.Sensitivity.Adjoint(), options);
 
-        // Poison every array of the adjoint's sizes the thread keeps (z: 2n + P + 1; −a: n), then take the gradient again.
+        // Poison every array of the adjoint's sizes the thread keeps (2n + P + 1: z, the backward solves' y, final states,
+        // y_{n+1}, stage input and scaled error; n: −a and the forward's), then take the gradient again.
         int zLength = 2 * n + MlpField.ParameterCount + 1;
-        var held = new[] { SolverScratch<double>.Rent(zLength), SolverScratch<double>.Rent(zLength), SolverScratch<double>.Rent(n), SolverScratch<double>.Rent(n) };
+        var held = Enumerable.Range(0, 8).Select(i => SolverScratch<double>.Rent(i < 6 ? zLength : n)).ToArray();
         foreach (var a in held) { Array.Fill(a, double.NaN); SolverScratch<double>.Return(a); }
         var second = Ode.Gradient<MlpField, double>(y0, times, theta, dL, OdeDsl.Sensitivity.Adjoint(), options);
 
