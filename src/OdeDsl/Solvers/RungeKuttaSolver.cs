@@ -48,9 +48,9 @@ internal static class RungeKuttaSolver<TRhs, T>
         }
 
         // Workspace.
-        // The internal arrays come from SolverScratch (given back at the end); y escapes as the final states.
-        // y escapes as the final states: it comes from SolverScratch too, so that a caller that is done with a solution
-        // (the adjoint's backward pieces) can give it back (fresh pages are faulted in on this thread).
+        // The internal arrays come from SolverScratch (given back at the end). y escapes as the final states: it comes
+        // from SolverScratch too, so that a caller done with the solution (the adjoint's backward pieces) can give it back
+        // instead of the next solve faulting in fresh pages on this thread.
         var y = SolverScratch<T>.Rent(n); y0.CopyTo(y);
         var yNew = SolverScratch<T>.Rent(n); var stage = SolverScratch<T>.Rent(n);
         var k = SolverScratch<T>.Rent(slots * n); var scaled = SolverScratch<T>.Rent(n);
