@@ -30,13 +30,14 @@ public static class MnistStepCommand
         // torchdiffeq lets the last step of both solves run past the end and interpolates there; from t = 1 back to 0 that
         // longer last step is rejected where ours, clipped at 0, is accepted: 38 backward evaluations against 32.
         var overshoot = new Option<bool>("--overshoot") { Description = "Let the last step of the forward and backward solves run past the end, as torchdiffeq does (SolveOptions.OvershootFinalTime), for step-for-step parity with bench/torch/mnist_step_torch.py; false: steps end at the final time (the example's default).", DefaultValueFactory = _ => true };
-        var command = new Command("mnist-step", "MNIST ODE-Net: one training step at batch 128, one test pass at batch 1000, and its kernels.") { batch, testBatch, repeats, threads, export, timeInNorm, overshoot, stepOnly };
+        var gradientOut = new Option<string?>("--gradient-out") { Description = "File to write the training step's gradient to (raw little-endian float32), to compare two builds whose gradient hashes differ." };
+        var command = new Command("mnist-step", "MNIST ODE-Net: one training step at batch 128, one test pass at batch 1000, and its kernels.") { batch, testBatch, repeats, threads, export, timeInNorm, overshoot, stepOnly, gradientOut };
         command.SetAction(pr =>
         {
             int b = pr.GetValue(batch), tb = pr.GetValue(testBatch), r = pr.GetValue(repeats), th = pr.GetValue(threads);
             if (b < 1 || tb < 1 || r < 3 || th is not (1 or 2)) { Console.Error.WriteLine("--batch, --test-batch ≥ 1, --repeats ≥ 3, --threads 1 or 2."); return 2; }
             Parallelism.MaxThreads = th;
-            Run(b, tb, r, th, pr.GetValue(export), pr.GetValue(timeInNorm), pr.GetValue(overshoot), pr.GetValue(stepOnly));
+            Run(b, tb, r, th, pr.GetValue(export), pr.GetValue(timeInNorm), pr.GetValue(overshoot), pr.GetValue(stepOnly), pr.GetValue(gradientOut));
             return 0;
         });
         return command;
@@ -77,7 +78,7 @@ public static class MnistStepCommand
     /// <summary>Rows per chunk of the solver's two-thread evaluation of this block (RowChunkedEvaluator: 32 here, its minimum).</summary>
     private const int ChunkRows = 32;
 
-    private static void Run(int batch, int testBatch, int repeats, int threads, string? exportDir, bool timeInNorm, bool overshoot, bool stepOnly)
+    private static void Run(int batch, int testBatch, int repeats, int threads, string? exportDir, bool timeInNorm, bool overshoot, bool stepOnly, string? gradientOut)
     {
         var rng = new Random(1);
         float[] Images(int n) { var x = new float[n * 784]; for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble(); return x; }
@@ -99,6 +100,7 @@ public static class MnistStepCommand
         double allocMb = (GC.GetTotalAllocatedBytes(precise: true) - bytes0) / 1e6 / (repeats + 1);
         double gen0PerStep = (GC.CollectionCount(0) - gen0) / (double)(repeats + 1), gen2PerStep = (GC.CollectionCount(2) - gen2) / (double)(repeats + 1);
         train.PhaseSeconds = null;
+        if (gradientOut is not null) File.WriteAllBytes(gradientOut, System.Runtime.InteropServices.MemoryMarshal.AsBytes(g.AsSpan()).ToArray());
         var step = last;
         double stepCpu = cpu;
         Console.WriteLine(Json([.. common, ("mode", "train_step"), ("batch", batch), ("time_in_norm", timeInNorm), ("overshoot", overshoot), ("nfe_forward", last.NfeForward), ("nfe_backward", last.NfeBackward),

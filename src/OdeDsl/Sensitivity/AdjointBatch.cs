@@ -49,13 +49,22 @@ internal sealed unsafe class AdjointBatch<TDynamics, T> : IChunkBody
         _rowsPerChunk = allowChunks && batch >= 2 * chunkRows ? RowChunkedEvaluator<TDynamics, T>.RowsPerChunk(batch, chunkRows) : batch;
         Chunks = (batch + _rowsPerChunk - 1) / _rowsPerChunk;
         _rowTimes = new T[batch];
-        _minusA = new T[batch * TDynamics.StateSize];
+        // The two large buffers (MNIST: 1.2 MB each) are kept across steps (SolverScratch; ReturnBuffers): fresh ones are
+        // pages to fault in on the caller's thread every backward solve.
+        _minusA = SolverScratch<T>.Rent(batch * TDynamics.StateSize);
         _gradT = new T[batch];
-        _gradTheta = new T[Chunks * TDynamics.ParameterCount];
+        _gradTheta = SolverScratch<T>.Rent(Chunks * TDynamics.ParameterCount);
         _loop = Chunks > 1 ? new TwoThreadLoop() : null;
     }
 
     public int Chunks { get; }
+
+    /// <summary>Gives the large buffers back for the next instance on this thread; this instance must not be used after.</summary>
+    public void ReturnBuffers()
+    {
+        SolverScratch<T>.Return(_minusA);
+        SolverScratch<T>.Return(_gradTheta);
+    }
 
     /// <summary>Rows per call of the dynamics (the batch when it is one call): kept activations must have this layout.</summary>
     public int RowsPerChunk => _rowsPerChunk;

@@ -26,7 +26,7 @@ internal sealed class AdjointSensitivity(AdjointOptions options) : Sensitivity
         T[] states = forward.Solution.States;
 
         // z = [h, a, a_θ, a_t], starting at t_N with h from the forward solve and a = dL/dh(t_N).
-        var z = new T[AugmentedRhs<TDynamics, T>.Length(batch)];
+        var z = SolverScratch<T>.Rent(AugmentedRhs<TDynamics, T>.Length(batch)); // cleared; kept across steps, as the solver's arrays
         states.AsSpan((nTimes - 1) * n, n).CopyTo(z);
         var stats = new StatsAccumulator();
         T[] interval = new T[2];
@@ -41,11 +41,17 @@ internal sealed class AdjointSensitivity(AdjointOptions options) : Sensitivity
             AdjointShared.EnsureSucceeded(piece, "backward adjoint solve");
             stats.Add(piece.Stats);
             piece.States.AsSpan(piece.States.Length - z.Length, z.Length).CopyTo(z);
+            // Nothing else holds the piece: its two state arrays go back for the next step's solves.
+            SolverScratch<T>.Return(piece.States);
+            if (!ReferenceEquals(piece.FinalStates, piece.States)) SolverScratch<T>.Return(piece.FinalStates);
             // Restart h from the forward's estimate: backwards integration of h drifts (torchdiffeq does the same).
             states.AsSpan((i - 1) * n, n).CopyTo(z);
         }
         AdjointShared.AddTo(z.AsSpan(n, n), dLdStates.Slice(0, n));
         var times = OutputTimeGradients.Deferred<TDynamics, T>(problem.Theta, batch, problem.Times, states, dLdStates, z[^1]);
-        return new OdeGradients<T>(z.AsSpan(n, n).ToArray(), z.AsSpan(2 * n, p).ToArray(), times, forward.ForwardStats, stats.ToStats());
+        var gradients = new OdeGradients<T>(z.AsSpan(n, n).ToArray(), z.AsSpan(2 * n, p).ToArray(), times, forward.ForwardStats, stats.ToStats());
+        rhs.ReturnBuffers();
+        SolverScratch<T>.Return(z);
+        return gradients;
     }
 }

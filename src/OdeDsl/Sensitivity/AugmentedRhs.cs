@@ -31,6 +31,9 @@ internal readonly struct AugmentedRhs<TDynamics, T> : IOdeRhs<T>
 
     public static int Length(int batch) => 2 * batch * TDynamics.StateSize + TDynamics.ParameterCount + 1;
 
+    /// <summary>Gives the adjoint batch's buffers back (<see cref="AdjointBatch{TDynamics, T}.ReturnBuffers"/>) once the solves are done.</summary>
+    public void ReturnBuffers() => _adjoint.ReturnBuffers();
+
     public int StateSize => Length(_batch);
 
     public void Evaluate(ReadOnlySpan<T> t, ReadOnlySpan<T> z, Span<T> dz, int batch)

@@ -36,16 +36,23 @@ internal static class RungeKuttaSolver<TRhs, T>
         var aD = new T[nDense * slots];
         for (int j = 0; j < nDense; j++)
             for (int i = 0; i < s + 1 + j; i++) aD[j * slots + i] = T.CreateChecked(tab.DenseA[j][i]);
-        var rtol = new T[S]; var atol = new T[S];
-        for (int i = 0; i < S; i++)
+        // One element each for uniform tolerances: the adjoint's backward solve is one row of 665,000 floats (MNIST), and
+        // S-long copies of one number were 5 MB of fresh pages, faulted in and filled on the solver's thread every solve.
+        bool uniformTol = o.RelTolPerComponent is null && o.AbsTolPerComponent is null;
+        int tolLength = uniformTol ? 1 : S;
+        var rtol = new T[tolLength]; var atol = new T[tolLength];
+        for (int i = 0; i < tolLength; i++)
         {
             rtol[i] = o.RelTolPerComponent?[i] ?? o.RelTol;
             atol[i] = o.AbsTolPerComponent?[i] ?? o.AbsTol;
         }
 
         // Workspace.
-        // The internal arrays come from SolverScratch (given back at the end); y escapes as the final states.
-        var y = y0.ToArray(); var yNew = SolverScratch<T>.Rent(n); var stage = SolverScratch<T>.Rent(n);
+        // The internal arrays come from SolverScratch (given back at the end). y escapes as the final states: it comes
+        // from SolverScratch too, so that a caller done with the solution (the adjoint's backward pieces) can give it back
+        // instead of the next solve faulting in fresh pages on this thread.
+        var y = SolverScratch<T>.Rent(n); y0.CopyTo(y);
+        var yNew = SolverScratch<T>.Rent(n); var stage = SolverScratch<T>.Rent(n);
         var k = SolverScratch<T>.Rent(slots * n); var scaled = SolverScratch<T>.Rent(n);
         var scaledLow = eLow is null ? null : SolverScratch<T>.Rent(n); var ratioLow = eLow is null ? null : new double[B];
         var tDense = nDense > 0 ? new T[B] : null; var hDense = nDense > 0 ? new T[B] : null;
@@ -53,13 +60,13 @@ internal static class RungeKuttaSolver<TRhs, T>
         var active = new bool[B]; var accept = new bool[B]; var ratio = new double[B]; var prevRatio = new double[B];
         var status = new SolveStatus[B]; var outIdx = new int[B]; var eventIndex = new int[B];
         var nfe = new long[B]; var nacc = new long[B]; var nrej = new long[B]; var nonFiniteStreak = new int[B];
-        var wD = new double[slots]; var coef = new T[slots]; var evY = new T[S];
-        bool uniformTol = o.RelTolPerComponent is null && o.AbsTolPerComponent is null;
+        var wD = new double[slots]; var coef = new T[slots];
         int nOut = finalOnly ? 1 : times.Length;
         // Not cleared: every output is written on the way or set to NaN at the end (16 MB at 1000 times × batch 1024).
-        var states = GC.AllocateUninitializedArray<T>(nOut * n);
+        var states = finalOnly ? SolverScratch<T>.Rent(n) : GC.AllocateUninitializedArray<T>(nOut * n);
         var outTimes = finalOnly ? new[] { tEnd } : times.ToArray();
         var events = o.Events; int nEv = events?.Count ?? 0;
+        T[] evY = nEv > 0 ? new T[S] : []; // the state at an event: only with events (S floats of fresh pages otherwise)
         var gPrev = new T[B * Math.Max(nEv, 1)];
         var controller = o.Controller ?? StepSizeController.I;
         var steps = o.RecordSteps ? new List<StepRecord<T>>() : null;
@@ -378,7 +385,8 @@ internal static class RungeKuttaSolver<TRhs, T>
                 for (int j = 0; j < S; j++)
                 {
                     int idx = b * S + j;
-                    T tol = atol[j] + rtol[j] * T.Max(T.Abs(y[idx]), T.Abs(yNew[idx]));
+                    int q = uniformTol ? 0 : j;
+                    T tol = atol[q] + rtol[q] * T.Max(T.Abs(y[idx]), T.Abs(yNew[idx]));
                     err[j] = err[j] / tol;
                 }
             }
@@ -606,7 +614,7 @@ internal static class RungeKuttaSolver<TRhs, T>
         {
             for (int i = off; i < off + len; i++)
             {
-                int j = i % S;
+                int j = atol.Length == 1 ? 0 : i % S; // one element: uniform tolerances
                 T sc = atol[j] + T.Abs(y0[i]) * rtol[j];
                 scratch[i] = (diff ? v[i] - sub[i] : v[i]) / sc;
             }

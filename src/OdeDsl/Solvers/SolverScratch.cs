@@ -19,7 +19,7 @@ internal static class SolverScratch<T> where T : unmanaged
 {
     /// <summary>Arrays below this length are cheap to allocate and not worth keeping.</summary>
     internal const int MinKeptLength = 1 << 14;
-    private const int Slots = 8;
+    private const int Slots = 16; // an adjoint training step keeps 11 sizes: the forward and backward solves' 4 each, and the adjoint's 3
 
     [ThreadStatic] private static WeakReference<T[]>?[]? s_kept;
     [ThreadStatic] private static int s_next;   // the slot a full table overwrites next (round robin)

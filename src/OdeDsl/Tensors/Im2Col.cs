@@ -16,6 +16,12 @@ internal static unsafe class Im2Col
         int oh = s.OutHeight, ow = s.OutWidth, h = s.Height, w = s.Width, stride = s.Stride, pad = s.Padding;
         int rows = s.PatchSize;
         if (rows > 0 && col.Length < (rows - 1) * (long)ld + oh * ow) throw new ArgumentException("im2col target too short.", nameof(col));
+        if (Same<T>(s))
+        {
+            if (x.Length < s.InChannels * h * w) throw new ArgumentException("im2col source too short.", nameof(x));
+            fixed (T* px = x, pc = col) Im2ColSame.Gather(s, (float*)px, (float*)pc, ld);
+            return;
+        }
         if (SmallStrideOne<T>(s))
         {
             GatherSmall(s, x, col, ld);
@@ -68,6 +74,12 @@ internal static unsafe class Im2Col
         int oh = s.OutHeight, ow = s.OutWidth, h = s.Height, w = s.Width, stride = s.Stride, pad = s.Padding;
         int rows = s.PatchSize, planeSize = h * w;
         if (rows > 0 && col.Length < (rows - 1) * (long)ld + oh * ow) throw new ArgumentException("col2im source too short.", nameof(col));
+        if (Same<T>(s))
+        {
+            if (x.Length < s.InChannels * planeSize) throw new ArgumentException("col2im target too short.", nameof(x));
+            fixed (T* px = x, pc = col) Im2ColSame.Scatter(s, (float*)pc, ld, (float*)px);
+            return;
+        }
         if (SmallStrideOne<T>(s))
         {
             ScatterSmall(s, col, ld, x);
@@ -121,6 +133,10 @@ internal static unsafe class Im2Col
         SmallPaths && s.Stride == 1 && Vector256.IsHardwareAccelerated
         && s.OutWidth <= Vector256<T>.Count && 2 * s.OutWidth >= Vector256<T>.Count
         && (s.Height + 2 * s.Padding) * (s.Width + 2 * s.Padding) <= MaxPaddedPlane;
+
+    /// <summary>float on AVX-512, stride 1 and a kernel of side 2·pad + 1 (output map = input map): <see cref="Im2ColSame"/>.</summary>
+    private static bool Same<T>(in Conv2dShape s) where T : unmanaged =>
+        SmallPaths && typeof(T) == typeof(float) && Im2ColSame.Applies(s);
 
     /// <summary>float, stride 1 or 2, on AVX-512, with a padded plane that fits the stack: <see cref="Im2ColPlanes"/>.</summary>
     private static bool Planes<T>(in Conv2dShape s) where T : unmanaged =>

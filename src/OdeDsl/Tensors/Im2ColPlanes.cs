@@ -8,7 +8,7 @@ namespace OdeDsl.Tensors;
 /// each output row of a column entry is one 16-lane load (stride 2: two loads and a two-source permute that keeps the
 /// even lanes) and one store, masked at the row's end, where the generic path of <see cref="Im2Col"/> moves one element
 /// at a time and tests the image bounds per row and entry. The ODE-Net's downsampling (4×4 stride 2 on 26×26 and
-/// 13×13, 3×3 on 28×28) takes this path; the 6×6 maps of its ODE block keep Im2Col's Vector256 small path.
+/// 13×13, 3×3 on 28×28) takes this path; the 6×6 maps of its ODE block (3×3, pad 1) take Im2ColSame.
 /// </summary>
 /// <remarks>
 /// col2im adds the column entries into the padded plane in the generic path's order (kernel row, kernel column, output

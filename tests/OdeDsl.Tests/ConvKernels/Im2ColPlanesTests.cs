@@ -5,8 +5,8 @@ using OdeDsl.Tests.Tensors;
 namespace OdeDsl.Tests.ConvKernels;
 
 /// <summary>
-/// Im2Col's float AVX-512 path (Im2ColPlanes: stride 1 or 2 through a padded plane; the ODE block's 6×6 maps take the
-/// Vector256 small path, tested in Conv2dPathTests) against its generic path, bit for bit, im2col and col2im alone and inside whole convolutions;
+/// Im2Col's float AVX-512 path (Im2ColPlanes: stride 1 or 2 through a padded plane; the ODE block's 6×6 maps take
+/// Im2ColSame, tested in Im2ColSameTests, and other narrow stride-1 rows the Vector256 small path, tested in Conv2dPathTests) against its generic path, bit for bit, im2col and col2im alone and inside whole convolutions;
 /// with guard elements around what they write.
 /// </summary>
 public class Im2ColPlanesTests
