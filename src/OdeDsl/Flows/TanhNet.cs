@@ -153,9 +153,11 @@ internal static class TanhNet
 
     /// <summary>
     /// The layers over the first <paramref name="R"/> stacked rows (R = B: the primal rows only), all of them or the
-    /// first <paramref name="layers"/> (up to x_layers).
+    /// first <paramref name="layers"/> (up to x_layers). With <paramref name="d1"/> (primal rows only, the first layer hidden and
+    /// without a scale), D₁ = 1 − x₁² goes there as well, formed in the tanh's pass where it can be (the trace shortcut's).
     /// </summary>
-    private static void Run<T>(NetShape shape, in Frame<T> fr, int R, int layers = int.MaxValue) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Run<T>(NetShape shape, in Frame<T> fr, int R, int layers = int.MaxValue, Span<T> d1 = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = fr.Batch;
         for (int l = 1; l <= Math.Min(layers, shape.Layers); l++)
@@ -176,7 +178,8 @@ internal static class TanhNet
                 // Straight into A; a hidden layer's primal rows then go through the bias and tanh in one pass into x (its
                 // pre-activation is never read again: only the tangent rows of A are), the output layer's get the bias.
                 Gemm.Multiply<T>(false, true, R, wo, wi, T.One, fr.X(l - 1), wi, fr.W(l), wi, T.Zero, a, wo);
-                if (l < shape.Layers) BiasActivations.Tanh<T>(B, wo, a.Slice(0, B * wo), fr.C(l), x.Slice(0, B * wo));
+                if (l == 1 && !d1.IsEmpty) BiasTanhAndDerivative(B, wo, a.Slice(0, B * wo), fr.C(l), x.Slice(0, B * wo), d1);
+                else if (l < shape.Layers) BiasActivations.Tanh<T>(B, wo, a.Slice(0, B * wo), fr.C(l), x.Slice(0, B * wo));
                 else RowOps.AddRowVector<T>(B, wo, a.Slice(0, B * wo), fr.C(l), a.Slice(0, B * wo));
             }
             if (l == shape.Layers) break;
@@ -249,8 +252,9 @@ internal static class TanhNet
     }
 
     /// <summary>
-    /// Whether the exact-trace sweep of two hidden layers runs its element-wise work in fused passes
-    /// (<see cref="BackwardTraceTwoHidden{T}"/>; tests switch it off to compare with the pass-per-operation path).
+    /// Whether the trace shortcut fuses its element-wise passes: D₁ = 1 − x₁² in the first tanh's pass
+    /// (<see cref="BiasTanhAndDerivative{T}"/>) and, with two hidden layers, the reverse sweep's work in two passes
+    /// (<see cref="BackwardTraceTwoHidden{T}"/>). Tests switch it off to compare with the pass-per-operation path, bit for bit.
     /// </summary>
     internal static bool FusedTraceSweep = true;
 
@@ -287,21 +291,20 @@ internal static class TanhNet
             }
             return;
         }
-        Run(shape, fr, B);
-        fr.A(shape.Layers).Slice(0, B * d).CopyTo(f);
         int w1 = shape.Widths[1];
-        var x1 = fr.X(1).Slice(0, B * w1);
+        var D1 = fr.X(1).Slice(B * w1, B * w1);   // D₁ = 1 − x₁² in the free tangent rows, kept for the reverse sweep
+        Run(shape, fr, B, d1: D1);
+        fr.A(shape.Layers).Slice(0, B * d).CopyTo(f);
         TraceMatrices(shape, fr);
         if (shape.Layers == 2)
         {
             var c = fr.Trace.Slice(0, w1);
-            var D1one = OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));   // kept for the reverse sweep
+            var D1one = D1;
             for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D1one.Slice(b * w1, w1), c);
             return;
         }
         int w2 = shape.Widths[2];
         Span<T> P = fr.Trace.Slice(w2 * w1, w2 * w1);
-        var D1 = OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));   // the tangent rows are free on this path
         var Y = fr.A(2).Slice(B * w2, B * w2);
         Gemm.Multiply<T>(false, true, B, w2, w1, T.One, D1, w1, P, w1, T.Zero, Y, w2);
         var D2 = OneMinusSquare(fr.X(2).Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));   // kept for the reverse sweep
@@ -359,9 +362,8 @@ internal static class TanhNet
     {
         int B = fr.Batch, d = shape.Dimension, w1 = shape.Widths[1], w2 = shape.Widths[2];
         z.Slice(0, B * d).CopyTo(fr.X(0));
-        Run(shape, fr, B, layers: 1);
+        Run(shape, fr, B, layers: 1, d1: fr.X(1).Slice(B * w1, B * w1));
         TraceMatrices(shape, fr);
-        OneMinusSquare(fr.X(1).Slice(0, B * w1), fr.X(1).Slice(B * w1, B * w1));
         if (!FusesTraceSweep<T>(shape)) OneMinusSquare(kept.Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));   // the fused sweep forms D₂ itself
     }
 
@@ -615,6 +617,44 @@ internal static class TanhNet
         var G3 = fr.GradW(3);
         for (int m = 0; m < w2; m++)
             for (int j = 0; j < d; j++) G3[j * w2 + m] += tmp[m * d + j];
+    }
+
+    /// <summary>
+    /// x = tanh(a + c) per row, as <see cref="BiasActivations.Tanh{T}(int, int, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T})"/>
+    /// computes it, and d = 1 − x ⊙ x as <see cref="OneMinusSquare{T}"/> does, in one pass when the rows are whole
+    /// AVX-512 vectors and the tanh is FastTanh512's (the same lanes, so the same bits); otherwise those two passes.
+    /// </summary>
+    private static void BiasTanhAndDerivative<T>(int rows, int cols, ReadOnlySpan<T> a, ReadOnlySpan<T> c, Span<T> x, Span<T> d)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = rows * cols;
+        bool fused = FusedTraceSweep && Activations.FastTanhBits == 512 && (typeof(T) == typeof(float) || typeof(T) == typeof(double))
+                     && cols % Vector512<T>.Count == 0;
+        if (!fused)
+        {
+            BiasActivations.Tanh<T>(rows, cols, a, c, x);
+            OneMinusSquare(x.Slice(0, n), d);
+            return;
+        }
+        if (a.Length < n || c.Length < cols || x.Length < n || d.Length < n)
+            throw new ArgumentException("BiasTanhAndDerivative: extents out of range.");
+        ref T ar = ref MemoryMarshal.GetReference(a);
+        ref T cr = ref MemoryMarshal.GetReference(c);
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T dr = ref MemoryMarshal.GetReference(d);
+        for (int r = 0; r < rows; r++)
+        {
+            nuint o = (nuint)(r * cols);
+            for (int j = 0; j < cols; j += Vector512<T>.Count)
+            {
+                var pre = Vector512.LoadUnsafe(ref ar, o + (nuint)j) + Vector512.LoadUnsafe(ref cr, (nuint)j);
+                var v = typeof(T) == typeof(float)
+                    ? FastTanh512.Tanh(pre.AsSingle()).As<float, T>()
+                    : FastTanh512.Tanh(pre.AsDouble()).As<double, T>();
+                v.StoreUnsafe(ref xr, o + (nuint)j);
+                (Vector512<T>.One - v * v).StoreUnsafe(ref dr, o + (nuint)j);
+            }
+        }
     }
 
     /// <summary>
