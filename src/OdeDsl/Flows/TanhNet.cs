@@ -259,7 +259,7 @@ internal static class TanhNet
     internal static bool FusedTraceSweep = true;
 
     /// <summary>The fused sweep applies: two hidden layers with the trace shortcut, on AVX-512 for float or double.</summary>
-    private static bool FusesTraceSweep<T>(NetShape shape) where T : unmanaged
+    internal static bool FusesTraceSweep<T>(NetShape shape) where T : unmanaged
         => FusedTraceSweep && shape.HasTraceShortcut && shape.Layers == 3 && Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported;
 
     /// <summary>
@@ -307,8 +307,44 @@ internal static class TanhNet
         Span<T> P = fr.Trace.Slice(w2 * w1, w2 * w1);
         var Y = fr.A(2).Slice(B * w2, B * w2);
         Gemm.Multiply<T>(false, true, B, w2, w1, T.One, D1, w1, P, w1, T.Zero, Y, w2);
-        var D2 = OneMinusSquare(fr.X(2).Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));   // kept for the reverse sweep
+        var D2 = fr.X(2).Slice(B * w2, B * w2);   // for the unfused reverse sweep
+        if (FusesTraceSweep<T>(shape) && w2 % Vector512<T>.Count == 0 && w2 <= 8 * Vector512<T>.Count)
+        {
+            TraceOfTwoHidden(B, w2, fr.X(2).Slice(0, B * w2), Y, D2, trace);
+            return;
+        }
+        OneMinusSquare(fr.X(2).Slice(0, B * w2), D2);
         for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D2.Slice(b * w2, w2), Y.Slice(b * w2, w2));
+    }
+
+    /// <summary>
+    /// D₂ = 1 − x₂² and trace[r] = D₂[r, :]·Y[r, :] in one pass over the rows. The dot is TensorPrimitives.Dot's for rows of
+    /// 1 to 8 whole AVX-512 vectors (products added vector by vector from zero, in order, then Vector512.Sum), so the trace
+    /// has its bits (tests compare with the unfused path); it saves the per-row calls and a second pass over D₂.
+    /// </summary>
+    private static void TraceOfTwoHidden<T>(int rows, int w, ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d, Span<T> trace)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = rows * w;
+        if (x.Length < n || y.Length < n || d.Length < n || trace.Length < rows)
+            throw new ArgumentException("TraceOfTwoHidden: extents out of range.");
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        ref T dr = ref MemoryMarshal.GetReference(d);
+        for (int r = 0; r < rows; r++)
+        {
+            nuint o = (nuint)(r * w);
+            var acc = Vector512<T>.Zero;
+            for (int j = 0; j < w; j += Vector512<T>.Count)
+            {
+                nuint i = o + (nuint)j;
+                var xv = Vector512.LoadUnsafe(ref xr, i);
+                var dv = Vector512<T>.One - xv * xv;
+                dv.StoreUnsafe(ref dr, i);
+                acc += dv * Vector512.LoadUnsafe(ref yr, i);
+            }
+            trace[r] = Vector512.Sum(acc);
+        }
     }
 
     /// <summary>
@@ -355,16 +391,17 @@ internal static class TanhNet
     /// Puts back what <see cref="ForwardTrace{T}"/> left for <see cref="BackwardTrace{T}"/> at (z, the effective weights
     /// already in the frame), except x₂ and Y, which BackwardTrace then reads from <paramref name="kept"/>: z, x₁ (its thin
     /// first layer run again), D = 1 − x² and the trace matrices (products of the weights alone). The same values, bit for
-    /// bit; the batched [B, w] × [w, w] GEMMs are not repeated.
+    /// bit; the batched [B, w] × [w, w] GEMMs are not repeated. D₂ only for the unfused sweep (<paramref name="fused"/> false:
+    /// the caller decides once for both calls, so a switch flipped in between cannot pair them wrongly).
     /// </summary>
-    public static void RestoreTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> z, ReadOnlySpan<T> kept)
+    public static void RestoreTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> z, ReadOnlySpan<T> kept, bool fused)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = fr.Batch, d = shape.Dimension, w1 = shape.Widths[1], w2 = shape.Widths[2];
         z.Slice(0, B * d).CopyTo(fr.X(0));
         Run(shape, fr, B, layers: 1, d1: fr.X(1).Slice(B * w1, B * w1));
         TraceMatrices(shape, fr);
-        if (!FusesTraceSweep<T>(shape)) OneMinusSquare(kept.Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));   // the fused sweep forms D₂ itself
+        if (!fused) OneMinusSquare(kept.Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));   // the fused sweep forms D₂ itself
     }
 
     /// <summary>
@@ -376,7 +413,7 @@ internal static class TanhNet
     /// from it where they are used instead of from the frame: no copy of them into the workspace first.
     /// </remarks>
     public static void BackwardTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace, Span<T> gradZ,
-        ReadOnlySpan<T> kept = default)
+        ReadOnlySpan<T> kept = default, bool? fused = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = fr.Batch, d = shape.Dimension, L = shape.Layers;
@@ -389,7 +426,7 @@ internal static class TanhNet
             Backward(shape, fr, cotF, cotJv, gradZ, default);
             return;
         }
-        if (FusesTraceSweep<T>(shape))
+        if (fused ?? FusesTraceSweep<T>(shape))
         {
             BackwardTraceTwoHidden(shape, fr, cotF, cotTrace, gradZ, kept);
             return;

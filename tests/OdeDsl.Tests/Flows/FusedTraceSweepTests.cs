@@ -13,11 +13,24 @@ public struct TailWidths : IMlpFieldSpec
     public static TimeInput Time => TimeInput.ConcatInput;
 }
 
+/// <summary>Widths of 24 and 32: the first layer's rows whole vectors of doubles but not of floats, the second's of both.</summary>
+public struct MixedWidths : IMlpFieldSpec
+{
+    public static int Dimension => 2;
+    public static int[] Hidden => [24, 32];
+    public static TimeInput Time => TimeInput.ConcatInput;
+}
+
+/// <summary>The tests below flip a process-wide switch: they run while no other test does.</summary>
+[CollectionDefinition(nameof(FusedTraceSweepCollection), DisableParallelization = true)]
+public sealed class FusedTraceSweepCollection;
+
 /// <summary>
-/// The exact-trace sweep of two hidden layers with its element-wise passes fused (TanhNet.FusedTraceSweep) must give the
-/// pass-per-operation path's results bit for bit: per call (from kept activations and recomputing), and through whole
-/// backprop and adjoint gradients at the CNF bench's size, in float and double, for widths with and without vector tails.
+/// The trace shortcut with its element-wise passes fused (TanhNet.FusedTraceSweep: D₁ in the tanh's pass, D₂ with the trace's
+/// dot, the two-hidden-layer reverse sweep in two passes) must give the pass-per-operation path's results bit for bit: per call (the forward, kept
+/// activations, the VJP from them and recomputing), and through whole backprop and adjoint gradients at the CNF bench's size, in float and double, for widths with and without vector tails.
 /// </summary>
+[Collection(nameof(FusedTraceSweepCollection))]
 public class FusedTraceSweepTests
 {
     private static void AssertSameBits<T>(ReadOnlySpan<T> expected, ReadOnlySpan<T> actual, string what) where T : unmanaged
@@ -41,6 +54,21 @@ public class FusedTraceSweepTests
         var h = Gaussian(batch * S);
         var cot = Gaussian(batch * S);
         var t = Enumerable.Repeat(T.CreateChecked(0.375), batch).ToArray();
+        (T[] Dh, T[] Kept) Forward(bool fused) => With(fused, () =>
+        {
+            var ws = new T[ExactTraceCnf<MlpField<TSpec>>.WorkspaceLength(batch)];
+            var dh = new T[batch * S];
+            var kept = new T[batch * Keep<ExactTraceCnf<MlpField<TSpec>>>.PerRow];
+            Keep<ExactTraceCnf<MlpField<TSpec>>>.Evaluate(t, h, theta, dh, kept, batch, ws);
+            var plain = new T[batch * S];
+            ExactTraceCnf<MlpField<TSpec>>.Evaluate<T>(t, h, theta, plain, batch, ws);
+            AssertSameBits<T>(dh, plain, "dh, keeping or not");
+            return (dh, kept);
+        });
+        var (dh0, kept0) = Forward(false);
+        var (dh1, kept1) = Forward(true);
+        AssertSameBits<T>(dh0, dh1, "dh = [f, −tr]");
+        AssertSameBits<T>(kept0, kept1, "kept x₂ and Y");
         (T[] GradH, T[] GradTheta, T[] GradT) Vjp(bool fused, bool fromKept) => With(fused, () =>
         {
             var ws = new T[ExactTraceCnf<MlpField<TSpec>>.WorkspaceLength(batch)];
@@ -88,6 +116,8 @@ public class FusedTraceSweepTests
         CallsAgree<TailWidths, float>(45);
         CallsAgree<TailWidths, double>(45);
         CallsAgree<SmallConcatInput, float>(9);    // widths 7 and 5: the scalar tails only
+        CallsAgree<MixedWidths, float>(33);
+        CallsAgree<MixedWidths, double>(33);
     }
 
     [Theory]
