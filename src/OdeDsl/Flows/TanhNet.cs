@@ -299,8 +299,7 @@ internal static class TanhNet
         if (shape.Layers == 2)
         {
             var c = fr.Trace.Slice(0, w1);
-            var D1one = D1;
-            for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D1one.Slice(b * w1, w1), c);
+            for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D1.Slice(b * w1, w1), c);
             return;
         }
         int w2 = shape.Widths[2];
