@@ -70,6 +70,19 @@ internal static class CnfAugmentedCore<TField> where TField : ICnfField<TField>
         if (kept.IsEmpty) ForwardPass(hutchinson, time, h, theta, buf, batch);
         else if (hutchinson) throw new NotSupportedException("The Hutchinson system keeps no activations.");
         else TField.ForwardTraceKeeping(time, buf.Z, theta, buf.F, buf.Jv.Slice(0, batch), kept, batch, buf.Field);
+        if (!hutchinson)
+        {
+            // [f, −q] per row by index: span slicing and copying per 3-element row cost as much as the field's tanh
+            ReadOnlySpan<T> f = buf.F.Slice(0, batch * d), q = buf.Jv.Slice(0, batch);   // ForwardPass left the trace in Jv
+            Span<T> rows = dh.Slice(0, batch * S);
+            for (int b = 0; b < batch; b++)
+            {
+                for (int i = 0; i < d; i++) rows[b * S + i] = f[b * d + i];
+                rows[b * S + d] = -q[b];
+            }
+            if (!trace.IsEmpty) q.CopyTo(trace);
+            return;
+        }
         for (int b = 0; b < batch; b++)
         {
             var row = dh.Slice(b * S, S);
@@ -142,23 +155,37 @@ internal static class CnfAugmentedCore<TField> where TField : ICnfField<TField>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int S = StateSize(hutchinson), k = Directions(hutchinson), d = D;
-        for (int b = 0; b < batch; b++)
+        if (!hutchinson && dh.IsEmpty)
         {
-            var row = gradH.Slice(b * S, S);
-            buf.GradZ.Slice(b * d, d).CopyTo(row);
-            row[d] = T.Zero;
-            if (hutchinson)
+            // by index, as in Evaluate: the exact-trace VJP's rows are [∂/∂z, 0]
+            ReadOnlySpan<T> gz = buf.GradZ.Slice(0, batch * d);
+            Span<T> rows = gradH.Slice(0, batch * S);
+            for (int b = 0; b < batch; b++)
             {
-                // ∂(−ā_l εᵀJε)/∂ε = −ā_l Jε + Jᵀ(−ā_l ε); the second term is the reverse sweep's ∂/∂v
-                T al = -a[b * S + d];
-                for (int i = 0; i < d; i++) row[d + 1 + i] = al * buf.Jv[b * d + i] + buf.GradV[b * d + i];
+                for (int i = 0; i < d; i++) rows[b * S + i] = gz[b * d + i];
+                rows[b * S + d] = T.Zero;
             }
-            if (!dh.IsEmpty)
+        }
+        else
+        {
+            for (int b = 0; b < batch; b++)
             {
-                var drow = dh.Slice(b * S, S);
-                buf.F.Slice(b * d, d).CopyTo(drow);
-                drow[d] = -Quadratic(buf, b, batch, k, hutchinson);
-                if (hutchinson) drow.Slice(d + 1, d).Clear();
+                var row = gradH.Slice(b * S, S);
+                buf.GradZ.Slice(b * d, d).CopyTo(row);
+                row[d] = T.Zero;
+                if (hutchinson)
+                {
+                    // ∂(−ā_l εᵀJε)/∂ε = −ā_l Jε + Jᵀ(−ā_l ε); the second term is the reverse sweep's ∂/∂v
+                    T al = -a[b * S + d];
+                    for (int i = 0; i < d; i++) row[d + 1 + i] = al * buf.Jv[b * d + i] + buf.GradV[b * d + i];
+                }
+                if (!dh.IsEmpty)
+                {
+                    var drow = dh.Slice(b * S, S);
+                    buf.F.Slice(b * d, d).CopyTo(drow);
+                    drow[d] = -Quadratic(buf, b, batch, k, hutchinson);
+                    if (hutchinson) drow.Slice(d + 1, d).Clear();
+                }
             }
         }
         // the time-dependent weights are shared by the batch: ∂/∂t is one number, reported in row 0
@@ -178,7 +205,14 @@ internal static class CnfAugmentedCore<TField> where TField : ICnfField<TField>
     private static void Gather<T>(ReadOnlySpan<T> rows, int stride, int offset, Span<T> dst, int batch) where T : unmanaged
     {
         int d = D;
-        for (int b = 0; b < batch; b++) rows.Slice(b * stride + offset, d).CopyTo(dst.Slice(b * d, d));
+        if (offset + d > stride || rows.Length < batch * stride || dst.Length < batch * d)
+            throw new ArgumentException("Gather: extents out of range.");
+        // by reference after the check above: the bounds checks of an indexed loop cost more than these 2-element copies
+        ref T src = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(rows);
+        ref T to = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(dst);
+        for (int b = 0; b < batch; b++)
+            for (int i = 0; i < d; i++)
+                System.Runtime.CompilerServices.Unsafe.Add(ref to, b * d + i) = System.Runtime.CompilerServices.Unsafe.Add(ref src, b * stride + offset + i);
     }
 
     /// <summary>Exact: f and the trace (into Jv[0, batch)); Hutchinson: f and (∂f/∂z)ε with ε from the state.</summary>

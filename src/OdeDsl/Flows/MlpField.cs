@@ -104,9 +104,10 @@ public sealed class MlpField<TSpec> : ITanhNetField<MlpField<TSpec>> where TSpec
         {
             int wo = w[l], wi = w[l - 1], ic = InTheta[l];
             var W = fr.W(l); var c = fr.C(l);
+            if (ic == wi) theta.Slice(WTheta[l], wo * wi).CopyTo(W);   // no time column: the rows are contiguous in θ
             for (int j = 0; j < wo; j++)
             {
-                theta.Slice(WTheta[l] + j * ic, wi).CopyTo(W.Slice(j * wi, wi));
+                if (ic > wi) theta.Slice(WTheta[l] + j * ic, wi).CopyTo(W.Slice(j * wi, wi));
                 c[j] = theta[BTheta[l] + j];
                 if (ic > wi) c[j] += t * theta[WTheta[l] + j * ic + wi];
             }
@@ -155,10 +156,18 @@ public sealed class MlpField<TSpec> : ITanhNetField<MlpField<TSpec>> where TSpec
         {
             int wo = w[l], wi = w[l - 1], ic = InTheta[l];
             var gW = fr.GradW(l); var gc = fr.GradC(l); var gs = fr.GradS(l); var s = fr.S(l);
+            if (ic == wi)
+            {
+                var all = gradTheta.Slice(WTheta[l], wo * wi);   // contiguous rows: one element-wise add (same sums)
+                System.Numerics.Tensors.TensorPrimitives.Add(all, gW.Slice(0, wo * wi), all);
+            }
             for (int j = 0; j < wo; j++)
             {
-                var dst = gradTheta.Slice(WTheta[l] + j * ic, wi);
-                System.Numerics.Tensors.TensorPrimitives.Add(dst, gW.Slice(j * wi, wi), dst);
+                if (ic > wi)
+                {
+                    var dst = gradTheta.Slice(WTheta[l] + j * ic, wi);
+                    System.Numerics.Tensors.TensorPrimitives.Add(dst, gW.Slice(j * wi, wi), dst);
+                }
                 T cb = gc[j];
                 if (squash)
                 {

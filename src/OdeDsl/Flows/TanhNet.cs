@@ -153,9 +153,11 @@ internal static class TanhNet
 
     /// <summary>
     /// The layers over the first <paramref name="R"/> stacked rows (R = B: the primal rows only), all of them or the
-    /// first <paramref name="layers"/> (up to x_layers).
+    /// first <paramref name="layers"/> (up to x_layers). With <paramref name="d1"/> (primal rows only, the first layer hidden and
+    /// without a scale), D₁ = 1 − x₁² goes there as well, formed in the tanh's pass where it can be (the trace shortcut's).
     /// </summary>
-    private static void Run<T>(NetShape shape, in Frame<T> fr, int R, int layers = int.MaxValue) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Run<T>(NetShape shape, in Frame<T> fr, int R, int layers = int.MaxValue, Span<T> d1 = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = fr.Batch;
         for (int l = 1; l <= Math.Min(layers, shape.Layers); l++)
@@ -176,7 +178,8 @@ internal static class TanhNet
                 // Straight into A; a hidden layer's primal rows then go through the bias and tanh in one pass into x (its
                 // pre-activation is never read again: only the tangent rows of A are), the output layer's get the bias.
                 Gemm.Multiply<T>(false, true, R, wo, wi, T.One, fr.X(l - 1), wi, fr.W(l), wi, T.Zero, a, wo);
-                if (l < shape.Layers) BiasActivations.Tanh<T>(B, wo, a.Slice(0, B * wo), fr.C(l), x.Slice(0, B * wo));
+                if (l == 1 && !d1.IsEmpty) BiasTanhAndDerivative(B, wo, a.Slice(0, B * wo), fr.C(l), x.Slice(0, B * wo), d1);
+                else if (l < shape.Layers) BiasActivations.Tanh<T>(B, wo, a.Slice(0, B * wo), fr.C(l), x.Slice(0, B * wo));
                 else RowOps.AddRowVector<T>(B, wo, a.Slice(0, B * wo), fr.C(l), a.Slice(0, B * wo));
             }
             if (l == shape.Layers) break;
@@ -249,6 +252,17 @@ internal static class TanhNet
     }
 
     /// <summary>
+    /// Whether the trace shortcut fuses its element-wise passes: D₁ = 1 − x₁² in the first tanh's pass
+    /// (<see cref="BiasTanhAndDerivative{T}"/>) and, with two hidden layers, the reverse sweep's work in two passes
+    /// (<see cref="BackwardTraceTwoHidden{T}"/>). Tests switch it off to compare with the pass-per-operation path, bit for bit.
+    /// </summary>
+    internal static bool FusedTraceSweep = true;
+
+    /// <summary>The fused sweep applies: two hidden layers with the trace shortcut, on AVX-512 for float or double.</summary>
+    internal static bool FusesTraceSweep<T>(NetShape shape) where T : unmanaged
+        => FusedTraceSweep && shape.HasTraceShortcut && shape.Layers == 3 && Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported;
+
+    /// <summary>
     /// f and the exact trace tr(∂f/∂z) per row. With <see cref="NetShape.HasTraceShortcut"/>, only the primal rows run:
     /// one hidden layer gives tr = Σₙ cₙ(1 − x₁ₙ²) with cₙ = Σⱼ W₂[j, n]W₁[n, j]; two give tr = D₂ᵀ P D₁ with
     /// P = W₂ ⊙ C, C = W₃ᵀW₁ᵀ, Dₗ = 1 − xₗ² (the chain rule's diagonal factors pulled out of the trace). Otherwise the d
@@ -277,25 +291,59 @@ internal static class TanhNet
             }
             return;
         }
-        Run(shape, fr, B);
-        fr.A(shape.Layers).Slice(0, B * d).CopyTo(f);
         int w1 = shape.Widths[1];
-        var x1 = fr.X(1).Slice(0, B * w1);
+        var D1 = fr.X(1).Slice(B * w1, B * w1);   // D₁ = 1 − x₁² in the free tangent rows, kept for the reverse sweep
+        Run(shape, fr, B, d1: D1);
+        fr.A(shape.Layers).Slice(0, B * d).CopyTo(f);
         TraceMatrices(shape, fr);
         if (shape.Layers == 2)
         {
             var c = fr.Trace.Slice(0, w1);
-            var D1one = OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));   // kept for the reverse sweep
-            for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D1one.Slice(b * w1, w1), c);
+            for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D1.Slice(b * w1, w1), c);
             return;
         }
         int w2 = shape.Widths[2];
         Span<T> P = fr.Trace.Slice(w2 * w1, w2 * w1);
-        var D1 = OneMinusSquare(x1, fr.X(1).Slice(B * w1, B * w1));   // the tangent rows are free on this path
         var Y = fr.A(2).Slice(B * w2, B * w2);
         Gemm.Multiply<T>(false, true, B, w2, w1, T.One, D1, w1, P, w1, T.Zero, Y, w2);
-        var D2 = OneMinusSquare(fr.X(2).Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));   // kept for the reverse sweep
+        var D2 = fr.X(2).Slice(B * w2, B * w2);   // for the unfused reverse sweep
+        if (FusesTraceSweep<T>(shape) && w2 % Vector512<T>.Count == 0 && w2 <= 8 * Vector512<T>.Count)
+        {
+            TraceOfTwoHidden(B, w2, fr.X(2).Slice(0, B * w2), Y, D2, trace);
+            return;
+        }
+        OneMinusSquare(fr.X(2).Slice(0, B * w2), D2);
         for (int b = 0; b < B; b++) trace[b] = TensorPrimitives.Dot<T>(D2.Slice(b * w2, w2), Y.Slice(b * w2, w2));
+    }
+
+    /// <summary>
+    /// D₂ = 1 − x₂² and trace[r] = D₂[r, :]·Y[r, :] in one pass over the rows. The dot is TensorPrimitives.Dot's for rows of
+    /// 1 to 8 whole AVX-512 vectors (products added vector by vector from zero, in order, then Vector512.Sum), so the trace
+    /// has its bits (tests compare with the unfused path); it saves the per-row calls and a second pass over D₂.
+    /// </summary>
+    private static void TraceOfTwoHidden<T>(int rows, int w, ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d, Span<T> trace)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = rows * w;
+        if (x.Length < n || y.Length < n || d.Length < n || trace.Length < rows)
+            throw new ArgumentException("TraceOfTwoHidden: extents out of range.");
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        ref T dr = ref MemoryMarshal.GetReference(d);
+        for (int r = 0; r < rows; r++)
+        {
+            nuint o = (nuint)(r * w);
+            var acc = Vector512<T>.Zero;
+            for (int j = 0; j < w; j += Vector512<T>.Count)
+            {
+                nuint i = o + (nuint)j;
+                var xv = Vector512.LoadUnsafe(ref xr, i);
+                var dv = Vector512<T>.One - xv * xv;
+                dv.StoreUnsafe(ref dr, i);
+                acc += dv * Vector512.LoadUnsafe(ref yr, i);
+            }
+            trace[r] = Vector512.Sum(acc);
+        }
     }
 
     /// <summary>
@@ -342,17 +390,17 @@ internal static class TanhNet
     /// Puts back what <see cref="ForwardTrace{T}"/> left for <see cref="BackwardTrace{T}"/> at (z, the effective weights
     /// already in the frame), except x₂ and Y, which BackwardTrace then reads from <paramref name="kept"/>: z, x₁ (its thin
     /// first layer run again), D = 1 − x² and the trace matrices (products of the weights alone). The same values, bit for
-    /// bit; the batched [B, w] × [w, w] GEMMs are not repeated.
+    /// bit; the batched [B, w] × [w, w] GEMMs are not repeated. D₂ only for the unfused sweep (<paramref name="fused"/> false:
+    /// the caller decides once for both calls, so a switch flipped in between cannot pair them wrongly).
     /// </summary>
-    public static void RestoreTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> z, ReadOnlySpan<T> kept)
+    public static void RestoreTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> z, ReadOnlySpan<T> kept, bool fused)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = fr.Batch, d = shape.Dimension, w1 = shape.Widths[1], w2 = shape.Widths[2];
         z.Slice(0, B * d).CopyTo(fr.X(0));
-        Run(shape, fr, B, layers: 1);
+        Run(shape, fr, B, layers: 1, d1: fr.X(1).Slice(B * w1, B * w1));
         TraceMatrices(shape, fr);
-        OneMinusSquare(fr.X(1).Slice(0, B * w1), fr.X(1).Slice(B * w1, B * w1));
-        OneMinusSquare(kept.Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));
+        if (!fused) OneMinusSquare(kept.Slice(0, B * w2), fr.X(2).Slice(B * w2, B * w2));   // the fused sweep forms D₂ itself
     }
 
     /// <summary>
@@ -364,7 +412,7 @@ internal static class TanhNet
     /// from it where they are used instead of from the frame: no copy of them into the workspace first.
     /// </remarks>
     public static void BackwardTrace<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> cotF, ReadOnlySpan<T> cotTrace, Span<T> gradZ,
-        ReadOnlySpan<T> kept = default)
+        ReadOnlySpan<T> kept = default, bool? fused = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = fr.Batch, d = shape.Dimension, L = shape.Layers;
@@ -375,6 +423,11 @@ internal static class TanhNet
             for (int j = 0; j < d; j++)
                 for (int b = 0; b < B; b++) cotJv[(j * B + b) * d + j] = cotTrace[b];
             Backward(shape, fr, cotF, cotJv, gradZ, default);
+            return;
+        }
+        if (fused ?? FusesTraceSweep<T>(shape))
+        {
+            BackwardTraceTwoHidden(shape, fr, cotF, cotTrace, gradZ, kept);
             return;
         }
         var barA = fr.BarA;
@@ -401,6 +454,133 @@ internal static class TanhNet
             TensorPrimitives.Multiply<T>(fr.X(l - 1).Slice(B * wi, B * wi), Dbar, na);
         }
         AccumulateTraceWeights(shape, fr, cotTrace);
+    }
+
+    /// <summary>
+    /// <see cref="BackwardTrace{T}"/> for two hidden layers with its element-wise work in two fused passes instead of
+    /// eleven: from layer 3 to 2, D₂ = 1 − x₂², τY, the product with x₂, the −2 and x̄₂ terms, ā₂ = D₂ ⊙ (…), E = τ ⊙ D₂ and
+    /// ā₂'s column sums in one pass over the rows (x₂ and Y, kept or in the frame, are read once); from layer 2 to 1 the
+    /// same for ā₁. Each element goes through the same IEEE operations in the same order as in the passes (no products
+    /// contracted into FMAs; column sums still in row order), so the results are bit for bit those of the unfused path
+    /// (tests compare). D₂ is not stored: E is its only other use.
+    /// </summary>
+    private static void BackwardTraceTwoHidden<T>(NetShape shape, in Frame<T> fr, ReadOnlySpan<T> cotF, ReadOnlySpan<T> tau, Span<T> gradZ,
+        ReadOnlySpan<T> kept) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int B = fr.Batch, d = shape.Dimension, w1 = shape.Widths[1], w2 = shape.Widths[2];
+        ReadOnlySpan<T> x2 = kept.IsEmpty ? fr.X(2).Slice(0, B * w2) : kept.Slice(0, B * w2);
+        ReadOnlySpan<T> Y = kept.IsEmpty ? fr.A(2).Slice(B * w2, B * w2) : kept.Slice(B * w2, B * w2);
+        ReadOnlySpan<T> x1 = fr.X(1).Slice(0, B * w1), D1 = fr.X(1).Slice(B * w1, B * w1);
+        var g3 = cotF.Slice(0, B * d);
+        // layer 3: f = W₃x₂ + c₃
+        RowOps.AccumulateColumnSums<T>(B, d, g3, fr.GradC(3));
+        Gemm.Multiply<T>(true, false, d, w2, B, T.One, g3, d, x2, w2, T.One, fr.GradW(3), w2);
+        var bx2 = fr.BarX.Slice(0, B * w2);
+        Gemm.Multiply<T>(false, false, B, w2, d, T.One, g3, d, fr.W(3), w2, T.Zero, bx2, w2);
+        var a2 = fr.BarA.Slice(0, B * w2);
+        var E = fr.M(2).Slice(B * w2, B * w2);
+        OutputLayerCotangents(B, w2, x2, Y, tau, bx2, a2, E, fr.GradC(2));
+        // layer 2: x₂ = tanh(W₂x₁ + c₂); the trace's D̄₁ = E·P
+        Gemm.Multiply<T>(true, false, w2, w1, B, T.One, a2, w2, x1, w1, T.One, fr.GradW(2), w1);
+        var bx1 = fr.BarX.Slice(0, B * w1);
+        Gemm.Multiply<T>(false, false, B, w1, w2, T.One, a2, w2, fr.W(2), w1, T.Zero, bx1, w1);
+        var dbar1 = fr.M(1).Slice(B * w1, B * w1);
+        Gemm.Multiply<T>(false, false, B, w1, w2, T.One, E, w2, fr.Trace.Slice(w2 * w1, w2 * w1), w1, T.Zero, dbar1, w1);
+        var a1 = fr.BarA.Slice(0, B * w1);   // ā₂ is spent
+        HiddenLayerCotangents(B, w1, x1, D1, dbar1, bx1, a1, fr.GradC(1));
+        // layer 1: x₁ = tanh(W₁z + c₁)
+        Gemm.Multiply<T>(true, false, w1, d, B, T.One, a1, w1, fr.X(0).Slice(0, B * d), d, T.One, fr.GradW(1), d);
+        Gemm.Multiply<T>(false, false, B, d, w1, T.One, a1, w1, fr.W(1), d, T.Zero, gradZ, d);
+        AccumulateTraceWeights(shape, fr, tau);
+    }
+
+    /// <summary>
+    /// Per element of [rows, w]: D = 1 − x², D̄ = x ⊙ (τ_r·Y), ā = D ⊙ (D̄·(−2) + x̄), e = D·τ_r; and gradC += ā's column sums
+    /// (row by row, as <see cref="RowOps.AccumulateColumnSums{T}(int, int, ReadOnlySpan{T}, Span{T})"/> adds them).
+    /// </summary>
+    private static void OutputLayerCotangents<T>(int rows, int w, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> tau,
+        ReadOnlySpan<T> barX, Span<T> a, Span<T> e, Span<T> gradC) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = rows * w, lanes = Vector512<T>.Count, full = w - w % lanes;
+        if (x.Length < n || y.Length < n || barX.Length < n || a.Length < n || e.Length < n || tau.Length < rows || gradC.Length < w)
+            throw new ArgumentException("OutputLayerCotangents: extents out of range.");
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        ref T br = ref MemoryMarshal.GetReference(barX);
+        ref T ar = ref MemoryMarshal.GetReference(a);
+        ref T er = ref MemoryMarshal.GetReference(e);
+        ref T cr = ref MemoryMarshal.GetReference(gradC);
+        T m2 = T.CreateChecked(-2);
+        var minus2 = Vector512.Create(m2);
+        for (int r = 0; r < rows; r++)
+        {
+            T s = tau[r];
+            var sv = Vector512.Create(s);
+            nuint o = (nuint)(r * w);
+            for (int j = 0; j < full; j += lanes)
+            {
+                nuint i = o + (nuint)j;
+                var xv = Vector512.LoadUnsafe(ref xr, i);
+                var db = xv * (Vector512.LoadUnsafe(ref yr, i) * sv);
+                db = db * minus2 + Vector512.LoadUnsafe(ref br, i);
+                var dv = Vector512<T>.One - xv * xv;
+                var av = dv * db;
+                av.StoreUnsafe(ref ar, i);
+                (dv * sv).StoreUnsafe(ref er, i);
+                (Vector512.LoadUnsafe(ref cr, (nuint)j) + av).StoreUnsafe(ref cr, (nuint)j);
+            }
+            for (int j = full; j < w; j++)
+            {
+                nuint i = o + (nuint)j;
+                T xv = Unsafe.Add(ref xr, i);
+                T db = xv * (Unsafe.Add(ref yr, i) * s);
+                db = db * m2 + Unsafe.Add(ref br, i);
+                T dv = T.One - xv * xv;
+                T av = dv * db;
+                Unsafe.Add(ref ar, i) = av;
+                Unsafe.Add(ref er, i) = dv * s;
+                Unsafe.Add(ref cr, j) += av;
+            }
+        }
+    }
+
+    /// <summary>Per element of [rows, w]: ā = D ⊙ ((x ⊙ D̄)·(−2) + x̄); gradC += ā's column sums in row order.</summary>
+    private static void HiddenLayerCotangents<T>(int rows, int w, ReadOnlySpan<T> x, ReadOnlySpan<T> d, ReadOnlySpan<T> dbar,
+        ReadOnlySpan<T> barX, Span<T> a, Span<T> gradC) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = rows * w, lanes = Vector512<T>.Count, full = w - w % lanes;
+        if (x.Length < n || d.Length < n || dbar.Length < n || barX.Length < n || a.Length < n || gradC.Length < w)
+            throw new ArgumentException("HiddenLayerCotangents: extents out of range.");
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T dr = ref MemoryMarshal.GetReference(d);
+        ref T qr = ref MemoryMarshal.GetReference(dbar);
+        ref T br = ref MemoryMarshal.GetReference(barX);
+        ref T ar = ref MemoryMarshal.GetReference(a);
+        ref T cr = ref MemoryMarshal.GetReference(gradC);
+        T m2 = T.CreateChecked(-2);
+        var minus2 = Vector512.Create(m2);
+        for (int r = 0; r < rows; r++)
+        {
+            nuint o = (nuint)(r * w);
+            for (int j = 0; j < full; j += lanes)
+            {
+                nuint i = o + (nuint)j;
+                var db = Vector512.LoadUnsafe(ref xr, i) * Vector512.LoadUnsafe(ref qr, i);
+                db = db * minus2 + Vector512.LoadUnsafe(ref br, i);
+                var av = Vector512.LoadUnsafe(ref dr, i) * db;
+                av.StoreUnsafe(ref ar, i);
+                (Vector512.LoadUnsafe(ref cr, (nuint)j) + av).StoreUnsafe(ref cr, (nuint)j);
+            }
+            for (int j = full; j < w; j++)
+            {
+                nuint i = o + (nuint)j;
+                T db = Unsafe.Add(ref xr, i) * Unsafe.Add(ref qr, i);
+                db = db * m2 + Unsafe.Add(ref br, i);
+                T av = Unsafe.Add(ref dr, i) * db;
+                Unsafe.Add(ref ar, i) = av;
+                Unsafe.Add(ref cr, j) += av;
+            }
+        }
     }
 
     /// <summary>
@@ -473,6 +653,44 @@ internal static class TanhNet
         var G3 = fr.GradW(3);
         for (int m = 0; m < w2; m++)
             for (int j = 0; j < d; j++) G3[j * w2 + m] += tmp[m * d + j];
+    }
+
+    /// <summary>
+    /// x = tanh(a + c) per row, as <see cref="BiasActivations.Tanh{T}(int, int, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T})"/>
+    /// computes it, and d = 1 − x ⊙ x as <see cref="OneMinusSquare{T}"/> does, in one pass when the rows are whole
+    /// AVX-512 vectors and the tanh is FastTanh512's (the same lanes, so the same bits); otherwise those two passes.
+    /// </summary>
+    private static void BiasTanhAndDerivative<T>(int rows, int cols, ReadOnlySpan<T> a, ReadOnlySpan<T> c, Span<T> x, Span<T> d)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = rows * cols;
+        bool fused = FusedTraceSweep && Activations.FastTanhBits == 512 && (typeof(T) == typeof(float) || typeof(T) == typeof(double))
+                     && cols % Vector512<T>.Count == 0;
+        if (!fused)
+        {
+            BiasActivations.Tanh<T>(rows, cols, a, c, x);
+            OneMinusSquare(x.Slice(0, n), d);
+            return;
+        }
+        if (a.Length < n || c.Length < cols || x.Length < n || d.Length < n)
+            throw new ArgumentException("BiasTanhAndDerivative: extents out of range.");
+        ref T ar = ref MemoryMarshal.GetReference(a);
+        ref T cr = ref MemoryMarshal.GetReference(c);
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T dr = ref MemoryMarshal.GetReference(d);
+        for (int r = 0; r < rows; r++)
+        {
+            nuint o = (nuint)(r * cols);
+            for (int j = 0; j < cols; j += Vector512<T>.Count)
+            {
+                var pre = Vector512.LoadUnsafe(ref ar, o + (nuint)j) + Vector512.LoadUnsafe(ref cr, (nuint)j);
+                var v = typeof(T) == typeof(float)
+                    ? FastTanh512.Tanh(pre.AsSingle()).As<float, T>()
+                    : FastTanh512.Tanh(pre.AsDouble()).As<double, T>();
+                v.StoreUnsafe(ref xr, o + (nuint)j);
+                (Vector512<T>.One - v * v).StoreUnsafe(ref dr, o + (nuint)j);
+            }
+        }
     }
 
     /// <summary>

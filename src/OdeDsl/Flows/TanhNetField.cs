@@ -88,9 +88,10 @@ internal static class TanhNetField
         CheckGradTheta<TField, T>(gradTheta);
         var fr = new TanhNet.Frame<T>(TField.Shape, workspace, batch, d);
         TField.SetWeights(t, theta, fr, workspace, batch, d);   // per call and cheap; the batched forward is what kept saves
-        TanhNet.RestoreTrace(TField.Shape, fr, z, kept);
+        bool fused = TanhNet.FusesTraceSweep<T>(TField.Shape);   // once: the restore leaves what that sweep reads
+        TanhNet.RestoreTrace(TField.Shape, fr, z, kept, fused);
         fr.EffGrad.Clear();
-        TanhNet.BackwardTrace(TField.Shape, fr, cotF, cotTrace, gradZ, kept);
+        TanhNet.BackwardTrace(TField.Shape, fr, cotF, cotTrace, gradZ, kept, fused);
         return TField.MapGradients(t, theta, fr, gradTheta, workspace, batch, d);
     }
 
