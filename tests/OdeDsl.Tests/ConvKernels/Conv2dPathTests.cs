@@ -37,8 +37,8 @@ public class Conv2dPathTests
             var w = TensorTestData.Random<T>(s.WeightLength, 2);
             var bias = TensorTestData.Random<T>(s.OutChannels, 3);
             var g = TensorTestData.Random<T>(s.OutputLength, 4);
-            var (y1, gx1, gw1, gb1) = Run(s, x, w, bias, g, smallOff: false);
-            var (y0, gx0, gw0, gb0) = Run(s, x, w, bias, g, smallOff: true);
+            var (y1, gx1, gw1, gb1) = ConvPaths.Run(s, x, w, bias, g, smallPathsOff: false);
+            var (y0, gx0, gw0, gb0) = ConvPaths.Run(s, x, w, bias, g, smallPathsOff: true);
             Assert.Equal(y0, y1);
             Assert.Equal(gx0, gx1);
             Assert.Equal(gw0, gw1);
@@ -91,12 +91,12 @@ public class Conv2dPathTests
                 var bias = TensorTestData.Random<float>(s.OutChannels, 10);
                 var g = TensorTestData.Random<float>(s.OutputLength, 11);
                 int before = Conv2dSplit<float>.SplitCalls;
-                var split = Run(s, x, w, bias, g, smallOff: false);
+                var split = ConvPaths.Run(s, x, w, bias, g, smallPathsOff: false);
                 Assert.Equal(before + 3, Conv2dSplit<float>.SplitCalls); // all three kernels took the split
-                var again = Run(s, x, w, bias, g, smallOff: false);
+                var again = ConvPaths.Run(s, x, w, bias, g, smallPathsOff: false);
                 GemmParallel.SuppressedOnThisThread = true; // one thread, as inside a chunk of the solver
                 (float[], float[], float[], float[]) serial;
-                try { serial = Run(s, x, w, bias, g, smallOff: false); }
+                try { serial = ConvPaths.Run(s, x, w, bias, g, smallPathsOff: false); }
                 finally { GemmParallel.SuppressedOnThisThread = false; }
                 Assert.Equal(before + 6, Conv2dSplit<float>.SplitCalls);
 
@@ -167,25 +167,6 @@ public class Conv2dPathTests
             });
         }
         finally { TwoThreadLoop.Enabled = enabled; }
-    }
-
-    private static (T[] Y, T[] GradX, T[] GradW, T[] GradB) Run<T>(Conv2dShape s, T[] x, T[] w, T[] bias, T[] g, bool smallOff)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var scratch = new T[s.ScratchLength];
-        var y = new T[s.OutputLength];
-        var gx = new T[s.InputLength];
-        var gw = new T[s.WeightLength];
-        var gb = new T[s.OutChannels];
-        Im2Col.SmallPathsOff = smallOff;
-        try
-        {
-            Conv2d.Forward<T>(s, x, w, bias, y, scratch);
-            Conv2d.BackwardInput<T>(s, g, w, gx, scratch);
-            Conv2d.BackwardWeight<T>(s, x, g, gw, gb, scratch);
-        }
-        finally { Im2Col.SmallPathsOff = false; }
-        return (y, gx, gw, gb);
     }
 
     private static double[] DirectForward<T>(in Conv2dShape s, T[] x, T[] w, T[] bias) where T : unmanaged, IFloatingPointIeee754<T>

@@ -38,28 +38,10 @@ public class Im2ColPlanesTests
         var x = TensorTestData.Random<float>(s.InputLength, 11);
         var col = TensorTestData.Random<float>(rows * ld, 12);
 
-        float[] Gather(bool off)
-        {
-            var dst = new float[rows * ld + 2 * guard];
-            dst.AsSpan().Fill(-3f);
-            Im2Col.SmallPathsOff = off;
-            try { Im2Col.Gather<float>(s, x, dst.AsSpan(guard, (rows - 1) * ld + cols), ld); }
-            finally { Im2Col.SmallPathsOff = false; }
-            return dst;
-        }
-        float[] Scatter(bool off)
-        {
-            var dst = new float[s.InputLength + 2 * guard];
-            dst.AsSpan().Fill(-3f);
-            Im2Col.SmallPathsOff = off;
-            try { Im2Col.Scatter<float>(s, col.AsSpan(0, (rows - 1) * ld + cols), ld, dst.AsSpan(guard, s.InputLength)); }
-            finally { Im2Col.SmallPathsOff = false; }
-            return dst;
-        }
-
-        var fast = Gather(false);
-        Assert.Equal(Gather(true), fast); // guards and the gaps between rows included: nothing else is written
-        Assert.Equal(Scatter(true), Scatter(false));
+        var cs = col.AsSpan(0, (rows - 1) * ld + cols);
+        var fast = ConvPaths.Gather(s, x, ld, guard, smallPathsOff: false);
+        Assert.Equal(ConvPaths.Gather(s, x, ld, guard, smallPathsOff: true), fast); // guards and the gaps between rows included: nothing else is written
+        Assert.Equal(ConvPaths.Scatter(s, cs, ld, guard, smallPathsOff: true), ConvPaths.Scatter(s, cs, ld, guard, smallPathsOff: false));
         // The gaps between the rows (ld > OutSpatial) are not touched.
         for (int r = 0; r < rows - 1; r++)
             Assert.All(fast.AsSpan(guard + r * ld + cols, ld - cols).ToArray(), v => Assert.Equal(-3f, v));
@@ -73,8 +55,8 @@ public class Im2ColPlanesTests
         var w = TensorTestData.Random<float>(s.WeightLength, 2);
         var bias = TensorTestData.Random<float>(s.OutChannels, 3);
         var g = TensorTestData.Random<float>(s.OutputLength, 4);
-        var fast = Run(s, x, w, bias, g, off: false);
-        var generic = Run(s, x, w, bias, g, off: true);
+        var fast = ConvPaths.Run(s, x, w, bias, g, smallPathsOff: false);
+        var generic = ConvPaths.Run(s, x, w, bias, g, smallPathsOff: true);
         Assert.Equal(generic.Y, fast.Y);
         Assert.Equal(generic.GradX, fast.GradX);
         Assert.Equal(generic.GradW, fast.GradW);
@@ -84,23 +66,5 @@ public class Im2ColPlanesTests
         Conv2d.Forward<float>(s, x, w, ReadOnlySpan<float>.Empty, y0, new float[s.ScratchLength]);
         double lhs = TensorTestData.Dot<float>(y0, g), rhs = TensorTestData.Dot<float>(x, fast.GradX);
         Assert.Equal(lhs, rhs, 1e-4 * (1 + Math.Abs(lhs)));
-    }
-
-    private static (float[] Y, float[] GradX, float[] GradW, float[] GradB) Run(Conv2dShape s, float[] x, float[] w, float[] bias, float[] g, bool off)
-    {
-        var scratch = new float[s.ScratchLength];
-        var y = new float[s.OutputLength];
-        var gx = new float[s.InputLength];
-        var gw = new float[s.WeightLength];
-        var gb = new float[s.OutChannels];
-        Im2Col.SmallPathsOff = off;
-        try
-        {
-            Conv2d.Forward<float>(s, x, w, bias, y, scratch);
-            Conv2d.BackwardInput<float>(s, g, w, gx, scratch);
-            Conv2d.BackwardWeight<float>(s, x, g, gw, gb, scratch);
-        }
-        finally { Im2Col.SmallPathsOff = false; }
-        return (y, gx, gw, gb);
     }
 }

@@ -44,30 +44,13 @@ public class Im2ColSameTests
         var x = xg.AsSpan(guard, s.InputLength).ToArray();
         var col = TensorTestData.Random<float>(rows * ld + 2 * guard, 12);
 
-        float[] Gather(bool off)
-        {
-            var dst = new float[rows * ld + 2 * guard];
-            dst.AsSpan().Fill(-3f);
-            Im2Col.SmallPathsOff = off;
-            try { Im2Col.Gather<float>(s, xg.AsSpan(guard, s.InputLength), dst.AsSpan(guard, (rows - 1) * ld + cols), ld); }
-            finally { Im2Col.SmallPathsOff = false; }
-            return dst;
-        }
-        float[] Scatter(bool off)
-        {
-            var dst = new float[s.InputLength + 2 * guard];
-            dst.AsSpan().Fill(-3f);
-            Im2Col.SmallPathsOff = off;
-            try { Im2Col.Scatter<float>(s, col.AsSpan(guard, (rows - 1) * ld + cols), ld, dst.AsSpan(guard, s.InputLength)); }
-            finally { Im2Col.SmallPathsOff = false; }
-            return dst;
-        }
-
-        var fast = Gather(false);
-        Assert.Equal(Gather(true), fast); // guards and the gaps between rows included: nothing else is written
+        var xs = xg.AsSpan(guard, s.InputLength);
+        var cs = col.AsSpan(guard, (rows - 1) * ld + cols);
+        var fast = ConvPaths.Gather(s, xs, ld, guard, smallPathsOff: false);
+        Assert.Equal(ConvPaths.Gather(s, xs, ld, guard, smallPathsOff: true), fast); // guards and the gaps between rows included: nothing else is written
         for (int r = 0; r < rows - 1; r++)
             Assert.All(fast.AsSpan(guard + r * ld + cols, ld - cols).ToArray(), v => Assert.Equal(-3f, v));
-        Assert.Equal(Scatter(true), Scatter(false));
+        Assert.Equal(ConvPaths.Scatter(s, cs, ld, guard, smallPathsOff: true), ConvPaths.Scatter(s, cs, ld, guard, smallPathsOff: false));
         // And against the definition: col[(ci, ky, kx), (y, x)] = x[ci, y + ky − pad, x + kx − pad] or 0.
         int k = s.KernelHeight, p = s.Padding, h = s.Height, w = s.Width;
         for (int ci = 0; ci < s.InChannels; ci++)
@@ -90,8 +73,8 @@ public class Im2ColSameTests
         var w = TensorTestData.Random<float>(s.WeightLength, 2);
         var bias = TensorTestData.Random<float>(s.OutChannels, 3);
         var g = TensorTestData.Random<float>(s.OutputLength, 4);
-        var fast = Run(s, x, w, bias, g, off: false);
-        var generic = Run(s, x, w, bias, g, off: true);
+        var fast = ConvPaths.Run(s, x, w, bias, g, smallPathsOff: false);
+        var generic = ConvPaths.Run(s, x, w, bias, g, smallPathsOff: true);
         Assert.Equal(generic.Y, fast.Y);
         Assert.Equal(generic.GradX, fast.GradX);
         Assert.Equal(generic.GradW, fast.GradW);
@@ -105,23 +88,5 @@ public class Im2ColSameTests
         Assert.False(Im2ColSame.Applies(new Conv2dShape(1, 2, 6, 6, 3, 3, 3, 1, 0)));   // valid, not same
         Assert.False(Im2ColSame.Applies(new Conv2dShape(1, 2, 6, 6, 3, 3, 1, 1, 1)));   // non-square kernel
         Assert.False(Im2ColSame.Applies(new Conv2dShape(1, 2, 64, 64, 3, 3, 3, 1, 1))); // more masks than the table keeps
-    }
-
-    private static (float[] Y, float[] GradX, float[] GradW, float[] GradB) Run(Conv2dShape s, float[] x, float[] w, float[] bias, float[] g, bool off)
-    {
-        var scratch = new float[s.ScratchLength];
-        var y = new float[s.OutputLength];
-        var gx = new float[s.InputLength];
-        var gw = new float[s.WeightLength];
-        var gb = new float[s.OutChannels];
-        Im2Col.SmallPathsOff = off;
-        try
-        {
-            Conv2d.Forward<float>(s, x, w, bias, y, scratch);
-            Conv2d.BackwardInput<float>(s, g, w, gx, scratch);
-            Conv2d.BackwardWeight<float>(s, x, g, gw, gb, scratch);
-        }
-        finally { Im2Col.SmallPathsOff = false; }
-        return (y, gx, gw, gb);
     }
 }
