@@ -63,10 +63,14 @@ public sealed class LatentOdeModel<TDyn, T>
 
     private static Span<T> Part(Span<T> theta, int offset, int count) => theta.Slice(offset, count);
 
-    /// <summary>The recognition RNN run backwards over the observations: the cell inputs of every step and q(z₀) as [batch, 8] = [μ, logσ²].</summary>
-    public (T[] Inputs, T[] FinalHidden, T[] Posterior) Encode(T[] theta, SequenceBatch<T> batch)
+    /// <summary>
+    /// The recognition RNN run backwards over the first <paramref name="encodeCount"/> observations of every trajectory (all
+    /// of them by default): the cell inputs of every step and q(z₀) as [batch, 8] = [μ, logσ²].
+    /// </summary>
+    public (T[] Inputs, T[] FinalHidden, T[] Posterior) Encode(T[] theta, SequenceBatch<T> batch, int? encodeCount = null)
     {
-        int B = batch.Batch, n = batch.Count, H = Sizes.RnnHidden, U = Sizes.CellInput;
+        int B = batch.Batch, n = EncodeCount(batch, encodeCount), H = Sizes.RnnHidden, U = Sizes.CellInput;
+        int stride = batch.Count;
         var thetaCell = theta.AsSpan(CellOffset, Cell.ParameterCount);
         var inputs = new T[n * B * U];
         var h = new T[B * H];
@@ -78,8 +82,8 @@ public sealed class LatentOdeModel<TDyn, T>
             for (int b = 0; b < B; b++)
             {
                 var row = u.Slice(b * U, U);
-                row[0] = batch.X[(b * n + i) * 2]; row[1] = batch.X[(b * n + i) * 2 + 1];
-                row[2] = batch.TimeValues[b * n + i];
+                row[0] = batch.X[(b * stride + i) * 2]; row[1] = batch.X[(b * stride + i) * 2 + 1];
+                row[2] = batch.TimeValues[b * stride + i];
                 h.AsSpan(b * H, H).CopyTo(row[3..]);
             }
             Cell.Forward<T>(u, thetaCell, h, B, ws);
@@ -88,6 +92,13 @@ public sealed class LatentOdeModel<TDyn, T>
         Posterior.Forward<T>(h, theta.AsSpan(PosteriorOffset, Posterior.ParameterCount), post, B, ws);
         return (inputs, h, post);
     }
+
+    private static int EncodeCount(SequenceBatch<T> batch, int? encodeCount) => encodeCount switch
+    {
+        null => batch.Count,
+        { } k when k >= 1 && k <= batch.Count => k,
+        { } k => throw new ArgumentOutOfRangeException(nameof(encodeCount), $"The encoder reads 1 to {batch.Count} observations per trajectory; {k} was asked."),
+    };
 
     /// <summary>The posterior means μ of q(z₀), [batch, 4].</summary>
     public T[] PosteriorMean(T[] theta, SequenceBatch<T> batch)
@@ -100,13 +111,19 @@ public sealed class LatentOdeModel<TDyn, T>
 
     /// <summary>Negative ELBO of the batch (mean over trajectories) and its gradient into <paramref name="gradient"/> (overwritten).</summary>
     /// <param name="epsilon">[batch, 4] standard normal draws; null draws them from <paramref name="rng"/>.</param>
-    public StepReport LossAndGradient(T[] theta, SequenceBatch<T> batch, ref Rng rng, Span<T> gradient, T[]? epsilon = null)
+    /// <param name="encodeCount">
+    /// How many of each trajectory's first observations q(z₀) reads (all by default, the paper's objective). The
+    /// likelihood always covers all n, so with fewer the model is also trained to forecast the rest of the window from
+    /// z₀ — Rubanova et al. 2019's extrapolation training ("Latent ODEs for irregularly-sampled time series", §4: encode
+    /// the first half, predict the second), here mixed with reconstruction by the caller's choice of the count.
+    /// </param>
+    public StepReport LossAndGradient(T[] theta, SequenceBatch<T> batch, ref Rng rng, Span<T> gradient, T[]? epsilon = null, int? encodeCount = null)
     {
         if (theta.Length != ParameterCount) throw new ArgumentException($"θ needs {ParameterCount} values; it has {theta.Length}.", nameof(theta));
         if (gradient.Length != ParameterCount) throw new ArgumentException($"The gradient needs {ParameterCount} values.", nameof(gradient));
-        int B = batch.Batch, n = batch.Count, L = Sizes.Latent, H = Sizes.RnnHidden, U = Sizes.CellInput;
+        int B = batch.Batch, n = EncodeCount(batch, encodeCount), L = Sizes.Latent, H = Sizes.RnnHidden, U = Sizes.CellInput;
         gradient.Clear();
-        var (inputs, hFinal, post) = Encode(theta, batch);
+        var (inputs, hFinal, post) = Encode(theta, batch, n);
 
         // z₀ = μ + ε·exp(½ logσ²).
         var eps = epsilon ?? new T[B * L];

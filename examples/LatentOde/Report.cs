@@ -14,8 +14,9 @@ public static class Report
     private static string RateText(RunSummary s)
     {
         string rate = s.LearningRate == Trainer.CodeLearningRate ? "" : string.Create(CultureInfo.InvariantCulture, $"{s.LearningRate:G}");
-        if (s.Schedule == "constant") return rate == "" ? "" : $", lr {rate}";
-        return rate == "" ? $", {s.Schedule} lr" : $", {s.Schedule} lr from {rate}";
+        string prefix = s.EncodePrefix < 1 ? string.Create(CultureInfo.InvariantCulture, $", encoder reads ≥ {s.EncodePrefix:G}·n") : "";
+        if (s.Schedule == "constant") return (rate == "" ? "" : $", lr {rate}") + prefix;
+        return (rate == "" ? $", {s.Schedule} lr" : $", {s.Schedule} lr from {rate}") + prefix;
     }
 
     public static string WriteTable(string outDir)
@@ -37,14 +38,17 @@ public static class Report
             sb.AppendLine("|---|---|---|---|");
             sb.AppendLine($"| RNN (paper) | {string.Join(" | ", PaperRnn)} |");
             sb.AppendLine($"| latent ODE (paper) | {string.Join(" | ", PaperLatent)} |");
-            foreach (var model in new[] { "rnn", "latent-ode", "latent-ode-deep", "latent-ode-poisson" })
+            foreach (var model in new[] { "rnn", "latent-ode", "latent-ode-deep", "latent-ode-prefix", "latent-ode-deep-prefix", "latent-ode-poisson" })
             {
-                if (model is "latent-ode-deep" or "latent-ode-poisson" && !Columns.Any(n => Directory.Exists(Path.Combine(outDir, $"{model}-n{n}")))) continue;
+                if (model is not ("rnn" or "latent-ode") && !Columns.Any(n => Directory.Exists(Path.Combine(outDir, $"{model}-n{n}")))) continue;
                 var cells = Columns.Select(n => Trainer.ReadSummary(Path.Combine(outDir, $"{model}-n{n}")) is { } s
                     ? string.Create(CultureInfo.InvariantCulture, $"{pick(s):F4} ({s.Iterations}/{s.PlannedIterations} it{RateText(s)}{(s.Quick ? ", quick" : "")})")
                     : "not run");
                 string name = model switch { "rnn" => "RNN", "latent-ode" => "latent ODE",
-                    "latent-ode-poisson" => "latent ODE + Poisson likelihood of the times (other data: times biased, κ = 1.5)", _ => "latent ODE, the code's 4-20-20-4 field" };
+                    "latent-ode-poisson" => "latent ODE + Poisson likelihood of the times (other data: times biased, κ = 1.5)",
+                    "latent-ode-prefix" => "latent ODE trained to forecast (encoder reads a prefix)",
+                    "latent-ode-deep-prefix" => "latent ODE, the code's 4-20-20-4 field, trained to forecast (encoder reads a prefix)",
+                    _ => "latent ODE, the code's 4-20-20-4 field" };
                 sb.AppendLine($"| {name} (this run) | {string.Join(" | ", cells)} |");
             }
             sb.AppendLine();

@@ -21,13 +21,23 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
     /// <summary>--schedule: "constant" (the code's Adam at a fixed rate) or "cosine" (annealed to 0 over the iterations).</summary>
     public string Schedule { get; init; } = "constant";
 
+    /// <summary>
+    /// --encode-prefix F: each iteration the encoder reads only the first K observations of every trajectory, K drawn
+    /// uniformly from ⌈F·n⌉ … n, while the likelihood covers all n (<see cref="LatentOdeModel{TDyn, T}.LossAndGradient"/>);
+    /// 1 (the default) is the paper's objective. Test-time encoding always reads all n.
+    /// </summary>
+    public double EncodePrefix { get; init; } = 1;
+
+    /// <summary>The smallest K the encoder may read in training (n with the paper's objective).</summary>
+    public int MinEncoded => Math.Clamp((int)Math.Ceiling(EncodePrefix * Observations - 1e-9), 1, Observations);
+
     /// <summary>The MPI ranks with --distributed (each trains on its shard of the trajectories); null in one process.</summary>
     public ProcessGroup? Group { get; init; }
     /// <summary>Whether this process evaluates and writes output (always, without --distributed).</summary>
     public bool IsRoot => Group is null || Group.IsRoot;
 
     public string RunDir => Path.Combine(OutDir, Model == "latent-ode" && Poisson ? $"latent-ode-poisson-n{Observations}"
-        : Model == "latent-ode" && Field == "deep" ? $"latent-ode-deep-n{Observations}" : $"{Model}-n{Observations}");
+        : Model == "latent-ode" ? $"latent-ode{(Field == "deep" ? "-deep" : "")}{(EncodePrefix < 1 ? "-prefix" : "")}-n{Observations}" : $"{Model}-n{Observations}");
 
     /// <summary>Data: the code's settings with this run's n; train and test sets from different seeds.</summary>
     public (IrregularSpirals Train, IrregularSpirals Test) Data()
@@ -42,7 +52,7 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
 /// <summary>What a finished (or interrupted) run leaves in summary.json.</summary>
 public sealed record RunSummary(string Model, string Field, int Observations, long Iterations, int PlannedIterations, double ExtrapolationRmse,
     double ReconstructionRmse, double FinalLoss, double Seconds, string Gradient, bool Quick, string Schedule = "constant",
-    double LearningRate = Trainer.CodeLearningRate);
+    double LearningRate = Trainer.CodeLearningRate, double EncodePrefix = 1);
 
 /// <summary>Distributed training stopped on every rank; the program exits with <see cref="ExitCode"/>.</summary>
 public sealed class TrainingStoppedException(int exitCode) : Exception($"Distributed training stopped (exit code {exitCode}).")
@@ -67,10 +77,10 @@ public static class Trainer
         return s.Model == "rnn"
             ? Loop(s, RnnBaseline<float>.Initialize((int)s.Seed), new RnnAdapter(new RnnBaseline<float>(train.Settings.NoiseStd)), test, trainBatch, testBatch, first, train.Count)
             : s.Poisson
-                ? Loop(s, LatentOdeModel<PoissonLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<PoissonLatentField.Dynamics>(Model<PoissonLatentField.Dynamics>(s, train)), test, trainBatch, testBatch, first, train.Count)
+                ? Loop(s, LatentOdeModel<PoissonLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<PoissonLatentField.Dynamics>(Model<PoissonLatentField.Dynamics>(s, train), s.MinEncoded), test, trainBatch, testBatch, first, train.Count)
             : s.Field == "deep"
-                ? Loop(s, LatentOdeModel<DeepLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<DeepLatentField.Dynamics>(Model<DeepLatentField.Dynamics>(s, train)), test, trainBatch, testBatch, first, train.Count)
-                : Loop(s, LatentOdeModel<LatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<LatentField.Dynamics>(Model<LatentField.Dynamics>(s, train)), test, trainBatch, testBatch, first, train.Count);
+                ? Loop(s, LatentOdeModel<DeepLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<DeepLatentField.Dynamics>(Model<DeepLatentField.Dynamics>(s, train), s.MinEncoded), test, trainBatch, testBatch, first, train.Count)
+                : Loop(s, LatentOdeModel<LatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<LatentField.Dynamics>(Model<LatentField.Dynamics>(s, train), s.MinEncoded), test, trainBatch, testBatch, first, train.Count);
     }
 
     public static LatentOdeModel<TDyn, float> Model<TDyn>(RunSettings s, IrregularSpirals train) where TDyn : IOdeDynamics<TDyn>
@@ -88,14 +98,18 @@ public static class Trainer
         Evaluation.Scores Score(float[] theta, IrregularSpirals data, SequenceBatch<float> batch);
     }
 
-    private sealed class LatentAdapter<TDyn>(LatentOdeModel<TDyn, float> model) : IAdapter where TDyn : IOdeDynamics<TDyn>
+    /// <param name="minEncoded">The smallest number of first observations the encoder reads (<see cref="RunSettings.MinEncoded"/>).</param>
+    private sealed class LatentAdapter<TDyn>(LatentOdeModel<TDyn, float> model, int minEncoded) : IAdapter where TDyn : IOdeDynamics<TDyn>
     {
         public StepReport Step(float[] theta, SequenceBatch<float> batch, ref Rng rng, float[] gradient, int first, int globalBatch)
         {
-            if (globalBatch == batch.Batch) return model.LossAndGradient(theta, batch, ref rng, gradient); // one process: as before
+            // K is drawn first (from the shared stream, so every rank draws the same), and only when it can vary: the
+            // paper's objective keeps the draws of the runs made before the option.
+            int? encoded = minEncoded < batch.Count ? minEncoded + rng.NextInt(batch.Count - minEncoded + 1) : null;
+            if (globalBatch == batch.Batch) return model.LossAndGradient(theta, batch, ref rng, gradient, encodeCount: encoded); // one process: as before
             var eps = new float[globalBatch * Sizes.Latent]; // the same order of draws as LossAndGradient on the whole batch
             for (int i = 0; i < eps.Length; i++) eps[i] = (float)rng.NextGaussian();
-            return model.LossAndGradient(theta, batch, ref rng, gradient, eps.AsSpan(first * Sizes.Latent, batch.Batch * Sizes.Latent).ToArray());
+            return model.LossAndGradient(theta, batch, ref rng, gradient, eps.AsSpan(first * Sizes.Latent, batch.Batch * Sizes.Latent).ToArray(), encoded);
         }
         public Evaluation.Scores Score(float[] theta, IrregularSpirals data, SequenceBatch<float> batch) => Evaluation.LatentOde(model, theta, data, batch);
     }
@@ -185,7 +199,7 @@ public static class Trainer
         if (double.IsNaN(scores.ExtrapolationRmse)) scores = model.Score(theta, test, testBatch);
         Console.WriteLine($"extrapolation RMSE {scores.ExtrapolationRmse:F4}: {scores.Split}");
         var summary = new RunSummary(s.Model, s.Field, s.Observations, it, s.Iterations, scores.ExtrapolationRmse, scores.ReconstructionRmse, loss,
-            clock.Elapsed.TotalSeconds, s.Gradient, s.Quick, s.Schedule, s.LearningRate);
+            clock.Elapsed.TotalSeconds, s.Gradient, s.Quick, s.Schedule, s.LearningRate, s.EncodePrefix);
         File.WriteAllText(Path.Combine(s.RunDir, "summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return summary;
     }

@@ -20,8 +20,12 @@ public class ElboGradientTests
 
     private static readonly SolveOptions<double> FixedRk4 = new() { Method = Methods.Rk4, FixedStep = 0.1 };
 
-    [Fact]
-    public void LatentOdeElboGradientMatchesFiniteDifferencesInEveryPart()
+    /// <param name="encoded">How many first observations the encoder reads (null: all four, the paper's objective; 2:
+    /// the --encode-prefix training, the likelihood still over all four).</param>
+    [Theory]
+    [InlineData(null)]
+    [InlineData(2)]
+    public void LatentOdeElboGradientMatchesFiniteDifferencesInEveryPart(int? encoded)
     {
         var batch = TinyBatch();
         var model = new LatentOdeModel<LatentField.Dynamics, double>(OdeDsl.Sensitivity.Backprop, FixedRk4, noiseStd: 0.3);
@@ -30,8 +34,8 @@ public class ElboGradientTests
         var rng = new Rng(9);
         for (int i = 0; i < eps.Length; i++) eps[i] = rng.NextGaussian();
         var grad = new double[theta.Length];
-        model.LossAndGradient(theta, batch, ref rng, grad, eps);
-        double Loss(double[] th) { var r = new Rng(1); return model.LossAndGradient(th, batch, ref r, new double[th.Length], eps).Loss; }
+        model.LossAndGradient(theta, batch, ref rng, grad, eps, encoded);
+        double Loss(double[] th) { var r = new Rng(1); return model.LossAndGradient(th, batch, ref r, new double[th.Length], eps, encoded).Loss; }
 
         int[] offsets = [LatentOdeModel<LatentField.Dynamics, double>.CellOffset, LatentOdeModel<LatentField.Dynamics, double>.PosteriorOffset,
                          LatentOdeModel<LatentField.Dynamics, double>.FieldOffset, LatentOdeModel<LatentField.Dynamics, double>.DecoderOffset,
@@ -44,6 +48,33 @@ public class ElboGradientTests
                 double fd = CentralDifference(theta, i, Loss);
                 Assert.True(Math.Abs(fd - grad[i]) <= 1e-6 * Math.Max(1, Math.Abs(fd)), $"part {part}, θ[{i}]: backprop {grad[i]}, finite differences {fd}");
             }
+    }
+
+    /// <summary>
+    /// With a prefix of K observations, q(z₀) depends on those K only (changing the later ones leaves it bit for bit), the
+    /// likelihood still on all n (changing a later one changes the loss), and a count outside 1…n is refused.
+    /// </summary>
+    [Fact]
+    public void EncoderPrefixReadsOnlyTheFirstObservationsWhileTheLikelihoodCoversAll()
+    {
+        var batch = TinyBatch();
+        var model = new LatentOdeModel<LatentField.Dynamics, double>(OdeDsl.Sensitivity.Backprop, FixedRk4, noiseStd: 0.3);
+        var theta = LatentOdeModel<LatentField.Dynamics, double>.Initialize(3);
+        var x = (double[])batch.X.Clone();
+        for (int b = 0; b < batch.Batch; b++) for (int i = 2; i < batch.Count; i++) x[(b * batch.Count + i) * 2] += 0.5;
+        var changed = new SequenceBatch<double>(x, batch.TimeValues, batch.Batch, batch.Count);
+
+        Assert.Equal(model.Encode(theta, batch, 2).Posterior, model.Encode(theta, changed, 2).Posterior);
+        Assert.NotEqual(model.Encode(theta, batch, 3).Posterior, model.Encode(theta, changed, 3).Posterior);
+        Assert.Equal(model.Encode(theta, batch).Posterior, model.Encode(theta, batch, batch.Count).Posterior);
+
+        var eps = new double[batch.Batch * Sizes.Latent];
+        var rng = new Rng(1);
+        double before = model.LossAndGradient(theta, batch, ref rng, new double[theta.Length], eps, 2).Loss;
+        double after = model.LossAndGradient(theta, changed, ref rng, new double[theta.Length], eps, 2).Loss;
+        Assert.NotEqual(before, after);
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Encode(theta, batch, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Encode(theta, batch, batch.Count + 1));
     }
 
     [Fact]

@@ -24,10 +24,17 @@ public class ReportTests
             var run = new RunSummary("latent-ode", "deep", 100, 6000, 12000, 0.148, 0.066, 1, 1, "backprop", false, "cosine", 0.005);
             Write("latent-ode-deep-n100", System.Text.Json.JsonSerializer.Serialize(run));
 
+            var prefix = new RunSettings("latent-ode", "deep", 100, 12000, 1000, 1000, 0.005, "backprop", 1e-5, 1e-6, 1, dir, 500, false, false) { EncodePrefix = 0.5 };
+            Assert.Equal(50, prefix.MinEncoded);
+            Assert.Equal(100, (prefix with { EncodePrefix = 1 }).MinEncoded);
+            Assert.Equal(15, (prefix with { Observations = 30 }).MinEncoded);
+            Write(Path.GetFileName(prefix.RunDir), System.Text.Json.JsonSerializer.Serialize(run with { EncodePrefix = 0.5, ExtrapolationRmse = 0.12 }));
+
             string table = File.ReadAllText(Report.WriteTable(dir));
 
             Assert.Contains("| RNN (this run) | 0.5000 (2000/2000 it) | not run | not run |", table);
             Assert.Contains("| latent ODE, the code's 4-20-20-4 field (this run) | not run | 0.1390 (12000/12000 it, cosine lr) | 0.1480 (6000/12000 it, cosine lr from 0.005) |", table);
+            Assert.Contains("| latent ODE, the code's 4-20-20-4 field, trained to forecast (encoder reads a prefix) (this run) | not run | not run | 0.1200 (6000/12000 it, cosine lr from 0.005, encoder reads ≥ 0.5·n) |", table);
             Assert.Equal(0.005, Trainer.ReadSummary(Path.Combine(dir, "latent-ode-deep-n100"))!.LearningRate);
         }
         finally
