@@ -52,6 +52,17 @@ public sealed class LatentOdeModel<TDyn, T>
     /// <summary>The observed window's end T (Poisson field only).</summary>
     public T WindowEnd { get; }
 
+    /// <summary>
+    /// β of the KL term: loss = −log p(x | z) + β·KL(q(z₀) ‖ N(0, I)). 1 (the default) is the ELBO; β &gt; 1 (Higgins et
+    /// al. 2017's β-VAE) charges z₀ more for the information it carries. <see cref="StepReport.Kl"/> stays the unweighted KL.
+    /// </summary>
+    public double KlWeight
+    {
+        get => klWeight;
+        init => klWeight = double.IsFinite(value) && value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(KlWeight), $"The KL weight must be positive and finite; it is {value}.");
+    }
+    private readonly double klWeight = 1;
+
     public Sensitivity Sensitivity { get; }
     public SolveOptions<T> Options { get; }
     /// <summary>σ of the observation model (the code's noise_std, fixed).</summary>
@@ -171,7 +182,7 @@ public sealed class LatentOdeModel<TDyn, T>
             var gMean = gradPost.AsSpan(b * 2 * L, L);
             var gLogVar = gradPost.AsSpan(b * 2 * L + L, L);
             GaussianElbo.SampleBackward<T>(logVar, eps.AsSpan(b * L, L), gradZ0.AsSpan(b * L, L), gMean, gLogVar);
-            kl += GaussianElbo.KlToStandardNormal<T>(mean, logVar, gMean, gLogVar, scale);
+            kl += GaussianElbo.KlToStandardNormal<T>(mean, logVar, gMean, gLogVar, scale * klWeight);
         }
 
         // Posterior layer, then backpropagation through time over the encoder's steps (last step first).
@@ -187,7 +198,7 @@ public sealed class LatentOdeModel<TDyn, T>
             Cell.VectorJacobianProduct<T>(inputs.AsSpan(step * B * U, B * U), thetaCell, dh, gradU, gCell, B, ws);
             for (int b = 0; b < B; b++) gradU.AsSpan(b * U + 3, H).CopyTo(dh.AsSpan(b * H, H));
         }
-        return new StepReport((-logPx - logPt + kl) * scale, logPx * scale, kl * scale,
+        return new StepReport((-logPx - logPt + klWeight * kl) * scale, logPx * scale, kl * scale,
             forward.ForwardStats.FunctionEvaluations, odeGrad.Backward.FunctionEvaluations, logPt * scale);
     }
 

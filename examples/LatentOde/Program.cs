@@ -37,6 +37,11 @@ var encodePrefix = new Option<double>("--encode-prefix")
     Description = "Latent ODE: each iteration the encoder reads only the first K of the n observations, K drawn from ceil(F*n) to n, while the ELBO's likelihood covers all n, so training also forecasts (Rubanova et al. 2019's extrapolation training). 1: the paper's objective.",
     DefaultValueFactory = _ => 1.0,
 };
+var klWeight = new Option<double>("--kl-weight")
+{
+    Description = "Latent ODE: beta of loss = -log p(x|z) + beta*KL(q(z0)||N(0,I)); 1 is the ELBO (the paper), beta > 1 the beta-VAE.",
+    DefaultValueFactory = _ => 1.0,
+};
 var distributed = new Option<bool>("--distributed")
 {
     Description = "Data-parallel over MPI (start with mpirun -np N): each rank trains on its shard of the trajectories; rank 0 evaluates and writes the output. Needs Open MPI.",
@@ -44,7 +49,7 @@ var distributed = new Option<bool>("--distributed")
 
 var root = new RootCommand("Latent ODE vs RNN on irregularly sampled spirals (Chen et al. 2018, Table 2, Figures 6–9).")
 {
-    quick, observations, model, field, iterations, lr, schedule, gradient, rtol, atol, seed, outDir, evalEvery, resume, poisson, encodePrefix, distributed,
+    quick, observations, model, field, iterations, lr, schedule, gradient, rtol, atol, seed, outDir, evalEvery, resume, poisson, encodePrefix, klWeight, distributed,
 };
 root.SetAction(pr =>
 {
@@ -65,9 +70,14 @@ root.SetAction(pr =>
         Console.Error.WriteLine("--encode-prefix takes a fraction in (0, 1] and goes with --model latent-ode.");
         return 2;
     }
+    if (!(pr.GetValue(klWeight) > 0 && double.IsFinite(pr.GetValue(klWeight))) || (pr.GetValue(klWeight) != 1 && pr.GetValue(model) != "latent-ode"))
+    {
+        Console.Error.WriteLine("--kl-weight takes a positive number and goes with --model latent-ode.");
+        return 2;
+    }
     var settings = new RunSettings(pr.GetValue(model)!, pr.GetValue(field)!, pr.GetValue(observations), iters, 1000, q ? 200 : 1000,
         pr.GetValue(lr), pr.GetValue(gradient)!, pr.GetValue(rtol), pr.GetValue(atol), pr.GetValue(seed), pr.GetValue(outDir)!,
-        pr.GetValue(evalEvery), pr.GetValue(resume), q) { Poisson = pr.GetValue(poisson), Schedule = pr.GetValue(schedule)!, EncodePrefix = pr.GetValue(encodePrefix) };
+        pr.GetValue(evalEvery), pr.GetValue(resume), q) { Poisson = pr.GetValue(poisson), Schedule = pr.GetValue(schedule)!, EncodePrefix = pr.GetValue(encodePrefix), KlWeight = pr.GetValue(klWeight) };
     if (!pr.GetValue(distributed)) return Finish(settings, Trainer.Run(settings)!);
     ProcessGroup group;
     try { group = ProcessGroup.InitializeMpi(); }

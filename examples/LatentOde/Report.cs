@@ -19,6 +19,32 @@ public static class Report
         return (rate == "" ? $", {s.Schedule} lr" : $", {s.Schedule} lr from {rate}") + prefix;
     }
 
+    private static readonly string[] KnownRows = ["rnn", "latent-ode", "latent-ode-deep", "latent-ode-prefix", "latent-ode-deep-prefix", "latent-ode-poisson"];
+
+    /// <summary>The rows: the RNN and the paper-field latent ODE always, then every other run folder "&lt;row&gt;-n&lt;obs&gt;" found.</summary>
+    private static IEnumerable<string> Rows(string outDir)
+    {
+        var found = Directory.Exists(outDir)
+            ? Directory.GetDirectories(outDir).Select(Path.GetFileName)
+                .Select(d => System.Text.RegularExpressions.Regex.Match(d!, @"^(.+)-n(30|50|100)$")).Where(m => m.Success).Select(m => m.Groups[1].Value)
+                .Where(row => KnownRows.Contains(row) || row.StartsWith("latent-ode", StringComparison.Ordinal)).ToHashSet()
+            : [];
+        return KnownRows.Where(row => row is "rnn" or "latent-ode" || found.Contains(row)).Concat(found.Except(KnownRows).Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>A row's name from its folder: "latent-ode[-deep][-prefix][-kl&lt;β&gt;]", "latent-ode-poisson" or "rnn".</summary>
+    private static string RowName(string row)
+    {
+        if (row == "rnn") return "RNN";
+        if (row == "latent-ode-poisson") return "latent ODE + Poisson likelihood of the times (other data: times biased, κ = 1.5)";
+        var parts = new List<string> { "latent ODE" };
+        if (row.Contains("-deep")) parts.Add("the code's 4-20-20-4 field");
+        if (row.Contains("-prefix")) parts.Add("trained to forecast (encoder reads a prefix)");
+        var kl = System.Text.RegularExpressions.Regex.Match(row, @"-kl([0-9.]+)");
+        if (kl.Success) parts.Add($"KL weight {kl.Groups[1].Value}");
+        return string.Join(", ", parts);
+    }
+
     public static string WriteTable(string outDir)
     {
         var sb = new StringBuilder();
@@ -38,18 +64,12 @@ public static class Report
             sb.AppendLine("|---|---|---|---|");
             sb.AppendLine($"| RNN (paper) | {string.Join(" | ", PaperRnn)} |");
             sb.AppendLine($"| latent ODE (paper) | {string.Join(" | ", PaperLatent)} |");
-            foreach (var model in new[] { "rnn", "latent-ode", "latent-ode-deep", "latent-ode-prefix", "latent-ode-deep-prefix", "latent-ode-poisson" })
+            foreach (var model in Rows(outDir))
             {
-                if (model is not ("rnn" or "latent-ode") && !Columns.Any(n => Directory.Exists(Path.Combine(outDir, $"{model}-n{n}")))) continue;
                 var cells = Columns.Select(n => Trainer.ReadSummary(Path.Combine(outDir, $"{model}-n{n}")) is { } s
                     ? string.Create(CultureInfo.InvariantCulture, $"{pick(s):F4} ({s.Iterations}/{s.PlannedIterations} it{RateText(s)}{(s.Quick ? ", quick" : "")})")
                     : "not run");
-                string name = model switch { "rnn" => "RNN", "latent-ode" => "latent ODE",
-                    "latent-ode-poisson" => "latent ODE + Poisson likelihood of the times (other data: times biased, κ = 1.5)",
-                    "latent-ode-prefix" => "latent ODE trained to forecast (encoder reads a prefix)",
-                    "latent-ode-deep-prefix" => "latent ODE, the code's 4-20-20-4 field, trained to forecast (encoder reads a prefix)",
-                    _ => "latent ODE, the code's 4-20-20-4 field" };
-                sb.AppendLine($"| {name} (this run) | {string.Join(" | ", cells)} |");
+                sb.AppendLine($"| {RowName(model)} (this run) | {string.Join(" | ", cells)} |");
             }
             sb.AppendLine();
         }

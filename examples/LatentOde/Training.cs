@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using OdeDsl;
 using OdeDsl.Data;
@@ -28,6 +29,9 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
     /// </summary>
     public double EncodePrefix { get; init; } = 1;
 
+    /// <summary>--kl-weight β: loss = −log p(x | z) + β·KL (<see cref="LatentOdeModel{TDyn, T}.KlWeight"/>); 1 is the ELBO.</summary>
+    public double KlWeight { get; init; } = 1;
+
     /// <summary>The smallest K the encoder may read in training (n with the paper's objective).</summary>
     public int MinEncoded => Math.Clamp((int)Math.Ceiling(EncodePrefix * Observations - 1e-9), 1, Observations);
 
@@ -37,7 +41,8 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
     public bool IsRoot => Group is null || Group.IsRoot;
 
     public string RunDir => Path.Combine(OutDir, Model == "latent-ode" && Poisson ? $"latent-ode-poisson-n{Observations}"
-        : Model == "latent-ode" ? $"latent-ode{(Field == "deep" ? "-deep" : "")}{(EncodePrefix < 1 ? "-prefix" : "")}-n{Observations}" : $"{Model}-n{Observations}");
+        : Model == "latent-ode" ? $"latent-ode{(Field == "deep" ? "-deep" : "")}{(EncodePrefix < 1 ? "-prefix" : "")}{(KlWeight != 1 ? string.Create(CultureInfo.InvariantCulture, $"-kl{KlWeight:G}") : "")}-n{Observations}"
+        : $"{Model}-n{Observations}");
 
     /// <summary>Data: the code's settings with this run's n; train and test sets from different seeds.</summary>
     public (IrregularSpirals Train, IrregularSpirals Test) Data()
@@ -52,7 +57,7 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
 /// <summary>What a finished (or interrupted) run leaves in summary.json.</summary>
 public sealed record RunSummary(string Model, string Field, int Observations, long Iterations, int PlannedIterations, double ExtrapolationRmse,
     double ReconstructionRmse, double FinalLoss, double Seconds, string Gradient, bool Quick, string Schedule = "constant",
-    double LearningRate = Trainer.CodeLearningRate, double EncodePrefix = 1);
+    double LearningRate = Trainer.CodeLearningRate, double EncodePrefix = 1, double KlWeight = 1);
 
 /// <summary>Distributed training stopped on every rank; the program exits with <see cref="ExitCode"/>.</summary>
 public sealed class TrainingStoppedException(int exitCode) : Exception($"Distributed training stopped (exit code {exitCode}).")
@@ -86,7 +91,7 @@ public static class Trainer
     public static LatentOdeModel<TDyn, float> Model<TDyn>(RunSettings s, IrregularSpirals train) where TDyn : IOdeDynamics<TDyn>
         => new(s.Gradient == "adjoint" ? Sensitivity.Adjoint() : Sensitivity.Backprop,
                new SolveOptions<float> { RelTol = (float)s.RelTol, AbsTol = (float)s.AbsTol }, train.Settings.NoiseStd,
-               LatentOdeModel<TDyn, float>.Poisson ? train.GridTimes[train.Settings.Window - 1] : null);
+               LatentOdeModel<TDyn, float>.Poisson ? train.GridTimes[train.Settings.Window - 1] : null) { KlWeight = s.KlWeight };
 
     /// <summary>The two models behind one training loop.</summary>
     public interface IAdapter
@@ -199,7 +204,7 @@ public static class Trainer
         if (double.IsNaN(scores.ExtrapolationRmse)) scores = model.Score(theta, test, testBatch);
         Console.WriteLine($"extrapolation RMSE {scores.ExtrapolationRmse:F4}: {scores.Split}");
         var summary = new RunSummary(s.Model, s.Field, s.Observations, it, s.Iterations, scores.ExtrapolationRmse, scores.ReconstructionRmse, loss,
-            clock.Elapsed.TotalSeconds, s.Gradient, s.Quick, s.Schedule, s.LearningRate, s.EncodePrefix);
+            clock.Elapsed.TotalSeconds, s.Gradient, s.Quick, s.Schedule, s.LearningRate, s.EncodePrefix, s.KlWeight);
         File.WriteAllText(Path.Combine(s.RunDir, "summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return summary;
     }

@@ -22,19 +22,22 @@ public class ElboGradientTests
 
     /// <param name="encoded">How many first observations the encoder reads (null: all four, the paper's objective; 2:
     /// the --encode-prefix training, the likelihood still over all four).</param>
+    /// <param name="klWeight">β of the KL term (1: the ELBO; --kl-weight).</param>
     [Theory]
-    [InlineData(null)]
-    [InlineData(2)]
-    public void LatentOdeElboGradientMatchesFiniteDifferencesInEveryPart(int? encoded)
+    [InlineData(null, 1.0)]
+    [InlineData(2, 1.0)]
+    [InlineData(null, 2.5)]
+    public void LatentOdeElboGradientMatchesFiniteDifferencesInEveryPart(int? encoded, double klWeight)
     {
         var batch = TinyBatch();
-        var model = new LatentOdeModel<LatentField.Dynamics, double>(OdeDsl.Sensitivity.Backprop, FixedRk4, noiseStd: 0.3);
+        var model = new LatentOdeModel<LatentField.Dynamics, double>(OdeDsl.Sensitivity.Backprop, FixedRk4, noiseStd: 0.3) { KlWeight = klWeight };
         var theta = LatentOdeModel<LatentField.Dynamics, double>.Initialize(3);
         var eps = new double[batch.Batch * Sizes.Latent];
         var rng = new Rng(9);
         for (int i = 0; i < eps.Length; i++) eps[i] = rng.NextGaussian();
         var grad = new double[theta.Length];
-        model.LossAndGradient(theta, batch, ref rng, grad, eps, encoded);
+        var report = model.LossAndGradient(theta, batch, ref rng, grad, eps, encoded);
+        Assert.Equal(-report.LogLikelihood + klWeight * report.Kl, report.Loss, 1e-9);
         double Loss(double[] th) { var r = new Rng(1); return model.LossAndGradient(th, batch, ref r, new double[th.Length], eps, encoded).Loss; }
 
         int[] offsets = [LatentOdeModel<LatentField.Dynamics, double>.CellOffset, LatentOdeModel<LatentField.Dynamics, double>.PosteriorOffset,

@@ -30,11 +30,16 @@ public class ReportTests
             Assert.Equal(15, (prefix with { Observations = 30 }).MinEncoded);
             Write(Path.GetFileName(prefix.RunDir), System.Text.Json.JsonSerializer.Serialize(run with { EncodePrefix = 0.5, ExtrapolationRmse = 0.12 }));
 
+            var beta = prefix with { EncodePrefix = 1, KlWeight = 2 };
+            Assert.Equal("latent-ode-deep-kl2-n100", Path.GetFileName(beta.RunDir));
+            Write(Path.GetFileName(beta.RunDir), System.Text.Json.JsonSerializer.Serialize(run with { KlWeight = 2, ExtrapolationRmse = 0.11 }));
+
             string table = File.ReadAllText(Report.WriteTable(dir));
 
             Assert.Contains("| RNN (this run) | 0.5000 (2000/2000 it) | not run | not run |", table);
             Assert.Contains("| latent ODE, the code's 4-20-20-4 field (this run) | not run | 0.1390 (12000/12000 it, cosine lr) | 0.1480 (6000/12000 it, cosine lr from 0.005) |", table);
             Assert.Contains("| latent ODE, the code's 4-20-20-4 field, trained to forecast (encoder reads a prefix) (this run) | not run | not run | 0.1200 (6000/12000 it, cosine lr from 0.005, encoder reads ≥ 0.5·n) |", table);
+            Assert.Contains("| latent ODE, the code's 4-20-20-4 field, KL weight 2 (this run) | not run | not run | 0.1100 (6000/12000 it, cosine lr from 0.005) |", table);
             Assert.Equal(0.005, Trainer.ReadSummary(Path.Combine(dir, "latent-ode-deep-n100"))!.LearningRate);
         }
         finally
