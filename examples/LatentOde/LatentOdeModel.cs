@@ -9,8 +9,10 @@ using Posterior = LatentOde.Networks.PosteriorFunction;
 
 namespace LatentOde;
 
-/// <summary>What one gradient evaluation measured; <paramref name="TimesLogLikelihood"/> is the Poisson-process term (0 without it).</summary>
-public readonly record struct StepReport(double Loss, double LogLikelihood, double Kl, long NfeForward, long NfeBackward, double TimesLogLikelihood = 0);
+/// <summary>What one gradient evaluation measured; <paramref name="TimesLogLikelihood"/> is the Poisson-process term (0 without it);
+/// <paramref name="Consistency"/> is the unweighted latent-consistency term (0 without it).</summary>
+public readonly record struct StepReport(double Loss, double LogLikelihood, double Kl, long NfeForward, long NfeBackward, double TimesLogLikelihood = 0,
+    double Consistency = 0);
 
 /// <summary>
 /// The latent ODE of Chen et al. 2018 §5 (latent_ode.py): an RNN run backwards over the observations gives q(z₀) =
@@ -62,6 +64,18 @@ public sealed class LatentOdeModel<TDyn, T>
         init => klWeight = double.IsFinite(value) && value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(KlWeight), $"The KL weight must be positive and finite; it is {value}.");
     }
     private readonly double klWeight = 1;
+
+    /// <summary>
+    /// γ of the latent-consistency term (0, the default: none; see <see cref="LossAndGradient"/>'s splitIndex):
+    /// loss += γ/2·‖z(t_m) − μ(suffix)‖², z(t_m) the solve's state at the m-th observation and μ(suffix) the posterior mean
+    /// that the encoder gives for the observations from m on, their times counted from t_m.
+    /// </summary>
+    public double ConsistencyWeight
+    {
+        get => consistencyWeight;
+        init => consistencyWeight = double.IsFinite(value) && value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(ConsistencyWeight), $"The consistency weight must be ≥ 0 and finite; it is {value}.");
+    }
+    private readonly double consistencyWeight;
 
     public Sensitivity Sensitivity { get; }
     public SolveOptions<T> Options { get; }
@@ -128,11 +142,23 @@ public sealed class LatentOdeModel<TDyn, T>
     /// z₀ — Rubanova et al. 2019's extrapolation training ("Latent ODEs for irregularly-sampled time series", §4: encode
     /// the first half, predict the second), here mixed with reconstruction by the caller's choice of the count.
     /// </param>
-    public StepReport LossAndGradient(T[] theta, SequenceBatch<T> batch, ref Rng rng, Span<T> gradient, T[]? epsilon = null, int? encodeCount = null)
+    /// <param name="splitIndex">
+    /// With <see cref="ConsistencyWeight"/> γ &gt; 0: the observation index m (1 … n − 1) where the consistency term splits
+    /// each window. The dynamics are time-invariant, so the state the solve reaches at t_m should be the z₀ that the encoder
+    /// infers for the rest of the window seen as a window of its own (times from t_m): its posterior mean is pulled onto it
+    /// and it onto that mean. The ELBO alone leaves the encoder free to put the z₀ of windows that start at different points
+    /// of one curve on different orbits; then the solve, run on beyond the window, leaves the region training fitted —
+    /// the failure this term targets (docs/experiments.md §3). Both sides get gradients.
+    /// </param>
+    public StepReport LossAndGradient(T[] theta, SequenceBatch<T> batch, ref Rng rng, Span<T> gradient, T[]? epsilon = null, int? encodeCount = null,
+        int? splitIndex = null)
     {
+        if (splitIndex is { } split && (split < 1 || split >= batch.Count))
+            throw new ArgumentOutOfRangeException(nameof(splitIndex), $"The split index must lie in 1 … {batch.Count - 1}; it is {split}.");
+        if (splitIndex.HasValue && Poisson) throw new NotSupportedException("The consistency term is not combined with the Poisson likelihood of the times.");
         if (theta.Length != ParameterCount) throw new ArgumentException($"θ needs {ParameterCount} values; it has {theta.Length}.", nameof(theta));
         if (gradient.Length != ParameterCount) throw new ArgumentException($"The gradient needs {ParameterCount} values.", nameof(gradient));
-        int B = batch.Batch, n = EncodeCount(batch, encodeCount), L = Sizes.Latent, H = Sizes.RnnHidden, U = Sizes.CellInput;
+        int B = batch.Batch, n = EncodeCount(batch, encodeCount), L = Sizes.Latent;
         gradient.Clear();
         var (inputs, hFinal, post) = Encode(theta, batch, n);
 
@@ -160,6 +186,9 @@ public sealed class LatentOdeModel<TDyn, T>
         double logPx = GaussianElbo.LogLikelihood<T>(batch.X, xHat, NoiseStd, gradXHat, -scale);
         var gradZ = new T[rows * L];
         Decoder.VectorJacobianProduct<T>(z, thetaDec, gradXHat, gradZ, gradient.Slice(DecoderOffset, Decoder.ParameterCount), rows, decWs);
+        double consistency = 0;
+        if (splitIndex is { } m && consistencyWeight > 0)
+            consistency = ConsistencyTerm(theta, batch, m, z, gradZ, gradient, T.CreateChecked(consistencyWeight * scale));
         double logPt = 0;
         var gradStates = gradZ;
         if (Poisson)
@@ -185,7 +214,16 @@ public sealed class LatentOdeModel<TDyn, T>
             kl += GaussianElbo.KlToStandardNormal<T>(mean, logVar, gMean, gLogVar, scale * klWeight);
         }
 
-        // Posterior layer, then backpropagation through time over the encoder's steps (last step first).
+        EncoderBackward(theta, inputs, hFinal, gradPost, B, n, gradient);
+        return new StepReport((-logPx - logPt + klWeight * kl + consistencyWeight * consistency) * scale, logPx * scale, kl * scale,
+            forward.ForwardStats.FunctionEvaluations, odeGrad.Backward.FunctionEvaluations, logPt * scale, consistency * scale);
+    }
+
+    /// <summary>The posterior layer's and the cell's gradients (added into <paramref name="gradient"/>) from the cotangent of
+    /// q(z₀)'s [μ, logσ²]: backpropagation through time over the encoder's <paramref name="steps"/> steps, last step first.</summary>
+    private static void EncoderBackward(T[] theta, T[] inputs, T[] hFinal, T[] gradPost, int B, int steps, Span<T> gradient)
+    {
+        int H = Sizes.RnnHidden, U = Sizes.CellInput;
         var ws = new T[Math.Max(Cell.WorkspaceLength(B), Posterior.WorkspaceLength(B))];
         var dh = new T[B * H];
         Posterior.VectorJacobianProduct<T>(hFinal, theta.AsSpan(PosteriorOffset, Posterior.ParameterCount), gradPost, dh,
@@ -193,13 +231,46 @@ public sealed class LatentOdeModel<TDyn, T>
         var gradU = new T[B * U];
         var thetaCell = theta.AsSpan(CellOffset, Cell.ParameterCount);
         var gCell = gradient.Slice(CellOffset, Cell.ParameterCount);
-        for (int step = n - 1; step >= 0; step--)
+        for (int step = steps - 1; step >= 0; step--)
         {
             Cell.VectorJacobianProduct<T>(inputs.AsSpan(step * B * U, B * U), thetaCell, dh, gradU, gCell, B, ws);
             for (int b = 0; b < B; b++) gradU.AsSpan(b * U + 3, H).CopyTo(dh.AsSpan(b * H, H));
         }
-        return new StepReport((-logPx - logPt + klWeight * kl) * scale, logPx * scale, kl * scale,
-            forward.ForwardStats.FunctionEvaluations, odeGrad.Backward.FunctionEvaluations, logPt * scale);
+    }
+
+    /// <summary>
+    /// ½ Σ over trajectories of ‖z(t_m) − μ(suffix)‖² (see <see cref="LossAndGradient"/>'s splitIndex); adds its gradient
+    /// times <paramref name="weight"/> into <paramref name="gradZ"/> (at the m-th observation's rows) and, through a second
+    /// pass of the encoder over the suffixes, into the encoder's parameters.
+    /// </summary>
+    private double ConsistencyTerm(T[] theta, SequenceBatch<T> batch, int m, T[] z, T[] gradZ, Span<T> gradient, T weight)
+    {
+        int B = batch.Batch, n = batch.Count, L = Sizes.Latent, k = n - m;
+        var x = new T[B * k * Sizes.Observed];
+        var t = new T[B * k];
+        for (int b = 0; b < B; b++)
+        {
+            T t0 = batch.TimeValues[b * n + m];
+            for (int i = 0; i < k; i++) t[b * k + i] = batch.TimeValues[b * n + m + i] - t0;
+            batch.X.AsSpan((b * n + m) * Sizes.Observed, k * Sizes.Observed).CopyTo(x.AsSpan(b * k * Sizes.Observed));
+        }
+        var suffix = new SequenceBatch<T>(x, t, B, k);
+        var (inputs, hFinal, post) = Encode(theta, suffix);
+        var gradPost = new T[post.Length];
+        double sum = 0;
+        for (int b = 0; b < B; b++)
+        {
+            int row = batch.Times.Offset(b) + m;
+            for (int j = 0; j < L; j++)
+            {
+                T d = z[row * L + j] - post[b * 2 * L + j];
+                sum += 0.5 * double.CreateChecked(d * d);
+                gradZ[row * L + j] += weight * d;
+                gradPost[b * 2 * L + j] = -weight * d;
+            }
+        }
+        EncoderBackward(theta, inputs, hFinal, gradPost, B, k, gradient);
+        return sum;
     }
 
     /// <summary>

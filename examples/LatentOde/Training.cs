@@ -32,6 +32,13 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
     /// <summary>--kl-weight β: loss = −log p(x | z) + β·KL (<see cref="LatentOdeModel{TDyn, T}.KlWeight"/>); 1 is the ELBO.</summary>
     public double KlWeight { get; init; } = 1;
 
+    /// <summary>--consistency γ: the latent-consistency term's weight (<see cref="LatentOdeModel{TDyn, T}.ConsistencyWeight"/>); 0 is none.</summary>
+    public double Consistency { get; init; }
+
+    /// <summary>The consistency term's split index m is drawn each iteration from 1 … n − ⌈n/4⌉: the suffix the encoder
+    /// reads on its own keeps at least a quarter of the observations.</summary>
+    public int MaxSplit => Observations - (Observations + 3) / 4;
+
     /// <summary>The smallest K the encoder may read in training (n with the paper's objective).</summary>
     public int MinEncoded => Math.Clamp((int)Math.Ceiling(EncodePrefix * Observations - 1e-9), 1, Observations);
 
@@ -41,7 +48,7 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
     public bool IsRoot => Group is null || Group.IsRoot;
 
     public string RunDir => Path.Combine(OutDir, Model == "latent-ode" && Poisson ? $"latent-ode-poisson-n{Observations}"
-        : Model == "latent-ode" ? $"latent-ode{(Field == "deep" ? "-deep" : "")}{(EncodePrefix < 1 ? "-prefix" : "")}{(KlWeight != 1 ? string.Create(CultureInfo.InvariantCulture, $"-kl{KlWeight:G}") : "")}-n{Observations}"
+        : Model == "latent-ode" ? $"latent-ode{(Field == "deep" ? "-deep" : "")}{(EncodePrefix < 1 ? "-prefix" : "")}{(KlWeight != 1 ? string.Create(CultureInfo.InvariantCulture, $"-kl{KlWeight:G}") : "")}{(Consistency > 0 ? string.Create(CultureInfo.InvariantCulture, $"-consistency{Consistency:G}") : "")}-n{Observations}"
         : $"{Model}-n{Observations}");
 
     /// <summary>Data: the code's settings with this run's n; train and test sets from different seeds.</summary>
@@ -57,7 +64,7 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
 /// <summary>What a finished (or interrupted) run leaves in summary.json.</summary>
 public sealed record RunSummary(string Model, string Field, int Observations, long Iterations, int PlannedIterations, double ExtrapolationRmse,
     double ReconstructionRmse, double FinalLoss, double Seconds, string Gradient, bool Quick, string Schedule = "constant",
-    double LearningRate = Trainer.CodeLearningRate, double EncodePrefix = 1, double KlWeight = 1);
+    double LearningRate = Trainer.CodeLearningRate, double EncodePrefix = 1, double KlWeight = 1, double Consistency = 0);
 
 /// <summary>Distributed training stopped on every rank; the program exits with <see cref="ExitCode"/>.</summary>
 public sealed class TrainingStoppedException(int exitCode) : Exception($"Distributed training stopped (exit code {exitCode}).")
@@ -82,16 +89,16 @@ public static class Trainer
         return s.Model == "rnn"
             ? Loop(s, RnnBaseline<float>.Initialize((int)s.Seed), new RnnAdapter(new RnnBaseline<float>(train.Settings.NoiseStd)), test, trainBatch, testBatch, first, train.Count)
             : s.Poisson
-                ? Loop(s, LatentOdeModel<PoissonLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<PoissonLatentField.Dynamics>(Model<PoissonLatentField.Dynamics>(s, train), s.MinEncoded), test, trainBatch, testBatch, first, train.Count)
+                ? Loop(s, LatentOdeModel<PoissonLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<PoissonLatentField.Dynamics>(Model<PoissonLatentField.Dynamics>(s, train), s.MinEncoded, s.MaxSplit), test, trainBatch, testBatch, first, train.Count)
             : s.Field == "deep"
-                ? Loop(s, LatentOdeModel<DeepLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<DeepLatentField.Dynamics>(Model<DeepLatentField.Dynamics>(s, train), s.MinEncoded), test, trainBatch, testBatch, first, train.Count)
-                : Loop(s, LatentOdeModel<LatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<LatentField.Dynamics>(Model<LatentField.Dynamics>(s, train), s.MinEncoded), test, trainBatch, testBatch, first, train.Count);
+                ? Loop(s, LatentOdeModel<DeepLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<DeepLatentField.Dynamics>(Model<DeepLatentField.Dynamics>(s, train), s.MinEncoded, s.MaxSplit), test, trainBatch, testBatch, first, train.Count)
+                : Loop(s, LatentOdeModel<LatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<LatentField.Dynamics>(Model<LatentField.Dynamics>(s, train), s.MinEncoded, s.MaxSplit), test, trainBatch, testBatch, first, train.Count);
     }
 
     public static LatentOdeModel<TDyn, float> Model<TDyn>(RunSettings s, IrregularSpirals train) where TDyn : IOdeDynamics<TDyn>
         => new(s.Gradient == "adjoint" ? Sensitivity.Adjoint() : Sensitivity.Backprop,
                new SolveOptions<float> { RelTol = (float)s.RelTol, AbsTol = (float)s.AbsTol }, train.Settings.NoiseStd,
-               LatentOdeModel<TDyn, float>.Poisson ? train.GridTimes[train.Settings.Window - 1] : null) { KlWeight = s.KlWeight };
+               LatentOdeModel<TDyn, float>.Poisson ? train.GridTimes[train.Settings.Window - 1] : null) { KlWeight = s.KlWeight, ConsistencyWeight = s.Consistency };
 
     /// <summary>The two models behind one training loop.</summary>
     public interface IAdapter
@@ -104,17 +111,19 @@ public static class Trainer
     }
 
     /// <param name="minEncoded">The smallest number of first observations the encoder reads (<see cref="RunSettings.MinEncoded"/>).</param>
-    private sealed class LatentAdapter<TDyn>(LatentOdeModel<TDyn, float> model, int minEncoded) : IAdapter where TDyn : IOdeDynamics<TDyn>
+    /// <param name="maxSplit">The largest split index of the consistency term (<see cref="RunSettings.MaxSplit"/>), used when the model has one.</param>
+    private sealed class LatentAdapter<TDyn>(LatentOdeModel<TDyn, float> model, int minEncoded, int maxSplit) : IAdapter where TDyn : IOdeDynamics<TDyn>
     {
         public StepReport Step(float[] theta, SequenceBatch<float> batch, ref Rng rng, float[] gradient, int first, int globalBatch)
         {
-            // K is drawn first (from the shared stream, so every rank draws the same), and only when it can vary: the
-            // paper's objective keeps the draws of the runs made before the option.
+            // K and m are drawn first (from the shared stream, so every rank draws the same), and only when they are used:
+            // the paper's objective keeps the draws of the runs made before the options.
             int? encoded = minEncoded < batch.Count ? minEncoded + rng.NextInt(batch.Count - minEncoded + 1) : null;
-            if (globalBatch == batch.Batch) return model.LossAndGradient(theta, batch, ref rng, gradient, encodeCount: encoded); // one process: as before
+            int? split = model.ConsistencyWeight > 0 ? 1 + rng.NextInt(maxSplit) : null;
+            if (globalBatch == batch.Batch) return model.LossAndGradient(theta, batch, ref rng, gradient, encodeCount: encoded, splitIndex: split); // one process: as before
             var eps = new float[globalBatch * Sizes.Latent]; // the same order of draws as LossAndGradient on the whole batch
             for (int i = 0; i < eps.Length; i++) eps[i] = (float)rng.NextGaussian();
-            return model.LossAndGradient(theta, batch, ref rng, gradient, eps.AsSpan(first * Sizes.Latent, batch.Batch * Sizes.Latent).ToArray(), encoded);
+            return model.LossAndGradient(theta, batch, ref rng, gradient, eps.AsSpan(first * Sizes.Latent, batch.Batch * Sizes.Latent).ToArray(), encoded, split);
         }
         public Evaluation.Scores Score(float[] theta, IrregularSpirals data, SequenceBatch<float> batch) => Evaluation.LatentOde(model, theta, data, batch);
     }
@@ -191,7 +200,7 @@ public static class Trainer
             if (evaluate || it % 10 == 0 || it == start + 1)
             {
                 metrics!.Write(new TrainingMetrics(it, loss, report.NfeForward, report.NfeBackward, clock.Elapsed.TotalSeconds, adam.LearningRate),
-                    ("log_likelihood", report.LogLikelihood), ("kl", report.Kl), ("times_log_likelihood", report.TimesLogLikelihood),
+                    ("log_likelihood", report.LogLikelihood), ("kl", report.Kl), ("times_log_likelihood", report.TimesLogLikelihood), ("consistency", report.Consistency),
                     ("test_rmse_extrapolation", evaluate ? scores.ExtrapolationRmse : double.NaN),
                     ("test_rmse_reconstruction", evaluate ? scores.ReconstructionRmse : double.NaN));
                 Console.WriteLine($"{Path.GetFileName(s.RunDir)} it {it,5}  loss {loss,10:F3}  nfe {report.NfeForward,4}/{report.NfeBackward,4}  {clock.Elapsed.TotalSeconds,7:F1} s" +
@@ -204,7 +213,7 @@ public static class Trainer
         if (double.IsNaN(scores.ExtrapolationRmse)) scores = model.Score(theta, test, testBatch);
         Console.WriteLine($"extrapolation RMSE {scores.ExtrapolationRmse:F4}: {scores.Split}");
         var summary = new RunSummary(s.Model, s.Field, s.Observations, it, s.Iterations, scores.ExtrapolationRmse, scores.ReconstructionRmse, loss,
-            clock.Elapsed.TotalSeconds, s.Gradient, s.Quick, s.Schedule, s.LearningRate, s.EncodePrefix, s.KlWeight);
+            clock.Elapsed.TotalSeconds, s.Gradient, s.Quick, s.Schedule, s.LearningRate, s.EncodePrefix, s.KlWeight, s.Consistency);
         File.WriteAllText(Path.Combine(s.RunDir, "summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return summary;
     }

@@ -23,22 +23,27 @@ public class ElboGradientTests
     /// <param name="encoded">How many first observations the encoder reads (null: all four, the paper's objective; 2:
     /// the --encode-prefix training, the likelihood still over all four).</param>
     /// <param name="klWeight">β of the KL term (1: the ELBO; --kl-weight).</param>
+    /// <param name="split">The consistency term's split index m (with weight <paramref name="consistency"/>; --consistency).</param>
     [Theory]
-    [InlineData(null, 1.0)]
-    [InlineData(2, 1.0)]
-    [InlineData(null, 2.5)]
-    public void LatentOdeElboGradientMatchesFiniteDifferencesInEveryPart(int? encoded, double klWeight)
+    [InlineData(null, 1.0, null, 0.0)]
+    [InlineData(2, 1.0, null, 0.0)]
+    [InlineData(null, 2.5, null, 0.0)]
+    [InlineData(null, 1.0, 2, 0.7)]
+    [InlineData(3, 1.5, 1, 2.0)]
+    public void LatentOdeElboGradientMatchesFiniteDifferencesInEveryPart(int? encoded, double klWeight, int? split, double consistency)
     {
         var batch = TinyBatch();
-        var model = new LatentOdeModel<LatentField.Dynamics, double>(OdeDsl.Sensitivity.Backprop, FixedRk4, noiseStd: 0.3) { KlWeight = klWeight };
+        var model = new LatentOdeModel<LatentField.Dynamics, double>(OdeDsl.Sensitivity.Backprop, FixedRk4, noiseStd: 0.3)
+            { KlWeight = klWeight, ConsistencyWeight = consistency };
         var theta = LatentOdeModel<LatentField.Dynamics, double>.Initialize(3);
         var eps = new double[batch.Batch * Sizes.Latent];
         var rng = new Rng(9);
         for (int i = 0; i < eps.Length; i++) eps[i] = rng.NextGaussian();
         var grad = new double[theta.Length];
-        var report = model.LossAndGradient(theta, batch, ref rng, grad, eps, encoded);
-        Assert.Equal(-report.LogLikelihood + klWeight * report.Kl, report.Loss, 1e-9);
-        double Loss(double[] th) { var r = new Rng(1); return model.LossAndGradient(th, batch, ref r, new double[th.Length], eps, encoded).Loss; }
+        var report = model.LossAndGradient(theta, batch, ref rng, grad, eps, encoded, split);
+        Assert.Equal(-report.LogLikelihood + klWeight * report.Kl + consistency * report.Consistency, report.Loss, 1e-9);
+        Assert.Equal(consistency > 0, report.Consistency > 0);
+        double Loss(double[] th) { var r = new Rng(1); return model.LossAndGradient(th, batch, ref r, new double[th.Length], eps, encoded, split).Loss; }
 
         int[] offsets = [LatentOdeModel<LatentField.Dynamics, double>.CellOffset, LatentOdeModel<LatentField.Dynamics, double>.PosteriorOffset,
                          LatentOdeModel<LatentField.Dynamics, double>.FieldOffset, LatentOdeModel<LatentField.Dynamics, double>.DecoderOffset,

@@ -30,6 +30,9 @@ public class ReportTests
             Assert.Equal(15, (prefix with { Observations = 30 }).MinEncoded);
             Write(Path.GetFileName(prefix.RunDir), System.Text.Json.JsonSerializer.Serialize(run with { EncodePrefix = 0.5, ExtrapolationRmse = 0.12 }));
 
+            Assert.Equal("latent-ode-deep-consistency0.5-n100", Path.GetFileName((prefix with { EncodePrefix = 1, Consistency = 0.5 }).RunDir));
+            Assert.Equal(75, prefix.MaxSplit);
+            Assert.Equal(22, (prefix with { Observations = 30 }).MaxSplit);
             var beta = prefix with { EncodePrefix = 1, KlWeight = 2 };
             Assert.Equal("latent-ode-deep-kl2-n100", Path.GetFileName(beta.RunDir));
             Write(Path.GetFileName(beta.RunDir), System.Text.Json.JsonSerializer.Serialize(run with { KlWeight = 2, ExtrapolationRmse = 0.11 }));
