@@ -60,7 +60,8 @@ public class ElboGradientTests
 
     /// <summary>
     /// With a prefix of K observations, q(z₀) depends on those K only (changing the later ones leaves it bit for bit), the
-    /// likelihood still on all n (changing a later one changes the loss), and a count outside 1…n is refused.
+    /// likelihood still on all n (changing a later one changes the loss); a count outside 1…n, a consistency split outside
+    /// 1…n − 1 and weights out of range are refused.
     /// </summary>
     [Fact]
     public void EncoderPrefixReadsOnlyTheFirstObservationsWhileTheLikelihoodCoversAll()
@@ -83,6 +84,10 @@ public class ElboGradientTests
         Assert.NotEqual(before, after);
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Encode(theta, batch, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Encode(theta, batch, batch.Count + 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.LossAndGradient(theta, batch, ref rng, new double[theta.Length], eps, splitIndex: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.LossAndGradient(theta, batch, ref rng, new double[theta.Length], eps, splitIndex: batch.Count));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LatentOdeModel<LatentField.Dynamics, double>(OdeDsl.Sensitivity.Backprop, FixedRk4, 0.3) { ConsistencyWeight = -1 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LatentOdeModel<LatentField.Dynamics, double>(OdeDsl.Sensitivity.Backprop, FixedRk4, 0.3) { KlWeight = 0 });
     }
 
     [Fact]
