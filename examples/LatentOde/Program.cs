@@ -126,4 +126,12 @@ var benchCommand = new Command("bench-times", "Per-sample output times vs the un
 benchCommand.SetAction(pr => TimesBenchmark.Run(pr.GetValue(benchSamples), pr.GetValue(observations), pr.GetValue(benchRepeats), pr.GetValue(benchTimes)!));
 root.Subcommands.Add(benchCommand);
 
+var runDir = new Option<string>("--run") { Description = "A latent ODE run's folder (with checkpoint.bin).", Required = true };
+var breakdownCommand = new Command("breakdown", "Where a latent ODE run's extrapolation error sits: by direction and window start, and the worst 5 % of test trajectories.")
+{
+    runDir, field, observations, seed,
+};
+breakdownCommand.SetAction(pr => Breakdown.Run(pr.GetValue(runDir)!, pr.GetValue(field)!, pr.GetValue(observations), pr.GetValue(seed)));
+root.Subcommands.Add(breakdownCommand);
+
 return root.Parse(args).Invoke();
