@@ -47,9 +47,19 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
     /// <summary>Whether this process evaluates and writes output (always, without --distributed).</summary>
     public bool IsRoot => Group is null || Group.IsRoot;
 
-    public string RunDir => Path.Combine(OutDir, Model == "latent-ode" && Poisson ? $"latent-ode-poisson-n{Observations}"
-        : Model == "latent-ode" ? $"latent-ode{(Field == "deep" ? "-deep" : "")}{(EncodePrefix < 1 ? "-prefix" : "")}{(KlWeight != 1 ? string.Create(CultureInfo.InvariantCulture, $"-kl{KlWeight:G}") : "")}{(Consistency > 0 ? string.Create(CultureInfo.InvariantCulture, $"-consistency{Consistency:G}") : "")}-n{Observations}"
-        : $"{Model}-n{Observations}");
+    public string RunDir => Path.Combine(OutDir, Model != "latent-ode" ? $"{Model}-n{Observations}"
+        : Poisson ? $"latent-ode-poisson-n{Observations}" : $"{LatentRunName()}-n{Observations}");
+
+    /// <summary>"latent-ode[-deep][-prefix][-kl β][-consistency γ]": the field and the objective's options that differ from the paper's.</summary>
+    private string LatentRunName()
+    {
+        var name = new System.Text.StringBuilder("latent-ode");
+        if (Field == "deep") name.Append("-deep");
+        if (EncodePrefix < 1) name.Append("-prefix");
+        if (KlWeight != 1) name.Append(CultureInfo.InvariantCulture, $"-kl{KlWeight:G}");
+        if (Consistency > 0) name.Append(CultureInfo.InvariantCulture, $"-consistency{Consistency:G}");
+        return name.ToString();
+    }
 
     /// <summary>Data: the code's settings with this run's n; train and test sets from different seeds.</summary>
     public (IrregularSpirals Train, IrregularSpirals Test) Data()
