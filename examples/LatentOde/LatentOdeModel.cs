@@ -66,7 +66,7 @@ public sealed class LatentOdeModel<TDyn, T>
     private readonly double klWeight = 1;
 
     /// <summary>
-    /// γ of the latent-consistency term (0, the default: none; see <see cref="LossAndGradient"/>'s splitIndex):
+    /// γ of the latent-consistency term (0, the default: none; see <see cref="LossAndGradient"/>'s splits):
     /// loss += γ/2·‖z(t_m) − μ(suffix)‖², z(t_m) the solve's state at the m-th observation and μ(suffix) the posterior mean
     /// that the encoder gives for the observations from m on, their times counted from t_m.
     /// </summary>
@@ -92,10 +92,19 @@ public sealed class LatentOdeModel<TDyn, T>
     /// The recognition RNN run backwards over the first <paramref name="encodeCount"/> observations of every trajectory (all
     /// of them by default): the cell inputs of every step and q(z₀) as [batch, 8] = [μ, logσ²].
     /// </summary>
-    public (T[] Inputs, T[] FinalHidden, T[] Posterior) Encode(T[] theta, SequenceBatch<T> batch, int? encodeCount = null)
+    public (T[] Inputs, T[] FinalHidden, T[] Posterior) Encode(T[] theta, SequenceBatch<T> batch, int? encodeCount = null) =>
+        Encode(theta, batch.X, batch.TimeValues, batch.Batch, batch.Count, EncodeCount(batch, encodeCount), null);
+
+    /// <summary>The encoder over <paramref name="x"/> [batch, stride, 2] and <paramref name="t"/> [batch, stride], reading
+    /// positions n − 1 down to 0 of each row.</summary>
+    /// <param name="readCounts">
+    /// Per row, how many of those positions the encoder reads, counted from the last: a row whose count is reached keeps
+    /// its hidden state for the remaining steps, so left-padded sequences of different lengths are encoded as one batch
+    /// (null: every row reads all n).
+    /// </param>
+    private static (T[] Inputs, T[] FinalHidden, T[] Posterior) Encode(T[] theta, T[] x, T[] t, int B, int stride, int n, int[]? readCounts)
     {
-        int B = batch.Batch, n = EncodeCount(batch, encodeCount), H = Sizes.RnnHidden, U = Sizes.CellInput;
-        int stride = batch.Count;
+        int H = Sizes.RnnHidden, U = Sizes.CellInput;
         var thetaCell = theta.AsSpan(CellOffset, Cell.ParameterCount);
         var inputs = new T[n * B * U];
         var h = new T[B * H];
@@ -107,11 +116,14 @@ public sealed class LatentOdeModel<TDyn, T>
             for (int b = 0; b < B; b++)
             {
                 var row = u.Slice(b * U, U);
-                row[0] = batch.X[(b * stride + i) * 2]; row[1] = batch.X[(b * stride + i) * 2 + 1];
-                row[2] = batch.TimeValues[b * stride + i];
+                row[0] = x[(b * stride + i) * 2]; row[1] = x[(b * stride + i) * 2 + 1];
+                row[2] = t[b * stride + i];
                 h.AsSpan(b * H, H).CopyTo(row[3..]);
             }
             Cell.Forward<T>(u, thetaCell, h, B, ws);
+            if (readCounts is not null)
+                for (int b = 0; b < B; b++)
+                    if (step >= readCounts[b]) u.Slice(b * U + 3, H).CopyTo(h.AsSpan(b * H, H)); // done: the state it had
         }
         var post = new T[B * 2 * Sizes.Latent];
         Posterior.Forward<T>(h, theta.AsSpan(PosteriorOffset, Posterior.ParameterCount), post, B, ws);
@@ -142,20 +154,25 @@ public sealed class LatentOdeModel<TDyn, T>
     /// z₀ — Rubanova et al. 2019's extrapolation training ("Latent ODEs for irregularly-sampled time series", §4: encode
     /// the first half, predict the second), here mixed with reconstruction by the caller's choice of the count.
     /// </param>
-    /// <param name="splitIndex">
-    /// With <see cref="ConsistencyWeight"/> γ &gt; 0: the observation index m (1 … n − 1) where the consistency term splits
-    /// each window. The dynamics are time-invariant, so the state the solve reaches at t_m should be the z₀ that the encoder
+    /// <param name="splits">
+    /// With <see cref="ConsistencyWeight"/> γ &gt; 0: per trajectory, the observation index m (1 … n − 1) where the
+    /// consistency term splits its window (one index for all, or each its own). The dynamics are time-invariant, so the state the solve reaches at t_m should be the z₀ that the encoder
     /// infers for the rest of the window seen as a window of its own (times from t_m): its posterior mean is pulled onto it
     /// and it onto that mean. The ELBO alone leaves the encoder free to put the z₀ of windows that start at different points
     /// of one curve on different orbits; then the solve, run on beyond the window, leaves the region training fitted —
     /// the failure this term targets (docs/experiments.md §3). Both sides get gradients.
     /// </param>
     public StepReport LossAndGradient(T[] theta, SequenceBatch<T> batch, ref Rng rng, Span<T> gradient, T[]? epsilon = null, int? encodeCount = null,
-        int? splitIndex = null)
+        int[]? splits = null)
     {
-        if (splitIndex is { } split && (split < 1 || split >= batch.Count))
-            throw new ArgumentOutOfRangeException(nameof(splitIndex), $"The split index must lie in 1 … {batch.Count - 1}; it is {split}.");
-        if (splitIndex.HasValue && Poisson) throw new NotSupportedException("The consistency term is not combined with the Poisson likelihood of the times.");
+        if (splits is not null)
+        {
+            if (splits.Length != batch.Batch)
+                throw new ArgumentException($"One split index per trajectory: {batch.Batch} expected, {splits.Length} given.", nameof(splits));
+            foreach (int m in splits)
+                if (m < 1 || m >= batch.Count) throw new ArgumentOutOfRangeException(nameof(splits), $"Split indices must lie in 1 … {batch.Count - 1}; {m} was given.");
+            if (Poisson) throw new NotSupportedException("The consistency term is not combined with the Poisson likelihood of the times.");
+        }
         if (theta.Length != ParameterCount) throw new ArgumentException($"θ needs {ParameterCount} values; it has {theta.Length}.", nameof(theta));
         if (gradient.Length != ParameterCount) throw new ArgumentException($"The gradient needs {ParameterCount} values.", nameof(gradient));
         int B = batch.Batch, n = EncodeCount(batch, encodeCount), L = Sizes.Latent;
@@ -187,8 +204,8 @@ public sealed class LatentOdeModel<TDyn, T>
         var gradZ = new T[rows * L];
         Decoder.VectorJacobianProduct<T>(z, thetaDec, gradXHat, gradZ, gradient.Slice(DecoderOffset, Decoder.ParameterCount), rows, decWs);
         double consistency = 0;
-        if (splitIndex is { } m && consistencyWeight > 0)
-            consistency = ConsistencyTerm(theta, batch, m, z, gradZ, gradient, T.CreateChecked(consistencyWeight * scale));
+        if (splits is not null && consistencyWeight > 0)
+            consistency = ConsistencyTerm(theta, batch, splits, z, gradZ, gradient, T.CreateChecked(consistencyWeight * scale));
         double logPt = 0;
         var gradStates = gradZ;
         if (Poisson)
@@ -220,8 +237,10 @@ public sealed class LatentOdeModel<TDyn, T>
     }
 
     /// <summary>The posterior layer's and the cell's gradients (added into <paramref name="gradient"/>) from the cotangent of
-    /// q(z₀)'s [μ, logσ²]: backpropagation through time over the encoder's <paramref name="steps"/> steps, last step first.</summary>
-    private static void EncoderBackward(T[] theta, T[] inputs, T[] hFinal, T[] gradPost, int B, int steps, Span<T> gradient)
+    /// q(z₀)'s [μ, logσ²]: backpropagation through time over the encoder's <paramref name="steps"/> steps, last step first.
+    /// A row past its <paramref name="readCounts"/> (see <see cref="Encode"/>) kept its state at that step, so its cotangent
+    /// passes that step unchanged and adds nothing to the cell's weights.</summary>
+    private static void EncoderBackward(T[] theta, T[] inputs, T[] hFinal, T[] gradPost, int B, int steps, Span<T> gradient, int[]? readCounts = null)
     {
         int H = Sizes.RnnHidden, U = Sizes.CellInput;
         var ws = new T[Math.Max(Cell.WorkspaceLength(B), Posterior.WorkspaceLength(B))];
@@ -229,38 +248,46 @@ public sealed class LatentOdeModel<TDyn, T>
         Posterior.VectorJacobianProduct<T>(hFinal, theta.AsSpan(PosteriorOffset, Posterior.ParameterCount), gradPost, dh,
             gradient.Slice(PosteriorOffset, Posterior.ParameterCount), B, ws);
         var gradU = new T[B * U];
+        var held = readCounts is null ? null : new T[B * H];
         var thetaCell = theta.AsSpan(CellOffset, Cell.ParameterCount);
         var gCell = gradient.Slice(CellOffset, Cell.ParameterCount);
         for (int step = steps - 1; step >= 0; step--)
         {
+            if (held is not null)
+                for (int b = 0; b < B; b++)
+                    if (step >= readCounts![b]) { dh.AsSpan(b * H, H).CopyTo(held.AsSpan(b * H, H)); dh.AsSpan(b * H, H).Clear(); }
             Cell.VectorJacobianProduct<T>(inputs.AsSpan(step * B * U, B * U), thetaCell, dh, gradU, gCell, B, ws);
-            for (int b = 0; b < B; b++) gradU.AsSpan(b * U + 3, H).CopyTo(dh.AsSpan(b * H, H));
+            for (int b = 0; b < B; b++)
+                (held is not null && step >= readCounts![b] ? held.AsSpan(b * H, H) : gradU.AsSpan(b * U + 3, H)).CopyTo(dh.AsSpan(b * H, H));
         }
     }
 
     /// <summary>
-    /// ½ Σ over trajectories of ‖z(t_m) − μ(suffix)‖² (see <see cref="LossAndGradient"/>'s splitIndex); adds its gradient
-    /// times <paramref name="weight"/> into <paramref name="gradZ"/> (at the m-th observation's rows) and, through a second
-    /// pass of the encoder over the suffixes, into the encoder's parameters.
+    /// ½ Σ over trajectories of ‖z(t_m) − μ(suffix)‖², m = <paramref name="splits"/>[b] (see <see cref="LossAndGradient"/>);
+    /// adds its gradient times <paramref name="weight"/> into <paramref name="gradZ"/> (at each trajectory's m-th observation)
+    /// and, through a second pass of the encoder over the suffixes, into the encoder's parameters. The suffixes (n − m
+    /// observations each) are left-padded to the longest; each row's encoder stops after its own (<see cref="Encode"/>'s readCounts).
     /// </summary>
-    private double ConsistencyTerm(T[] theta, SequenceBatch<T> batch, int m, T[] z, T[] gradZ, Span<T> gradient, T weight)
+    private double ConsistencyTerm(T[] theta, SequenceBatch<T> batch, int[] splits, T[] z, T[] gradZ, Span<T> gradient, T weight)
     {
-        int B = batch.Batch, n = batch.Count, L = Sizes.Latent, k = n - m;
-        var x = new T[B * k * Sizes.Observed];
-        var t = new T[B * k];
+        int B = batch.Batch, n = batch.Count, L = Sizes.Latent, O = Sizes.Observed, longest = n - splits.Min();
+        var x = new T[B * longest * O];
+        var t = new T[B * longest];
+        var lengths = new int[B];
         for (int b = 0; b < B; b++)
         {
+            int m = splits[b], k = lengths[b] = n - m, pad = longest - k;
             T t0 = batch.TimeValues[b * n + m];
-            for (int i = 0; i < k; i++) t[b * k + i] = batch.TimeValues[b * n + m + i] - t0;
-            batch.X.AsSpan((b * n + m) * Sizes.Observed, k * Sizes.Observed).CopyTo(x.AsSpan(b * k * Sizes.Observed));
+            for (int i = 0; i < k; i++) t[b * longest + pad + i] = batch.TimeValues[b * n + m + i] - t0;
+            batch.X.AsSpan((b * n + m) * O, k * O).CopyTo(x.AsSpan((b * longest + pad) * O));
         }
-        var suffix = new SequenceBatch<T>(x, t, B, k);
-        var (inputs, hFinal, post) = Encode(theta, suffix);
+        bool ragged = lengths.Any(k => k != longest);
+        var (inputs, hFinal, post) = Encode(theta, x, t, B, longest, longest, ragged ? lengths : null);
         var gradPost = new T[post.Length];
         double sum = 0;
         for (int b = 0; b < B; b++)
         {
-            int row = batch.Times.Offset(b) + m;
+            int row = batch.Times.Offset(b) + splits[b];
             for (int j = 0; j < L; j++)
             {
                 T d = z[row * L + j] - post[b * 2 * L + j];
@@ -269,7 +296,7 @@ public sealed class LatentOdeModel<TDyn, T>
                 gradPost[b * 2 * L + j] = -weight * d;
             }
         }
-        EncoderBackward(theta, inputs, hFinal, gradPost, B, k, gradient);
+        EncoderBackward(theta, inputs, hFinal, gradPost, B, longest, gradient, ragged ? lengths : null);
         return sum;
     }
 

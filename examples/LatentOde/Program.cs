@@ -47,6 +47,12 @@ var consistency = new Option<double>("--consistency")
     Description = "Latent ODE: weight g of a latent-consistency term g/2*|z(t_m) - mu(suffix)|^2 (the state reached at a random observation m against the encoder's z0 for the rest of the window); 0: none (the paper).",
     DefaultValueFactory = _ => 0.0,
 };
+var consistencySplits = new Option<string>("--consistency-splits")
+{
+    Description = "Latent ODE with --consistency: shared (one split observation m a step for all trajectories) or each (every trajectory its own m every step).",
+    DefaultValueFactory = _ => "shared",
+};
+consistencySplits.AcceptOnlyFromAmong("shared", "each");
 var distributed = new Option<bool>("--distributed")
 {
     Description = "Data-parallel over MPI (start with mpirun -np N): each rank trains on its shard of the trajectories; rank 0 evaluates and writes the output. Needs Open MPI.",
@@ -54,7 +60,7 @@ var distributed = new Option<bool>("--distributed")
 
 var root = new RootCommand("Latent ODE vs RNN on irregularly sampled spirals (Chen et al. 2018, Table 2, Figures 6–9).")
 {
-    quick, observations, model, field, iterations, lr, schedule, gradient, rtol, atol, seed, outDir, evalEvery, resume, poisson, encodePrefix, klWeight, consistency, distributed,
+    quick, observations, model, field, iterations, lr, schedule, gradient, rtol, atol, seed, outDir, evalEvery, resume, poisson, encodePrefix, klWeight, consistency, consistencySplits, distributed,
 };
 root.SetAction(pr =>
 {
@@ -80,14 +86,16 @@ root.SetAction(pr =>
         Console.Error.WriteLine("--kl-weight takes a positive number and goes with --model latent-ode.");
         return 2;
     }
-    if (!(pr.GetValue(consistency) >= 0 && double.IsFinite(pr.GetValue(consistency))) || (pr.GetValue(consistency) > 0 && (pr.GetValue(model) != "latent-ode" || pr.GetValue(poisson))))
+    if (!(pr.GetValue(consistency) >= 0 && double.IsFinite(pr.GetValue(consistency))) || (pr.GetValue(consistency) > 0 && (pr.GetValue(model) != "latent-ode" || pr.GetValue(poisson)))
+        || (pr.GetValue(consistencySplits) != "shared" && !(pr.GetValue(consistency) > 0)))
     {
-        Console.Error.WriteLine("--consistency takes a number ≥ 0 and goes with --model latent-ode, without --poisson.");
+        Console.Error.WriteLine("--consistency takes a number ≥ 0 and goes with --model latent-ode, without --poisson; --consistency-splits needs --consistency.");
         return 2;
     }
     var settings = new RunSettings(pr.GetValue(model)!, pr.GetValue(field)!, pr.GetValue(observations), iters, 1000, q ? 200 : 1000,
         pr.GetValue(lr), pr.GetValue(gradient)!, pr.GetValue(rtol), pr.GetValue(atol), pr.GetValue(seed), pr.GetValue(outDir)!,
-        pr.GetValue(evalEvery), pr.GetValue(resume), q) { Poisson = pr.GetValue(poisson), Schedule = pr.GetValue(schedule)!, EncodePrefix = pr.GetValue(encodePrefix), KlWeight = pr.GetValue(klWeight), Consistency = pr.GetValue(consistency) };
+        pr.GetValue(evalEvery), pr.GetValue(resume), q) { Poisson = pr.GetValue(poisson), Schedule = pr.GetValue(schedule)!, EncodePrefix = pr.GetValue(encodePrefix), KlWeight = pr.GetValue(klWeight), Consistency = pr.GetValue(consistency),
+        ConsistencySplits = pr.GetValue(consistencySplits)! };
     if (!pr.GetValue(distributed)) return Finish(settings, Trainer.Run(settings)!);
     ProcessGroup group;
     try { group = ProcessGroup.InitializeMpi(); }

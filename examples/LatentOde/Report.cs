@@ -32,7 +32,7 @@ public static class Report
         return KnownRows.Where(row => row is "rnn" or "latent-ode" || found.Contains(row)).Concat(found.Except(KnownRows).Order(StringComparer.Ordinal));
     }
 
-    /// <summary>A row's name from its folder: "latent-ode[-deep][-prefix][-kl&lt;β&gt;][-consistency&lt;γ&gt;]", "latent-ode-poisson" or "rnn".</summary>
+    /// <summary>A row's name from its folder: "latent-ode[-deep][-prefix][-kl&lt;β&gt;][-consistency&lt;γ&gt;[-each]]", "latent-ode-poisson" or "rnn".</summary>
     private static string RowName(string row)
     {
         if (row == "rnn") return "RNN";
@@ -43,7 +43,7 @@ public static class Report
         var kl = System.Text.RegularExpressions.Regex.Match(row, @"-kl([0-9.]+)");
         if (kl.Success) parts.Add($"KL weight {kl.Groups[1].Value}");
         var consistency = System.Text.RegularExpressions.Regex.Match(row, @"-consistency([0-9.]+)");
-        if (consistency.Success) parts.Add($"latent consistency {consistency.Groups[1].Value}");
+        if (consistency.Success) parts.Add($"latent consistency {consistency.Groups[1].Value}" + (row.EndsWith("-each", StringComparison.Ordinal) ? " (a split point per trajectory)" : ""));
         return string.Join(", ", parts);
     }
 

@@ -35,6 +35,10 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
     /// <summary>--consistency γ: the latent-consistency term's weight (<see cref="LatentOdeModel{TDyn, T}.ConsistencyWeight"/>); 0 is none.</summary>
     public double Consistency { get; init; }
 
+    /// <summary>--consistency-splits: "shared" (one split index m a step for every trajectory) or "each" (every trajectory
+    /// its own m each step, the suffixes encoded as one left-padded batch).</summary>
+    public string ConsistencySplits { get; init; } = "shared";
+
     /// <summary>The consistency term's split index m is drawn each iteration from 1 … n − ⌈n/4⌉: the suffix the encoder
     /// reads on its own keeps at least a quarter of the observations.</summary>
     public int MaxSplit => Observations - (Observations + 3) / 4;
@@ -50,7 +54,7 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
     public string RunDir => Path.Combine(OutDir, Model != "latent-ode" ? $"{Model}-n{Observations}"
         : Poisson ? $"latent-ode-poisson-n{Observations}" : $"{LatentRunName()}-n{Observations}");
 
-    /// <summary>"latent-ode[-deep][-prefix][-kl β][-consistency γ]": the field and the objective's options that differ from the paper's.</summary>
+    /// <summary>"latent-ode[-deep][-prefix][-kl β][-consistency γ[-each]]": the field and the objective's options that differ from the paper's.</summary>
     private string LatentRunName()
     {
         var name = new System.Text.StringBuilder("latent-ode");
@@ -58,6 +62,7 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
         if (EncodePrefix < 1) name.Append("-prefix");
         if (KlWeight != 1) name.Append(CultureInfo.InvariantCulture, $"-kl{KlWeight:G}");
         if (Consistency > 0) name.Append(CultureInfo.InvariantCulture, $"-consistency{Consistency:G}");
+        if (Consistency > 0 && ConsistencySplits == "each") name.Append("-each");
         return name.ToString();
     }
 
@@ -74,7 +79,8 @@ public sealed record RunSettings(string Model, string Field, int Observations, i
 /// <summary>What a finished (or interrupted) run leaves in summary.json.</summary>
 public sealed record RunSummary(string Model, string Field, int Observations, long Iterations, int PlannedIterations, double ExtrapolationRmse,
     double ReconstructionRmse, double FinalLoss, double Seconds, string Gradient, bool Quick, string Schedule = "constant",
-    double LearningRate = Trainer.CodeLearningRate, double EncodePrefix = 1, double KlWeight = 1, double Consistency = 0);
+    double LearningRate = Trainer.CodeLearningRate, double EncodePrefix = 1, double KlWeight = 1, double Consistency = 0,
+    string ConsistencySplits = "shared");
 
 /// <summary>Distributed training stopped on every rank; the program exits with <see cref="ExitCode"/>.</summary>
 public sealed class TrainingStoppedException(int exitCode) : Exception($"Distributed training stopped (exit code {exitCode}).")
@@ -99,10 +105,10 @@ public static class Trainer
         return s.Model == "rnn"
             ? Loop(s, RnnBaseline<float>.Initialize((int)s.Seed), new RnnAdapter(new RnnBaseline<float>(train.Settings.NoiseStd)), test, trainBatch, testBatch, first, train.Count)
             : s.Poisson
-                ? Loop(s, LatentOdeModel<PoissonLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<PoissonLatentField.Dynamics>(Model<PoissonLatentField.Dynamics>(s, train), s.MinEncoded, s.MaxSplit), test, trainBatch, testBatch, first, train.Count)
+                ? Loop(s, LatentOdeModel<PoissonLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<PoissonLatentField.Dynamics>(Model<PoissonLatentField.Dynamics>(s, train), s), test, trainBatch, testBatch, first, train.Count)
             : s.Field == "deep"
-                ? Loop(s, LatentOdeModel<DeepLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<DeepLatentField.Dynamics>(Model<DeepLatentField.Dynamics>(s, train), s.MinEncoded, s.MaxSplit), test, trainBatch, testBatch, first, train.Count)
-                : Loop(s, LatentOdeModel<LatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<LatentField.Dynamics>(Model<LatentField.Dynamics>(s, train), s.MinEncoded, s.MaxSplit), test, trainBatch, testBatch, first, train.Count);
+                ? Loop(s, LatentOdeModel<DeepLatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<DeepLatentField.Dynamics>(Model<DeepLatentField.Dynamics>(s, train), s), test, trainBatch, testBatch, first, train.Count)
+                : Loop(s, LatentOdeModel<LatentField.Dynamics, float>.Initialize((int)s.Seed), new LatentAdapter<LatentField.Dynamics>(Model<LatentField.Dynamics>(s, train), s), test, trainBatch, testBatch, first, train.Count);
     }
 
     public static LatentOdeModel<TDyn, float> Model<TDyn>(RunSettings s, IrregularSpirals train) where TDyn : IOdeDynamics<TDyn>
@@ -120,20 +126,29 @@ public static class Trainer
         Evaluation.Scores Score(float[] theta, IrregularSpirals data, SequenceBatch<float> batch);
     }
 
-    /// <param name="minEncoded">The smallest number of first observations the encoder reads (<see cref="RunSettings.MinEncoded"/>).</param>
-    /// <param name="maxSplit">The largest split index of the consistency term (<see cref="RunSettings.MaxSplit"/>), used when the model has one.</param>
-    private sealed class LatentAdapter<TDyn>(LatentOdeModel<TDyn, float> model, int minEncoded, int maxSplit) : IAdapter where TDyn : IOdeDynamics<TDyn>
+    /// <param name="s">The run: the smallest number of first observations the encoder reads (<see cref="RunSettings.MinEncoded"/>)
+    /// and the consistency term's largest split index and how it is drawn (<see cref="RunSettings.MaxSplit"/>, ConsistencySplits).</param>
+    private sealed class LatentAdapter<TDyn>(LatentOdeModel<TDyn, float> model, RunSettings s) : IAdapter where TDyn : IOdeDynamics<TDyn>
     {
+        private readonly int minEncoded = s.MinEncoded, maxSplit = s.MaxSplit;
+        private readonly bool splitEach = s.ConsistencySplits == "each";
+
         public StepReport Step(float[] theta, SequenceBatch<float> batch, ref Rng rng, float[] gradient, int first, int globalBatch)
         {
-            // K and m are drawn first (from the shared stream, so every rank draws the same), and only when they are used:
-            // the paper's objective keeps the draws of the runs made before the options.
+            // K and m are drawn first (from the shared stream, for the global batch, so every rank draws the same), and only
+            // when they are used: the paper's objective keeps the draws of the runs made before the options.
             int? encoded = minEncoded < batch.Count ? minEncoded + rng.NextInt(batch.Count - minEncoded + 1) : null;
-            int? split = model.ConsistencyWeight > 0 ? 1 + rng.NextInt(maxSplit) : null;
-            if (globalBatch == batch.Batch) return model.LossAndGradient(theta, batch, ref rng, gradient, encodeCount: encoded, splitIndex: split); // one process: as before
+            int[]? splits = null;
+            if (model.ConsistencyWeight > 0)
+            {
+                var all = new int[splitEach ? globalBatch : 1];
+                for (int i = 0; i < all.Length; i++) all[i] = 1 + rng.NextInt(maxSplit);
+                splits = splitEach ? all.AsSpan(first, batch.Batch).ToArray() : Enumerable.Repeat(all[0], batch.Batch).ToArray();
+            }
+            if (globalBatch == batch.Batch) return model.LossAndGradient(theta, batch, ref rng, gradient, encodeCount: encoded, splits: splits); // one process: as before
             var eps = new float[globalBatch * Sizes.Latent]; // the same order of draws as LossAndGradient on the whole batch
             for (int i = 0; i < eps.Length; i++) eps[i] = (float)rng.NextGaussian();
-            return model.LossAndGradient(theta, batch, ref rng, gradient, eps.AsSpan(first * Sizes.Latent, batch.Batch * Sizes.Latent).ToArray(), encoded, split);
+            return model.LossAndGradient(theta, batch, ref rng, gradient, eps.AsSpan(first * Sizes.Latent, batch.Batch * Sizes.Latent).ToArray(), encoded, splits);
         }
         public Evaluation.Scores Score(float[] theta, IrregularSpirals data, SequenceBatch<float> batch) => Evaluation.LatentOde(model, theta, data, batch);
     }
@@ -223,7 +238,7 @@ public static class Trainer
         if (double.IsNaN(scores.ExtrapolationRmse)) scores = model.Score(theta, test, testBatch);
         Console.WriteLine($"extrapolation RMSE {scores.ExtrapolationRmse:F4}: {scores.Split}");
         var summary = new RunSummary(s.Model, s.Field, s.Observations, it, s.Iterations, scores.ExtrapolationRmse, scores.ReconstructionRmse, loss,
-            clock.Elapsed.TotalSeconds, s.Gradient, s.Quick, s.Schedule, s.LearningRate, s.EncodePrefix, s.KlWeight, s.Consistency);
+            clock.Elapsed.TotalSeconds, s.Gradient, s.Quick, s.Schedule, s.LearningRate, s.EncodePrefix, s.KlWeight, s.Consistency, s.ConsistencySplits);
         File.WriteAllText(Path.Combine(s.RunDir, "summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return summary;
     }

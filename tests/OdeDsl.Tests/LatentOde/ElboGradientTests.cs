@@ -23,14 +23,16 @@ public class ElboGradientTests
     /// <param name="encoded">How many first observations the encoder reads (null: all four, the paper's objective; 2:
     /// the --encode-prefix training, the likelihood still over all four).</param>
     /// <param name="klWeight">β of the KL term (1: the ELBO; --kl-weight).</param>
-    /// <param name="split">The consistency term's split index m (with weight <paramref name="consistency"/>; --consistency).</param>
+    /// <param name="splits">The consistency term's split index m per trajectory (with weight <paramref name="consistency"/>;
+    /// --consistency): shared, or each its own (--consistency-splits each: the suffixes are ragged).</param>
     [Theory]
     [InlineData(null, 1.0, null, 0.0)]
     [InlineData(2, 1.0, null, 0.0)]
     [InlineData(null, 2.5, null, 0.0)]
-    [InlineData(null, 1.0, 2, 0.7)]
-    [InlineData(3, 1.5, 1, 2.0)]
-    public void LatentOdeElboGradientMatchesFiniteDifferencesInEveryPart(int? encoded, double klWeight, int? split, double consistency)
+    [InlineData(null, 1.0, new[] { 2, 2, 2 }, 0.7)]
+    [InlineData(3, 1.5, new[] { 1, 1, 1 }, 2.0)]
+    [InlineData(null, 1.0, new[] { 1, 3, 2 }, 0.7)]
+    public void LatentOdeElboGradientMatchesFiniteDifferencesInEveryPart(int? encoded, double klWeight, int[]? splits, double consistency)
     {
         var batch = TinyBatch();
         var model = new LatentOdeModel<LatentField.Dynamics, double>(OdeDsl.Sensitivity.Backprop, FixedRk4, noiseStd: 0.3)
@@ -40,10 +42,10 @@ public class ElboGradientTests
         var rng = new Rng(9);
         for (int i = 0; i < eps.Length; i++) eps[i] = rng.NextGaussian();
         var grad = new double[theta.Length];
-        var report = model.LossAndGradient(theta, batch, ref rng, grad, eps, encoded, split);
+        var report = model.LossAndGradient(theta, batch, ref rng, grad, eps, encoded, splits);
         Assert.Equal(-report.LogLikelihood + klWeight * report.Kl + consistency * report.Consistency, report.Loss, 1e-9);
         Assert.Equal(consistency > 0, report.Consistency > 0);
-        double Loss(double[] th) { var r = new Rng(1); return model.LossAndGradient(th, batch, ref r, new double[th.Length], eps, encoded, split).Loss; }
+        double Loss(double[] th) { var r = new Rng(1); return model.LossAndGradient(th, batch, ref r, new double[th.Length], eps, encoded, splits).Loss; }
 
         int[] offsets = [LatentOdeModel<LatentField.Dynamics, double>.CellOffset, LatentOdeModel<LatentField.Dynamics, double>.PosteriorOffset,
                          LatentOdeModel<LatentField.Dynamics, double>.FieldOffset, LatentOdeModel<LatentField.Dynamics, double>.DecoderOffset,
@@ -84,10 +86,46 @@ public class ElboGradientTests
         Assert.NotEqual(before, after);
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Encode(theta, batch, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Encode(theta, batch, batch.Count + 1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => model.LossAndGradient(theta, batch, ref rng, new double[theta.Length], eps, splitIndex: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => model.LossAndGradient(theta, batch, ref rng, new double[theta.Length], eps, splitIndex: batch.Count));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.LossAndGradient(theta, batch, ref rng, new double[theta.Length], eps, splits: [1, 0, 1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.LossAndGradient(theta, batch, ref rng, new double[theta.Length], eps, splits: [1, 1, batch.Count]));
+        Assert.Throws<ArgumentException>(() => model.LossAndGradient(theta, batch, ref rng, new double[theta.Length], eps, splits: [1, 1]));
         Assert.Throws<ArgumentOutOfRangeException>(() => new LatentOdeModel<LatentField.Dynamics, double>(OdeDsl.Sensitivity.Backprop, FixedRk4, 0.3) { ConsistencyWeight = -1 });
         Assert.Throws<ArgumentOutOfRangeException>(() => new LatentOdeModel<LatentField.Dynamics, double>(OdeDsl.Sensitivity.Backprop, FixedRk4, 0.3) { KlWeight = 0 });
+    }
+
+    /// <summary>
+    /// With a split index per trajectory the suffixes are left-padded to the longest and each row's encoder stops after its
+    /// own: the consistency term and the whole gradient of the batch must be the mean of each trajectory's alone (with its
+    /// own split), so padding neither leaks into a row's posterior nor into the cell's gradient. (To 1e-8, not bit for bit:
+    /// the fixed-step solve of a batch also stops at the other rows' output times, which moves each row's RK4 error by
+    /// ~1e-10; a leak of padding would be of the order of the terms.)
+    /// </summary>
+    [Fact]
+    public void RaggedSplitsGiveEachTrajectoryWhatItGetsAlone()
+    {
+        var data = IrregularSpirals.Generate(new SpiralSettings { Spirals = 3, Observations = 4 }, seed: 7);
+        var model = new LatentOdeModel<LatentField.Dynamics, double>(OdeDsl.Sensitivity.Backprop, new SolveOptions<double> { Method = Methods.Rk4, FixedStep = 0.005 }, noiseStd: 0.3) { ConsistencyWeight = 1.3 };
+        var theta = LatentOdeModel<LatentField.Dynamics, double>.Initialize(3);
+        int[] splits = [1, 3, 2];
+        var eps = new double[3 * Sizes.Latent];
+        var rng = new Rng(9);
+        for (int i = 0; i < eps.Length; i++) eps[i] = rng.NextGaussian();
+        var grad = new double[theta.Length];
+        var report = model.LossAndGradient(theta, SequenceBatch<double>.From(data, [0, 1, 2]), ref rng, grad, eps, splits: splits);
+
+        var sumGrad = new double[theta.Length];
+        double sumConsistency = 0, sumLoss = 0;
+        for (int b = 0; b < 3; b++)
+        {
+            var g = new double[theta.Length];
+            var alone = model.LossAndGradient(theta, SequenceBatch<double>.From(data, [b]), ref rng, g, eps[(b * Sizes.Latent)..((b + 1) * Sizes.Latent)], splits: [splits[b]]);
+            sumConsistency += alone.Consistency; sumLoss += alone.Loss;
+            for (int i = 0; i < g.Length; i++) sumGrad[i] += g[i];
+        }
+        Assert.True(report.Consistency > 0);
+        Assert.Equal(sumConsistency / 3, report.Consistency, 1e-8);
+        Assert.Equal(sumLoss / 3, report.Loss, 1e-8);
+        for (int i = 0; i < grad.Length; i++) Assert.True(Math.Abs(sumGrad[i] / 3 - grad[i]) <= 1e-8 * Math.Max(1, Math.Abs(grad[i])), $"θ[{i}]: batch {grad[i]}, mean of each alone {sumGrad[i] / 3}");
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public class ReportTests
             Write(Path.GetFileName(prefix.RunDir), System.Text.Json.JsonSerializer.Serialize(run with { EncodePrefix = 0.5, ExtrapolationRmse = 0.12 }));
 
             Assert.Equal("latent-ode-deep-consistency0.5-n100", Path.GetFileName((prefix with { EncodePrefix = 1, Consistency = 0.5 }).RunDir));
+            Assert.Equal("latent-ode-deep-consistency10-each-n100", Path.GetFileName((prefix with { EncodePrefix = 1, Consistency = 10, ConsistencySplits = "each" }).RunDir));
             Assert.Equal(75, prefix.MaxSplit);
             Assert.Equal(22, (prefix with { Observations = 30 }).MaxSplit);
             var beta = prefix with { EncodePrefix = 1, KlWeight = 2 };
