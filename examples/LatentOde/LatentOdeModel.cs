@@ -156,9 +156,9 @@ public sealed class LatentOdeModel<TDyn, T>
     /// </param>
     /// <param name="splits">
     /// With <see cref="ConsistencyWeight"/> γ &gt; 0: per trajectory, the observation index m (1 … n − 1) where the
-    /// consistency term splits its window (one index for all, or each its own). The dynamics are time-invariant, so the state the solve reaches at t_m should be the z₀ that the encoder
-    /// infers for the rest of the window seen as a window of its own (times from t_m): its posterior mean is pulled onto it
-    /// and it onto that mean. The ELBO alone leaves the encoder free to put the z₀ of windows that start at different points
+    /// consistency term splits its window (one index for all, or each its own). The dynamics are time-invariant, so the
+    /// state the solve reaches at t_m should be the z₀ that the encoder infers for the rest of the window seen as a window
+    /// of its own (times from t_m): its posterior mean is pulled onto it and it onto that mean. The ELBO alone leaves the encoder free to put the z₀ of windows that start at different points
     /// of one curve on different orbits; then the solve, run on beyond the window, leaves the region training fitted —
     /// the failure this term targets (docs/experiments.md §3). Both sides get gradients.
     /// </param>
@@ -281,8 +281,7 @@ public sealed class LatentOdeModel<TDyn, T>
             for (int i = 0; i < k; i++) t[b * longest + pad + i] = batch.TimeValues[b * n + m + i] - t0;
             batch.X.AsSpan((b * n + m) * O, k * O).CopyTo(x.AsSpan((b * longest + pad) * O));
         }
-        bool ragged = lengths.Any(k => k != longest);
-        var (inputs, hFinal, post) = Encode(theta, x, t, B, longest, longest, ragged ? lengths : null);
+        var (inputs, hFinal, post) = Encode(theta, x, t, B, longest, longest, lengths);
         var gradPost = new T[post.Length];
         double sum = 0;
         for (int b = 0; b < B; b++)
@@ -296,7 +295,7 @@ public sealed class LatentOdeModel<TDyn, T>
                 gradPost[b * 2 * L + j] = -weight * d;
             }
         }
-        EncoderBackward(theta, inputs, hFinal, gradPost, B, longest, gradient, ragged ? lengths : null);
+        EncoderBackward(theta, inputs, hFinal, gradPost, B, longest, gradient, lengths);
         return sum;
     }
 
